@@ -1,0 +1,686 @@
+//! ISO-TP addressing: which CAN ids and address bytes a link sends on and accepts.
+//!
+//! The seven modes of can-isotp are supported, with physical and functional target address types and
+//! asymmetric addresses (a transmit-only address paired with a receive-only one).
+
+use core::fmt;
+
+use crate::error::AddressError;
+use crate::frame::{CanId, Frame, MAX_EXTENDED_ID, MAX_STANDARD_ID};
+
+/// How ISO-TP addresses map onto CAN ids and address bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AddressingMode {
+    /// 11-bit ids, no address byte (can-isotp `Normal_11bits`).
+    Normal11,
+    /// 29-bit ids, no address byte (`Normal_29bits`).
+    Normal29,
+    /// 29-bit ids `0x18DA_TA_SA` (physical) / `0x18DB_TA_SA` (functional), no address byte
+    /// (`NormalFixed_29bits`).
+    NormalFixed29,
+    /// 11-bit ids; the first data byte is the target address (`Extended_11bits`).
+    Extended11,
+    /// 29-bit ids; the first data byte is the target address (`Extended_29bits`).
+    Extended29,
+    /// 11-bit ids; the first data byte is the address extension (`Mixed_11bits`).
+    Mixed11,
+    /// 29-bit ids `0x18CE_TA_SA` / `0x18CD_TA_SA`; the first data byte is the address extension
+    /// (`Mixed_29bits`).
+    Mixed29,
+}
+
+impl AddressingMode {
+    /// All seven modes.
+    pub const ALL: [AddressingMode; 7] = [
+        AddressingMode::Normal11,
+        AddressingMode::Normal29,
+        AddressingMode::NormalFixed29,
+        AddressingMode::Extended11,
+        AddressingMode::Extended29,
+        AddressingMode::Mixed11,
+        AddressingMode::Mixed29,
+    ];
+
+    /// True when ids are 29-bit.
+    pub fn is_29bit(self) -> bool {
+        !matches!(
+            self,
+            AddressingMode::Normal11 | AddressingMode::Extended11 | AddressingMode::Mixed11
+        )
+    }
+
+    /// Bytes of addressing before the PCI (0 or 1).
+    pub fn address_len(self) -> usize {
+        match self {
+            AddressingMode::Normal11 | AddressingMode::Normal29 | AddressingMode::NormalFixed29 => {
+                0
+            }
+            _ => 1,
+        }
+    }
+
+    /// True when the ids are computed from target and source addresses.
+    pub fn is_fixed(self) -> bool {
+        matches!(self, AddressingMode::NormalFixed29 | AddressingMode::Mixed29)
+    }
+
+    /// can-isotp's name for the mode, e.g. `Normal_11bits`.
+    pub fn name(self) -> &'static str {
+        match self {
+            AddressingMode::Normal11 => "Normal_11bits",
+            AddressingMode::Normal29 => "Normal_29bits",
+            AddressingMode::NormalFixed29 => "NormalFixed_29bits",
+            AddressingMode::Extended11 => "Extended_11bits",
+            AddressingMode::Extended29 => "Extended_29bits",
+            AddressingMode::Mixed11 => "Mixed_11bits",
+            AddressingMode::Mixed29 => "Mixed_29bits",
+        }
+    }
+
+    fn max_id(self) -> u32 {
+        if self.is_29bit() {
+            MAX_EXTENDED_ID
+        } else {
+            MAX_STANDARD_ID
+        }
+    }
+}
+
+impl fmt::Display for AddressingMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Whether a message goes to one node (physical) or to all that listen (functional).
+///
+/// Functional messages must fit in a single frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum TargetAddressType {
+    /// One-to-one; segmented messages allowed.
+    #[default]
+    Physical,
+    /// One-to-many; single frames only.
+    Functional,
+}
+
+/// Which directions an address serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Direction {
+    /// Transmit and receive.
+    #[default]
+    Both,
+    /// Transmit only (no receive id needed).
+    TxOnly,
+    /// Receive only (no transmit id needed).
+    RxOnly,
+}
+
+/// The fields of an address, as given by the user; kept so an address can be mirrored and shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Spec {
+    mode: AddressingMode,
+    direction: Direction,
+    txid: Option<u32>,
+    rxid: Option<u32>,
+    functional_txid: Option<u32>,
+    functional_rxid: Option<u32>,
+    target_address: Option<u8>,
+    source_address: Option<u8>,
+    address_extension: Option<u8>,
+    physical_id: Option<u32>,
+    functional_id: Option<u32>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct TxSide {
+    physical: CanId,
+    functional: CanId,
+    prefix: Option<u8>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum RxIds {
+    /// Exact ids.
+    Exact {
+        physical: CanId,
+        functional: Option<CanId>,
+    },
+    /// 29-bit fixed: PF byte selects the type, TA must be ours, SA must be the peer's.
+    Fixed {
+        physical_pf: u8,
+        functional_pf: u8,
+        own: u8,
+        peer: u8,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct RxSide {
+    ids: RxIds,
+    prefix: Option<u8>,
+}
+
+/// A validated ISO-TP address.
+///
+/// ```
+/// use isotp_core::{Address, AddressingMode, TargetAddressType};
+/// // A tester talking to an engine ECU on 0x7E0 / 0x7E8.
+/// let tester = Address::normal_11(0x7E0, 0x7E8)?;
+/// assert_eq!(tester.tx_id(TargetAddressType::Physical).unwrap().raw(), 0x7E0);
+///
+/// // 29-bit fixed addressing: the ids follow from target and source addresses.
+/// let fixed = Address::builder(AddressingMode::NormalFixed29)
+///     .target_address(0x10)
+///     .source_address(0xF1)
+///     .build()?;
+/// assert_eq!(fixed.tx_id(TargetAddressType::Physical).unwrap().raw(), 0x18DA_10F1);
+/// assert_eq!(fixed.tx_id(TargetAddressType::Functional).unwrap().raw(), 0x18DB_10F1);
+///
+/// // Mistakes are reported with the field at fault.
+/// let err = Address::normal_11(0x800, 0x7E8).unwrap_err();
+/// assert_eq!(err.to_string(), "txid 0x800 is out of range for Normal_11bits: the largest 11-bit id is 0x7FF");
+/// # Ok::<(), isotp_core::AddressError>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Address {
+    tx_spec: Option<Spec>,
+    rx_spec: Option<Spec>,
+    tx: Option<TxSide>,
+    rx: Option<RxSide>,
+}
+
+/// Builds an [`Address`] field by field, like can-isotp's `isotp.Address(mode, txid=.., ...)`.
+///
+/// `build` checks that every field the mode needs is present, that no field the mode ignores is given,
+/// that ids fit the mode's width, and that transmit and receive addresses differ.
+#[derive(Clone, Copy, Debug)]
+pub struct AddressBuilder {
+    spec: Spec,
+}
+
+impl AddressBuilder {
+    /// The CAN id to transmit on (Normal, Extended, Mixed_11bits).
+    pub fn txid(mut self, id: u32) -> Self {
+        self.spec.txid = Some(id);
+        self
+    }
+    /// The CAN id to receive on (Normal, Extended, Mixed_11bits).
+    pub fn rxid(mut self, id: u32) -> Self {
+        self.spec.rxid = Some(id);
+        self
+    }
+    /// A different CAN id for functional requests (default: `txid`). Not for fixed modes.
+    pub fn functional_txid(mut self, id: u32) -> Self {
+        self.spec.functional_txid = Some(id);
+        self
+    }
+    /// A second CAN id on which functional requests are received (for example 0x7DF on an ECU).
+    /// Not for fixed modes.
+    pub fn functional_rxid(mut self, id: u32) -> Self {
+        self.spec.functional_rxid = Some(id);
+        self
+    }
+    /// TA: the peer's address (Extended: the byte sent first; fixed modes: part of the id).
+    pub fn target_address(mut self, ta: u8) -> Self {
+        self.spec.target_address = Some(ta);
+        self
+    }
+    /// SA: this node's address (Extended: the byte received frames must start with; fixed modes: part
+    /// of the id).
+    pub fn source_address(mut self, sa: u8) -> Self {
+        self.spec.source_address = Some(sa);
+        self
+    }
+    /// AE: the address extension byte of mixed addressing (sent and expected).
+    pub fn address_extension(mut self, ae: u8) -> Self {
+        self.spec.address_extension = Some(ae);
+        self
+    }
+    /// Base id of physical messages in fixed modes (default 0x18DA0000, Mixed_29bits 0x18CE0000).
+    pub fn physical_id(mut self, base: u32) -> Self {
+        self.spec.physical_id = Some(base);
+        self
+    }
+    /// Base id of functional messages in fixed modes (default 0x18DB0000, Mixed_29bits 0x18CD0000).
+    pub fn functional_id(mut self, base: u32) -> Self {
+        self.spec.functional_id = Some(base);
+        self
+    }
+    /// Transmit only: no receive id needed, nothing received.
+    pub fn tx_only(mut self) -> Self {
+        self.spec.direction = Direction::TxOnly;
+        self
+    }
+    /// Receive only: no transmit id needed, nothing sent (flow control cannot be sent either, so use
+    /// this with listen mode or for single frames).
+    pub fn rx_only(mut self) -> Self {
+        self.spec.direction = Direction::RxOnly;
+        self
+    }
+
+    /// Validates and builds the address.
+    pub fn build(self) -> Result<Address, AddressError> {
+        Address::from_spec(self.spec)
+    }
+}
+
+fn need<T>(v: Option<T>, field: &'static str, mode: AddressingMode) -> Result<T, AddressError> {
+    v.ok_or(AddressError::MissingField { field, mode })
+}
+
+fn id_in_range(
+    field: &'static str,
+    value: u32,
+    mode: AddressingMode,
+) -> Result<CanId, AddressError> {
+    if value > mode.max_id() {
+        return Err(AddressError::IdOutOfRange { field, value, mode });
+    }
+    // In range by the check above, so construction cannot fail.
+    CanId::new(value, mode.is_29bit()).map_err(|_| AddressError::IdOutOfRange { field, value, mode })
+}
+
+fn fixed_id(base: u32, ta: u8, sa: u8) -> Result<CanId, AddressError> {
+    let raw = (base & 0x1FFF_0000) | (u32::from(ta) << 8) | u32::from(sa);
+    CanId::extended(raw).map_err(|_| AddressError::IdOutOfRange {
+        field: "physical_id",
+        value: base,
+        mode: AddressingMode::NormalFixed29,
+    })
+}
+
+impl Address {
+    /// Starts an address of the given mode.
+    pub fn builder(mode: AddressingMode) -> AddressBuilder {
+        AddressBuilder {
+            spec: Spec {
+                mode,
+                direction: Direction::Both,
+                txid: None,
+                rxid: None,
+                functional_txid: None,
+                functional_rxid: None,
+                target_address: None,
+                source_address: None,
+                address_extension: None,
+                physical_id: None,
+                functional_id: None,
+            },
+        }
+    }
+
+    /// Normal addressing with 11-bit ids.
+    pub fn normal_11(txid: u32, rxid: u32) -> Result<Address, AddressError> {
+        Address::builder(AddressingMode::Normal11)
+            .txid(txid)
+            .rxid(rxid)
+            .build()
+    }
+
+    /// Normal addressing with 29-bit ids.
+    pub fn normal_29(txid: u32, rxid: u32) -> Result<Address, AddressError> {
+        Address::builder(AddressingMode::Normal29)
+            .txid(txid)
+            .rxid(rxid)
+            .build()
+    }
+
+    /// Normal fixed addressing (29-bit ids from target address `ta` and own source address `sa`).
+    pub fn normal_fixed_29(ta: u8, sa: u8) -> Result<Address, AddressError> {
+        Address::builder(AddressingMode::NormalFixed29)
+            .target_address(ta)
+            .source_address(sa)
+            .build()
+    }
+
+    /// Extended addressing: frames sent on `txid` start with `ta`; frames received on `rxid` must start
+    /// with `sa`.
+    pub fn extended_11(txid: u32, rxid: u32, ta: u8, sa: u8) -> Result<Address, AddressError> {
+        Address::builder(AddressingMode::Extended11)
+            .txid(txid)
+            .rxid(rxid)
+            .target_address(ta)
+            .source_address(sa)
+            .build()
+    }
+
+    /// Mixed addressing with 11-bit ids: every frame starts with the address extension `ae`.
+    pub fn mixed_11(txid: u32, rxid: u32, ae: u8) -> Result<Address, AddressError> {
+        Address::builder(AddressingMode::Mixed11)
+            .txid(txid)
+            .rxid(rxid)
+            .address_extension(ae)
+            .build()
+    }
+
+    /// Pairs the transmit side of `tx` with the receive side of `rx` (can-isotp's `AsymmetricAddress`).
+    pub fn asymmetric(tx: Address, rx: Address) -> Result<Address, AddressError> {
+        if tx.tx.is_none() {
+            return Err(AddressError::MissingDirection { needed: "transmit" });
+        }
+        if rx.rx.is_none() {
+            return Err(AddressError::MissingDirection { needed: "receive" });
+        }
+        Ok(Address {
+            tx_spec: tx.tx_spec,
+            rx_spec: rx.rx_spec,
+            tx: tx.tx,
+            rx: rx.rx,
+        })
+    }
+
+    fn from_spec(s: Spec) -> Result<Address, AddressError> {
+        use AddressingMode::*;
+        let mode = s.mode;
+        let wants_tx = s.direction != Direction::RxOnly;
+        let wants_rx = s.direction != Direction::TxOnly;
+        let unused = |present: bool, field: &'static str| {
+            if present {
+                Err(AddressError::FieldNotUsed { field, mode })
+            } else {
+                Ok(())
+            }
+        };
+        // Fields a mode ignores are errors: a silently ignored address is a bus full of missed frames.
+        let fixed = mode.is_fixed();
+        unused(fixed && s.txid.is_some(), "txid")?;
+        unused(fixed && s.rxid.is_some(), "rxid")?;
+        unused(fixed && s.functional_txid.is_some(), "functional_txid")?;
+        unused(fixed && s.functional_rxid.is_some(), "functional_rxid")?;
+        unused(!fixed && s.physical_id.is_some(), "physical_id")?;
+        unused(!fixed && s.functional_id.is_some(), "functional_id")?;
+        let uses_ta_sa = matches!(mode, NormalFixed29 | Extended11 | Extended29 | Mixed29);
+        unused(!uses_ta_sa && s.target_address.is_some(), "target_address")?;
+        unused(!uses_ta_sa && s.source_address.is_some(), "source_address")?;
+        unused(
+            !matches!(mode, Mixed11 | Mixed29) && s.address_extension.is_some(),
+            "address_extension",
+        )?;
+
+        let (tx_prefix, rx_prefix) = match mode {
+            Normal11 | Normal29 | NormalFixed29 => (None, None),
+            Extended11 | Extended29 => (
+                if wants_tx {
+                    Some(need(s.target_address, "target_address", mode)?)
+                } else {
+                    None
+                },
+                if wants_rx {
+                    Some(need(s.source_address, "source_address", mode)?)
+                } else {
+                    None
+                },
+            ),
+            Mixed11 | Mixed29 => {
+                let ae = need(s.address_extension, "address_extension", mode)?;
+                (Some(ae), Some(ae))
+            }
+        };
+
+        let (tx, rx) = if fixed {
+            let ta = need(s.target_address, "target_address", mode)?;
+            let sa = need(s.source_address, "source_address", mode)?;
+            let (pdef, fdef) = if mode == Mixed29 {
+                (0x18CE_0000, 0x18CD_0000)
+            } else {
+                (0x18DA_0000, 0x18DB_0000)
+            };
+            let pbase = s.physical_id.unwrap_or(pdef);
+            let fbase = s.functional_id.unwrap_or(fdef);
+            for (field, base) in [("physical_id", pbase), ("functional_id", fbase)] {
+                if base > MAX_EXTENDED_ID {
+                    return Err(AddressError::IdOutOfRange {
+                        field,
+                        value: base,
+                        mode,
+                    });
+                }
+            }
+            if ta == sa && wants_tx && wants_rx {
+                return Err(AddressError::SameTxRx { mode });
+            }
+            let tx = TxSide {
+                physical: fixed_id(pbase, ta, sa)?,
+                functional: fixed_id(fbase, ta, sa)?,
+                prefix: tx_prefix,
+            };
+            let rx = RxSide {
+                ids: RxIds::Fixed {
+                    physical_pf: (pbase >> 16) as u8,
+                    functional_pf: (fbase >> 16) as u8,
+                    own: sa,
+                    peer: ta,
+                },
+                prefix: rx_prefix,
+            };
+            (wants_tx.then_some(tx), wants_rx.then_some(rx))
+        } else {
+            let tx = if wants_tx {
+                let physical = id_in_range("txid", need(s.txid, "txid", mode)?, mode)?;
+                let functional = match s.functional_txid {
+                    Some(f) => id_in_range("functional_txid", f, mode)?,
+                    None => physical,
+                };
+                Some(TxSide {
+                    physical,
+                    functional,
+                    prefix: tx_prefix,
+                })
+            } else {
+                unused(s.txid.is_some(), "txid")?;
+                None
+            };
+            let rx = if wants_rx {
+                let physical = id_in_range("rxid", need(s.rxid, "rxid", mode)?, mode)?;
+                let functional = match s.functional_rxid {
+                    Some(f) => Some(id_in_range("functional_rxid", f, mode)?),
+                    None => None,
+                };
+                Some(RxSide {
+                    ids: RxIds::Exact {
+                        physical,
+                        functional,
+                    },
+                    prefix: rx_prefix,
+                })
+            } else {
+                unused(s.rxid.is_some(), "rxid")?;
+                None
+            };
+            if let (Some(t), Some(r)) = (&tx, &rx) {
+                if let RxIds::Exact { physical, .. } = r.ids {
+                    // The same id works only when the address bytes tell the directions apart.
+                    if t.physical == physical && t.prefix == r.prefix {
+                        return Err(AddressError::SameTxRx { mode });
+                    }
+                }
+            }
+            (tx, rx)
+        };
+        Ok(Address {
+            tx_spec: tx.map(|_| s),
+            rx_spec: rx.map(|_| s),
+            tx,
+            rx,
+        })
+    }
+
+    /// The addressing mode (of the receive side for an asymmetric address with different modes).
+    pub fn mode(&self) -> AddressingMode {
+        self.rx_spec
+            .or(self.tx_spec)
+            .map(|s| s.mode)
+            .unwrap_or(AddressingMode::Normal11)
+    }
+
+    /// The CAN id used to transmit, or `None` for a receive-only address.
+    pub fn tx_id(&self, target: TargetAddressType) -> Option<CanId> {
+        self.tx.map(|t| match target {
+            TargetAddressType::Physical => t.physical,
+            TargetAddressType::Functional => t.functional,
+        })
+    }
+
+    /// The address byte that leads every transmitted frame, if any.
+    pub fn tx_prefix(&self) -> Option<u8> {
+        self.tx.and_then(|t| t.prefix)
+    }
+
+    /// The address byte every received frame must lead with, if any.
+    pub fn rx_prefix(&self) -> Option<u8> {
+        self.rx.and_then(|r| r.prefix)
+    }
+
+    /// True when the address can transmit.
+    pub fn can_transmit(&self) -> bool {
+        self.tx.is_some()
+    }
+
+    /// True when the address can receive.
+    pub fn can_receive(&self) -> bool {
+        self.rx.is_some()
+    }
+
+    /// Address bytes before the PCI in transmitted frames (0 or 1).
+    pub fn tx_address_len(&self) -> usize {
+        usize::from(self.tx_prefix().is_some())
+    }
+
+    /// Address bytes before the PCI in received frames (0 or 1).
+    pub fn rx_address_len(&self) -> usize {
+        usize::from(self.rx_prefix().is_some())
+    }
+
+    /// Whether a received frame is addressed to this link, and with which target address type.
+    ///
+    /// ```
+    /// use isotp_core::{Address, CanId, Frame, TargetAddressType};
+    /// let ecu = Address::normal_fixed_29(0xF1, 0x10)?; // the ECU (SA 0x10) answers the tester (0xF1)
+    /// let request = Frame::new(CanId::extended(0x18DB_10F1)?, &[0x02, 0x3E, 0x00])?;
+    /// assert_eq!(ecu.accepts(&request), Some(TargetAddressType::Functional));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn accepts(&self, frame: &Frame) -> Option<TargetAddressType> {
+        let rx = self.rx.as_ref()?;
+        let id = frame.id();
+        let target = match rx.ids {
+            RxIds::Exact {
+                physical,
+                functional,
+            } => {
+                if id == physical {
+                    TargetAddressType::Physical
+                } else if Some(id) == functional {
+                    TargetAddressType::Functional
+                } else {
+                    return None;
+                }
+            }
+            RxIds::Fixed {
+                physical_pf,
+                functional_pf,
+                own,
+                peer,
+            } => {
+                let raw = id.raw();
+                if !id.is_extended() || (raw >> 8) as u8 != own || raw as u8 != peer {
+                    return None;
+                }
+                // Priority and data page bits (24-28) may take any value.
+                let pf = (raw >> 16) as u8;
+                if pf == physical_pf {
+                    TargetAddressType::Physical
+                } else if pf == functional_pf {
+                    TargetAddressType::Functional
+                } else {
+                    return None;
+                }
+            }
+        };
+        match rx.prefix {
+            Some(p) if frame.data().first() != Some(&p) => None,
+            _ => Some(target),
+        }
+    }
+
+    /// The address of the other end of the link: transmit and receive swapped.
+    ///
+    /// Used to observe a conversation in listen mode and to build test peers.
+    ///
+    /// ```
+    /// use isotp_core::{Address, TargetAddressType};
+    /// let tester = Address::extended_11(0x6F1, 0x610, 0x10, 0xF1)?;
+    /// let ecu = tester.mirrored()?;
+    /// assert_eq!(ecu.tx_id(TargetAddressType::Physical).unwrap().raw(), 0x610);
+    /// assert_eq!(ecu.tx_prefix(), Some(0xF1));
+    /// assert_eq!(ecu.rx_prefix(), Some(0x10));
+    /// # Ok::<(), isotp_core::AddressError>(())
+    /// ```
+    pub fn mirrored(&self) -> Result<Address, AddressError> {
+        let mirror = |s: Spec, direction: Direction| Spec {
+            direction,
+            txid: s.rxid,
+            rxid: s.txid,
+            functional_txid: s.functional_rxid,
+            functional_rxid: s.functional_txid,
+            target_address: s.source_address,
+            source_address: s.target_address,
+            ..s
+        };
+        match (self.tx_spec, self.rx_spec) {
+            (Some(t), Some(r)) if t == r => Address::from_spec(mirror(t, Direction::Both)),
+            (t, r) => {
+                // The peer receives what we transmit and transmits what we receive.
+                let rx = t.map(|t| Address::from_spec(mirror(t, Direction::RxOnly)));
+                let tx = r.map(|r| Address::from_spec(mirror(r, Direction::TxOnly)));
+                match (tx, rx) {
+                    (Some(tx), Some(rx)) => Address::asymmetric(tx?, rx?),
+                    (Some(only), None) | (None, Some(only)) => only,
+                    (None, None) => Err(AddressError::MissingDirection {
+                        needed: "transmit or receive",
+                    }),
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for Address {
+    /// For example `Normal_11bits tx 7E0 rx 7E8` or `Extended_11bits tx 6F1[10] rx 610[F1]`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.mode())?;
+        if let Some(t) = self.tx {
+            write!(f, " tx {}", t.physical)?;
+            if t.functional != t.physical {
+                write!(f, "/{}", t.functional)?;
+            }
+            if let Some(p) = t.prefix {
+                write!(f, "[{p:02X}]")?;
+            }
+        }
+        if let Some(r) = self.rx {
+            match r.ids {
+                RxIds::Exact {
+                    physical,
+                    functional,
+                } => {
+                    write!(f, " rx {physical}")?;
+                    if let Some(func) = functional {
+                        write!(f, "/{func}")?;
+                    }
+                }
+                RxIds::Fixed {
+                    physical_pf,
+                    own,
+                    peer,
+                    ..
+                } => write!(f, " rx xx{physical_pf:02X}{own:02X}{peer:02X}")?,
+            }
+            if let Some(p) = r.prefix {
+                write!(f, "[{p:02X}]")?;
+            }
+        }
+        Ok(())
+    }
+}

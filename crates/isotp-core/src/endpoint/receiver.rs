@@ -1,0 +1,317 @@
+//! The receiving half of a link: single frames, first frame, consecutive frames, blocks, N_Cr.
+
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+
+use super::framer::padding_ok;
+use crate::addressing::TargetAddressType;
+use crate::config::Config;
+use crate::error::{ProtocolError, Warning};
+use crate::event::Event;
+use crate::time::Instant;
+use crate::wire::{FlowStatus, PciType, Pdu};
+
+#[derive(Debug, Clone)]
+struct Reception {
+    buffer: Vec<u8>,
+    length: u32,
+    next_sn: u8,
+    /// RX_DL: the first frame's CAN_DL, which every consecutive frame but the last must have.
+    frame_len: usize,
+    /// Consecutive frames received in the current block.
+    in_block: u8,
+    /// N_Cr; `None` while the flow control frame that starts the wait has not gone out.
+    deadline: Option<Instant>,
+    target: TargetAddressType,
+}
+
+/// Reassembles the messages of one direction.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Receiver {
+    reception: Option<Reception>,
+    /// A flow control frame to send.
+    flow_control_due: Option<FlowStatus>,
+    /// Listen mode: no flow control is sent; the peer's is observed instead.
+    listen: bool,
+    /// Deliver messages as [`Event::Observed`] (the other direction, in listen mode).
+    observer: bool,
+    /// Block size learned from the peer's flow control, in listen mode.
+    observed_block_size: u8,
+}
+
+impl Receiver {
+    pub(crate) fn new(listen: bool, observer: bool) -> Receiver {
+        Receiver {
+            listen,
+            observer,
+            ..Receiver::default()
+        }
+    }
+
+    pub(crate) fn is_busy(&self) -> bool {
+        self.reception.is_some()
+    }
+
+    pub(crate) fn stop(&mut self) {
+        self.reception = None;
+        self.flow_control_due = None;
+    }
+
+    fn deliver(&self, payload: Vec<u8>, target: TargetAddressType, events: &mut VecDeque<Event>) {
+        events.push_back(if self.observer {
+            Event::Observed {
+                payload,
+                target_address_type: target,
+            }
+        } else {
+            Event::Received {
+                payload,
+                target_address_type: target,
+            }
+        });
+    }
+
+    /// A new single or first frame ends any reception in progress (N_UNEXP_PDU); all its timers stop.
+    fn interrupt(&mut self, by: PciType, events: &mut VecDeque<Event>) {
+        if let Some(r) = self.reception.take() {
+            self.flow_control_due = None;
+            events.push_back(Event::ReceiveFailed {
+                error: ProtocolError::UnexpectedPdu {
+                    interrupted_by: by,
+                    received: r.buffer.len() as u32,
+                    expected: r.length,
+                },
+            });
+        }
+    }
+
+    /// A data frame (SF, FF or CF) addressed to this direction.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn handle(
+        &mut self,
+        pdu: &Pdu<'_>,
+        frame_data: &[u8],
+        address_len: usize,
+        target: TargetAddressType,
+        can_send_flow_control: bool,
+        now: Instant,
+        config: &Config,
+        events: &mut VecDeque<Event>,
+    ) {
+        let check = config.rx_padding_check;
+        match *pdu {
+            Pdu::SingleFrame { data } => {
+                self.interrupt(PciType::SingleFrame, events);
+                let header = if frame_data.len() > 8 { 2 } else { 1 };
+                let used = address_len + header + data.len();
+                if !padding_ok(check, config.rx_padding, frame_data, used) {
+                    events.push_back(Event::ReceiveFailed {
+                        error: ProtocolError::InvalidPadding {
+                            pci: PciType::SingleFrame,
+                        },
+                    });
+                    return;
+                }
+                self.deliver(data.to_vec(), target, events);
+            }
+            Pdu::FirstFrame { length, data } => {
+                if target == TargetAddressType::Functional {
+                    events.push_back(Event::Warning(Warning::FunctionalMultiFrame));
+                    return;
+                }
+                self.interrupt(PciType::FirstFrame, events);
+                if !self.listen && !can_send_flow_control {
+                    events.push_back(Event::Warning(Warning::NotForThisAddress));
+                    return;
+                }
+                if length > config.max_frame_size {
+                    if !self.listen {
+                        self.flow_control_due = Some(FlowStatus::Overflow);
+                    }
+                    events.push_back(Event::ReceiveFailed {
+                        error: ProtocolError::MessageTooLarge {
+                            length,
+                            max_frame_size: config.max_frame_size,
+                        },
+                    });
+                    return;
+                }
+                // Memory follows the bytes received, never the announced length.
+                let mut buffer = Vec::new();
+                buffer.reserve_exact(data.len());
+                buffer.extend_from_slice(data);
+                self.reception = Some(Reception {
+                    buffer,
+                    length,
+                    next_sn: 1,
+                    frame_len: frame_data.len(),
+                    in_block: 0,
+                    deadline: if self.listen {
+                        Some(now + config.n_cr)
+                    } else {
+                        None
+                    },
+                    target,
+                });
+                if !self.listen {
+                    self.flow_control_due = Some(FlowStatus::ContinueToSend);
+                }
+            }
+            Pdu::ConsecutiveFrame {
+                sequence_number,
+                data,
+            } => {
+                if target == TargetAddressType::Functional {
+                    events.push_back(Event::Warning(Warning::FunctionalMultiFrame));
+                    return;
+                }
+                let Some(r) = self.reception.as_mut() else {
+                    events.push_back(Event::Warning(Warning::UnexpectedConsecutiveFrame));
+                    return;
+                };
+                if self.flow_control_due.is_some() {
+                    // Our flow control has not gone out yet: the sender is early.
+                    events.push_back(Event::Warning(Warning::UnexpectedConsecutiveFrame));
+                    return;
+                }
+                if sequence_number != r.next_sn {
+                    let expected = r.next_sn;
+                    self.reception = None;
+                    events.push_back(Event::ReceiveFailed {
+                        error: ProtocolError::WrongSn {
+                            expected,
+                            received: sequence_number,
+                        },
+                    });
+                    return;
+                }
+                let remaining = r.length as usize - r.buffer.len();
+                let last = data.len() >= remaining;
+                if frame_data.len() > r.frame_len || (!last && frame_data.len() != r.frame_len) {
+                    let expected = r.frame_len;
+                    self.reception = None;
+                    events.push_back(Event::ReceiveFailed {
+                        error: ProtocolError::FrameLengthMismatch {
+                            expected,
+                            received: frame_data.len(),
+                        },
+                    });
+                    return;
+                }
+                if last {
+                    let used = address_len + 1 + remaining;
+                    if !padding_ok(check, config.rx_padding, frame_data, used) {
+                        self.reception = None;
+                        events.push_back(Event::ReceiveFailed {
+                            error: ProtocolError::InvalidPadding {
+                                pci: PciType::ConsecutiveFrame,
+                            },
+                        });
+                        return;
+                    }
+                    let mut r = match self.reception.take() {
+                        Some(r) => r,
+                        None => return,
+                    };
+                    r.buffer.reserve_exact(remaining);
+                    r.buffer.extend_from_slice(&data[..remaining]);
+                    self.deliver(r.buffer, r.target, events);
+                    return;
+                }
+                r.buffer.reserve_exact(data.len());
+                r.buffer.extend_from_slice(data);
+                r.next_sn = (r.next_sn + 1) & 0x0F;
+                r.in_block = r.in_block.wrapping_add(1);
+                let block_size = if self.listen {
+                    self.observed_block_size
+                } else {
+                    config.block_size
+                };
+                if block_size != 0 && r.in_block >= block_size {
+                    r.in_block = 0;
+                    if self.listen {
+                        r.deadline = Some(now + config.n_cr);
+                    } else {
+                        self.flow_control_due = Some(FlowStatus::ContinueToSend);
+                        r.deadline = None;
+                    }
+                } else {
+                    r.deadline = Some(now + config.n_cr);
+                }
+            }
+            Pdu::FlowControl { .. } => {}
+        }
+    }
+
+    /// Listen mode: the peer of this direction sent flow control; follow its blocks and restart N_Cr.
+    pub(crate) fn observe_flow_control(
+        &mut self,
+        status: FlowStatus,
+        block_size: u8,
+        now: Instant,
+        config: &Config,
+    ) {
+        if let Some(r) = self.reception.as_mut() {
+            match status {
+                FlowStatus::ContinueToSend => {
+                    self.observed_block_size = block_size;
+                    r.in_block = 0;
+                    r.deadline = Some(now + config.n_cr);
+                }
+                FlowStatus::Wait => r.deadline = Some(now + config.n_cr),
+                FlowStatus::Overflow => self.reception = None,
+            }
+        }
+    }
+
+    /// The flow control frame due, if any; the caller sends it and then calls
+    /// [`Receiver::flow_control_sent`].
+    pub(crate) fn take_flow_control(&mut self) -> Option<FlowStatus> {
+        self.flow_control_due.take()
+    }
+
+    pub(crate) fn has_flow_control_due(&self) -> bool {
+        self.flow_control_due.is_some()
+    }
+
+    /// The flow control frame went out at `t`: N_Cr starts.
+    pub(crate) fn flow_control_sent(&mut self, status: FlowStatus, t: Instant, config: &Config) {
+        if status == FlowStatus::ContinueToSend {
+            if let Some(r) = self.reception.as_mut() {
+                r.deadline = Some(t + config.n_cr);
+            }
+        }
+    }
+
+    /// N_Ar expired for our flow control frame: the reception is over.
+    pub(crate) fn abort(&mut self, error: ProtocolError, events: &mut VecDeque<Event>) {
+        self.stop();
+        events.push_back(Event::ReceiveFailed { error });
+    }
+
+    pub(crate) fn handle_timeout(
+        &mut self,
+        now: Instant,
+        config: &Config,
+        events: &mut VecDeque<Event>,
+    ) {
+        if let Some(Reception {
+            deadline: Some(d), ..
+        }) = self.reception
+        {
+            if d <= now {
+                self.reception = None;
+                events.push_back(Event::ReceiveFailed {
+                    error: ProtocolError::TimeoutCr { limit: config.n_cr },
+                });
+            }
+        }
+    }
+
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        if self.flow_control_due.is_some() {
+            return Some(Instant::ZERO);
+        }
+        self.reception.as_ref().and_then(|r| r.deadline)
+    }
+}

@@ -1,0 +1,224 @@
+//! CAN and CAN FD frames as the engine sees them.
+
+use core::fmt;
+
+use crate::error::FrameError;
+use crate::wire::dlc;
+
+/// Largest standard (11-bit) identifier.
+pub const MAX_STANDARD_ID: u32 = 0x7FF;
+/// Largest extended (29-bit) identifier.
+pub const MAX_EXTENDED_ID: u32 = 0x1FFF_FFFF;
+
+/// A CAN identifier: 11-bit standard or 29-bit extended. Always in range once constructed.
+///
+/// ```
+/// use isotp_core::CanId;
+/// assert!(CanId::standard(0x7E0).is_ok());
+/// assert!(CanId::standard(0x800).is_err());
+/// assert_eq!(CanId::extended(0x18DA_F110).unwrap().raw(), 0x18DA_F110);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CanId {
+    raw: u32,
+    extended: bool,
+}
+
+impl CanId {
+    /// An 11-bit identifier; error above 0x7FF.
+    pub const fn standard(raw: u32) -> Result<CanId, FrameError> {
+        if raw > MAX_STANDARD_ID {
+            return Err(FrameError::IdOutOfRange {
+                id: raw,
+                extended: false,
+            });
+        }
+        Ok(CanId {
+            raw,
+            extended: false,
+        })
+    }
+
+    /// A 29-bit identifier; error above 0x1FFFFFFF.
+    pub const fn extended(raw: u32) -> Result<CanId, FrameError> {
+        if raw > MAX_EXTENDED_ID {
+            return Err(FrameError::IdOutOfRange {
+                id: raw,
+                extended: true,
+            });
+        }
+        Ok(CanId {
+            raw,
+            extended: true,
+        })
+    }
+
+    /// An identifier of either width.
+    pub const fn new(raw: u32, extended: bool) -> Result<CanId, FrameError> {
+        if extended {
+            CanId::extended(raw)
+        } else {
+            CanId::standard(raw)
+        }
+    }
+
+    /// The numeric identifier.
+    pub const fn raw(self) -> u32 {
+        self.raw
+    }
+
+    /// True for a 29-bit identifier.
+    pub const fn is_extended(self) -> bool {
+        self.extended
+    }
+}
+
+impl fmt::Debug for CanId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for CanId {
+    /// As candump writes it: 3 hex digits for a standard id, 8 for an extended one.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.extended {
+            write!(f, "{:08X}", self.raw)
+        } else {
+            write!(f, "{:03X}", self.raw)
+        }
+    }
+}
+
+/// One CAN or CAN FD data frame: identifier, 0 to 64 data bytes, and the FD and bit-rate-switch flags.
+///
+/// The data length is always one the bus can carry (0 to 8 for classic CAN; 0-8, 12, 16, 20, 24, 32, 48
+/// or 64 for CAN FD).
+///
+/// ```
+/// use isotp_core::{CanId, Frame};
+/// let id = CanId::standard(0x7E0)?;
+/// let f = Frame::new(id, &[0x02, 0x10, 0x03])?;
+/// assert_eq!(f.data(), &[0x02, 0x10, 0x03]);
+/// assert!(!f.is_fd());
+/// assert!(Frame::new(id, &[0; 9]).is_err()); // classic frames carry at most 8 bytes
+/// let fd = Frame::new_fd(id, &[0; 12], true)?;
+/// assert!(fd.is_fd() && fd.is_brs());
+/// # Ok::<(), isotp_core::FrameError>(())
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Frame {
+    id: CanId,
+    len: u8,
+    fd: bool,
+    brs: bool,
+    data: [u8; 64],
+}
+
+impl Frame {
+    /// A classic CAN frame of up to 8 bytes.
+    pub fn new(id: CanId, data: &[u8]) -> Result<Frame, FrameError> {
+        if data.len() > dlc::CLASSIC_MAX_LEN {
+            return Err(FrameError::TooLong {
+                len: data.len(),
+                fd: false,
+            });
+        }
+        Ok(Frame::from_parts(id, data, false, false))
+    }
+
+    /// A CAN FD frame; `data.len()` must be a valid CAN FD length (0-8, 12, 16, 20, 24, 32, 48, 64).
+    /// `brs` requests the faster data-phase bit rate.
+    pub fn new_fd(id: CanId, data: &[u8], brs: bool) -> Result<Frame, FrameError> {
+        if data.len() > dlc::FD_MAX_LEN {
+            return Err(FrameError::TooLong {
+                len: data.len(),
+                fd: true,
+            });
+        }
+        if !dlc::is_valid_fd_len(data.len()) {
+            return Err(FrameError::InvalidFdLength { len: data.len() });
+        }
+        Ok(Frame::from_parts(id, data, true, brs))
+    }
+
+    /// Caller guarantees `data.len() <= 64` and a length valid for the frame kind.
+    pub(crate) fn from_parts(id: CanId, data: &[u8], fd: bool, brs: bool) -> Frame {
+        let mut buf = [0u8; 64];
+        let len = data.len().min(64);
+        buf[..len].copy_from_slice(&data[..len]);
+        Frame {
+            id,
+            len: len as u8,
+            fd,
+            brs: fd && brs,
+            data: buf,
+        }
+    }
+
+    /// A frame built in place by the engine: `len` bytes of `buf` are the data.
+    pub(crate) fn from_buffer(id: CanId, buf: [u8; 64], len: usize, fd: bool, brs: bool) -> Frame {
+        Frame {
+            id,
+            len: len.min(64) as u8,
+            fd,
+            brs: fd && brs,
+            data: buf,
+        }
+    }
+
+    /// The identifier.
+    pub fn id(&self) -> CanId {
+        self.id
+    }
+
+    /// The data bytes.
+    pub fn data(&self) -> &[u8] {
+        &self.data[..usize::from(self.len)]
+    }
+
+    /// Number of data bytes (the CAN_DL).
+    pub fn len(&self) -> usize {
+        usize::from(self.len)
+    }
+
+    /// True when the frame carries no data.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// True for a CAN FD frame.
+    pub fn is_fd(&self) -> bool {
+        self.fd
+    }
+
+    /// True when a CAN FD frame uses the bit rate switch.
+    pub fn is_brs(&self) -> bool {
+        self.brs
+    }
+
+    /// The data length code of this frame (0-15).
+    pub fn dlc(&self) -> u8 {
+        dlc::len_to_dlc(self.len()).unwrap_or(15)
+    }
+}
+
+impl fmt::Debug for Frame {
+    /// candump style: `7E0#0322F190`, or `7E0##1<data>` for CAN FD.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}#", self.id)?;
+        if self.fd {
+            write!(f, "#{:X}", u8::from(self.brs))?;
+        }
+        for b in self.data() {
+            write!(f, "{b:02X}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Frame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
