@@ -1,0 +1,99 @@
+//! CAN buses: the [`CanBus`] trait and its backends.
+
+use std::time::Duration;
+
+use isotp_core::Frame;
+
+mod virtual_bus;
+
+pub use virtual_bus::{VirtualBus, VirtualPort};
+
+/// A CAN bus as a stack needs it: send a frame, receive one with a timeout, and be woken early.
+///
+/// Methods take `&self`: a stack sends from the caller's thread (for latency) and receives on its own
+/// thread at the same time, so implementations synchronise internally.
+///
+/// Implement it to plug in your own driver; see [`VirtualBus`] for an in-process bus.
+pub trait CanBus: Send + Sync + 'static {
+    /// Puts one frame on the bus. Returns once the frame is queued for transmission (or, when
+    /// [`confirms_transmission`](CanBus::confirms_transmission) is true, once it has been sent).
+    fn send(&self, frame: &Frame) -> Result<(), BusError>;
+
+    /// Waits up to `timeout` (forever with `None`) for the next frame sent by another node.
+    /// Returns `Ok(None)` on timeout or when [`interrupt`](CanBus::interrupt) was called.
+    fn recv(&self, timeout: Option<Duration>) -> Result<Option<Frame>, BusError>;
+
+    /// Makes a `recv` that is blocked (or the next one) return `Ok(None)` at once. Called by a stack
+    /// when it needs its receive thread to reconsider its deadline.
+    fn interrupt(&self);
+
+    /// True when `send` returns only after the frame is on the bus, so the stack can enforce N_As and
+    /// N_Ar.
+    fn confirms_transmission(&self) -> bool {
+        false
+    }
+}
+
+impl<B: CanBus + ?Sized> CanBus for std::sync::Arc<B> {
+    fn send(&self, frame: &Frame) -> Result<(), BusError> {
+        (**self).send(frame)
+    }
+    fn recv(&self, timeout: Option<Duration>) -> Result<Option<Frame>, BusError> {
+        (**self).recv(timeout)
+    }
+    fn interrupt(&self) {
+        (**self).interrupt()
+    }
+    fn confirms_transmission(&self) -> bool {
+        (**self).confirms_transmission()
+    }
+}
+
+impl CanBus for Box<dyn CanBus> {
+    fn send(&self, frame: &Frame) -> Result<(), BusError> {
+        (**self).send(frame)
+    }
+    fn recv(&self, timeout: Option<Duration>) -> Result<Option<Frame>, BusError> {
+        (**self).recv(timeout)
+    }
+    fn interrupt(&self) {
+        (**self).interrupt()
+    }
+    fn confirms_transmission(&self) -> bool {
+        (**self).confirms_transmission()
+    }
+}
+
+/// A bus failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BusError {
+    /// The operating system reported an error.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done, e.g. "sending on can0".
+        context: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The bus or its connection is gone.
+    #[error("the bus is closed: {0}")]
+    Closed(String),
+    /// The bus cannot carry this frame (for example CAN FD on a classic-only interface).
+    #[error("the bus cannot carry this frame: {0}")]
+    Unsupported(String),
+    /// The peer (a server or an adapter) sent something that breaks its protocol.
+    #[error("protocol error from the bus peer: {0}")]
+    Protocol(String),
+}
+
+impl BusError {
+    /// An I/O error with what was being done.
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> BusError {
+        BusError::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}

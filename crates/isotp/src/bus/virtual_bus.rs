@@ -1,0 +1,164 @@
+//! An in-process CAN bus: any number of ports, each receiving every frame the others send.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender};
+use isotp_core::Frame;
+
+use super::{BusError, CanBus};
+
+/// Frames a port may hold unread before new ones are dropped (like a CAN controller's overrun).
+const PORT_QUEUE_LIMIT: usize = 1 << 16;
+
+enum Delivery {
+    Frame(Frame),
+    Wake,
+}
+
+struct PortEntry {
+    id: u64,
+    tx: Sender<Delivery>,
+    dropped: Arc<AtomicU64>,
+}
+
+#[derive(Default)]
+struct BusInner {
+    ports: Mutex<Vec<PortEntry>>,
+    next_id: AtomicU64,
+    frames: AtomicU64,
+}
+
+/// An in-process CAN bus for tests, demos and benchmarks.
+///
+/// ```
+/// use isotp::bus::{CanBus, VirtualBus};
+/// use isotp_core::{CanId, Frame};
+/// use std::time::Duration;
+///
+/// let bus = VirtualBus::new();
+/// let a = bus.attach();
+/// let b = bus.attach();
+/// a.send(&Frame::new(CanId::standard(0x123)?, &[1, 2, 3])?)?;
+/// let got = b.recv(Some(Duration::from_secs(1)))?.expect("b sees a's frame");
+/// assert_eq!(got.data(), &[1, 2, 3]);
+/// assert!(a.recv(Some(Duration::ZERO))?.is_none()); // a does not see its own frame
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Default)]
+pub struct VirtualBus {
+    inner: Arc<BusInner>,
+}
+
+fn registry() -> &'static Mutex<HashMap<String, Weak<BusInner>>> {
+    static REGISTRY: OnceLock<Mutex<HashMap<String, Weak<BusInner>>>> = OnceLock::new();
+    REGISTRY.get_or_init(Default::default)
+}
+
+impl VirtualBus {
+    /// A new, empty bus.
+    pub fn new() -> VirtualBus {
+        VirtualBus::default()
+    }
+
+    /// The bus called `name` in this process, created on first use (so `virtual:demo` given twice
+    /// names one bus). It lives as long as some handle or port of it does.
+    pub fn named(name: &str) -> VirtualBus {
+        let mut reg = registry().lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(inner) = reg.get(name).and_then(Weak::upgrade) {
+            return VirtualBus { inner };
+        }
+        let bus = VirtualBus::new();
+        reg.insert(name.to_string(), Arc::downgrade(&bus.inner));
+        bus
+    }
+
+    /// A new port on the bus: it receives every frame sent by other ports from now on.
+    pub fn attach(&self) -> VirtualPort {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let dropped = Arc::new(AtomicU64::new(0));
+        self.lock_ports().push(PortEntry {
+            id,
+            tx: tx.clone(),
+            dropped: dropped.clone(),
+        });
+        VirtualPort {
+            bus: self.clone(),
+            id,
+            rx,
+            wake: tx,
+            dropped,
+        }
+    }
+
+    /// Frames sent on the bus so far.
+    pub fn frames_sent(&self) -> u64 {
+        self.inner.frames.load(Ordering::Relaxed)
+    }
+
+    fn lock_ports(&self) -> std::sync::MutexGuard<'_, Vec<PortEntry>> {
+        self.inner.ports.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// One node's connection to a [`VirtualBus`]. Detaches when dropped.
+pub struct VirtualPort {
+    bus: VirtualBus,
+    id: u64,
+    rx: Receiver<Delivery>,
+    wake: Sender<Delivery>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl VirtualPort {
+    /// Frames this port lost because it held more than 65536 unread frames.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// The bus this port is attached to.
+    pub fn bus(&self) -> &VirtualBus {
+        &self.bus
+    }
+}
+
+impl CanBus for VirtualPort {
+    fn send(&self, frame: &Frame) -> Result<(), BusError> {
+        let ports = self.bus.lock_ports();
+        for p in ports.iter().filter(|p| p.id != self.id) {
+            if p.tx.len() >= PORT_QUEUE_LIMIT {
+                p.dropped.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            // A port being dropped concurrently is not an error for the sender.
+            let _ = p.tx.send(Delivery::Frame(*frame));
+        }
+        self.bus.inner.frames.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn recv(&self, timeout: Option<Duration>) -> Result<Option<Frame>, BusError> {
+        let got = match timeout {
+            None => self.rx.recv().ok(),
+            Some(t) if t.is_zero() => self.rx.try_recv().ok(),
+            Some(t) => self.rx.recv_timeout(t).ok(),
+        };
+        Ok(match got {
+            Some(Delivery::Frame(f)) => Some(f),
+            Some(Delivery::Wake) | None => None,
+        })
+    }
+
+    fn interrupt(&self) {
+        let _ = self.wake.send(Delivery::Wake);
+    }
+}
+
+impl Drop for VirtualPort {
+    fn drop(&mut self) {
+        self.bus.lock_ports().retain(|p| p.id != self.id);
+    }
+}

@@ -1,0 +1,18 @@
+//! # isotp
+//!
+//! ISO 15765-2 (ISO-TP) on real and virtual CAN buses, built on the sans-IO engine
+//! [`isotp_core`].
+//!
+//! - [`Stack`]: a blocking link with one background thread, the counterpart of can-isotp's `CanStack`.
+//! - [`Node`]: hundreds of links on one bus and one thread.
+//! - `AsyncStack` (feature `tokio`): the same over tokio.
+//! - [`bus`]: the [`bus::CanBus`] trait and its backends.
+#![deny(missing_docs)]
+
+pub mod bus;
+
+pub use isotp_core as core;
+pub use isotp_core::{
+    Address, AddressBuilder, AddressingMode, CanId, Config, Frame, PaddingCheck, ProtocolError,
+    TargetAddressType,
+};
