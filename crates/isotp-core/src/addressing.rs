@@ -542,6 +542,19 @@ impl Address {
         self.rx.is_some()
     }
 
+    /// The exact CAN ids this address receives on: the physical id and, if set, the functional one.
+    /// `None` for the fixed modes (whose receive ids follow a pattern; use [`Address::accepts`]) and for
+    /// transmit-only addresses. Drivers use it to index many links by id.
+    pub fn rx_ids(&self) -> Option<(CanId, Option<CanId>)> {
+        match self.rx?.ids {
+            RxIds::Exact {
+                physical,
+                functional,
+            } => Some((physical, functional)),
+            RxIds::Fixed { .. } => None,
+        }
+    }
+
     /// Address bytes before the PCI in transmitted frames (0 or 1).
     pub fn tx_address_len(&self) -> usize {
         usize::from(self.tx_prefix().is_some())

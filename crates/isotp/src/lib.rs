@@ -16,3 +16,8 @@ pub use isotp_core::{
     Address, AddressBuilder, AddressingMode, CanId, Config, Frame, PaddingCheck, ProtocolError,
     TargetAddressType,
 };
+mod stack;
+
+#[cfg(feature = "tokio")]
+pub use stack::AsyncStack;
+pub use stack::{Link, Message, MessageDirection, Node, Stack, StackError};

@@ -1,0 +1,117 @@
+//! [`AsyncStack`]: the [`Stack`](super::Stack) API for tokio tasks.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use isotp_core::{Address, Config, TargetAddressType};
+
+use super::error::{Message, StackError};
+use super::link::Link;
+use super::node::{Node, Outcome};
+use crate::bus::CanBus;
+
+/// An ISO-TP link for async code: `send(..).await`, `recv().await`, cloneable and usable from many
+/// tasks at once.
+///
+/// The protocol runs on the same precise engine thread as [`Stack`](super::Stack); the async methods
+/// only wait, so they never block the runtime.
+///
+/// ```
+/// use isotp::{bus::VirtualBus, Address, AsyncStack, Config};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let bus = VirtualBus::new();
+/// let address = Address::normal_11(0x7E0, 0x7E8)?;
+/// let tester = AsyncStack::new(bus.attach(), address, Config::default())?;
+/// let ecu = AsyncStack::new(bus.attach(), address.mirrored()?, Config::default())?;
+///
+/// let server = tokio::spawn(async move {
+///     let request = ecu.recv().await?;
+///     ecu.send(&[0x50, request[1]]).await
+/// });
+/// tester.send(&[0x10, 0x03]).await?;
+/// assert_eq!(tester.recv().await?, [0x50, 0x03]);
+/// server.await??;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct AsyncStack {
+    link: Arc<Link>,
+    _node: Node,
+}
+
+impl AsyncStack {
+    /// Starts a link with `address` and `config` on `bus`.
+    pub fn new(
+        bus: impl CanBus,
+        address: Address,
+        config: Config,
+    ) -> Result<AsyncStack, StackError> {
+        let node = Node::new(bus);
+        let link = node.add(address, config)?;
+        Ok(AsyncStack {
+            link: Arc::new(link),
+            _node: node,
+        })
+    }
+
+    /// Sends a message to the physical address and waits until its last frame is on the bus.
+    pub async fn send(&self, payload: &[u8]) -> Result<(), StackError> {
+        self.send_to(payload, TargetAddressType::Physical).await
+    }
+
+    /// Sends to the physical or functional address and waits until it is on the bus.
+    pub async fn send_to(
+        &self,
+        payload: &[u8],
+        target: TargetAddressType,
+    ) -> Result<(), StackError> {
+        let id = self.link.queue_awaited(payload, target)?;
+        let outcome = self
+            .link
+            .mail()
+            .outcomes
+            .wait_where_async(|(i, _)| *i == id)
+            .await;
+        match outcome {
+            Ok((_, Outcome::Sent)) => Ok(()),
+            Ok((_, Outcome::Failed(e))) => Err(StackError::Protocol(e)),
+            Ok((_, Outcome::Dropped)) | Err(()) => Err(StackError::Stopped),
+        }
+    }
+
+    /// Queues a message without waiting for it to go out.
+    pub fn send_nowait(&self, payload: &[u8]) -> Result<(), StackError> {
+        self.link.send(payload).map(|_| ())
+    }
+
+    /// Waits for the next message.
+    pub async fn recv(&self) -> Result<Vec<u8>, StackError> {
+        Ok(self.recv_message().await?.payload)
+    }
+
+    /// Waits for the next message, with its metadata.
+    pub async fn recv_message(&self) -> Result<Message, StackError> {
+        self.link
+            .mail()
+            .messages
+            .wait_where_async(|_| true)
+            .await
+            .map_err(|()| StackError::Stopped)
+    }
+
+    /// Waits up to `timeout` for the next message; `Ok(None)` on timeout.
+    pub async fn recv_timeout(&self, timeout: Duration) -> Result<Option<Vec<u8>>, StackError> {
+        match tokio::time::timeout(timeout, self.recv()).await {
+            Ok(r) => r.map(Some),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// The underlying link: `available`, `transmitting`, `stop_sending`, `reset`, `set_address`,
+    /// `errors` and the rest.
+    pub fn link(&self) -> &Link {
+        &self.link
+    }
+}

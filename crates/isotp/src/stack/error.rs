@@ -1,0 +1,58 @@
+//! What stack calls return and report.
+
+use std::time::Duration;
+
+use isotp_core::{ConfigError, ProtocolError, SendError, TargetAddressType};
+
+use crate::bus::BusError;
+
+/// Something a stack could not do, or a transfer that failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StackError {
+    /// A transfer failed (timeout, wrong sequence number, overflow, ...).
+    #[error("{0}")]
+    Protocol(#[from] ProtocolError),
+    /// The message was refused before anything was sent.
+    #[error("{0}")]
+    Send(#[from] SendError),
+    /// The configuration is invalid.
+    #[error("invalid configuration: {0}")]
+    Config(#[from] ConfigError),
+    /// The bus failed.
+    #[error("{0}")]
+    Bus(#[from] BusError),
+    /// A blocking call gave up.
+    #[error("timed out after {waited:?} waiting for {what}")]
+    Timeout {
+        /// How long the call waited.
+        waited: Duration,
+        /// What it waited for.
+        what: &'static str,
+    },
+    /// The message was dropped by `stop_sending`/`reset`/`set_address`, or the stack has stopped.
+    #[error("the stack stopped before the operation completed")]
+    Stopped,
+}
+
+/// Which direction a delivered message travelled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MessageDirection {
+    /// Sent to this link's receive address.
+    Received,
+    /// Listen mode: sent on this link's transmit address by the node it mirrors.
+    Observed,
+}
+
+/// A complete message delivered by a stack.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    /// The message bytes.
+    pub payload: Vec<u8>,
+    /// Physical or functional.
+    pub target_address_type: TargetAddressType,
+    /// Received, or observed in listen mode.
+    pub direction: MessageDirection,
+    /// When its last frame arrived.
+    pub at: std::time::Instant,
+}

@@ -1,0 +1,213 @@
+//! A handle on one ISO-TP link of a [`Node`](super::Node): send, receive, control.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use isotp_core::{Address, Config, MessageId, TargetAddressType};
+
+use super::error::{Message, StackError};
+use super::node::{LinkMail, LinkState, Outcome, Runner};
+
+/// One ISO-TP link: its own address, configuration, transmit queue and receive mailbox.
+///
+/// Created by [`Node::add`](super::Node::add), or inside a [`Stack`](super::Stack). All methods take
+/// `&self` and may be called from any thread. Dropping the link removes it from its node.
+pub struct Link {
+    runner: Arc<Runner>,
+    idx: usize,
+    mail: Arc<LinkMail>,
+    address: std::sync::Mutex<Address>,
+}
+
+impl Link {
+    pub(crate) fn new(
+        runner: Arc<Runner>,
+        idx: usize,
+        mail: Arc<LinkMail>,
+        address: Address,
+    ) -> Link {
+        Link {
+            runner,
+            idx,
+            mail,
+            address: std::sync::Mutex::new(address),
+        }
+    }
+
+    /// Runs `f` on the link's state, then sends what is due and wakes the engine thread if needed.
+    fn with<R>(&self, f: impl FnOnce(&mut LinkState) -> R) -> Result<R, StackError> {
+        let shared = &self.runner.shared;
+        let mut st = shared.lock();
+        let link = st.link_mut(self.idx).ok_or(StackError::Stopped)?;
+        let r = f(link);
+        shared.service(&mut st, self.idx, shared.clock.now());
+        shared.kick_if_needed(&st);
+        Ok(r)
+    }
+
+    /// Queues a message to the physical address. Returns at once; failures arrive on
+    /// [`errors`](Link::errors). Use [`send_blocking`](Link::send_blocking) to wait for the outcome.
+    pub fn send(&self, payload: &[u8]) -> Result<MessageId, StackError> {
+        self.send_to(payload, TargetAddressType::Physical)
+    }
+
+    /// Queues a message to the physical or functional address (functional: single frames only).
+    pub fn send_to(
+        &self,
+        payload: &[u8],
+        target: TargetAddressType,
+    ) -> Result<MessageId, StackError> {
+        let now = self.runner.shared.clock.now();
+        Ok(self.with(|l| l.endpoint.send(payload, target, now))??)
+    }
+
+    /// Sends a message and waits until its last frame is on the bus, or the transfer fails, or
+    /// `timeout` passes (then the message is still sent in the background).
+    pub fn send_blocking(
+        &self,
+        payload: &[u8],
+        timeout: Option<Duration>,
+    ) -> Result<(), StackError> {
+        self.send_blocking_to(payload, TargetAddressType::Physical, timeout)
+    }
+
+    /// [`send_blocking`](Link::send_blocking) with a target address type.
+    pub fn send_blocking_to(
+        &self,
+        payload: &[u8],
+        target: TargetAddressType,
+        timeout: Option<Duration>,
+    ) -> Result<(), StackError> {
+        let id = self.queue_awaited(payload, target)?;
+        match self.mail.outcomes.wait_where(timeout, |(i, _)| *i == id) {
+            Ok(Some((_, Outcome::Sent))) => Ok(()),
+            Ok(Some((_, Outcome::Failed(e)))) => Err(StackError::Protocol(e)),
+            Ok(Some((_, Outcome::Dropped))) => Err(StackError::Stopped),
+            Ok(None) => {
+                self.forget(id);
+                Err(StackError::Timeout {
+                    waited: timeout.unwrap_or_default(),
+                    what: "the message to be sent",
+                })
+            }
+            Err(()) => Err(StackError::Stopped),
+        }
+    }
+
+    /// Queues a message whose outcome will be kept for a waiter.
+    pub(crate) fn queue_awaited(
+        &self,
+        payload: &[u8],
+        target: TargetAddressType,
+    ) -> Result<MessageId, StackError> {
+        let now = self.runner.shared.clock.now();
+        // Registered under the same lock as the send: the outcome may come before we wait.
+        Ok(self.with(|l| {
+            let id = l.endpoint.send(payload, target, now)?;
+            l.awaited.insert(id);
+            Ok::<_, isotp_core::SendError>(id)
+        })??)
+    }
+
+    /// Stops keeping the outcome of `id` (its waiter gave up).
+    pub(crate) fn forget(&self, id: MessageId) {
+        let _ = self.with(|l| l.awaited.remove(&id));
+        self.mail.outcomes.take_where(|(i, _)| *i == id);
+    }
+
+    #[cfg(feature = "tokio")]
+    pub(crate) fn mail(&self) -> &LinkMail {
+        &self.mail
+    }
+
+    /// Waits up to `timeout` (forever with `None`) for the next message; `Ok(None)` on timeout.
+    pub fn recv(&self, timeout: Option<Duration>) -> Result<Option<Vec<u8>>, StackError> {
+        Ok(self.recv_message(timeout)?.map(|m| m.payload))
+    }
+
+    /// Like [`recv`](Link::recv), with the target address type, direction and arrival time.
+    pub fn recv_message(&self, timeout: Option<Duration>) -> Result<Option<Message>, StackError> {
+        self.mail
+            .messages
+            .wait_where(timeout, |_| true)
+            .map_err(|()| StackError::Stopped)
+    }
+
+    /// The next message if one is waiting.
+    pub fn try_recv(&self) -> Option<Vec<u8>> {
+        self.mail.messages.try_pop().map(|m| m.payload)
+    }
+
+    /// True when a message is waiting to be read.
+    pub fn available(&self) -> bool {
+        self.mail.messages.len() > 0
+    }
+
+    /// True while a message is being sent or queued.
+    pub fn transmitting(&self) -> bool {
+        self.with(|l| l.endpoint.is_transmitting())
+            .unwrap_or(false)
+    }
+
+    /// True while a segmented message is being received.
+    pub fn receiving(&self) -> bool {
+        self.with(|l| l.endpoint.is_receiving()).unwrap_or(false)
+    }
+
+    /// Asynchronous errors: failed transfers in both directions and bus failures (the last 256 are
+    /// kept when nobody reads them).
+    pub fn errors(&self) -> crossbeam_channel::Receiver<StackError> {
+        self.mail.errors_rx.clone()
+    }
+
+    /// Abandons the message being sent and the queue; `send_blocking` callers get
+    /// [`StackError::Stopped`].
+    pub fn stop_sending(&self) {
+        let _ = self.with(|l| {
+            l.endpoint.stop_sending();
+            for id in l.awaited.drain() {
+                l.mail.outcomes.push((id, Outcome::Dropped));
+            }
+        });
+    }
+
+    /// Abandons the message being received.
+    pub fn stop_receiving(&self) {
+        let _ = self.with(|l| l.endpoint.stop_receiving());
+    }
+
+    /// Abandons both directions and empties the receive mailbox.
+    pub fn reset(&self) {
+        self.stop_sending();
+        let _ = self.with(|l| l.endpoint.reset());
+        self.mail.messages.clear();
+    }
+
+    /// Changes the address (transfers in progress are abandoned).
+    pub fn set_address(&self, address: Address) {
+        self.stop_sending();
+        let shared = &self.runner.shared;
+        let mut st = shared.lock();
+        if let Some(l) = st.link_mut(self.idx) {
+            l.endpoint.set_address(address);
+        }
+        shared.reindex(&mut st, self.idx);
+        *self.address.lock().unwrap_or_else(|e| e.into_inner()) = address;
+    }
+
+    /// The link's address.
+    pub fn address(&self) -> Address {
+        *self.address.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The link's configuration.
+    pub fn config(&self) -> Option<Config> {
+        self.with(|l| *l.endpoint.config()).ok()
+    }
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        self.runner.shared.remove_link(self.idx);
+    }
+}

@@ -1,0 +1,18 @@
+//! Drivers that run the engine on a bus: [`Stack`] (one link), [`Node`] (many links), and
+//! `AsyncStack` (tokio).
+
+#[cfg(feature = "tokio")]
+mod async_stack;
+mod blocking;
+mod clock;
+mod error;
+mod link;
+mod mailbox;
+mod node;
+
+#[cfg(feature = "tokio")]
+pub use async_stack::AsyncStack;
+pub use blocking::Stack;
+pub use error::{Message, MessageDirection, StackError};
+pub use link::Link;
+pub use node::Node;
