@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 use isotp_core::Frame;
@@ -14,7 +14,8 @@ use super::{BusError, CanBus};
 const PORT_QUEUE_LIMIT: usize = 1 << 16;
 
 enum Delivery {
-    Frame(Frame),
+    /// A frame and the moment it was put on the bus.
+    Frame(Frame, Instant),
     Wake,
 }
 
@@ -36,7 +37,7 @@ struct BusInner {
 /// ```
 /// use isotp::bus::{CanBus, VirtualBus};
 /// use isotp_core::{CanId, Frame};
-/// use std::time::Duration;
+/// use std::time::{Duration, Instant};
 ///
 /// let bus = VirtualBus::new();
 /// let a = bus.attach();
@@ -119,6 +120,20 @@ impl VirtualPort {
         self.dropped.load(Ordering::Relaxed)
     }
 
+    /// Like [`CanBus::recv`], with the instant the sender put the frame on the bus (exact gaps for
+    /// monitors and measurements, whatever the receiving thread's scheduling).
+    pub fn recv_timestamped(&self, timeout: Option<Duration>) -> Option<(Frame, Instant)> {
+        let got = match timeout {
+            None => self.rx.recv().ok(),
+            Some(t) if t.is_zero() => self.rx.try_recv().ok(),
+            Some(t) => self.rx.recv_timeout(t).ok(),
+        };
+        match got {
+            Some(Delivery::Frame(f, at)) => Some((f, at)),
+            Some(Delivery::Wake) | None => None,
+        }
+    }
+
     /// The bus this port is attached to.
     pub fn bus(&self) -> &VirtualBus {
         &self.bus
@@ -127,6 +142,7 @@ impl VirtualPort {
 
 impl CanBus for VirtualPort {
     fn send(&self, frame: &Frame) -> Result<(), BusError> {
+        let at = Instant::now();
         let ports = self.bus.lock_ports();
         for p in ports.iter().filter(|p| p.id != self.id) {
             if p.tx.len() >= PORT_QUEUE_LIMIT {
@@ -134,22 +150,14 @@ impl CanBus for VirtualPort {
                 continue;
             }
             // A port being dropped concurrently is not an error for the sender.
-            let _ = p.tx.send(Delivery::Frame(*frame));
+            let _ = p.tx.send(Delivery::Frame(*frame, at));
         }
         self.bus.inner.frames.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
     fn recv(&self, timeout: Option<Duration>) -> Result<Option<Frame>, BusError> {
-        let got = match timeout {
-            None => self.rx.recv().ok(),
-            Some(t) if t.is_zero() => self.rx.try_recv().ok(),
-            Some(t) => self.rx.recv_timeout(t).ok(),
-        };
-        Ok(match got {
-            Some(Delivery::Frame(f)) => Some(f),
-            Some(Delivery::Wake) | None => None,
-        })
+        Ok(self.recv_timestamped(timeout).map(|(f, _)| f))
     }
 
     fn interrupt(&self) {
