@@ -61,7 +61,10 @@ impl AddressingMode {
 
     /// True when the ids are computed from target and source addresses.
     pub fn is_fixed(self) -> bool {
-        matches!(self, AddressingMode::NormalFixed29 | AddressingMode::Mixed29)
+        matches!(
+            self,
+            AddressingMode::NormalFixed29 | AddressingMode::Mixed29
+        )
     }
 
     /// can-isotp's name for the mode, e.g. `Normal_11bits`.
@@ -278,7 +281,11 @@ fn id_in_range(
         return Err(AddressError::IdOutOfRange { field, value, mode });
     }
     // In range by the check above, so construction cannot fail.
-    CanId::new(value, mode.is_29bit()).map_err(|_| AddressError::IdOutOfRange { field, value, mode })
+    CanId::new(value, mode.is_29bit()).map_err(|_| AddressError::IdOutOfRange {
+        field,
+        value,
+        mode,
+    })
 }
 
 fn fixed_id(base: u32, ta: u8, sa: u8) -> Result<CanId, AddressError> {

@@ -174,6 +174,12 @@ impl Config {
                     reason: "tx_data_min_length above 8 needs CAN FD: set can_fd = true",
                 });
             }
+            if m > tx_dl {
+                // Frames longer than TX_DL would announce a larger RX_DL than the message uses.
+                return Err(ConfigError::Conflict {
+                    reason: "tx_data_min_length must not exceed tx_data_length",
+                });
+            }
         }
         if self.bitrate_switch && !self.can_fd {
             return Err(ConfigError::Conflict {

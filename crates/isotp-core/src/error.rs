@@ -34,12 +34,18 @@ pub enum FrameError {
 impl fmt::Display for FrameError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            FrameError::IdOutOfRange { id, extended: false } => write!(
+            FrameError::IdOutOfRange {
+                id,
+                extended: false,
+            } => write!(
                 f,
                 "CAN id 0x{id:X} does not fit 11 bits (largest 0x7FF); use a 29-bit id"
             ),
             FrameError::IdOutOfRange { id, extended: true } => {
-                write!(f, "CAN id 0x{id:X} does not fit 29 bits (largest 0x1FFFFFFF)")
+                write!(
+                    f,
+                    "CAN id 0x{id:X} does not fit 29 bits (largest 0x1FFFFFFF)"
+                )
             }
             FrameError::TooLong { len, fd: false } => write!(
                 f,
@@ -396,7 +402,9 @@ impl fmt::Display for Warning {
             Warning::FunctionalMultiFrame => {
                 f.write_str("ignored a first or consecutive frame sent to a functional address")
             }
-            Warning::NotForThisAddress => f.write_str("ignored a frame this address does not handle"),
+            Warning::NotForThisAddress => {
+                f.write_str("ignored a frame this address does not handle")
+            }
         }
     }
 }

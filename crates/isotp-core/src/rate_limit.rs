@@ -81,7 +81,10 @@ mod tests {
             assert_eq!(r.earliest(t, 64), t);
             r.record(t, 64);
         }
-        assert_eq!(r.earliest(Instant::from_millis(10), 64), t0 + Duration::from_millis(100));
+        assert_eq!(
+            r.earliest(Instant::from_millis(10), 64),
+            t0 + Duration::from_millis(100)
+        );
         assert_eq!(
             r.earliest(Instant::from_millis(100), 128),
             Instant::from_millis(101)

@@ -88,7 +88,12 @@ impl Sub<Instant> for Instant {
 
 impl fmt::Debug for Instant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{:06}s", self.micros / 1_000_000, self.micros % 1_000_000)
+        write!(
+            f,
+            "{}.{:06}s",
+            self.micros / 1_000_000,
+            self.micros % 1_000_000
+        )
     }
 }
 
@@ -104,7 +109,10 @@ mod tests {
 
     #[test]
     fn adding_a_sub_microsecond_duration_rounds_up() {
-        assert_eq!(Instant::ZERO + Duration::from_nanos(1), Instant::from_micros(1));
+        assert_eq!(
+            Instant::ZERO + Duration::from_nanos(1),
+            Instant::from_micros(1)
+        );
     }
 
     #[test]

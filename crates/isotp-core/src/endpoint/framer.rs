@@ -71,8 +71,19 @@ impl Framer {
         if let Some(p) = self.prefix {
             buf[0] = p;
         }
-        let used = pdu.emit(&mut buf, alen).unwrap_or(alen);
-        let len = self.frame_len(used);
+        let mut used = pdu.emit(&mut buf, alen).unwrap_or(alen);
+        let mut len = self.frame_len(used);
+        if let Pdu::SingleFrame { data } = pdu {
+            if len > dlc::CLASSIC_MAX_LEN && used <= dlc::CLASSIC_MAX_LEN {
+                // Padded beyond 8 bytes (tx_data_min_length): a CAN FD frame longer than 8 bytes
+                // carries a single frame only in the escape form `00 LL`.
+                buf[alen] = 0;
+                buf[alen + 1] = data.len() as u8;
+                buf[alen + 2..alen + 2 + data.len()].copy_from_slice(data);
+                used += 1;
+                len = self.frame_len(used);
+            }
+        }
         buf[used..len].fill(self.padding.unwrap_or(DEFAULT_PADDING));
         Frame::from_buffer(id, buf, len, self.fd, self.brs)
     }

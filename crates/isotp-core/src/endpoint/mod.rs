@@ -18,7 +18,7 @@ use crate::event::{Event, MessageId};
 use crate::frame::Frame;
 use crate::rate_limit::RateLimiter;
 use crate::time::Instant;
-use crate::wire::{FlowStatus, PciType, Pdu, PduError};
+use crate::wire::{FlowStatus, PciType, Pdu, PduError, StMin};
 
 /// What the frame handed out last completes once it is on the bus.
 #[derive(Debug, Clone, Copy)]
@@ -87,6 +87,10 @@ pub struct Endpoint {
     mirror: Option<(Address, Receiver)>,
     limiter: Option<RateLimiter>,
     in_flight: Option<InFlight>,
+    /// A flow control frame that arrived before the confirmation of the first frame (or last frame of
+    /// a block) it answers; applied when that confirmation comes. The peer can only answer a frame that
+    /// was on the bus, but drivers may report the confirmation after the answer.
+    early_flow_control: Option<(FlowStatus, u8, StMin)>,
     events: VecDeque<Event>,
 }
 
@@ -117,6 +121,7 @@ impl Endpoint {
             mirror,
             limiter: config.rate_limit.map(RateLimiter::new),
             in_flight: None,
+            early_flow_control: None,
             events: VecDeque::new(),
         })
     }
@@ -211,7 +216,7 @@ impl Endpoint {
                     mirror.observe_flow_control(status, block_size, now, &self.config);
                     return;
                 }
-                if !self.tx.waits_for_flow_control() {
+                if !self.expects_flow_control() {
                     self.events
                         .push_back(Event::Warning(Warning::UnexpectedFlowControl));
                     return;
@@ -228,6 +233,11 @@ impl Endpoint {
                         },
                         &mut self.events,
                     );
+                    return;
+                }
+                if !self.tx.waits_for_flow_control() {
+                    // The frame it answers is on the bus but not yet confirmed: apply it then.
+                    self.early_flow_control = Some((status, block_size, st_min));
                     return;
                 }
                 self.tx.handle_flow_control(
@@ -252,16 +262,35 @@ impl Endpoint {
                     &mut self.events,
                 );
             }
-            Err(PduError::InvalidFlowStatus { value }) if self.tx.waits_for_flow_control() => {
+            Err(PduError::InvalidFlowStatus { value }) if self.expects_flow_control() => {
                 self.tx
                     .abort(ProtocolError::InvalidFs { value }, &mut self.events);
             }
-            Err(PduError::FlowControlTooShort { .. }) if self.tx.waits_for_flow_control() => {
+            Err(PduError::FlowControlTooShort { .. }) if self.expects_flow_control() => {
                 self.tx
                     .abort(ProtocolError::InvalidFs { value: 0 }, &mut self.events);
             }
             Err(e) => self.events.push_back(Event::Warning(Warning::Malformed(e))),
         }
+    }
+
+    /// True while the transmitter waits for a flow control frame, or will as soon as the frame in
+    /// flight (a first frame or the last frame of a block) is confirmed.
+    fn expects_flow_control(&self) -> bool {
+        self.tx.waits_for_flow_control()
+            || matches!(
+                self.in_flight,
+                Some(InFlight {
+                    step: Step::Tx(
+                        TxStep::FirstFrame
+                            | TxStep::ConsecutiveFrame {
+                                last: false,
+                                block_end: true
+                            }
+                    ),
+                    ..
+                })
+            )
     }
 
     fn handle_mirror_direction(&mut self, frame: &Frame, target: TargetAddressType, now: Instant) {
@@ -342,6 +371,18 @@ impl Endpoint {
     pub fn handle_tx_confirmation(&mut self, now: Instant) -> Result<(), NothingToConfirm> {
         let f = self.in_flight.take().ok_or(NothingToConfirm)?;
         self.complete(f.step, now);
+        if let Some((status, block_size, st_min)) = self.early_flow_control.take() {
+            if self.tx.waits_for_flow_control() {
+                self.tx.handle_flow_control(
+                    status,
+                    block_size,
+                    st_min,
+                    now,
+                    &self.config,
+                    &mut self.events,
+                );
+            }
+        }
         Ok(())
     }
 
@@ -351,6 +392,7 @@ impl Endpoint {
         if let Some(f) = self.in_flight {
             if f.deadline <= now {
                 self.in_flight = None;
+                self.early_flow_control = None;
                 match f.step {
                     Step::Tx(_) => self.tx.abort(
                         ProtocolError::TimeoutA {
@@ -381,11 +423,16 @@ impl Endpoint {
     /// [`poll_transmit`](Endpoint::poll_transmit) and [`handle_timeout`](Endpoint::handle_timeout) now.
     pub fn poll_timeout(&self) -> Option<Instant> {
         if let Some(f) = self.in_flight {
-            // Nothing else can go out before the confirmation; receive timers still run.
-            return [Some(f.deadline), self.rx_deadline_excluding_fc()]
-                .into_iter()
-                .flatten()
-                .min();
+            // Nothing else can go out before the confirmation; the timers still run.
+            return [
+                Some(f.deadline),
+                self.rx_deadline_excluding_fc(),
+                self.tx.flow_control_deadline(),
+                self.mirror.as_ref().and_then(|(_, m)| m.next_deadline()),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
         }
         [
             self.tx.next_deadline(),
@@ -428,9 +475,16 @@ impl Endpoint {
     /// Abandons the message being sent and the queue; returns how many messages were dropped.
     /// No event is reported for them.
     pub fn stop_sending(&mut self) -> usize {
-        if matches!(self.in_flight, Some(InFlight { step: Step::Tx(_), .. })) {
+        if matches!(
+            self.in_flight,
+            Some(InFlight {
+                step: Step::Tx(_),
+                ..
+            })
+        ) {
             self.in_flight = None;
         }
+        self.early_flow_control = None;
         if let Some(l) = self.limiter.as_mut() {
             l.clear();
         }

@@ -48,6 +48,7 @@ struct Active {
 
 /// What a handed-out frame completes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::enum_variant_names)] // named after the ISO frame types
 pub(crate) enum TxStep {
     SingleFrame,
     FirstFrame,
@@ -186,7 +187,10 @@ impl Transmitter {
         // Keep the block and separation for after the frame has gone out.
         if !matches!(a.phase, Phase::Consecutive { .. }) {
             a.phase = Phase::InFlight;
-        } else if let Phase::Consecutive { ref mut next_at, .. } = a.phase {
+        } else if let Phase::Consecutive {
+            ref mut next_at, ..
+        } = a.phase
+        {
             *next_at = Instant::MAX;
         }
         Some((frame, step))
@@ -208,7 +212,8 @@ impl Transmitter {
                 events.push_back(Event::Sent { id: a.msg.id });
                 self.active = None;
             }
-            TxStep::FirstFrame | TxStep::ConsecutiveFrame {
+            TxStep::FirstFrame
+            | TxStep::ConsecutiveFrame {
                 block_end: true, ..
             } => {
                 a.phase = Phase::WaitFlowControl {
@@ -310,6 +315,17 @@ impl Transmitter {
             if deadline <= now {
                 self.fail(ProtocolError::TimeoutBs { limit: config.n_bs }, events);
             }
+        }
+    }
+
+    /// The N_Bs deadline, while a flow control frame is awaited.
+    pub(crate) fn flow_control_deadline(&self) -> Option<Instant> {
+        match self.active {
+            Some(Active {
+                phase: Phase::WaitFlowControl { deadline, .. },
+                ..
+            }) => Some(deadline),
+            _ => None,
         }
     }
 

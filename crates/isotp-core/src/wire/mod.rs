@@ -7,5 +7,5 @@ pub mod dlc;
 mod pci;
 mod st_min;
 
-pub use pci::{FlowStatus, Pdu, PduError, PciType, FF_ESCAPE_THRESHOLD};
+pub use pci::{FlowStatus, PciType, Pdu, PduError, FF_ESCAPE_THRESHOLD};
 pub use st_min::StMin;

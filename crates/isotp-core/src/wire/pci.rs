@@ -377,7 +377,11 @@ impl<'a> Pdu<'a> {
                     let l = length.to_be_bytes();
                     ([0x10, 0, l[0], l[1], l[2], l[3]], 6, data)
                 } else {
-                    ([0x10 | (length >> 8) as u8, length as u8, 0, 0, 0, 0], 2, data)
+                    (
+                        [0x10 | (length >> 8) as u8, length as u8, 0, 0, 0, 0],
+                        2,
+                        data,
+                    )
                 }
             }
             Pdu::ConsecutiveFrame {
@@ -437,7 +441,9 @@ mod tests {
     fn single_frame_ignores_trailing_padding() {
         assert_eq!(
             Pdu::parse(&[0x02, 0x10, 0x03, 0xCC, 0xCC, 0xCC, 0xCC, 0xCC], 0),
-            Ok(Pdu::SingleFrame { data: &[0x10, 0x03] })
+            Ok(Pdu::SingleFrame {
+                data: &[0x10, 0x03]
+            })
         );
     }
 
@@ -445,13 +451,18 @@ mod tests {
     fn single_frame_with_address_byte() {
         assert_eq!(
             Pdu::parse(&[0xF1, 0x02, 0x3E, 0x00], 1),
-            Ok(Pdu::SingleFrame { data: &[0x3E, 0x00] })
+            Ok(Pdu::SingleFrame {
+                data: &[0x3E, 0x00]
+            })
         );
     }
 
     #[test]
     fn single_frame_length_zero_is_rejected() {
-        assert_eq!(Pdu::parse(&[0x00, 1, 2], 0), Err(PduError::SingleFrameEmpty));
+        assert_eq!(
+            Pdu::parse(&[0x00, 1, 2], 0),
+            Err(PduError::SingleFrameEmpty)
+        );
     }
 
     #[test]
@@ -595,11 +606,17 @@ mod tests {
     #[test]
     fn emit_single_frame_switches_to_escape_above_eight_bytes() {
         let mut out = [0u8; 64];
-        let n = Pdu::SingleFrame { data: &[7; 7] }.emit(&mut out, 0).unwrap();
+        let n = Pdu::SingleFrame { data: &[7; 7] }
+            .emit(&mut out, 0)
+            .unwrap();
         assert_eq!(&out[..n], &[0x07, 7, 7, 7, 7, 7, 7, 7]);
-        let n = Pdu::SingleFrame { data: &[8; 8] }.emit(&mut out, 0).unwrap();
+        let n = Pdu::SingleFrame { data: &[8; 8] }
+            .emit(&mut out, 0)
+            .unwrap();
         assert_eq!(&out[..n], &[0x00, 0x08, 8, 8, 8, 8, 8, 8, 8, 8]);
-        let n = Pdu::SingleFrame { data: &[7; 7] }.emit(&mut out, 1).unwrap();
+        let n = Pdu::SingleFrame { data: &[7; 7] }
+            .emit(&mut out, 1)
+            .unwrap();
         assert_eq!(n, 10);
         assert_eq!(&out[1..3], &[0x00, 0x07]);
     }

@@ -125,10 +125,22 @@ mod tests {
     #[test]
     fn from_duration_picks_the_exact_encoding_when_there_is_one() {
         assert_eq!(StMin::from_duration(Duration::ZERO), Some(StMin(0)));
-        assert_eq!(StMin::from_duration(Duration::from_micros(100)), Some(StMin(0xF1)));
-        assert_eq!(StMin::from_duration(Duration::from_micros(900)), Some(StMin(0xF9)));
-        assert_eq!(StMin::from_duration(Duration::from_micros(901)), Some(StMin(1)));
-        assert_eq!(StMin::from_duration(Duration::from_millis(127)), Some(StMin(127)));
+        assert_eq!(
+            StMin::from_duration(Duration::from_micros(100)),
+            Some(StMin(0xF1))
+        );
+        assert_eq!(
+            StMin::from_duration(Duration::from_micros(900)),
+            Some(StMin(0xF9))
+        );
+        assert_eq!(
+            StMin::from_duration(Duration::from_micros(901)),
+            Some(StMin(1))
+        );
+        assert_eq!(
+            StMin::from_duration(Duration::from_millis(127)),
+            Some(StMin(127))
+        );
         assert_eq!(StMin::from_duration(Duration::from_micros(127_001)), None);
     }
 }
