@@ -10,8 +10,12 @@ use isotp_core::Frame;
 
 use super::{BusError, CanBus};
 
-/// Frames a port may hold unread before new ones are dropped (like a CAN controller's overrun).
+/// Frames a port may hold unread. A sender to a full port waits for it to drain, as a CAN controller
+/// holds back transmission (the bus has no bit rate to slow a fast sender down otherwise).
 const PORT_QUEUE_LIMIT: usize = 1 << 16;
+/// How long a sender waits for a full port before dropping the frame for it (and counting it), so a
+/// port nobody reads cannot stall the bus forever.
+const FULL_PORT_PATIENCE: Duration = Duration::from_secs(1);
 
 enum Delivery {
     /// A frame and the moment it was put on the bus.
@@ -19,6 +23,7 @@ enum Delivery {
     Wake,
 }
 
+#[derive(Clone)]
 struct PortEntry {
     id: u64,
     tx: Sender<Delivery>,
@@ -27,7 +32,8 @@ struct PortEntry {
 
 #[derive(Default)]
 struct BusInner {
-    ports: Mutex<Vec<PortEntry>>,
+    /// Copy-on-write: senders take a snapshot and never hold the lock while delivering.
+    ports: Mutex<Arc<Vec<PortEntry>>>,
     next_id: AtomicU64,
     frames: AtomicU64,
 }
@@ -81,11 +87,15 @@ impl VirtualBus {
         let (tx, rx) = crossbeam_channel::unbounded();
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let dropped = Arc::new(AtomicU64::new(0));
-        self.lock_ports().push(PortEntry {
+        let mut ports = self.lock_ports();
+        let mut next = Vec::clone(&ports);
+        next.push(PortEntry {
             id,
             tx: tx.clone(),
             dropped: dropped.clone(),
         });
+        *ports = Arc::new(next);
+        drop(ports);
         VirtualPort {
             bus: self.clone(),
             id,
@@ -100,7 +110,7 @@ impl VirtualBus {
         self.inner.frames.load(Ordering::Relaxed)
     }
 
-    fn lock_ports(&self) -> std::sync::MutexGuard<'_, Vec<PortEntry>> {
+    fn lock_ports(&self) -> std::sync::MutexGuard<'_, Arc<Vec<PortEntry>>> {
         self.inner.ports.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -115,7 +125,7 @@ pub struct VirtualPort {
 }
 
 impl VirtualPort {
-    /// Frames this port lost because it held more than 65536 unread frames.
+    /// Frames this port lost because it held 65536 unread frames for more than a second.
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
     }
@@ -143,9 +153,9 @@ impl VirtualPort {
 impl CanBus for VirtualPort {
     fn send(&self, frame: &Frame) -> Result<(), BusError> {
         let at = Instant::now();
-        let ports = self.bus.lock_ports();
+        let ports = Arc::clone(&self.bus.lock_ports());
         for p in ports.iter().filter(|p| p.id != self.id) {
-            if p.tx.len() >= PORT_QUEUE_LIMIT {
+            if p.tx.len() >= PORT_QUEUE_LIMIT && !wait_for_room(p) {
                 p.dropped.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
@@ -165,8 +175,22 @@ impl CanBus for VirtualPort {
     }
 }
 
+/// Waits for a full port to drain below the limit; false when it did not within the patience.
+fn wait_for_room(p: &PortEntry) -> bool {
+    let give_up = Instant::now() + FULL_PORT_PATIENCE;
+    while p.tx.len() >= PORT_QUEUE_LIMIT {
+        if Instant::now() >= give_up {
+            return false;
+        }
+        std::thread::sleep(Duration::from_micros(100));
+    }
+    true
+}
+
 impl Drop for VirtualPort {
     fn drop(&mut self) {
-        self.bus.lock_ports().retain(|p| p.id != self.id);
+        let mut ports = self.bus.lock_ports();
+        let next: Vec<PortEntry> = ports.iter().filter(|p| p.id != self.id).cloned().collect();
+        *ports = Arc::new(next);
     }
 }

@@ -132,7 +132,7 @@ impl Shared {
         while let Some(frame) = link.endpoint.poll_transmit(now) {
             match self.bus.send(&frame) {
                 Ok(()) => {
-                    let sent = self.clock.now();
+                    let sent = self.clock.now_ceil();
                     link.endpoint.handle_timeout(sent);
                     // Err only when N_As/N_Ar expired during the send: already reported.
                     let _ = link.endpoint.handle_tx_confirmation(sent);

@@ -1,0 +1,217 @@
+//! Timing figures of the drivers over the in-process virtual bus (issue figures for the README).
+//!
+//! `cargo bench -p isotp --bench stack_figures` prints one line per figure. These are measurements,
+//! not assertions: a noisy machine moves them.
+
+use std::time::{Duration, Instant};
+
+use isotp::bus::{CanBus, VirtualBus};
+use isotp::{Address, Config, Node, Stack};
+use isotp_core::wire::StMin;
+
+const WAIT: Option<Duration> = Some(Duration::from_secs(30));
+
+fn pair(config: Config) -> (VirtualBus, Stack, Stack) {
+    let bus = VirtualBus::new();
+    let address = Address::normal_11(0x7E0, 0x7E8).expect("valid address");
+    let a = Stack::new(bus.attach(), address, config).expect("stack");
+    let b = Stack::new(bus.attach(), address.mirrored().expect("mirror"), config).expect("stack");
+    (bus, a, b)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn throughput() {
+    let (bus, a, b) = pair(Config::default());
+    let data = vec![0x55u8; 4095];
+    let receiver = std::thread::spawn(move || {
+        let mut n = 0;
+        while let Ok(Some(_)) = b.recv(Some(Duration::from_secs(5))) {
+            n += 1;
+        }
+        n
+    });
+    // Warm up, then measure for about two seconds.
+    for _ in 0..50 {
+        a.send_blocking(&data, WAIT).expect("send");
+    }
+    let frames0 = bus.frames_sent();
+    let start = Instant::now();
+    let mut messages = 0u64;
+    while start.elapsed() < Duration::from_secs(2) {
+        a.send_blocking(&data, WAIT).expect("send");
+        messages += 1;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let frames = bus.frames_sent() - frames0;
+    drop(a);
+    let _ = receiver.join();
+    println!(
+        "throughput 4095 B classic BS 0 STmin 0: {:.0} frames/s ({:.0} messages/s, {:.2} MB/s payload)",
+        frames as f64 / elapsed,
+        messages as f64 / elapsed,
+        messages as f64 * 4095.0 / elapsed / 1e6
+    );
+}
+
+fn round_trip() {
+    let (_bus, a, b) = pair(Config::default());
+    let echo = std::thread::spawn(move || {
+        while let Ok(Some(m)) = b.recv(Some(Duration::from_secs(2))) {
+            if b.send(&m).is_err() {
+                break;
+            }
+        }
+    });
+    let mut samples = Vec::with_capacity(20_000);
+    let iterations: u32 = std::env::var("RTT_ITER").ok().and_then(|v| v.parse().ok()).unwrap_or(21_000);
+    for i in 0..iterations {
+        let start = Instant::now();
+        a.send(&[i as u8]).expect("send");
+        a.recv(WAIT).expect("recv").expect("echo");
+        if i >= iterations / 20 {
+            samples.push(start.elapsed().as_secs_f64() * 1e6);
+        }
+    }
+    samples.sort_by(f64::total_cmp);
+    drop(a);
+    let _ = echo.join();
+    println!(
+        "round trip 1-byte request/response: median {:.1} us, p99 {:.1} us ({} samples)",
+        percentile(&samples, 0.5),
+        percentile(&samples, 0.99),
+        samples.len()
+    );
+}
+
+fn st_min_gaps(byte: u8) {
+    let mut config = Config::default();
+    config.st_min = StMin::from_byte(byte);
+    config.max_frame_size = 1 << 20;
+    let asked = StMin::from_byte(byte).duration().as_secs_f64() * 1e6;
+    let (bus, a, b) = pair(config);
+    let monitor = bus.attach();
+    let cfs = if byte < 0x80 { 300 } else { 2000 };
+    let data = vec![0xA5u8; 6 + 7 * cfs];
+    a.send_blocking(&data, WAIT).expect("send");
+    b.recv(WAIT).expect("recv").expect("message");
+    let mut last_cf: Option<Instant> = None;
+    let mut gaps = Vec::new();
+    while let Some((frame, at)) = monitor.recv_timestamped(Some(Duration::from_millis(100))) {
+        if frame.data().first().map(|b| b >> 4) == Some(2) {
+            if let Some(prev) = last_cf {
+                gaps.push((at - prev).as_secs_f64() * 1e6);
+            }
+            last_cf = Some(at);
+        }
+    }
+    gaps.sort_by(f64::total_cmp);
+    let mean = gaps.iter().sum::<f64>() / gaps.len().max(1) as f64;
+    println!(
+        "STmin 0x{byte:02X} ({asked:.0} us): gaps mean {mean:.1} us, p99 {:.1} us, min {:.1} us ({} gaps)",
+        percentile(&gaps, 0.99),
+        gaps.first().copied().unwrap_or(f64::NAN),
+        gaps.len()
+    );
+}
+
+fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage writes into the zeroed struct we pass and reads nothing else.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+    t(usage.ru_utime) + t(usage.ru_stime)
+}
+
+fn idle_cpu() {
+    let (_bus, a, _b) = pair(Config::default());
+    std::thread::sleep(Duration::from_millis(200));
+    let cpu0 = cpu_seconds();
+    let start = Instant::now();
+    std::thread::sleep(Duration::from_secs(3));
+    let cpu = cpu_seconds() - cpu0;
+    println!(
+        "idle CPU of two Stacks: {:.3} % of one core over {:.1} s",
+        cpu / start.elapsed().as_secs_f64() * 100.0,
+        start.elapsed().as_secs_f64()
+    );
+    drop(a);
+}
+
+fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
+        .map(|pages| pages * 4096)
+        .unwrap_or(0)
+}
+
+fn node_500() {
+    let bus = VirtualBus::new();
+    let testers = Node::new(bus.attach());
+    let ecus = Node::new(bus.attach());
+    let rss0 = rss_bytes();
+    let mut links = Vec::new();
+    for i in 0..500u32 {
+        let address = Address::normal_29(0x10_0000 + i, 0x20_0000 + i).expect("address");
+        links.push((
+            testers.add(address, Config::default()).expect("link"),
+            ecus.add(address.mirrored().expect("mirror"), Config::default())
+                .expect("link"),
+        ));
+    }
+    let per_link = (rss_bytes().saturating_sub(rss0)) as f64 / 1000.0;
+    let data = vec![0x11u8; 4095];
+    let rounds = 4;
+    let frames0 = bus.frames_sent();
+    let start = Instant::now();
+    for _ in 0..rounds {
+        for (t, _) in &links {
+            t.send(&data).expect("send");
+        }
+        for (_, e) in &links {
+            e.recv(WAIT).expect("recv").expect("message");
+        }
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let frames = bus.frames_sent() - frames0;
+    println!(
+        "Node, 500 links receiving at once (4095 B each, {rounds} rounds): {:.0} frames/s aggregate, {:.0} messages/s; ~{:.1} KiB RSS per link",
+        frames as f64 / elapsed,
+        (500 * rounds) as f64 / elapsed,
+        per_link / 1024.0
+    );
+}
+
+fn main() {
+    // `cargo bench` passes --bench; a filter argument selects figures by name.
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let want = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
+    if want("throughput") {
+        throughput();
+    }
+    if want("rtt") {
+        round_trip();
+    }
+    if want("stmin") {
+        st_min_gaps(0x01);
+        st_min_gaps(0xF1);
+    }
+    if want("idle") {
+        idle_cpu();
+    }
+    if want("node") {
+        node_500();
+    }
+    // Keep the bus type's frames counter in the public API exercised.
+    let _ = VirtualBus::new().attach().recv(Some(Duration::ZERO));
+}
