@@ -1,0 +1,367 @@
+//! The command line: every command and option, with the help texts `isotp --help` shows.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::iface::IfaceArg;
+use crate::link_options::{parse_seconds, AddressArgs, FlowArgs, LinkArgs};
+use crate::output::{ColorChoice, TimeMode};
+
+/// ISO 15765-2 (ISO-TP) from the shell: send, receive, dump, sniff and measure diagnostic traffic
+/// on any CAN backend, with the habits of can-utils' isotpsend, isotprecv, isotpdump, isotpsniffer
+/// and isotpperf.
+///
+/// Interfaces are named by one string (-i, or the ISOTP_IFACE variable): virtual:NAME,
+/// socketcan:can0, socketcand://HOST:PORT/CHANNEL, slcan:/dev/ttyACM0[?bitrate=500000].
+/// CAN ids are hex; more than 3 digits or a value above 7FF is a 29-bit id.
+///
+/// Exit codes: 0 success, 1 protocol failure or timeout, 2 usage or interface error.
+#[derive(Parser, Debug)]
+#[command(
+    name = "isotp",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// When to colour the output: auto = on a terminal, unless NO_COLOR is set
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+
+    /// The command
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Send one PDU (like isotpsend): exits 0 once its last frame is on the bus
+    #[command(after_help = "\
+Payload: --data HEX, --file PATH (binary), or standard input as hex bytes separated by white space
+(`11 22 33`; a token of 1 or 2 digits is one byte, a longer even-length token such as 112233 is
+several bytes).
+
+Examples:
+  echo 22 F1 90 | isotp send -i socketcan:can0 -s 7E0 -d 7E8
+  isotp send -i virtual:bus -s 7DF --functional --data 3E00")]
+    Send(SendArgs),
+
+    /// Receive PDUs (like isotprecv) and print each as one line of hex bytes on stdout
+    #[command(after_help = "\
+Examples:
+  isotp recv -i socketcan:can0 -s 7E8 -d 7E0          # one PDU, then exit
+  isotp recv -i socketcan:can0 -s 7E8 -d 7E0 -l -b 8 -m 05 --format json")]
+    Recv(RecvArgs),
+
+    /// Explain every CAN frame as ISO-TP (like isotpdump), live or from a candump log
+    #[command(after_help = "\
+Each line: [timestamp] interface id [length] PCI and data, e.g.
+   can0  7E0  [8]  [FF] ln: 20   data: 62 F1 90 57 56 57
+   can0  7E8  [3]  [FC] FC: 0 = CTS # BS: 0 = off # STmin: 0x00 = 0 ms
+A CAN FD frame shows a two-digit length, [12], followed by * with the bit rate switch.
+Frames on -s are red, frames on -d blue (on a terminal).
+
+Examples:
+  isotp dump -i socketcan:can0 -s 7E0 -d 7E8 -t d -u
+  candump -L can0 | isotp dump --log - -a")]
+    Dump(DumpArgs),
+
+    /// Reassemble and print complete PDUs of both directions without transmitting (like isotpsniffer)
+    #[command(after_help = "\
+Without -s and -d, every ISO-TP conversation on the bus is found and followed: a first frame
+answered by a flow control pairs two ids.
+
+Examples:
+  isotp sniff -i socketcan:can0 -s 7E0 -d 7E8 -u
+  isotp sniff --log drive.log --format json")]
+    Sniff(SniffArgs),
+
+    /// Measure throughput and latency (like isotpperf): in-process by default, or over -i with --role
+    #[command(after_help = "\
+Without -i, a sender and a receiver stack exchange PDUs on an in-process virtual bus. With -i, run
+`--role recv` on one node and `--role send` on the other (add --rtt on both for round trips).
+
+Examples:
+  isotp perf --size 4095 --count 200 -L 72:64:1
+  isotp perf --rtt --size 64 --count 1000 --json")]
+    Perf(PerfArgs),
+
+    /// Serve virtual CAN buses over TCP with the socketcand protocol
+    #[command(after_help = "\
+Clients connect with -i socketcand://HOST:PORT/CHANNEL (any channel name: each is a bus), or with
+python-can's socketcand interface. Runs until interrupted.")]
+    Hub(HubArgs),
+
+    /// A tester and a simulated ECU talk on a virtual bus: no hardware needed
+    Demo(DemoArgs),
+}
+
+/// How received PDUs are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PduFormat {
+    /// Time, ids, direction, length and bytes (sniff's default)
+    Text,
+    /// Two-digit uppercase hex bytes separated by spaces, nothing else (recv's default)
+    Hex,
+    /// Printable ASCII, other bytes as '.'
+    Ascii,
+    /// The bytes themselves, no separator
+    Raw,
+    /// One JSON object per line
+    Json,
+}
+
+/// `isotp send`.
+#[derive(Args, Debug)]
+pub struct SendArgs {
+    #[command(flatten)]
+    pub iface: IfaceArg,
+    #[command(flatten)]
+    pub address: AddressArgs,
+    #[command(flatten)]
+    pub link: LinkArgs,
+
+    /// Payload as hex bytes ("22 F1 90" or 22F190) [default: read standard input]
+    #[arg(long, value_name = "HEX", conflicts_with = "file")]
+    pub data: Option<String>,
+
+    /// Payload from a file, as binary bytes [default: read standard input]
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
+
+    /// Send the PDU this many times; i = forever
+    #[arg(short = 'l', long = "loop", value_name = "N", default_value = "1", value_parser = parse_repeat)]
+    pub repeat: Repeat,
+
+    /// Wait this many microseconds before each PDU after the first
+    #[arg(short = 'g', long = "gap", value_name = "USECS", default_value_t = 0)]
+    pub gap_us: u64,
+
+    /// Send to the functional address (single frames only; no -d needed)
+    #[arg(long)]
+    pub functional: bool,
+
+    /// Give up when a PDU is not sent within SECONDS [default: only the protocol's timeouts]
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub timeout: Option<Duration>,
+}
+
+/// `-l N` of send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Repeat {
+    /// This many times.
+    Times(u64),
+    /// Until interrupted.
+    Forever,
+}
+
+fn parse_repeat(text: &str) -> Result<Repeat, String> {
+    match text {
+        "i" | "inf" | "infinite" => Ok(Repeat::Forever),
+        _ => match text.parse::<u64>() {
+            Ok(0) | Err(_) => Err(format!(
+                "'{text}' is not a repeat count: give 1 or more, or i for forever"
+            )),
+            Ok(n) => Ok(Repeat::Times(n)),
+        },
+    }
+}
+
+/// `isotp recv`.
+#[derive(Args, Debug)]
+pub struct RecvArgs {
+    #[command(flatten)]
+    pub iface: IfaceArg,
+    #[command(flatten)]
+    pub address: AddressArgs,
+    #[command(flatten)]
+    pub link: LinkArgs,
+    #[command(flatten)]
+    pub flow: FlowArgs,
+
+    /// Exit after COUNT PDUs
+    #[arg(short = 'n', long, value_name = "COUNT", default_value_t = 1, conflicts_with = "forever", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: u64,
+
+    /// Receive forever
+    #[arg(short = 'l', long = "loop")]
+    pub forever: bool,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = PduFormat::Hex)]
+    pub format: PduFormat,
+
+    /// Give up when no PDU arrives within SECONDS (exit code 1) [default: wait forever]
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub timeout: Option<Duration>,
+
+    /// Annotate UDS services (with --format text)
+    #[arg(short = 'u', long)]
+    pub uds: bool,
+}
+
+/// Where frames come from for dump and sniff.
+#[derive(Args, Debug, Clone)]
+pub struct SourceArgs {
+    #[command(flatten)]
+    pub iface: IfaceArg,
+
+    /// Read frames from a candump log file instead of an interface (- = standard input)
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+
+    /// Stop after COUNT lines of output [default: no limit]
+    #[arg(short = 'n', long, value_name = "COUNT")]
+    pub count: Option<u64>,
+
+    /// Live: stop after SECONDS without a frame (exit code 1) [default: run until interrupted]
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub timeout: Option<Duration>,
+}
+
+/// `isotp dump`.
+#[derive(Args, Debug)]
+pub struct DumpArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    pub address: AddressArgs,
+
+    /// Timestamps: a = absolute, d = delta to the previous frame, z = from the first frame, n = none
+    #[arg(short = 't', long = "timestamp", value_enum, default_value_t = TimeMode::None, value_name = "a|d|z|n")]
+    pub time: TimeMode,
+
+    /// Also print the data as ASCII
+    #[arg(short = 'a', long)]
+    pub ascii: bool,
+
+    /// Annotate UDS (and OBD) services in single and first frames
+    #[arg(short = 'u', long)]
+    pub uds: bool,
+}
+
+/// `isotp sniff`.
+#[derive(Args, Debug)]
+pub struct SniffArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    pub address: AddressArgs,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = PduFormat::Text)]
+    pub format: PduFormat,
+
+    /// Timestamps (text format): a = absolute, d = delta, z = from the first PDU, n = none
+    #[arg(short = 't', long = "timestamp", value_enum, default_value_t = TimeMode::Absolute, value_name = "a|d|z|n")]
+    pub time: TimeMode,
+
+    /// Annotate UDS (and OBD) services (text format)
+    #[arg(short = 'u', long)]
+    pub uds: bool,
+
+    /// Largest PDU reassembled; larger transfers are reported and skipped
+    #[arg(long = "max-size", value_name = "BYTES", default_value = "4095", value_parser = crate::link_options::parse_max_size)]
+    pub max_size: u32,
+}
+
+/// `--role` of perf on a real link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Role {
+    /// Send the PDUs (and, with --rtt, wait for each echo)
+    Send,
+    /// Receive the PDUs (and, with --rtt, echo each one back)
+    Recv,
+}
+
+/// `isotp perf`.
+#[derive(Args, Debug)]
+pub struct PerfArgs {
+    #[command(flatten)]
+    pub iface: IfaceArg,
+
+    /// With -i: which end of the link this is
+    #[arg(long, value_enum)]
+    pub role: Option<Role>,
+
+    #[command(flatten)]
+    pub address: AddressArgs,
+    #[command(flatten)]
+    pub link: LinkArgs,
+    #[command(flatten)]
+    pub flow: FlowArgs,
+
+    /// Bytes per PDU
+    #[arg(long, value_name = "N", default_value_t = 4095, value_parser = clap::value_parser!(u32).range(1..))]
+    pub size: u32,
+
+    /// Number of PDUs
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: u64,
+
+    /// Measure request/response round trips (the receiver echoes every PDU) and report percentiles
+    #[arg(long)]
+    pub rtt: bool,
+
+    /// Print one JSON object on stdout instead of the summary line
+    #[arg(long)]
+    pub json: bool,
+
+    /// Give up when a PDU is not sent or received within SECONDS
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, default_value = "5")]
+    pub timeout: Duration,
+}
+
+/// `isotp hub`.
+#[derive(Args, Debug)]
+pub struct HubArgs {
+    /// Address to listen on; port 0 picks a free port
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:29536")]
+    pub listen: SocketAddr,
+}
+
+/// `isotp demo`.
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Print only the messages, not every frame
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn repeat_counts() {
+        assert_eq!(parse_repeat("3").unwrap(), Repeat::Times(3));
+        assert_eq!(parse_repeat("i").unwrap(), Repeat::Forever);
+        assert!(parse_repeat("0").is_err());
+        assert!(parse_repeat("x").is_err());
+    }
+
+    #[test]
+    fn ids_are_parsed_by_clap() {
+        let cli = Cli::try_parse_from([
+            "isotp", "send", "-s", "7E0", "-d", "18DAF110", "--data", "11",
+        ])
+        .unwrap();
+        let Command::Send(s) = cli.command else {
+            panic!("send")
+        };
+        assert!(!s.address.tx_id.unwrap().is_extended());
+        assert!(s.address.rx_id.unwrap().is_extended());
+        let err = Cli::try_parse_from(["isotp", "send", "-s", "20000000"]).unwrap_err();
+        assert!(err.to_string().contains("1FFFFFFF"), "{err}");
+    }
+}

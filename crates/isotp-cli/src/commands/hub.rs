@@ -1,0 +1,19 @@
+//! `isotp hub`: the library's socketcand-compatible server of virtual CAN buses.
+
+use isotp::hub::Hub;
+
+use crate::cli::HubArgs;
+use crate::error::{CliError, CliResult};
+use crate::output::Out;
+
+/// Runs `isotp hub` until the process is interrupted.
+pub fn run(args: &HubArgs) -> CliResult {
+    crate::logger::init(log::Level::Info);
+    let hub = Hub::bind(args.listen)
+        .map_err(|e| CliError::usage(format!("cannot listen on {}: {e}", args.listen)))?;
+    // Printed once the hub accepts connections, so scripts can wait for this line.
+    Out::live().line(&format!("listening on {}", hub.local_addr()))?;
+    loop {
+        std::thread::park();
+    }
+}

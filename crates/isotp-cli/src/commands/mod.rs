@@ -1,0 +1,9 @@
+//! One module per command.
+
+pub mod demo;
+pub mod dump;
+pub mod hub;
+pub mod perf;
+pub mod recv;
+pub mod send;
+pub mod sniff;

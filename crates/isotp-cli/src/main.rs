@@ -1,0 +1,51 @@
+//! `isotp`: ISO 15765-2 (ISO-TP) from the shell. See `isotp --help` and docs/cli.md.
+
+mod candump_log;
+mod cli;
+mod commands;
+mod decode;
+mod ecu;
+mod error;
+mod hex;
+mod iface;
+mod link_options;
+mod logger;
+mod measure;
+mod message_format;
+mod output;
+mod reassembly;
+mod source;
+mod uds;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::error::CliResult;
+
+fn run(cli: &Cli) -> CliResult {
+    match &cli.command {
+        Command::Send(a) => commands::send::run(a),
+        Command::Recv(a) => commands::recv::run(a, cli.color),
+        Command::Dump(a) => commands::dump::run(a, cli.color),
+        Command::Sniff(a) => commands::sniff::run(a, cli.color),
+        Command::Perf(a) => commands::perf::run(a),
+        Command::Hub(a) => commands::hub::run(a),
+        Command::Demo(a) => commands::demo::run(a, cli.color),
+    }
+}
+
+fn main() -> ExitCode {
+    // Usage errors exit with 2 (clap's convention, and ours); --help and --version with 0.
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if !e.message.is_empty() {
+                output::note(&e.message);
+            }
+            ExitCode::from(e.code)
+        }
+    }
+}
