@@ -70,7 +70,10 @@ fn round_trip() {
         }
     });
     let mut samples = Vec::with_capacity(20_000);
-    let iterations: u32 = std::env::var("RTT_ITER").ok().and_then(|v| v.parse().ok()).unwrap_or(21_000);
+    let iterations: u32 = std::env::var("RTT_ITER")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(21_000);
     for i in 0..iterations {
         let start = Instant::now();
         a.send(&[i as u8]).expect("send");
@@ -147,7 +150,11 @@ fn idle_cpu() {
 fn rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/statm")
         .ok()
-        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<u64>().ok())
+        })
         .map(|pages| pages * 4096)
         .unwrap_or(0)
 }

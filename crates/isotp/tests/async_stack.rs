@@ -19,7 +19,7 @@ async fn many_tasks_send_and_receive_through_one_stack() {
     let mut senders = Vec::new();
     for i in 0..16u8 {
         let a = a.clone();
-        senders.push(tokio::spawn(async move { a.send(&vec![i; 200]).await }));
+        senders.push(tokio::spawn(async move { a.send(&[i; 200]).await }));
     }
     for s in senders {
         s.await.unwrap().unwrap();
@@ -36,7 +36,10 @@ async fn many_tasks_send_and_receive_through_one_stack() {
 #[tokio::test]
 async fn recv_timeout_returns_none() {
     let (_bus, a, _b) = pair();
-    assert_eq!(a.recv_timeout(Duration::from_millis(10)).await.unwrap(), None);
+    assert_eq!(
+        a.recv_timeout(Duration::from_millis(10)).await.unwrap(),
+        None
+    );
 }
 
 #[tokio::test]
@@ -46,14 +49,20 @@ async fn send_reports_protocol_errors() {
     config.n_bs = Duration::from_millis(20);
     let a = AsyncStack::new(bus.attach(), Address::normal_11(1, 2).unwrap(), config).unwrap();
     let err = a.send(&[0; 100]).await.unwrap_err();
-    assert!(matches!(err, StackError::Protocol(ProtocolError::TimeoutBs { .. })));
+    assert!(matches!(
+        err,
+        StackError::Protocol(ProtocolError::TimeoutBs { .. })
+    ));
 }
 
 #[tokio::test]
 async fn a_dropped_recv_future_loses_nothing() {
     let (_bus, a, b) = pair();
     // A recv that times out must not swallow the message that arrives afterwards.
-    assert_eq!(b.recv_timeout(Duration::from_millis(5)).await.unwrap(), None);
+    assert_eq!(
+        b.recv_timeout(Duration::from_millis(5)).await.unwrap(),
+        None
+    );
     a.send(&[1, 2, 3]).await.unwrap();
     assert_eq!(b.recv().await.unwrap(), vec![1, 2, 3]);
 }

@@ -17,7 +17,8 @@ fn two_hundred_links_exchange_multi_frame_messages_at_once() {
         let address = Address::normal_29(0x1000 + i, 0x2000 + i).unwrap();
         links.push((
             testers.add(address, Config::default()).unwrap(),
-            ecus.add(address.mirrored().unwrap(), Config::default()).unwrap(),
+            ecus.add(address.mirrored().unwrap(), Config::default())
+                .unwrap(),
         ));
     }
     assert_eq!(testers.len(), 200);
@@ -26,7 +27,7 @@ fn two_hundred_links_exchange_multi_frame_messages_at_once() {
     }
     for (i, (t, e)) in links.iter().enumerate() {
         assert_eq!(e.recv(WAIT).unwrap(), Some(vec![i as u8; 100 + i]));
-        e.send(&vec![!(i as u8); 50]).unwrap();
+        e.send(&[!(i as u8); 50]).unwrap();
         assert_eq!(t.recv(WAIT).unwrap(), Some(vec![!(i as u8); 50]));
     }
 }
@@ -45,11 +46,12 @@ fn fixed_addressing_links_share_a_node() {
             .unwrap();
         links.push((
             testers.add(address, Config::default()).unwrap(),
-            ecus.add(address.mirrored().unwrap(), Config::default()).unwrap(),
+            ecus.add(address.mirrored().unwrap(), Config::default())
+                .unwrap(),
         ));
     }
     for (i, (t, e)) in links.iter().enumerate() {
-        t.send(&vec![i as u8; 40]).unwrap();
+        t.send(&[i as u8; 40]).unwrap();
         assert_eq!(e.recv(WAIT).unwrap(), Some(vec![i as u8; 40]));
     }
 }
@@ -58,8 +60,12 @@ fn fixed_addressing_links_share_a_node() {
 fn dropping_a_link_removes_it_from_the_node() {
     let bus = VirtualBus::new();
     let node = Node::new(bus.attach());
-    let a = node.add(Address::normal_11(1, 2).unwrap(), Config::default()).unwrap();
-    let b = node.add(Address::normal_11(3, 4).unwrap(), Config::default()).unwrap();
+    let a = node
+        .add(Address::normal_11(1, 2).unwrap(), Config::default())
+        .unwrap();
+    let b = node
+        .add(Address::normal_11(3, 4).unwrap(), Config::default())
+        .unwrap();
     assert_eq!(node.len(), 2);
     drop(a);
     assert_eq!(node.len(), 1);

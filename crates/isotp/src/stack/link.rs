@@ -145,8 +145,7 @@ impl Link {
 
     /// True while a message is being sent or queued.
     pub fn transmitting(&self) -> bool {
-        self.with(|l| l.endpoint.is_transmitting())
-            .unwrap_or(false)
+        self.with(|l| l.endpoint.is_transmitting()).unwrap_or(false)
     }
 
     /// True while a segmented message is being received.

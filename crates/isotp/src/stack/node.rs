@@ -336,9 +336,7 @@ fn run(shared: Arc<Shared>) {
             Err(e) => {
                 log::warn!("bus receive failed: {e}");
                 let text = e.to_string();
-                shared.report_all(|| {
-                    StackError::Bus(crate::bus::BusError::Protocol(text.clone()))
-                });
+                shared.report_all(|| StackError::Bus(crate::bus::BusError::Protocol(text.clone())));
                 // Do not spin on a persistently failing bus.
                 std::thread::sleep(Duration::from_millis(10));
             }
