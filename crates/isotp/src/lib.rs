@@ -7,9 +7,14 @@
 //! - [`Node`]: hundreds of links on one bus and one thread.
 //! - `AsyncStack` (feature `tokio`): the same over tokio.
 //! - [`bus`]: the [`bus::CanBus`] trait and its backends.
+//! - `kernel` (Linux, feature `socketcan`): the kernel's own CAN_ISOTP socket behind the same
+//!   send/receive surface.
 #![deny(missing_docs)]
 
 pub mod bus;
+pub mod hub;
+#[cfg(all(target_os = "linux", feature = "socketcan"))]
+pub mod kernel;
 
 pub use isotp_core as core;
 pub use isotp_core::{

@@ -6,6 +6,16 @@ use isotp_core::Frame;
 
 mod virtual_bus;
 
+#[cfg(feature = "embedded-can")]
+pub mod embedded;
+#[cfg(all(target_os = "linux", feature = "socketcan"))]
+pub mod socketcan;
+
+mod open;
+pub mod slcan;
+pub mod socketcand;
+
+pub use open::{open, InterfaceSpec, OpenError, DEFAULT_SLCAN_BITRATE, INTERFACE_SYNTAX};
 pub use virtual_bus::{VirtualBus, VirtualPort};
 
 /// A CAN bus as a stack needs it: send a frame, receive one with a timeout, and be woken early.

@@ -1,7 +1,7 @@
 //! An in-process CAN bus: any number of ports, each receiving every frame the others send.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
@@ -28,6 +28,9 @@ struct PortEntry {
     id: u64,
     tx: Sender<Delivery>,
     dropped: Arc<AtomicU64>,
+    /// Set when the port stayed full past the patience: frames for it are then dropped at once until
+    /// it drains, so one port nobody reads stalls the bus once, not for every frame.
+    stalled: Arc<AtomicBool>,
 }
 
 #[derive(Default)]
@@ -93,6 +96,7 @@ impl VirtualBus {
             id,
             tx: tx.clone(),
             dropped: dropped.clone(),
+            stalled: Arc::new(AtomicBool::new(false)),
         });
         *ports = Arc::new(next);
         drop(ports);
@@ -155,9 +159,13 @@ impl CanBus for VirtualPort {
         let at = Instant::now();
         let ports = Arc::clone(&self.bus.lock_ports());
         for p in ports.iter().filter(|p| p.id != self.id) {
-            if p.tx.len() >= PORT_QUEUE_LIMIT && !wait_for_room(p) {
-                p.dropped.fetch_add(1, Ordering::Relaxed);
-                continue;
+            if p.tx.len() >= PORT_QUEUE_LIMIT {
+                if !wait_for_room(p) {
+                    p.dropped.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+            } else if p.stalled.load(Ordering::Relaxed) {
+                p.stalled.store(false, Ordering::Relaxed);
             }
             // A port being dropped concurrently is not an error for the sender.
             let _ = p.tx.send(Delivery::Frame(*frame, at));
@@ -175,16 +183,52 @@ impl CanBus for VirtualPort {
     }
 }
 
-/// Waits for a full port to drain below the limit; false when it did not within the patience.
+/// Waits for a full port to drain below the limit; false when it did not within the patience (or
+/// already failed to before and has not drained since).
 fn wait_for_room(p: &PortEntry) -> bool {
+    if p.stalled.load(Ordering::Relaxed) {
+        return false;
+    }
     let give_up = Instant::now() + FULL_PORT_PATIENCE;
     while p.tx.len() >= PORT_QUEUE_LIMIT {
         if Instant::now() >= give_up {
+            log::warn!("a virtual bus port is not read: dropping frames for it until it drains");
+            p.stalled.store(true, Ordering::Relaxed);
             return false;
         }
         std::thread::sleep(Duration::from_micros(100));
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use isotp_core::CanId;
+
+    #[test]
+    fn a_port_nobody_reads_stalls_senders_once_then_loses_frames_counted() {
+        let bus = VirtualBus::new();
+        let sender = bus.attach();
+        let idle = bus.attach();
+        let frame = Frame::new(CanId::standard(0x10).unwrap(), &[1]).unwrap();
+        for _ in 0..PORT_QUEUE_LIMIT {
+            sender.send(&frame).unwrap();
+        }
+        let start = Instant::now();
+        sender.send(&frame).unwrap(); // waits the patience once
+        for _ in 0..100 {
+            sender.send(&frame).unwrap(); // then drops at once
+        }
+        let elapsed = start.elapsed();
+        assert!(elapsed >= FULL_PORT_PATIENCE);
+        assert!(elapsed < FULL_PORT_PATIENCE * 3);
+        assert_eq!(idle.dropped(), 101);
+        // Once it drains, it receives again.
+        while idle.recv(Some(Duration::ZERO)).unwrap().is_some() {}
+        sender.send(&frame).unwrap();
+        assert!(idle.recv(Some(Duration::ZERO)).unwrap().is_some());
+    }
 }
 
 impl Drop for VirtualPort {

@@ -1,0 +1,661 @@
+//! SocketCAN raw sockets (Linux): [`SocketCanBus`], and conversions between [`Frame`] and the
+//! `socketcan` crate's frames.
+//!
+//! The conversions are free functions rather than `From`/`TryFrom` impls: both [`Frame`] (from
+//! `isotp-core`) and the `socketcan` frames are foreign to this crate, and Rust's orphan rule forbids
+//! implementing a foreign trait between two foreign types here.
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::time::{Duration, Instant};
+
+use isotp_core::{CanId, Frame};
+use socketcan::{
+    id::FdFlags, CanAnyFrame, CanDataFrame, CanFdFrame, CanFdSocket, CanFrame, CanSocket,
+    EmbeddedFrame, ExtendedId, Frame as _, Id, Socket, SocketOptions, StandardId,
+};
+
+use super::{BusError, CanBus};
+
+/// How long [`SocketCanBus::send`](CanBus::send) keeps retrying by default while the kernel's
+/// transmit queue is full.
+pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_millis(200);
+
+/// A frame that has no [`Frame`] equivalent, or a [`Frame`] the requested `socketcan` type cannot
+/// hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FrameConversionError {
+    /// Remote frames (RTR) carry no data; ISO-TP never uses them.
+    #[error("remote (RTR) frames have no ISO-TP meaning and are not converted")]
+    RemoteFrame,
+    /// Error frames report bus errors, not data.
+    #[error("error frames report bus errors and are not converted")]
+    ErrorFrame,
+    /// A CAN FD frame asked for as a classic `CanFrame`.
+    #[error("a CAN FD frame cannot become a classic CanFrame: convert it to a CanFdFrame or CanAnyFrame")]
+    FdAsClassic,
+    /// A data length that no CAN or CAN FD frame can have.
+    #[error(
+        "{len} data bytes is not a valid CAN FD frame length (0-8, 12, 16, 20, 24, 32, 48 or 64)"
+    )]
+    InvalidLength {
+        /// The length found.
+        len: usize,
+    },
+}
+
+fn hal_id(id: CanId) -> Id {
+    // CanId is always in range, so both constructors succeed; the fallbacks are never taken.
+    if id.is_extended() {
+        Id::Extended(ExtendedId::new(id.raw()).unwrap_or(ExtendedId::ZERO))
+    } else {
+        let raw = u16::try_from(id.raw()).unwrap_or(0);
+        Id::Standard(StandardId::new(raw).unwrap_or(StandardId::ZERO))
+    }
+}
+
+/// Id 0, for conversions that cannot fail in practice.
+const ID_ZERO: CanId = match CanId::standard(0) {
+    Ok(id) => id,
+    Err(_) => panic!("0 is a valid standard id"),
+};
+
+fn core_id(id: Id) -> CanId {
+    // embedded_can ids are range-checked like ours, so the fallback is never taken.
+    match id {
+        Id::Standard(s) => CanId::standard(u32::from(s.as_raw())),
+        Id::Extended(e) => CanId::extended(e.as_raw()),
+    }
+    .unwrap_or(ID_ZERO)
+}
+
+/// `frame` as a `socketcan` frame of its own kind: classic frames become
+/// [`CanAnyFrame::Normal`], CAN FD frames [`CanAnyFrame::Fd`] (with BRS when set).
+pub fn to_can_any_frame(frame: &Frame) -> CanAnyFrame {
+    if frame.is_fd() {
+        CanAnyFrame::Fd(to_can_fd_frame(frame))
+    } else {
+        match CanDataFrame::new(hal_id(frame.id()), frame.data()) {
+            Some(f) => CanAnyFrame::Normal(f),
+            // A classic Frame holds at most 8 bytes, so this is never taken.
+            None => CanAnyFrame::Fd(to_can_fd_frame(frame)),
+        }
+    }
+}
+
+/// `frame` as a classic `socketcan` frame; CAN FD frames are refused.
+pub fn to_can_frame(frame: &Frame) -> Result<CanFrame, FrameConversionError> {
+    if frame.is_fd() {
+        return Err(FrameConversionError::FdAsClassic);
+    }
+    CanDataFrame::new(hal_id(frame.id()), frame.data())
+        .map(CanFrame::Data)
+        .ok_or(FrameConversionError::InvalidLength { len: frame.len() })
+}
+
+/// `frame` as a `socketcan` CAN FD frame, with the bit rate switch flag when set. A classic frame
+/// becomes a CAN FD frame with the same id and data.
+pub fn to_can_fd_frame(frame: &Frame) -> CanFdFrame {
+    let flags = if frame.is_brs() {
+        FdFlags::BRS
+    } else {
+        FdFlags::empty()
+    };
+    // At most 64 bytes, so with_flags succeeds.
+    CanFdFrame::with_flags(hal_id(frame.id()), frame.data(), flags).unwrap_or_default()
+}
+
+/// A received `socketcan` frame as a [`Frame`]; remote and error frames are refused.
+pub fn from_can_any_frame(frame: &CanAnyFrame) -> Result<Frame, FrameConversionError> {
+    match frame {
+        CanAnyFrame::Normal(f) => from_data_frame(f),
+        CanAnyFrame::Fd(f) => from_can_fd_frame(f),
+        CanAnyFrame::Remote(_) => Err(FrameConversionError::RemoteFrame),
+        CanAnyFrame::Error(_) => Err(FrameConversionError::ErrorFrame),
+    }
+}
+
+/// A classic `socketcan` frame as a [`Frame`]; remote and error frames are refused.
+pub fn from_can_frame(frame: &CanFrame) -> Result<Frame, FrameConversionError> {
+    match frame {
+        CanFrame::Data(f) => from_data_frame(f),
+        CanFrame::Remote(_) => Err(FrameConversionError::RemoteFrame),
+        CanFrame::Error(_) => Err(FrameConversionError::ErrorFrame),
+    }
+}
+
+fn from_data_frame(frame: &CanDataFrame) -> Result<Frame, FrameConversionError> {
+    let data = frame.data();
+    Frame::new(core_id(frame.id()), data)
+        .map_err(|_| FrameConversionError::InvalidLength { len: data.len() })
+}
+
+/// A `socketcan` CAN FD frame as a CAN FD [`Frame`] (BRS kept).
+pub fn from_can_fd_frame(frame: &CanFdFrame) -> Result<Frame, FrameConversionError> {
+    if frame.is_error_frame() {
+        return Err(FrameConversionError::ErrorFrame);
+    }
+    let data = frame.data();
+    Frame::new_fd(core_id(frame.id()), data, frame.is_brs())
+        .map_err(|_| FrameConversionError::InvalidLength { len: data.len() })
+}
+
+enum RawSocket {
+    /// CAN_RAW_FD_FRAMES enabled: classic and FD frames.
+    Fd(CanFdSocket),
+    /// Kernels without CAN_RAW_FD_FRAMES (before 3.6): classic frames only.
+    Classic(CanSocket),
+}
+
+impl RawSocket {
+    fn fd(&self) -> RawFd {
+        match self {
+            RawSocket::Fd(s) => s.as_raw_fd(),
+            RawSocket::Classic(s) => s.as_raw_fd(),
+        }
+    }
+
+    fn read(&self) -> io::Result<CanAnyFrame> {
+        match self {
+            RawSocket::Fd(s) => s.read_frame(),
+            RawSocket::Classic(s) => s.read_frame().map(CanAnyFrame::from),
+        }
+    }
+
+    fn write(&self, frame: &CanAnyFrame) -> io::Result<()> {
+        match (self, frame) {
+            (RawSocket::Fd(s), f) => s.write_frame(f),
+            (RawSocket::Classic(s), CanAnyFrame::Normal(f)) => s.write_frame(f),
+            (RawSocket::Classic(_), _) => Err(io::Error::from_raw_os_error(libc::EINVAL)),
+        }
+    }
+}
+
+/// A SocketCAN raw socket (Linux) as a [`CanBus`]: classic CAN and CAN FD frames on one interface.
+///
+/// - Receives every data frame other sockets put on the interface (not its own), skipping remote and
+///   error frames.
+/// - [`recv`](CanBus::recv) sleeps in `ppoll` on the socket and an eventfd, so
+///   [`interrupt`](CanBus::interrupt) wakes it at once, and its timeout has microsecond resolution.
+/// - [`send`](CanBus::send) retries for up to [`send_timeout`](SocketCanBus::send_timeout) while the
+///   kernel's transmit queue is full (`ENOBUFS`) or the socket buffer is (`EAGAIN`).
+/// - On a classic-only interface (MTU 16) CAN FD frames are refused with [`BusError::Unsupported`].
+///
+/// ```no_run
+/// use isotp::{bus::socketcan::SocketCanBus, Address, Config, Stack};
+/// use std::time::Duration;
+///
+/// let bus = SocketCanBus::open("can0")?;
+/// let stack = Stack::new(bus, Address::normal_11(0x7E0, 0x7E8)?, Config::default())?;
+/// stack.send_blocking(&[0x22, 0xF1, 0x90], Some(Duration::from_secs(1)))?;
+/// let response = stack.recv(Some(Duration::from_secs(1)))?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct SocketCanBus {
+    socket: RawSocket,
+    wake: OwnedFd,
+    iface: String,
+    fd_capable: bool,
+    send_timeout: Duration,
+}
+
+impl std::fmt::Debug for SocketCanBus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketCanBus")
+            .field("iface", &self.iface)
+            .field("fd_capable", &self.fd_capable)
+            .field("send_timeout", &self.send_timeout)
+            .finish()
+    }
+}
+
+fn open_error(iface: &str, e: io::Error) -> BusError {
+    let hint = match e.raw_os_error() {
+        Some(libc::EAFNOSUPPORT) | Some(libc::EPROTONOSUPPORT) => {
+            " (this kernel has no SocketCAN support: load it with `modprobe can-raw`, or run on a kernel built with CONFIG_CAN_RAW)"
+        }
+        Some(libc::ENODEV) | Some(libc::ENXIO) => {
+            " (no such network interface: see `ip link show`; a virtual one is made with `ip link add dev vcan0 type vcan && ip link set vcan0 up`)"
+        }
+        Some(libc::EPERM) | Some(libc::EACCES) => " (permission denied)",
+        _ => "",
+    };
+    BusError::io(format!("opening SocketCAN interface {iface}{hint}"), e)
+}
+
+/// The interface's MTU: 16 for classic CAN, 72 for CAN FD.
+fn interface_mtu(fd: RawFd, iface: &str) -> io::Result<i32> {
+    // SAFETY: ifreq is plain old data; all-zero is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    let name = iface.as_bytes();
+    if name.len() >= req.ifr_name.len() {
+        return Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG));
+    }
+    for (dst, &src) in req.ifr_name.iter_mut().zip(name) {
+        *dst = src as libc::c_char;
+    }
+    // SAFETY: fd is an open socket and req a valid, NUL-terminated ifreq that outlives the call;
+    // SIOCGIFMTU only writes ifr_mtu inside it.
+    let rc = unsafe { libc::ioctl(fd, libc::SIOCGIFMTU as _, &mut req as *mut libc::ifreq) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: SIOCGIFMTU succeeded, so the union holds ifru_mtu.
+    Ok(unsafe { req.ifr_ifru.ifru_mtu })
+}
+
+fn new_eventfd() -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall; the result is checked before use.
+    let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fd was just created by eventfd and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+impl SocketCanBus {
+    /// Opens a raw CAN socket on `iface` (e.g. `can0`, `vcan0`) that carries classic and CAN FD
+    /// frames.
+    ///
+    /// The interface must exist; it may be down (frames then fail to send until it is up). On a
+    /// classic-only interface the bus still opens and refuses CAN FD frames in `send`.
+    pub fn open(iface: &str) -> Result<SocketCanBus, BusError> {
+        let socket = match CanFdSocket::open(iface) {
+            Ok(s) => RawSocket::Fd(s),
+            // Kernels before 3.6 have no CAN_RAW_FD_FRAMES: classic frames only.
+            Err(e) if e.raw_os_error() == Some(libc::ENOPROTOOPT) => {
+                RawSocket::Classic(CanSocket::open(iface).map_err(|e| open_error(iface, e))?)
+            }
+            Err(e) => return Err(open_error(iface, e)),
+        };
+        let nonblocking = match &socket {
+            RawSocket::Fd(s) => s.set_nonblocking(true),
+            RawSocket::Classic(s) => s.set_nonblocking(true),
+        };
+        nonblocking
+            .map_err(|e| BusError::io(format!("making the socket on {iface} non-blocking"), e))?;
+        let fd_capable = matches!(socket, RawSocket::Fd(_))
+            && interface_mtu(socket.fd(), iface)
+                .map(|mtu| mtu >= libc::CANFD_MTU as i32)
+                // Unknown MTU: let the kernel decide at send time.
+                .unwrap_or(true);
+        let wake = new_eventfd()
+            .map_err(|e| BusError::io(format!("creating the wake-up eventfd for {iface}"), e))?;
+        Ok(SocketCanBus {
+            socket,
+            wake,
+            iface: iface.to_string(),
+            fd_capable,
+            send_timeout: DEFAULT_SEND_TIMEOUT,
+        })
+    }
+
+    /// The interface name.
+    pub fn iface(&self) -> &str {
+        &self.iface
+    }
+
+    /// True when the interface carries CAN FD frames (MTU 72).
+    pub fn supports_fd(&self) -> bool {
+        self.fd_capable
+    }
+
+    /// How long `send` retries while the kernel's transmit queue is full.
+    pub fn send_timeout(&self) -> Duration {
+        self.send_timeout
+    }
+
+    /// Sets how long `send` retries while the kernel's transmit queue is full (default 200 ms).
+    /// Keep it below the links' N_As so that a stuck bus ends a transfer with a clear error.
+    pub fn set_send_timeout(&mut self, timeout: Duration) {
+        self.send_timeout = timeout;
+    }
+
+    /// Builder form of [`set_send_timeout`](SocketCanBus::set_send_timeout).
+    pub fn with_send_timeout(mut self, timeout: Duration) -> SocketCanBus {
+        self.send_timeout = timeout;
+        self
+    }
+
+    /// Receive only frames whose id matches one of `filters` (`(id, mask)` pairs as the kernel's
+    /// `CAN_RAW_FILTER`: a frame passes when `frame_id & mask == id & mask`; set `CAN_EFF_FLAG`
+    /// (0x8000_0000) in both to match 29-bit ids only). An empty slice receives nothing.
+    pub fn set_filters(&self, filters: &[(u32, u32)]) -> Result<(), BusError> {
+        let r = match &self.socket {
+            RawSocket::Fd(s) => s.set_filters(filters),
+            RawSocket::Classic(s) => s.set_filters(filters),
+        };
+        r.map_err(|e| BusError::io(format!("setting receive filters on {}", self.iface), e))
+    }
+
+    /// Asks the kernel to buffer up to `bytes` of received frames (`SO_RCVBUFFORCE` when the
+    /// process may, else `SO_RCVBUF`, which `net.core.rmem_max` caps). Each frame takes several
+    /// hundred bytes of buffer: raise it when a fast sender (a virtual bus, STmin 0) meets a slow
+    /// machine. Returns the size the kernel granted.
+    pub fn set_recv_buffer_size(&self, bytes: usize) -> Result<usize, BusError> {
+        let fd = self.socket.fd();
+        let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+        let set = |name: libc::c_int| {
+            // SAFETY: value is a live c_int and the length matches it.
+            unsafe {
+                libc::setsockopt(
+                    fd,
+                    libc::SOL_SOCKET,
+                    name,
+                    (&value as *const libc::c_int).cast(),
+                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                )
+            }
+        };
+        if set(libc::SO_RCVBUFFORCE) < 0 && set(libc::SO_RCVBUF) < 0 {
+            return Err(BusError::io(
+                format!(
+                    "setting the receive buffer of {} to {bytes} bytes",
+                    self.iface
+                ),
+                io::Error::last_os_error(),
+            ));
+        }
+        let mut granted: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: granted and len are live and sized for SO_RCVBUF's int.
+        let rc = unsafe {
+            libc::getsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUF,
+                (&mut granted as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        if rc < 0 {
+            return Err(BusError::io(
+                format!("reading the receive buffer size of {}", self.iface),
+                io::Error::last_os_error(),
+            ));
+        }
+        Ok(usize::try_from(granted).unwrap_or(0))
+    }
+
+    /// Reads one frame without blocking: `Ok(None)` when none is waiting. Remote and error frames
+    /// are skipped.
+    fn try_read(&self) -> Result<Option<Frame>, BusError> {
+        loop {
+            match self.socket.read() {
+                Ok(any) => match from_can_any_frame(&any) {
+                    Ok(frame) => return Ok(Some(frame)),
+                    Err(e) => log::trace!("{}: skipped a frame: {e}", self.iface),
+                },
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.io_error("receiving", e)),
+            }
+        }
+    }
+
+    fn io_error(&self, what: &str, e: io::Error) -> BusError {
+        match e.raw_os_error() {
+            Some(libc::ENODEV) | Some(libc::EBADF) => BusError::Closed(format!(
+                "{what} on {}: the interface is gone ({e})",
+                self.iface
+            )),
+            Some(libc::ENETDOWN) => BusError::io(
+                format!(
+                    "{what} on {}: the interface is down (`ip link set {} up`)",
+                    self.iface, self.iface
+                ),
+                e,
+            ),
+            _ => BusError::io(format!("{what} on {}", self.iface), e),
+        }
+    }
+
+    fn drain_wake(&self) {
+        let mut value = 0u64;
+        // SAFETY: reads 8 bytes into a u64 that lives across the call; the eventfd is non-blocking.
+        unsafe {
+            libc::read(
+                self.wake.as_raw_fd(),
+                (&mut value as *mut u64).cast(),
+                std::mem::size_of::<u64>(),
+            );
+        }
+    }
+
+    /// Waits for `events` on the socket (or the wake-up eventfd) for up to `timeout`.
+    /// Returns (socket revents, woken).
+    fn wait(
+        &self,
+        events: libc::c_short,
+        timeout: Option<Duration>,
+    ) -> io::Result<(libc::c_short, bool)> {
+        let mut fds = [
+            libc::pollfd {
+                fd: self.socket.fd(),
+                events,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: self.wake.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        let ts = timeout.map(|t| libc::timespec {
+            tv_sec: libc::time_t::try_from(t.as_secs()).unwrap_or(libc::time_t::MAX),
+            // Below 10^9, so it fits a c_long of any width.
+            tv_nsec: t.subsec_nanos() as libc::c_long,
+        });
+        let ts_ptr = ts
+            .as_ref()
+            .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+        // SAFETY: fds and ts live across the call; the length matches the array.
+        let rc = unsafe { libc::ppoll(fds.as_mut_ptr(), 2, ts_ptr, std::ptr::null()) };
+        if rc < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                return Ok((0, false));
+            }
+            return Err(e);
+        }
+        Ok((fds[0].revents, fds[1].revents & libc::POLLIN != 0))
+    }
+
+    fn send_any(&self, frame: &Frame, any: &CanAnyFrame) -> Result<(), BusError> {
+        let deadline = Instant::now().checked_add(self.send_timeout);
+        let mut backoff = Duration::from_micros(50);
+        loop {
+            let err = match self.socket.write(any) {
+                Ok(()) => return Ok(()),
+                Err(e) => e,
+            };
+            let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            let out_of_time = remaining == Some(Duration::ZERO);
+            match err.raw_os_error() {
+                Some(libc::EINTR) => continue,
+                Some(libc::ENOBUFS) | Some(libc::EAGAIN) if out_of_time => {
+                    return Err(BusError::io(
+                        format!(
+                            "sending {frame} on {}: the transmit queue stayed full for {:?}; is the bus \
+                             connected, terminated and acknowledged by another node? (a longer queue: \
+                             `ip link set {} txqueuelen 1000`; a longer retry: SocketCanBus::set_send_timeout)",
+                            self.iface, self.send_timeout, self.iface
+                        ),
+                        err,
+                    ))
+                }
+                Some(libc::ENOBUFS) => {
+                    // The device queue is full; poll() cannot tell when it drains.
+                    let pause = remaining.map_or(backoff, |r| r.min(backoff));
+                    std::thread::sleep(pause);
+                    backoff = (backoff * 2).min(Duration::from_millis(2));
+                }
+                Some(libc::EAGAIN) => {
+                    self.wait(libc::POLLOUT, remaining.or(Some(Duration::from_millis(10))))
+                        .map_err(|e| self.io_error("waiting to send", e))?;
+                }
+                Some(libc::EINVAL) if frame.is_fd() => {
+                    return Err(BusError::Unsupported(format!(
+                        "{} refused the CAN FD frame {frame}: the interface is classic CAN only \
+                         (set its MTU with `ip link set {} mtu 72`, or configure the link for classic \
+                         CAN: can_fd = false, tx_data_length = 8)",
+                        self.iface, self.iface
+                    )))
+                }
+                _ => return Err(self.io_error(&format!("sending {frame}"), err)),
+            }
+        }
+    }
+}
+
+impl AsRawFd for SocketCanBus {
+    fn as_raw_fd(&self) -> RawFd {
+        self.socket.fd()
+    }
+}
+
+impl CanBus for SocketCanBus {
+    fn send(&self, frame: &Frame) -> Result<(), BusError> {
+        if frame.is_fd() && !self.fd_capable {
+            return Err(BusError::Unsupported(format!(
+                "{} is a classic CAN interface (MTU 16) and cannot send the CAN FD frame {frame}: \
+                 set its MTU with `ip link set {} mtu 72` (if the controller supports CAN FD), or \
+                 configure the link for classic CAN (can_fd = false, tx_data_length = 8)",
+                self.iface, self.iface
+            )));
+        }
+        self.send_any(frame, &to_can_any_frame(frame))
+    }
+
+    fn recv(&self, timeout: Option<Duration>) -> Result<Option<Frame>, BusError> {
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        loop {
+            if let Some(frame) = self.try_read()? {
+                return Ok(Some(frame));
+            }
+            let remaining = match (timeout, deadline) {
+                (None, _) => None,
+                (Some(_), Some(d)) => Some(d.saturating_duration_since(Instant::now())),
+                // A timeout too large for Instant: as good as forever.
+                (Some(_), None) => None,
+            };
+            if remaining == Some(Duration::ZERO) {
+                return Ok(None);
+            }
+            let (revents, woken) = self
+                .wait(libc::POLLIN, remaining)
+                .map_err(|e| self.io_error("waiting for frames", e))?;
+            if woken {
+                self.drain_wake();
+                return Ok(None);
+            }
+            if revents & libc::POLLNVAL != 0 {
+                return Err(BusError::Closed(format!(
+                    "the socket on {} was closed",
+                    self.iface
+                )));
+            }
+            // POLLIN or POLLERR: the next read returns the frame or the error.
+        }
+    }
+
+    fn interrupt(&self) {
+        let one = 1u64;
+        // SAFETY: writes 8 bytes from a u64 that lives across the call; the eventfd is non-blocking
+        // (a saturated counter returns EAGAIN, and the waiter is woken anyway).
+        unsafe {
+            libc::write(
+                self.wake.as_raw_fd(),
+                (&one as *const u64).cast(),
+                std::mem::size_of::<u64>(),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id11(raw: u32) -> CanId {
+        CanId::standard(raw).unwrap()
+    }
+
+    #[test]
+    fn classic_frames_round_trip() {
+        for ext in [false, true] {
+            let id = CanId::new(if ext { 0x18DA_F110 } else { 0x7E0 }, ext).unwrap();
+            let f = Frame::new(id, &[0x02, 0x10, 0x03]).unwrap();
+            let any = to_can_any_frame(&f);
+            assert!(matches!(any, CanAnyFrame::Normal(_)));
+            assert_eq!(any.is_extended(), ext);
+            assert_eq!(from_can_any_frame(&any).unwrap(), f);
+            let classic = to_can_frame(&f).unwrap();
+            assert_eq!(from_can_frame(&classic).unwrap(), f);
+        }
+    }
+
+    #[test]
+    fn fd_frames_keep_length_and_brs() {
+        for brs in [false, true] {
+            let data: Vec<u8> = (0..64).collect();
+            let f = Frame::new_fd(id11(0x123), &data, brs).unwrap();
+            let any = to_can_any_frame(&f);
+            let CanAnyFrame::Fd(fd) = any else {
+                panic!("expected an FD frame")
+            };
+            assert_eq!(fd.is_brs(), brs);
+            assert_eq!(fd.data(), &data[..]);
+            assert_eq!(from_can_any_frame(&any).unwrap(), f);
+            assert_eq!(to_can_frame(&f), Err(FrameConversionError::FdAsClassic));
+        }
+        // A short FD frame stays an FD frame.
+        let short = Frame::new_fd(id11(0x7E8), &[0x30, 0, 0], false).unwrap();
+        let back = from_can_any_frame(&to_can_any_frame(&short)).unwrap();
+        assert!(back.is_fd());
+        assert_eq!(back, short);
+    }
+
+    #[test]
+    fn classic_frame_as_fd_frame() {
+        let f = Frame::new(id11(0x7E0), &[1, 2, 3]).unwrap();
+        let fd = to_can_fd_frame(&f);
+        assert_eq!(fd.data(), &[1, 2, 3]);
+        let back = from_can_fd_frame(&fd).unwrap();
+        assert!(back.is_fd());
+        assert_eq!(back.data(), f.data());
+    }
+
+    #[test]
+    fn remote_and_error_frames_are_refused() {
+        let remote =
+            socketcan::CanRemoteFrame::new_remote(StandardId::new(0x100).unwrap(), 2).unwrap();
+        assert_eq!(
+            from_can_any_frame(&CanAnyFrame::Remote(remote)),
+            Err(FrameConversionError::RemoteFrame)
+        );
+        assert_eq!(
+            from_can_frame(&CanFrame::Remote(remote)),
+            Err(FrameConversionError::RemoteFrame)
+        );
+        let err = socketcan::CanErrorFrame::new_error(0x004, &[0; 8]).unwrap();
+        assert_eq!(
+            from_can_any_frame(&CanAnyFrame::Error(err)),
+            Err(FrameConversionError::ErrorFrame)
+        );
+    }
+
+    #[test]
+    fn open_reports_what_went_wrong() {
+        // This machine may lack AF_CAN or the interface: either way the error names the interface.
+        match SocketCanBus::open("isotp-test-nonexistent0") {
+            Ok(_) => panic!("an interface with this name should not exist"),
+            Err(e) => {
+                let text = e.to_string();
+                assert!(text.contains("isotp-test-nonexistent0"), "{text}");
+            }
+        }
+    }
+}

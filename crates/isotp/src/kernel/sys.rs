@@ -1,0 +1,272 @@
+//! The kernel's CAN_ISOTP user-space interface (include/uapi/linux/can/isotp.h) and thin, checked
+//! wrappers around the system calls [`super::KernelSocket`] makes.
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::time::Duration;
+
+/// `SOL_CAN_BASE + CAN_ISOTP`.
+pub(crate) const SOL_CAN_ISOTP: libc::c_int = libc::SOL_CAN_BASE + libc::CAN_ISOTP;
+
+pub(crate) const CAN_ISOTP_OPTS: libc::c_int = 1;
+pub(crate) const CAN_ISOTP_RECV_FC: libc::c_int = 2;
+pub(crate) const CAN_ISOTP_TX_STMIN: libc::c_int = 3;
+pub(crate) const CAN_ISOTP_RX_STMIN: libc::c_int = 4;
+pub(crate) const CAN_ISOTP_LL_OPTS: libc::c_int = 5;
+
+pub(crate) const CAN_ISOTP_LISTEN_MODE: u32 = 0x0001;
+pub(crate) const CAN_ISOTP_EXTEND_ADDR: u32 = 0x0002;
+pub(crate) const CAN_ISOTP_TX_PADDING: u32 = 0x0004;
+pub(crate) const CAN_ISOTP_RX_PADDING: u32 = 0x0008;
+pub(crate) const CAN_ISOTP_CHK_PAD_LEN: u32 = 0x0010;
+pub(crate) const CAN_ISOTP_CHK_PAD_DATA: u32 = 0x0020;
+pub(crate) const CAN_ISOTP_HALF_DUPLEX: u32 = 0x0040;
+pub(crate) const CAN_ISOTP_FORCE_TXSTMIN: u32 = 0x0080;
+pub(crate) const CAN_ISOTP_FORCE_RXSTMIN: u32 = 0x0100;
+pub(crate) const CAN_ISOTP_RX_EXT_ADDR: u32 = 0x0200;
+pub(crate) const CAN_ISOTP_WAIT_TX_DONE: u32 = 0x0400;
+pub(crate) const CAN_ISOTP_SF_BROADCAST: u32 = 0x0800;
+pub(crate) const CAN_ISOTP_CF_BROADCAST: u32 = 0x1000;
+
+/// `frame_txtime` value meaning "zero" (0 means "keep the current value").
+pub(crate) const CAN_ISOTP_FRAME_TXTIME_ZERO: u32 = 0xFFFF_FFFF;
+
+/// `struct can_isotp_options`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct CanIsotpOptions {
+    pub(crate) flags: u32,
+    pub(crate) frame_txtime: u32,
+    pub(crate) ext_address: u8,
+    pub(crate) txpad_content: u8,
+    pub(crate) rxpad_content: u8,
+    pub(crate) rx_ext_address: u8,
+}
+
+/// `struct can_isotp_fc_options`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct CanIsotpFcOptions {
+    pub(crate) bs: u8,
+    pub(crate) stmin: u8,
+    pub(crate) wftmax: u8,
+}
+
+/// `struct can_isotp_ll_options`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct CanIsotpLlOptions {
+    pub(crate) mtu: u8,
+    pub(crate) tx_dl: u8,
+    pub(crate) tx_flags: u8,
+}
+
+// The kernel compares optlen with sizeof exactly.
+const _: () = assert!(std::mem::size_of::<CanIsotpOptions>() == 12);
+const _: () = assert!(std::mem::size_of::<CanIsotpFcOptions>() == 3);
+const _: () = assert!(std::mem::size_of::<CanIsotpLlOptions>() == 3);
+
+fn check(rc: libc::c_int) -> io::Result<libc::c_int> {
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(rc)
+    }
+}
+
+/// `socket(PF_CAN, SOCK_DGRAM, CAN_ISOTP)`.
+pub(crate) fn isotp_socket() -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall with constant arguments; the result is checked.
+    let fd = check(unsafe {
+        libc::socket(
+            libc::PF_CAN,
+            libc::SOCK_DGRAM | libc::SOCK_CLOEXEC,
+            libc::CAN_ISOTP,
+        )
+    })?;
+    // SAFETY: fd is a fresh descriptor owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `setsockopt(fd, SOL_CAN_ISOTP, name, value, sizeof value)`.
+pub(crate) fn set_isotp_option<T: Copy>(
+    fd: &OwnedFd,
+    name: libc::c_int,
+    value: &T,
+) -> io::Result<()> {
+    let len = libc::socklen_t::try_from(std::mem::size_of::<T>())
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: value points to a live, initialised T of exactly len bytes (repr(C) structs without
+    // padding, or u32).
+    check(unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            SOL_CAN_ISOTP,
+            name,
+            (value as *const T).cast(),
+            len,
+        )
+    })
+    .map(|_| ())
+}
+
+/// The interface index of `iface`.
+pub(crate) fn if_index(iface: &str) -> io::Result<libc::c_int> {
+    let name = CString::new(iface).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: name is a valid NUL-terminated string that outlives the call.
+    let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
+    if index == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    libc::c_int::try_from(index).map_err(|_| io::Error::from_raw_os_error(libc::ENODEV))
+}
+
+/// Binds an ISO-TP socket to `ifindex` with the given raw (flag-carrying) ids.
+pub(crate) fn bind_isotp(
+    fd: &OwnedFd,
+    ifindex: libc::c_int,
+    rx_id: u32,
+    tx_id: u32,
+) -> io::Result<()> {
+    // SAFETY: sockaddr_can is plain old data; all-zero is a valid value.
+    let mut addr: libc::sockaddr_can = unsafe { std::mem::zeroed() };
+    addr.can_family = libc::AF_CAN as libc::sa_family_t;
+    addr.can_ifindex = ifindex;
+    addr.can_addr.tp = libc::__c_anonymous_sockaddr_can_tp { rx_id, tx_id };
+    let len = std::mem::size_of::<libc::sockaddr_can>() as libc::socklen_t;
+    // SAFETY: addr is a valid sockaddr_can that outlives the call, len is its size.
+    check(unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            (&addr as *const libc::sockaddr_can).cast(),
+            len,
+        )
+    })
+    .map(|_| ())
+}
+
+/// `getsockopt(SO_ERROR)`: takes (and clears) the error the kernel reported asynchronously.
+pub(crate) fn take_socket_error(fd: RawFd) -> io::Result<Option<i32>> {
+    let mut err: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: err and len are live and sized for SO_ERROR's int.
+    check(unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ERROR,
+            (&mut err as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    })?;
+    Ok((err != 0).then_some(err))
+}
+
+/// `send(fd, data, flags)`; returns bytes sent.
+pub(crate) fn send(fd: RawFd, data: &[u8], flags: libc::c_int) -> io::Result<usize> {
+    // SAFETY: data is a live slice of data.len() bytes.
+    let n = unsafe {
+        libc::send(
+            fd,
+            data.as_ptr().cast(),
+            data.len(),
+            flags | libc::MSG_NOSIGNAL,
+        )
+    };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
+}
+
+/// `recv(fd, buf, flags)`; returns the kernel's return value (the full datagram length with
+/// `MSG_TRUNC`) and whether the datagram was cut short.
+pub(crate) fn recv(fd: RawFd, buf: &mut [u8], flags: libc::c_int) -> io::Result<(usize, bool)> {
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: msghdr is plain old data; all-zero is a valid (empty) value.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    // SAFETY: msg points to one iovec describing buf, both live across the call.
+    let n = unsafe { libc::recvmsg(fd, &mut msg, flags) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok((n as usize, msg.msg_flags & libc::MSG_TRUNC != 0))
+}
+
+/// `ppoll` on `fd` (and `wake`, when given) for `events`, up to `timeout`.
+/// Returns (revents of fd, wake readable); EINTR counts as "nothing happened".
+pub(crate) fn poll(
+    fd: RawFd,
+    events: libc::c_short,
+    wake: Option<RawFd>,
+    timeout: Option<Duration>,
+) -> io::Result<(libc::c_short, bool)> {
+    let mut fds = [
+        libc::pollfd {
+            fd,
+            events,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: wake.unwrap_or(-1),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+    ];
+    let ts = timeout.map(|t| libc::timespec {
+        tv_sec: libc::time_t::try_from(t.as_secs()).unwrap_or(libc::time_t::MAX),
+        // Below 10^9, so it fits a c_long of any width.
+        tv_nsec: t.subsec_nanos() as libc::c_long,
+    });
+    let ts_ptr = ts
+        .as_ref()
+        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    let n: libc::nfds_t = if wake.is_some() { 2 } else { 1 };
+    // SAFETY: fds and ts live across the call; n never exceeds the array's length.
+    let rc = unsafe { libc::ppoll(fds.as_mut_ptr(), n, ts_ptr, std::ptr::null()) };
+    if rc < 0 {
+        let e = io::Error::last_os_error();
+        if e.kind() == io::ErrorKind::Interrupted {
+            return Ok((0, false));
+        }
+        return Err(e);
+    }
+    Ok((fds[0].revents, fds[1].revents & libc::POLLIN != 0))
+}
+
+/// A non-blocking eventfd, to wake a thread blocked in [`poll`].
+pub(crate) fn eventfd() -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall; the result is checked.
+    let fd = check(unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) })?;
+    // SAFETY: fd is a fresh descriptor owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Signals an eventfd.
+pub(crate) fn eventfd_signal(fd: RawFd) {
+    let one = 1u64;
+    // SAFETY: writes 8 bytes from a live u64. A saturated counter gives EAGAIN, which is fine: the
+    // waiter is woken anyway.
+    unsafe {
+        libc::write(fd, (&one as *const u64).cast(), std::mem::size_of::<u64>());
+    }
+}
+
+/// Resets an eventfd.
+pub(crate) fn eventfd_drain(fd: RawFd) {
+    let mut value = 0u64;
+    // SAFETY: reads 8 bytes into a live u64; the eventfd is non-blocking.
+    unsafe {
+        libc::read(
+            fd,
+            (&mut value as *mut u64).cast(),
+            std::mem::size_of::<u64>(),
+        );
+    }
+}
