@@ -27,7 +27,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         request.extend(std::iter::repeat_n(sid, 40));
         tester.send(&request).await?;
         let response = tester.recv().await?;
-        println!("request 0x{sid:02X}: {} bytes answered with 0x{:02X}", request.len(), response[0]);
+        println!(
+            "request 0x{sid:02X}: {} bytes answered with 0x{:02X}",
+            request.len(),
+            response[0]
+        );
     }
     server.await??;
     Ok(())

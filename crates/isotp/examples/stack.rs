@@ -8,7 +8,9 @@ use std::time::Duration;
 use isotp::{bus, Address, Config, Stack};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let spec = std::env::args().nth(1).unwrap_or_else(|| "virtual:example".into());
+    let spec = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "virtual:example".into());
     let address = Address::normal_11(0x7E0, 0x7E8)?;
     let tester = Stack::new(bus::open(&spec)?, address, Config::default())?;
     let ecu = Stack::new(bus::open(&spec)?, address.mirrored()?, Config::default())?;
@@ -32,5 +34,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(" ")
+    bytes
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -103,15 +103,7 @@ impl Endpoint {
                 reason: "rx_padding_check of the content needs rx_padding: set the expected padding byte",
             });
         }
-        let mirror = if config.listen_mode {
-            address
-                .mirrored()
-                .ok()
-                .filter(|m| m.can_receive())
-                .map(|m| (m, Receiver::new(true, true)))
-        } else {
-            None
-        };
+        let mirror = Self::mirror_for(&address, &config);
         Ok(Endpoint {
             address,
             config,
@@ -124,6 +116,18 @@ impl Endpoint {
             early_flow_control: None,
             events: VecDeque::new(),
         })
+    }
+
+    /// Listen mode: the peer's view of the address, to reassemble the other direction.
+    fn mirror_for(address: &Address, config: &Config) -> Option<(Address, Receiver)> {
+        if !config.listen_mode {
+            return None;
+        }
+        address
+            .mirrored()
+            .ok()
+            .filter(|m| m.can_receive())
+            .map(|m| (m, Receiver::new(true, true)))
     }
 
     /// The link's address.
@@ -521,14 +525,6 @@ impl Endpoint {
         self.reset();
         self.address = address;
         self.framer = Framer::new(&self.config, address.tx_prefix());
-        self.mirror = if self.config.listen_mode {
-            address
-                .mirrored()
-                .ok()
-                .filter(|m| m.can_receive())
-                .map(|m| (m, Receiver::new(true, true)))
-        } else {
-            None
-        };
+        self.mirror = Self::mirror_for(&address, &self.config);
     }
 }

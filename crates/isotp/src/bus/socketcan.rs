@@ -6,7 +6,7 @@
 //! implementing a foreign trait between two foreign types here.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
 use isotp_core::{CanId, Frame};
@@ -15,7 +15,7 @@ use socketcan::{
     EmbeddedFrame, ExtendedId, Frame as _, Id, Socket, SocketOptions, StandardId,
 };
 
-use super::{BusError, CanBus};
+use super::{linux_fd, BusError, CanBus};
 
 /// How long [`SocketCanBus::send`](CanBus::send) keeps retrying by default while the kernel's
 /// transmit queue is full.
@@ -245,16 +245,6 @@ fn interface_mtu(fd: RawFd, iface: &str) -> io::Result<i32> {
     Ok(unsafe { req.ifr_ifru.ifru_mtu })
 }
 
-fn new_eventfd() -> io::Result<OwnedFd> {
-    // SAFETY: plain syscall; the result is checked before use.
-    let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: fd was just created by eventfd and is owned by nobody else.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
 impl SocketCanBus {
     /// Opens a raw CAN socket on `iface` (e.g. `can0`, `vcan0`) that carries classic and CAN FD
     /// frames.
@@ -281,7 +271,7 @@ impl SocketCanBus {
                 .map(|mtu| mtu >= libc::CANFD_MTU as i32)
                 // Unknown MTU: let the kernel decide at send time.
                 .unwrap_or(true);
-        let wake = new_eventfd()
+        let wake = linux_fd::eventfd()
             .map_err(|e| BusError::io(format!("creating the wake-up eventfd for {iface}"), e))?;
         Ok(SocketCanBus {
             socket,
@@ -412,18 +402,6 @@ impl SocketCanBus {
         }
     }
 
-    fn drain_wake(&self) {
-        let mut value = 0u64;
-        // SAFETY: reads 8 bytes into a u64 that lives across the call; the eventfd is non-blocking.
-        unsafe {
-            libc::read(
-                self.wake.as_raw_fd(),
-                (&mut value as *mut u64).cast(),
-                std::mem::size_of::<u64>(),
-            );
-        }
-    }
-
     /// Waits for `events` on the socket (or the wake-up eventfd) for up to `timeout`.
     /// Returns (socket revents, woken).
     fn wait(
@@ -431,36 +409,12 @@ impl SocketCanBus {
         events: libc::c_short,
         timeout: Option<Duration>,
     ) -> io::Result<(libc::c_short, bool)> {
-        let mut fds = [
-            libc::pollfd {
-                fd: self.socket.fd(),
-                events,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: self.wake.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
-        ];
-        let ts = timeout.map(|t| libc::timespec {
-            tv_sec: libc::time_t::try_from(t.as_secs()).unwrap_or(libc::time_t::MAX),
-            // Below 10^9, so it fits a c_long of any width.
-            tv_nsec: t.subsec_nanos() as libc::c_long,
-        });
-        let ts_ptr = ts
-            .as_ref()
-            .map_or(std::ptr::null(), |t| t as *const libc::timespec);
-        // SAFETY: fds and ts live across the call; the length matches the array.
-        let rc = unsafe { libc::ppoll(fds.as_mut_ptr(), 2, ts_ptr, std::ptr::null()) };
-        if rc < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                return Ok((0, false));
-            }
-            return Err(e);
-        }
-        Ok((fds[0].revents, fds[1].revents & libc::POLLIN != 0))
+        linux_fd::poll(
+            self.socket.fd(),
+            events,
+            Some(self.wake.as_raw_fd()),
+            timeout,
+        )
     }
 
     fn send_any(&self, frame: &Frame, any: &CanAnyFrame) -> Result<(), BusError> {
@@ -548,7 +502,7 @@ impl CanBus for SocketCanBus {
                 .wait(libc::POLLIN, remaining)
                 .map_err(|e| self.io_error("waiting for frames", e))?;
             if woken {
-                self.drain_wake();
+                linux_fd::eventfd_drain(self.wake.as_raw_fd());
                 return Ok(None);
             }
             if revents & libc::POLLNVAL != 0 {
@@ -562,16 +516,7 @@ impl CanBus for SocketCanBus {
     }
 
     fn interrupt(&self) {
-        let one = 1u64;
-        // SAFETY: writes 8 bytes from a u64 that lives across the call; the eventfd is non-blocking
-        // (a saturated counter returns EAGAIN, and the waiter is woken anyway).
-        unsafe {
-            libc::write(
-                self.wake.as_raw_fd(),
-                (&one as *const u64).cast(),
-                std::mem::size_of::<u64>(),
-            );
-        }
+        linux_fd::eventfd_signal(self.wake.as_raw_fd());
     }
 }
 
