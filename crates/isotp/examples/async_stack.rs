@@ -24,7 +24,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // One request at a time here; clones of the stack may also send from many tasks at once.
     for sid in [0x10u8, 0x22, 0x31, 0x3E] {
         let mut request = vec![sid];
-        request.extend(std::iter::repeat_n(sid, 40));
+        request.extend_from_slice(&[sid; 40]);
         tester.send(&request).await?;
         let response = tester.recv().await?;
         println!(

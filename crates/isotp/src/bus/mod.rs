@@ -9,8 +9,11 @@ mod virtual_bus;
 #[cfg(feature = "embedded-can")]
 pub mod embedded;
 #[cfg(all(target_os = "linux", feature = "socketcan"))]
+pub(crate) mod linux_fd;
+#[cfg(all(target_os = "linux", feature = "socketcan"))]
 pub mod socketcan;
 
+mod inbox;
 mod open;
 pub mod slcan;
 pub mod socketcand;

@@ -201,6 +201,14 @@ fn wait_for_room(p: &PortEntry) -> bool {
     true
 }
 
+impl Drop for VirtualPort {
+    fn drop(&mut self) {
+        let mut ports = self.bus.lock_ports();
+        let next: Vec<PortEntry> = ports.iter().filter(|p| p.id != self.id).cloned().collect();
+        *ports = Arc::new(next);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,13 +236,5 @@ mod tests {
         while idle.recv(Some(Duration::ZERO)).unwrap().is_some() {}
         sender.send(&frame).unwrap();
         assert!(idle.recv(Some(Duration::ZERO)).unwrap().is_some());
-    }
-}
-
-impl Drop for VirtualPort {
-    fn drop(&mut self) {
-        let mut ports = self.bus.lock_ports();
-        let next: Vec<PortEntry> = ports.iter().filter(|p| p.id != self.id).cloned().collect();
-        *ports = Arc::new(next);
     }
 }

@@ -12,10 +12,9 @@ use isotp_core::Frame;
 use serialport::SerialPort;
 
 use super::protocol::{self, Line, Piece, Splitter};
+use crate::bus::inbox::{Inbox, InboxSender};
 use crate::bus::{BusError, CanBus};
 
-/// Frames held unread before new ones are dropped (like a CAN controller's overrun).
-const QUEUE_LIMIT: usize = 1 << 16;
 /// How often the reader thread checks whether the bus was dropped.
 const READ_POLL: Duration = Duration::from_millis(50);
 /// A write blocked this long fails instead of hanging.
@@ -69,12 +68,6 @@ impl SlcanOptions {
     }
 }
 
-enum Delivery {
-    Frame(Frame),
-    Wake,
-    Closed,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Reply {
     Ack,
@@ -83,21 +76,10 @@ enum Reply {
 
 #[derive(Default)]
 struct Shared {
-    closed: Mutex<Option<String>>,
     stopping: AtomicBool,
     /// While opening, replies go to the reply channel instead of the log.
     opening: AtomicBool,
-    dropped: AtomicU64,
     rejected: AtomicU64,
-}
-
-impl Shared {
-    fn closed(&self) -> Option<String> {
-        self.closed
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
 }
 
 /// A CAN bus on an SLCAN (Lawicel protocol) adapter: CANable, CANtact, USBtin, Lawicel CANUSB and
@@ -121,8 +103,7 @@ impl Shared {
 /// ```
 pub struct SlcanBus {
     writer: Mutex<Box<dyn SerialPort>>,
-    rx: Receiver<Delivery>,
-    wake: Sender<Delivery>,
+    inbox: Inbox,
     shared: Arc<Shared>,
     reader: Option<JoinHandle<()>>,
     path: String,
@@ -168,14 +149,14 @@ impl SlcanBus {
         let mut writer = reader_port.try_clone().map_err(open_err)?;
         writer.set_timeout(WRITE_TIMEOUT).map_err(open_err)?;
 
-        let (tx, rx) = crossbeam_channel::unbounded();
+        let inbox = Inbox::new(format!("slcan {path}"));
         let (reply_tx, reply_rx) = crossbeam_channel::bounded(64);
         let shared = Arc::new(Shared {
             opening: AtomicBool::new(true),
             ..Shared::default()
         });
         let reader = {
-            let tx = tx.clone();
+            let tx = inbox.sender();
             let shared = shared.clone();
             let path = path.to_string();
             std::thread::Builder::new()
@@ -185,8 +166,7 @@ impl SlcanBus {
         };
         let mut bus = SlcanBus {
             writer: Mutex::new(writer),
-            rx,
-            wake: tx,
+            inbox,
             shared,
             reader: Some(reader),
             path: path.to_string(),
@@ -247,9 +227,7 @@ impl SlcanBus {
     }
 
     fn write_raw(&self, bytes: &[u8]) -> Result<(), BusError> {
-        if let Some(reason) = self.shared.closed() {
-            return Err(BusError::Closed(format!("slcan {}: {reason}", self.path)));
-        }
+        self.inbox.ensure_open()?;
         let mut w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         w.write_all(bytes)
             .map_err(|e| BusError::io(format!("writing to the SLCAN adapter at {}", self.path), e))
@@ -266,13 +244,13 @@ impl SlcanBus {
         self.write_raw(format!("{cmd}\r").as_bytes())?;
         match replies.recv_timeout(timeout) {
             Ok(r) => Ok(r),
-            Err(_) => match self.shared.closed() {
-                Some(reason) => Err(BusError::Closed(format!("slcan {}: {reason}", self.path))),
-                None => Err(BusError::Protocol(format!(
+            Err(_) => {
+                self.inbox.ensure_open()?;
+                Err(BusError::Protocol(format!(
                     "no reply from {} to `{cmd}` within {timeout:?}: is it an SLCAN adapter, and is the serial speed right?",
                     self.path
-                ))),
-            },
+                )))
+            }
         }
     }
 
@@ -283,7 +261,7 @@ impl SlcanBus {
 
     /// Frames lost because more than 65536 were received and not yet read with `recv`.
     pub fn dropped(&self) -> u64 {
-        self.shared.dropped.load(Ordering::Relaxed)
+        self.inbox.dropped()
     }
 
     /// BEL (error) replies received since the bus was opened: commands, usually transmissions, the
@@ -299,37 +277,17 @@ impl CanBus for SlcanBus {
     }
 
     fn recv(&self, timeout: Option<Duration>) -> Result<Option<Frame>, BusError> {
-        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-        loop {
-            let got = match self.rx.try_recv() {
-                Ok(d) => Some(d),
-                Err(_) => {
-                    if let Some(reason) = self.shared.closed() {
-                        return Err(BusError::Closed(format!("slcan {}: {reason}", self.path)));
-                    }
-                    match (timeout, deadline) {
-                        (Some(t), _) if t.is_zero() => None,
-                        (Some(_), Some(d)) => self.rx.recv_deadline(d).ok(),
-                        _ => self.rx.recv().ok(),
-                    }
-                }
-            };
-            return match got {
-                Some(Delivery::Frame(f)) => Ok(Some(f)),
-                Some(Delivery::Wake) | None => Ok(None),
-                Some(Delivery::Closed) => continue,
-            };
-        }
+        self.inbox.recv(timeout)
     }
 
     fn interrupt(&self) {
-        let _ = self.wake.send(Delivery::Wake);
+        self.inbox.interrupt()
     }
 }
 
 impl Drop for SlcanBus {
     fn drop(&mut self) {
-        if self.shared.closed().is_none() {
+        if self.inbox.closed().is_none() {
             let _ = self.write_raw(b"C\r");
         }
         self.shared.stopping.store(true, Ordering::SeqCst);
@@ -341,7 +299,7 @@ impl Drop for SlcanBus {
 
 fn reader_loop(
     mut port: Box<dyn SerialPort>,
-    tx: Sender<Delivery>,
+    tx: InboxSender,
     replies: Sender<Reply>,
     shared: Arc<Shared>,
     path: String,
@@ -378,13 +336,12 @@ fn reader_loop(
         }
         None => "the bus was dropped".to_string(),
     };
-    *shared.closed.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason);
-    let _ = tx.send(Delivery::Closed);
+    tx.close(reason);
 }
 
 fn handle_piece(
     piece: Piece,
-    tx: &Sender<Delivery>,
+    tx: &InboxSender,
     replies: &Sender<Reply>,
     shared: &Shared,
     path: &str,
@@ -409,12 +366,8 @@ fn handle_piece(
         ),
         Piece::Line(line) => match protocol::decode(&line) {
             Ok(Line::Frame(f)) => {
-                if tx.len() >= QUEUE_LIMIT {
-                    if shared.dropped.fetch_add(1, Ordering::Relaxed) == 0 {
-                        log::warn!("slcan {path}: receive queue full, dropping frames");
-                    }
-                } else {
-                    let _ = tx.send(Delivery::Frame(f));
+                if tx.deliver(f) == Some(1) {
+                    log::warn!("slcan {path}: receive queue full, dropping frames");
                 }
             }
             Ok(Line::Ack) => {

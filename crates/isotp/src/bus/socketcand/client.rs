@@ -8,14 +8,11 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender};
 use isotp_core::Frame;
 
 use super::protocol::{self, Chunk, Framer, Message};
+use crate::bus::inbox::{Inbox, InboxSender};
 use crate::bus::{BusError, CanBus};
-
-/// Frames held unread before new ones are dropped (like a CAN controller's overrun).
-const QUEUE_LIMIT: usize = 1 << 16;
 
 /// How long [`SocketcandBus::connect`] waits for the TCP connection and for each handshake answer.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -23,28 +20,10 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// A `send` blocked this long (the server stopped reading) fails instead of hanging.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
-enum Delivery {
-    Frame(Frame),
-    Wake,
-    Closed,
-}
-
 #[derive(Default)]
 struct Shared {
-    /// Set (with the reason) once the connection is gone.
-    closed: Mutex<Option<String>>,
     stopping: AtomicBool,
-    dropped: AtomicU64,
     errors: AtomicU64,
-}
-
-impl Shared {
-    fn closed(&self) -> Option<String> {
-        self.closed
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
 }
 
 /// A CAN bus reached through a [socketcand](https://github.com/linux-can/socketcand) server (or
@@ -76,8 +55,7 @@ impl Shared {
 /// ```
 pub struct SocketcandBus {
     writer: Mutex<TcpStream>,
-    rx: Receiver<Delivery>,
-    wake: Sender<Delivery>,
+    inbox: Inbox,
     shared: Arc<Shared>,
     reader: Option<JoinHandle<()>>,
     peer: SocketAddr,
@@ -179,10 +157,10 @@ impl SocketcandBus {
         let read_half = stream
             .try_clone()
             .map_err(|e| io_err("cloning the connection to", e))?;
-        let (tx, rx) = crossbeam_channel::unbounded();
+        let inbox = Inbox::new(format!("socketcand connection to {peer}/{channel}"));
         let shared = Arc::new(Shared::default());
         let reader = {
-            let tx = tx.clone();
+            let tx = inbox.sender();
             let shared = shared.clone();
             let label = format!("{peer}/{channel}");
             std::thread::Builder::new()
@@ -193,8 +171,7 @@ impl SocketcandBus {
         log::debug!("socketcand: connected to {peer}, channel {channel} in raw mode");
         Ok(SocketcandBus {
             writer: Mutex::new(stream),
-            rx,
-            wake: tx,
+            inbox,
             shared,
             reader: Some(reader),
             peer,
@@ -214,27 +191,18 @@ impl SocketcandBus {
 
     /// Frames lost because more than 65536 were received and not yet read with `recv`.
     pub fn dropped(&self) -> u64 {
-        self.shared.dropped.load(Ordering::Relaxed)
+        self.inbox.dropped()
     }
 
     /// `< error ... >` messages received from the server since the connection was opened.
     pub fn errors_received(&self) -> u64 {
         self.shared.errors.load(Ordering::Relaxed)
     }
-
-    fn closed_error(&self, reason: String) -> BusError {
-        BusError::Closed(format!(
-            "socketcand connection to {}/{}: {reason}",
-            self.peer, self.channel
-        ))
-    }
 }
 
 impl CanBus for SocketcandBus {
     fn send(&self, frame: &Frame) -> Result<(), BusError> {
-        if let Some(reason) = self.shared.closed() {
-            return Err(self.closed_error(reason));
-        }
+        self.inbox.ensure_open()?;
         let msg = protocol::format_send(frame);
         let mut w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         w.write_all(msg.as_bytes()).map_err(|e| {
@@ -249,32 +217,11 @@ impl CanBus for SocketcandBus {
     }
 
     fn recv(&self, timeout: Option<Duration>) -> Result<Option<Frame>, BusError> {
-        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-        loop {
-            let got = match self.rx.try_recv() {
-                Ok(d) => Some(d),
-                Err(_) => {
-                    if let Some(reason) = self.shared.closed() {
-                        return Err(self.closed_error(reason));
-                    }
-                    match (timeout, deadline) {
-                        (Some(t), _) if t.is_zero() => None,
-                        (Some(_), Some(d)) => self.rx.recv_deadline(d).ok(),
-                        _ => self.rx.recv().ok(),
-                    }
-                }
-            };
-            return match got {
-                Some(Delivery::Frame(f)) => Ok(Some(f)),
-                Some(Delivery::Wake) | None => Ok(None),
-                // Look again: frames queued before the close are still delivered first.
-                Some(Delivery::Closed) => continue,
-            };
-        }
+        self.inbox.recv(timeout)
     }
 
     fn interrupt(&self) {
-        let _ = self.wake.send(Delivery::Wake);
+        self.inbox.interrupt()
     }
 }
 
@@ -406,7 +353,7 @@ fn reader_loop(
     mut stream: TcpStream,
     mut framer: Framer,
     mut pending: VecDeque<Chunk>,
-    tx: Sender<Delivery>,
+    tx: InboxSender,
     shared: Arc<Shared>,
     label: String,
 ) {
@@ -434,11 +381,10 @@ fn reader_loop(
         log::warn!("socketcand {label}: {reason}");
         reason
     };
-    *shared.closed.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason);
-    let _ = tx.send(Delivery::Closed);
+    tx.close(reason);
 }
 
-fn handle_chunk(chunk: Chunk, tx: &Sender<Delivery>, shared: &Shared, label: &str) {
+fn handle_chunk(chunk: Chunk, tx: &InboxSender, shared: &Shared, label: &str) {
     let text = match chunk {
         Chunk::Message(m) => m,
         Chunk::Junk(n) => {
@@ -459,12 +405,8 @@ fn handle_chunk(chunk: Chunk, tx: &Sender<Delivery>, shared: &Shared, label: &st
     };
     match protocol::parse(&text) {
         Ok(Message::Frame(f)) => {
-            if tx.len() >= QUEUE_LIMIT {
-                if shared.dropped.fetch_add(1, Ordering::Relaxed) == 0 {
-                    log::warn!("socketcand {label}: receive queue full, dropping frames");
-                }
-            } else {
-                let _ = tx.send(Delivery::Frame(f));
+            if tx.deliver(f) == Some(1) {
+                log::warn!("socketcand {label}: receive queue full, dropping frames");
             }
         }
         Ok(Message::Error(why)) => {

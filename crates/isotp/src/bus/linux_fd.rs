@@ -1,0 +1,82 @@
+//! Waiting on a file descriptor with an eventfd to wake the waiter early: the `ppoll` and eventfd
+//! calls [`SocketCanBus`](crate::bus::socketcan::SocketCanBus) and
+//! [`KernelSocket`](crate::kernel::KernelSocket) share.
+
+use std::io;
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::time::Duration;
+
+/// `ppoll` on `fd` (and `wake`, when given) for `events`, up to `timeout`.
+/// Returns (revents of fd, wake readable); EINTR counts as "nothing happened".
+pub(crate) fn poll(
+    fd: RawFd,
+    events: libc::c_short,
+    wake: Option<RawFd>,
+    timeout: Option<Duration>,
+) -> io::Result<(libc::c_short, bool)> {
+    let mut fds = [
+        libc::pollfd {
+            fd,
+            events,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: wake.unwrap_or(-1),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+    ];
+    let ts = timeout.map(|t| libc::timespec {
+        tv_sec: libc::time_t::try_from(t.as_secs()).unwrap_or(libc::time_t::MAX),
+        // Below 10^9, so it fits a c_long of any width.
+        tv_nsec: t.subsec_nanos() as libc::c_long,
+    });
+    let ts_ptr = ts
+        .as_ref()
+        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    let n: libc::nfds_t = if wake.is_some() { 2 } else { 1 };
+    // SAFETY: fds and ts live across the call; n never exceeds the array's length.
+    let rc = unsafe { libc::ppoll(fds.as_mut_ptr(), n, ts_ptr, std::ptr::null()) };
+    if rc < 0 {
+        let e = io::Error::last_os_error();
+        if e.kind() == io::ErrorKind::Interrupted {
+            return Ok((0, false));
+        }
+        return Err(e);
+    }
+    Ok((fds[0].revents, fds[1].revents & libc::POLLIN != 0))
+}
+
+/// A non-blocking eventfd, to wake a thread blocked in [`poll`].
+pub(crate) fn eventfd() -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall; the result is checked before use.
+    let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fd is a fresh descriptor owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Signals an eventfd.
+pub(crate) fn eventfd_signal(fd: RawFd) {
+    let one = 1u64;
+    // SAFETY: writes 8 bytes from a live u64. A saturated counter gives EAGAIN, which is fine: the
+    // waiter is woken anyway.
+    unsafe {
+        libc::write(fd, (&one as *const u64).cast(), std::mem::size_of::<u64>());
+    }
+}
+
+/// Resets an eventfd.
+pub(crate) fn eventfd_drain(fd: RawFd) {
+    let mut value = 0u64;
+    // SAFETY: reads 8 bytes into a live u64; the eventfd is non-blocking.
+    unsafe {
+        libc::read(
+            fd,
+            (&mut value as *mut u64).cast(),
+            std::mem::size_of::<u64>(),
+        );
+    }
+}
