@@ -3,7 +3,9 @@
 use std::time::{Duration, Instant};
 
 use isotp::bus::{CanBus, VirtualBus};
-use isotp::{Address, Config, MessageDirection, ProtocolError, Stack, StackError, TargetAddressType};
+use isotp::{
+    Address, Config, MessageDirection, ProtocolError, Stack, StackError, TargetAddressType,
+};
 use isotp_core::{wire::StMin, CanId, Frame};
 
 const WAIT: Option<Duration> = Some(Duration::from_secs(10));
@@ -85,15 +87,29 @@ fn send_blocking_reports_a_missing_flow_control() {
     let bus = VirtualBus::new();
     let mut config = Config::default();
     config.n_bs = Duration::from_millis(50);
-    let a = Stack::new(bus.attach(), Address::normal_11(0x7E0, 0x7E8).unwrap(), config).unwrap();
+    let a = Stack::new(
+        bus.attach(),
+        Address::normal_11(0x7E0, 0x7E8).unwrap(),
+        config,
+    )
+    .unwrap();
     let start = Instant::now();
     let err = a.send_blocking(&payload(100), WAIT).unwrap_err();
-    assert!(matches!(err, StackError::Protocol(ProtocolError::TimeoutBs { .. })), "{err}");
-    assert_eq!(err.to_string(), "no flow control received within N_Bs = 50 ms");
+    assert!(
+        matches!(err, StackError::Protocol(ProtocolError::TimeoutBs { .. })),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "no flow control received within N_Bs = 50 ms"
+    );
     assert!(start.elapsed() >= Duration::from_millis(50));
     // The failure is also reported asynchronously.
     let reported = a.errors().recv_timeout(Duration::from_secs(5)).unwrap();
-    assert!(matches!(reported, StackError::Protocol(ProtocolError::TimeoutBs { .. })));
+    assert!(matches!(
+        reported,
+        StackError::Protocol(ProtocolError::TimeoutBs { .. })
+    ));
     assert!(!a.transmitting());
 }
 
@@ -115,7 +131,12 @@ fn a_receive_timeout_is_reported_on_the_error_channel() {
     let bus = VirtualBus::new();
     let mut config = Config::default();
     config.n_cr = Duration::from_millis(30);
-    let b = Stack::new(bus.attach(), Address::normal_11(0x7E8, 0x7E0).unwrap(), config).unwrap();
+    let b = Stack::new(
+        bus.attach(),
+        Address::normal_11(0x7E8, 0x7E0).unwrap(),
+        config,
+    )
+    .unwrap();
     let raw = bus.attach();
     let id = CanId::standard(0x7E0).unwrap();
     raw.send(&Frame::new(id, &[0x10, 0x20, 1, 2, 3, 4, 5, 6]).unwrap())
@@ -125,7 +146,10 @@ fn a_receive_timeout_is_reported_on_the_error_channel() {
     assert_eq!(fc.data(), &[0x30, 0x00, 0x00]);
     // ...and gives up after N_Cr without consecutive frames.
     let err = b.errors().recv_timeout(Duration::from_secs(5)).unwrap();
-    assert!(matches!(err, StackError::Protocol(ProtocolError::TimeoutCr { .. })), "{err}");
+    assert!(
+        matches!(err, StackError::Protocol(ProtocolError::TimeoutCr { .. })),
+        "{err}"
+    );
     assert_eq!(b.recv(Some(Duration::ZERO)).unwrap(), None);
 }
 
@@ -164,7 +188,8 @@ fn functional_requests_are_single_frames_only() {
     let ecu = tester.mirrored().unwrap();
     let a = Stack::new(bus.attach(), tester, Config::default()).unwrap();
     let b = Stack::new(bus.attach(), ecu, Config::default()).unwrap();
-    a.send_to(&[0x3E, 0x00], TargetAddressType::Functional).unwrap();
+    a.send_to(&[0x3E, 0x00], TargetAddressType::Functional)
+        .unwrap();
     let m = b.recv_message(WAIT).unwrap().unwrap();
     assert_eq!(m.payload, [0x3E, 0x00]);
     assert_eq!(m.target_address_type, TargetAddressType::Functional);
@@ -182,8 +207,12 @@ fn functional_requests_are_single_frames_only() {
 fn stop_sending_releases_a_blocked_sender() {
     let bus = VirtualBus::new();
     let a = std::sync::Arc::new(
-        Stack::new(bus.attach(), Address::normal_11(0x7E0, 0x7E8).unwrap(), Config::default())
-            .unwrap(),
+        Stack::new(
+            bus.attach(),
+            Address::normal_11(0x7E0, 0x7E8).unwrap(),
+            Config::default(),
+        )
+        .unwrap(),
     );
     let sender = {
         let a = a.clone();
@@ -278,8 +307,12 @@ fn dropping_a_stack_stops_its_thread_promptly() {
     let bus = VirtualBus::new();
     let start = Instant::now();
     for _ in 0..50 {
-        let s = Stack::new(bus.attach(), Address::normal_11(1, 2).unwrap(), Config::default())
-            .unwrap();
+        let s = Stack::new(
+            bus.attach(),
+            Address::normal_11(1, 2).unwrap(),
+            Config::default(),
+        )
+        .unwrap();
         s.send(&payload(100)).unwrap(); // leaves an N_Bs timer running
         drop(s);
     }
