@@ -197,14 +197,14 @@ fn parse_number<T: TryFrom<u64>>(text: &str, what: &str, max: u64) -> Result<T, 
         .ok_or_else(|| format!("'{text}' is not a {what} (0 to {max})"))
 }
 
-/// `-b` block size.
+/// `-b` block size, hex as in can-utils (`-b 10` is 16 frames).
 pub fn parse_block_size(text: &str) -> Result<u8, String> {
-    parse_number(text, "block size", 255)
+    parse_hex_byte(text, "block size")
 }
 
-/// `-w` WFTmax.
+/// `-w` WFTmax, hex as in can-utils.
 pub fn parse_wft_max(text: &str) -> Result<u8, String> {
-    parse_number(text, "number of WAIT frames", 255)
+    parse_hex_byte(text, "number of WAIT frames")
 }
 
 /// `--max-size`.
@@ -263,8 +263,9 @@ pub struct LinkArgs {
     #[arg(short = 'L', long = "link", value_name = "MTU:TX_DL:FLAGS", value_parser = parse_link_layer, default_value = "16:8:0")]
     pub link: LinkLayer,
 
-    /// Most flow control WAIT frames accepted in a row before a transmission is aborted
-    #[arg(short = 'w', long = "wftmax", value_name = "WFTMAX", value_parser = parse_wft_max, default_value = "10")]
+    /// Most flow control WAIT frames accepted in a row before a transmission is aborted (hex, as
+    /// in can-utils: 0A = 10)
+    #[arg(short = 'w', long = "wftmax", value_name = "WFTMAX", value_parser = parse_wft_max, default_value = "0A")]
     pub wft_max: u8,
 
     /// Largest PDU accepted; a peer announcing more is refused with a flow control OVERFLOW
@@ -292,7 +293,7 @@ impl Default for LinkArgs {
 #[derive(Args, Debug, Clone)]
 pub struct FlowArgs {
     /// Block size sent in flow control frames: consecutive frames between two flow controls
-    /// (decimal, or hex with 0x; 0 = no further flow control)
+    /// (hex, as in can-utils: 10 = 16 frames; 0 = no further flow control)
     #[arg(short = 'b', long = "block-size", value_name = "BS", value_parser = parse_block_size, default_value = "0")]
     pub block_size: u8,
 
@@ -598,8 +599,12 @@ mod tests {
     #[test]
     fn numbers() {
         assert_eq!(parse_block_size("8").unwrap(), 8);
+        assert_eq!(parse_block_size("10").unwrap(), 16); // hex, as can-utils
         assert_eq!(parse_block_size("0x10").unwrap(), 16);
-        assert!(parse_block_size("256").is_err());
+        assert_eq!(parse_block_size("FF").unwrap(), 255);
+        assert!(parse_block_size("100").is_err());
+        assert!(parse_block_size("zz").is_err());
+        assert_eq!(parse_wft_max("0A").unwrap(), 10);
         assert!(parse_max_size("0").is_err());
         assert_eq!(parse_max_size("100000").unwrap(), 100_000);
         assert_eq!(parse_seconds("0.25").unwrap().as_millis(), 250);

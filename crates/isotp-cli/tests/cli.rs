@@ -77,7 +77,7 @@ fn each_command_help_lists_its_options_with_defaults() {
                 "-L, --link",
                 "[default: 16:8:0]",
                 "-w, --wftmax",
-                "[default: 10]",
+                "[default: 0A]",
                 "--max-size",
                 "[default: 4095]",
                 "--data",
