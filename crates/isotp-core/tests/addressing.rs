@@ -3,39 +3,9 @@
 mod common;
 use common::*;
 
+/// The tester address of each mode, shared with the other suites.
 fn build(mode: AddressingMode) -> Address {
-    let b = Address::builder(mode);
-    match mode {
-        AddressingMode::Normal11 => b.txid(0x7E0).rxid(0x7E8).functional_txid(0x7DF),
-        AddressingMode::Normal29 => b
-            .txid(0x18DA10F1)
-            .rxid(0x18DAF110)
-            .functional_txid(0x18DB33F1),
-        AddressingMode::NormalFixed29 => b.target_address(0x10).source_address(0xF1),
-        AddressingMode::Extended11 => b
-            .txid(0x6F1)
-            .rxid(0x610)
-            .functional_txid(0x6DF)
-            .target_address(0x10)
-            .source_address(0xF1),
-        AddressingMode::Extended29 => b
-            .txid(0x1BAD_0001)
-            .rxid(0x1BAD_0002)
-            .functional_txid(0x1BAD_00FF)
-            .target_address(0x10)
-            .source_address(0xF1),
-        AddressingMode::Mixed11 => b
-            .txid(0x7E0)
-            .rxid(0x7E8)
-            .functional_txid(0x7DF)
-            .address_extension(0x99),
-        AddressingMode::Mixed29 => b
-            .target_address(0x10)
-            .source_address(0xF1)
-            .address_extension(0x99),
-    }
-    .build()
-    .unwrap()
+    address_for(mode)
 }
 
 /// Expected (tx id, rx id, tx prefix, rx prefix) of the tester side.
