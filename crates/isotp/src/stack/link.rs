@@ -45,6 +45,12 @@ impl Link {
         Ok(r)
     }
 
+    /// Reads the link's state without sending anything or waking the engine thread.
+    fn peek<R>(&self, f: impl FnOnce(&LinkState) -> R) -> Option<R> {
+        let mut st = self.runner.shared.lock();
+        st.link_mut(self.idx).map(|l| f(l))
+    }
+
     /// Queues a message to the physical address. Returns at once; failures arrive on
     /// [`errors`](Link::errors). Use [`send_blocking`](Link::send_blocking) to wait for the outcome.
     pub fn send(&self, payload: &[u8]) -> Result<MessageId, StackError> {
@@ -145,12 +151,12 @@ impl Link {
 
     /// True while a message is being sent or queued.
     pub fn transmitting(&self) -> bool {
-        self.with(|l| l.endpoint.is_transmitting()).unwrap_or(false)
+        self.peek(|l| l.endpoint.is_transmitting()).unwrap_or(false)
     }
 
     /// True while a segmented message is being received.
     pub fn receiving(&self) -> bool {
-        self.with(|l| l.endpoint.is_receiving()).unwrap_or(false)
+        self.peek(|l| l.endpoint.is_receiving()).unwrap_or(false)
     }
 
     /// Asynchronous errors: failed transfers in both directions and bus failures (the last 256 are
@@ -201,7 +207,7 @@ impl Link {
 
     /// The link's configuration.
     pub fn config(&self) -> Option<Config> {
-        self.with(|l| *l.endpoint.config()).ok()
+        self.peek(|l| *l.endpoint.config())
     }
 }
 
