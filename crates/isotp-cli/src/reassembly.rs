@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use isotp_core::wire::{PciType, Pdu};
+use isotp_core::wire::{AddressLength, PciType, Pdu};
 use isotp_core::{
     Address, AddressingMode, CanId, Config, Endpoint, Event, Instant, ProtocolError,
     TargetAddressType,
@@ -162,7 +162,7 @@ impl Tracker {
         c.endpoint.handle_frame(frame, now);
         if self.discover && c.tx.is_none() {
             // Keep the frames of the transfer in progress, in case a flow control pairs it.
-            match Pdu::parse(frame.data(), 0) {
+            match Pdu::parse(frame.data(), AddressLength::Zero) {
                 Ok(Pdu::FirstFrame { .. }) => {
                     c.pending.clear();
                     c.pending.push((*frame, now));
