@@ -40,11 +40,14 @@ mod endpoint;
 mod error;
 mod event;
 mod frame;
+mod link_layer;
 mod rate_limit;
 mod time;
 pub mod wire;
 
-pub use addressing::{Address, AddressBuilder, AddressingMode, Direction, TargetAddressType};
+pub use addressing::{
+    Address, AddressBuilder, AddressBytes, AddressingMode, Direction, TargetAddressType,
+};
 pub use config::{Config, PaddingCheck, RateLimit};
 pub use endpoint::Endpoint;
 pub use error::{
@@ -53,6 +56,7 @@ pub use error::{
 };
 pub use event::{Event, MessageId, ReceptionProgress};
 pub use frame::{CanId, Frame, MAX_EXTENDED_ID, MAX_STANDARD_ID};
+pub use link_layer::LinkLayer;
 pub use time::Instant;
 
 /// Durations are `core::time::Duration`; re-exported for convenience.

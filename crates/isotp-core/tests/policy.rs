@@ -257,8 +257,8 @@ fn first_frame_longer_than_max_frame_size_is_answered_with_overflow_and_reported
 #[test]
 fn consecutive_frame_with_a_different_can_dl_aborts() {
     let mut s = Solo::new(config(|c| {
-        c.can_fd = true;
-        c.tx_data_length = 64;
+        c.link_layer.can_fd = true;
+        c.link_layer.tx_data_length = 64;
     }));
     let p = payload(200, 0);
     s.rx_fd(&cat(&[&[0x10, 200], &p[..62]]));
@@ -291,8 +291,8 @@ fn functional_messages_longer_than_a_single_frame_are_refused_at_send() {
     let fd = Endpoint::new(
         tester_address(),
         config(|c| {
-            c.can_fd = true;
-            c.tx_data_length = 64;
+            c.link_layer.can_fd = true;
+            c.link_layer.tx_data_length = 64;
         }),
     );
     let mut fd = fd.unwrap();
@@ -447,8 +447,8 @@ mod memory {
     fn hostile_fd_first_frame_allocates_at_most_a_frame() {
         let mut ep = endpoint(|c| {
             c.max_frame_size = u32::MAX;
-            c.can_fd = true;
-            c.tx_data_length = 64;
+            c.link_layer.can_fd = true;
+            c.link_layer.tx_data_length = 64;
         });
         let before = live();
         reset_peak();
