@@ -66,7 +66,7 @@ class PDU:
         self.can_dl = len(msg.data)
         for key, value in _isotp.parse_pdu(bytes(msg.data), start_of_data).items():
             setattr(self, key, value)
-        if self.type in (self.Type.FIRST_FRAME, self.Type.CONSECUTIVE_FRAME):
+        if self.type != self.Type.FLOW_CONTROL:
             self.rx_dl = max(8, self.can_dl)
         if self.type == self.Type.SINGLE_FRAME:
             self.data = bytes(self.data)
@@ -205,7 +205,7 @@ class TransportLayerLogic:
                      'rx_consecutive_frame_timeout', 'tx_padding', 'wftmax', 'tx_data_length', 'tx_data_min_length',
                      'max_frame_size', 'can_fd', 'bitrate_switch', 'default_target_address_type',
                      'rate_limit_max_bitrate', 'rate_limit_window_size', 'rate_limit_enable', 'listen_mode',
-                     'blocking_send', 'logger_name', 'wait_func')
+                     'blocking_send', 'logger_name', 'wait_func', '_on_change')
         stmin: int
         blocksize: int
         override_receiver_stmin: Optional[float]
@@ -248,11 +248,15 @@ class TransportLayerLogic:
             self.blocking_send = False
             self.logger_name = TransportLayerLogic.LOGGER_NAME
             self.wait_func = time.sleep
+            self._on_change: Optional[Callable[[], None]] = None
 
         def set(self, key: str, val: Any, validate: bool = True) -> None:
             setattr(self, key, val)
             if validate:
                 self.validate()
+            # can-isotp reads params live: the owning layer applies the change to its engine.
+            if self._on_change is not None:
+                self._on_change()
 
         def validate(self) -> None:
             """Type and range checks with can-isotp's messages; the engine then validates the
@@ -426,7 +430,19 @@ class TransportLayerLogic:
         self.on_message: Optional[Callable[[ReceivedMessage], None]] = None
         self.address: isotp.address.AbstractAddress = address
         self.set_address(address)
+        self._params_dirty = False
         self.load_params()
+        self.params._on_change = self._params_changed
+
+    def _params_changed(self) -> None:
+        self._params_dirty = True
+        self._apply_params_when_idle()
+
+    def _apply_params_when_idle(self) -> None:
+        # A new configuration needs a new engine; a transfer in progress finishes on the old one.
+        if self._params_dirty and self._engine.queued() == 0 and not self._engine.is_transmitting() \
+                and not self._engine.is_receiving():
+            self.load_params()
 
     # -- configuration -------------------------------------------------------------------------
 
@@ -441,6 +457,7 @@ class TransportLayerLogic:
         with self._lock:
             self._fail_pending()
             self._engine = engine
+            self._params_dirty = False
 
     def set_address(self, address: isotp.address.AbstractAddress) -> None:
         """Sets the link's address (a transfer in progress is dropped)."""
@@ -496,9 +513,17 @@ class TransportLayerLogic:
         ``BlockingSendTimeout`` or ``BlockingSendFailure``."""
         if send_timeout is None:
             send_timeout = timeout
-        request, payload = self._make_request(data, target_address_type)
+        try:
+            request, payload = self._make_request(data, target_address_type)
+        except isotp.errors.BadGeneratorError as e:
+            # can-isotp reports a generator that runs dry to the error handler, not to the caller.
+            self._trigger_error(e)
+            if self.params.blocking_send:
+                raise isotp.errors.BlockingSendFailure("Error while sending IsoTP frame: %s" % e) from None
+            return
         functional = request.target_address_type == isotp.address.TargetAddressType.Functional
         with self._lock:
+            self._apply_params_when_idle()
             try:
                 msg_id = self._engine.send(payload, functional)
             except _isotp.NativeError as e:
@@ -622,9 +647,13 @@ class TransportLayerLogic:
             if event is None:
                 return received
             what = event[0]
-            if what in ('received', 'observed'):
+            if what == 'received':
                 received += 1
                 self._deliver(event[1], event[2])
+            elif what == 'observed':
+                # Listen mode also reassembles the other direction; can-isotp's recv() gives only
+                # messages to the receive address, so these are dropped here.
+                pass
             elif what == 'sent':
                 if request is not None:
                     request.complete(True)
@@ -644,9 +673,9 @@ class TransportLayerLogic:
                 frame = self._engine.poll_transmit()
             if frame is None:
                 return sent
-            arbitration_id, extended, data, is_fd, brs = frame
+            arbitration_id, extended, data, is_fd, brs, dlc = frame
             sent += 1
-            self.txfn(CanMessage(arbitration_id=arbitration_id, dlc=len(data), data=data, extended_id=extended,
+            self.txfn(CanMessage(arbitration_id=arbitration_id, dlc=dlc, data=data, extended_id=extended,
                                  is_fd=is_fd, bitrate_switch=brs))
 
     def _feed(self, msg: CanMessage) -> bool:
@@ -662,6 +691,7 @@ class TransportLayerLogic:
         """Reads frames with ``rxfn`` (each given ``rx_timeout``) until it returns None, runs the
         engine's timers, and sends what is due with ``txfn``."""
         received = processed = sent = frames = 0
+        self._apply_params_when_idle()
         if do_rx:
             while True:
                 msg = self.rxfn(rx_timeout)

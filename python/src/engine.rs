@@ -74,6 +74,8 @@ impl Engine {
         bitrate_switch: bool,
     ) -> bool {
         let now = self.now();
+        // can-isotp's CanMessage often leaves is_fd unset on frames longer than 8 bytes.
+        let is_fd = is_fd || data.len() > 8;
         match frame_from(arbitration_id, is_extended_id, data, is_fd, bitrate_switch) {
             Some(f) => {
                 self.ep.handle_frame(&f, now);
@@ -100,7 +102,7 @@ impl Engine {
             .map(|t| t.saturating_duration_since(now).as_secs_f64())
     }
 
-    /// The next frame due now: (arbitration_id, is_extended_id, data, is_fd, bitrate_switch).
+    /// The next frame due now: (arbitration_id, is_extended_id, data, is_fd, bitrate_switch, dlc).
     fn poll_transmit<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
         let now = self.now();
         match self.ep.poll_transmit(now) {
@@ -113,6 +115,7 @@ impl Engine {
                     PyBytes::new(py, f.data()).into_any(),
                     f.is_fd().into_bound_py_any(py)?,
                     f.is_brs().into_bound_py_any(py)?,
+                    f.dlc().into_bound_py_any(py)?,
                 ],
             )?)),
         }

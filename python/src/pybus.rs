@@ -58,7 +58,7 @@ fn from_message(msg: &Bound<'_, PyAny>) -> PyResult<Option<Frame>> {
     let fd: bool = msg.getattr("is_fd")?.is_truthy()?;
     let brs: bool = msg.getattr("bitrate_switch")?.is_truthy()?;
     let data: Vec<u8> = msg.getattr("data")?.extract()?;
-    Ok(frame_from(id, ext, &data, fd, brs))
+    Ok(frame_from(id, ext, &data, fd || data.len() > 8, brs))
 }
 
 impl CanBus for PyBus {
