@@ -1,19 +1,25 @@
 //! A python-can bus as an `isotp::bus::CanBus`: the engine thread calls `bus.recv`/`bus.send`,
 //! taking the GIL only for those calls.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use isotp::bus::{BusError, CanBus};
 use isotp::core::Frame;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::{PyByteArray, PyBytes, PyDict};
 
 use crate::engine::frame_from;
 
 /// python-can's `recv` cannot be woken from another thread, so a wait is cut into slices of at most
 /// this long and `interrupt` is noticed between two slices.
 const SLICE: Duration = Duration::from_millis(20);
+
+/// The engine polls the bus without waiting (timeout zero) between frames it sends and while it
+/// spins before a short deadline. Each poll of a python-can bus takes the GIL, which would starve
+/// the Python threads, so such polls reach Python at most this often; frames wait in python-can's
+/// queue meanwhile.
+const ZERO_POLL_INTERVAL: Duration = Duration::from_micros(250);
 
 pub(crate) struct PyBus {
     /// An object with `send(can.Message)`.
@@ -24,6 +30,9 @@ pub(crate) struct PyBus {
     /// `can.Message`.
     message: Py<PyAny>,
     interrupted: AtomicBool,
+    /// When a zero-timeout poll last reached Python (micros since `origin`).
+    last_zero_poll: AtomicU64,
+    origin: Instant,
     /// Set when the interpreter is shutting down or the stack is closed: no more calls into Python.
     closed: AtomicBool,
 }
@@ -35,6 +44,8 @@ impl PyBus {
             reader,
             message,
             interrupted: AtomicBool::new(false),
+            last_zero_poll: AtomicU64::new(0),
+            origin: Instant::now(),
             closed: AtomicBool::new(false),
         }
     }
@@ -42,6 +53,27 @@ impl PyBus {
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
     }
+}
+
+thread_local! {
+    static THREAD_STATE_KEPT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Gives the calling (engine) thread a Python thread state for its whole life. Without it each
+/// `with_gil` creates and destroys one, a cost paid per CAN frame.
+fn keep_thread_state() {
+    THREAD_STATE_KEPT.with(|kept| {
+        if !kept.get() {
+            // SAFETY: called on a thread that holds neither the GIL nor a thread state of ours;
+            // the Ensure is never released, so the thread state lives as long as the thread, and
+            // SaveThread releases the GIL it took.
+            unsafe {
+                pyo3::ffi::PyGILState_Ensure();
+                pyo3::ffi::PyEval_SaveThread();
+            }
+            kept.set(true);
+        }
+    })
 }
 
 fn py_error(context: &str, e: PyErr) -> BusError {
@@ -57,7 +89,15 @@ fn from_message(msg: &Bound<'_, PyAny>) -> PyResult<Option<Frame>> {
     let ext: bool = msg.getattr("is_extended_id")?.is_truthy()?;
     let fd: bool = msg.getattr("is_fd")?.is_truthy()?;
     let brs: bool = msg.getattr("bitrate_switch")?.is_truthy()?;
-    let data: Vec<u8> = msg.getattr("data")?.extract()?;
+    let data = msg.getattr("data")?;
+    // python-can keeps data in a bytearray: copy it whole rather than item by item.
+    let data: Vec<u8> = if let Ok(b) = data.downcast::<PyByteArray>() {
+        b.to_vec()
+    } else if let Ok(b) = data.downcast::<PyBytes>() {
+        b.as_bytes().to_vec()
+    } else {
+        data.extract()?
+    };
     Ok(frame_from(id, ext, &data, fd || data.len() > 8, brs))
 }
 
@@ -81,6 +121,19 @@ impl CanBus for PyBus {
     }
 
     fn recv(&self, timeout: Option<Duration>) -> Result<Option<Frame>, BusError> {
+        if self.closed.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(1));
+            return Ok(None);
+        }
+        keep_thread_state();
+        if timeout == Some(Duration::ZERO) {
+            let now = self.origin.elapsed().as_micros() as u64;
+            let last = self.last_zero_poll.load(Ordering::Relaxed);
+            if now.saturating_sub(last) < ZERO_POLL_INTERVAL.as_micros() as u64 {
+                return Ok(None);
+            }
+            self.last_zero_poll.store(now, Ordering::Relaxed);
+        }
         let deadline = timeout.map(|t| Instant::now() + t);
         loop {
             if self.closed.load(Ordering::SeqCst) {
