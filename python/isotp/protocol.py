@@ -929,6 +929,24 @@ class _NativeBacked(TransportLayer):
         self.main_thread = threading.Thread(target=self._error_pump, args=(native,), daemon=True, name='isotp-errors')
         self.main_thread.start()
         self.started = True
+        self._dispatcher: Optional[threading.Thread] = None
+        if self.on_message is not None:
+            # Set before start(): each message goes to the callback as it completes.
+            self._dispatcher = threading.Thread(target=self._dispatch, daemon=True, name='isotp-messages')
+            self._dispatcher.start()
+
+    def _dispatch(self) -> None:
+        while not self._stop_requested.is_set():
+            try:
+                message = self._recv_detail(True, 0.1)
+            except RuntimeError:
+                return
+            callback = self.on_message
+            if message is not None and callback is not None:
+                try:
+                    callback(message)
+                except Exception as e:
+                    self.logger.error("on_message raised %s" % e)
 
     def stop(self) -> None:
         native, self._native = self._native, None
@@ -939,6 +957,10 @@ class _NativeBacked(TransportLayer):
         if self.main_thread is not None:
             self.main_thread.join(1.0)
             self.main_thread = None
+        dispatcher = getattr(self, '_dispatcher', None)
+        if dispatcher is not None and dispatcher is not threading.current_thread():
+            dispatcher.join(1.0)
+        self._dispatcher = None
         TransportLayerLogic.reset(self)
         self.started = False
 
@@ -1026,6 +1048,13 @@ class _NativeBacked(TransportLayer):
             self._require_native().stop_receiving()
         else:
             TransportLayerLogic.stop_receiving(self)
+
+    def clear_rx_queue(self) -> None:
+        TransportLayerLogic.clear_rx_queue(self)
+        native = self._native
+        if native is not None:
+            while native.recv(0.0, False) is not None:
+                pass
 
     def set_address(self, address: isotp.address.AbstractAddress) -> None:
         TransportLayerLogic.set_address(self, address)

@@ -200,3 +200,95 @@ def test_bus_that_raises_is_reported_not_crashing():
 def test_functional_multi_frame_is_refused(stacks):
     with pytest.raises(ValueError, match='Functional'):
         stacks[0].send(bytes(20), isotp.TargetAddressType.Functional)
+
+
+@pytest.mark.parametrize('kind', ['python-can', 'interface-string'])
+def test_on_message_callback(kind):
+    got = []
+    done = threading.Event()
+    channel = uuid.uuid4().hex
+    if kind == 'python-can':
+        buses = [can.Bus(interface='virtual', channel=channel), can.Bus(interface='virtual', channel=channel)]
+        a, bb = buses
+    else:
+        buses = []
+        a = bb = 'virtual:' + channel
+    tester = isotp.CanStack(a, address=A)
+    ecu = isotp.CanStack(bb, address=B)
+
+    def on_message(m):
+        got.append(m)
+        if len(got) == 3:
+            done.set()
+
+    ecu.on_message = on_message
+    tester.start()
+    ecu.start()
+    try:
+        for i in range(3):
+            tester.send(bytes([i]) * (i * 40 + 1))
+        assert done.wait(5)
+        assert [bytes(m.data) for m in got] == [bytes([i]) * (i * 40 + 1) for i in range(3)]
+        assert all(m.arbitration_id == 0x7E0 for m in got)
+    finally:
+        close((tester, ecu), buses)
+
+
+def test_notifier_based_can_stack():
+    channel = uuid.uuid4().hex
+    buses = [can.Bus(interface='virtual', channel=channel), can.Bus(interface='virtual', channel=channel)]
+    seen = []
+    notifier = can.Notifier(buses[1], [seen.append], timeout=0.05)
+    tester = isotp.CanStack(buses[0], address=A, params={'blocking_send': True})
+    ecu = isotp.NotifierBasedCanStack(buses[1], notifier, address=B)
+    tester.start()
+    ecu.start()
+    try:
+        tester.send(bytes(range(100)), send_timeout=5)
+        assert ecu.recv(block=True, timeout=5) == bytes(range(100))
+        assert len(seen) >= 15  # the other listener saw the frames too: FF + 14 CFs
+    finally:
+        tester.stop()
+        ecu.stop()
+        notifier.stop()
+        for b in buses:
+            b.shutdown()
+
+
+def test_transport_layer_threads_with_rxfn_txfn():
+    import queue as q
+    ab, ba = q.Queue(), q.Queue()
+
+    def reader(queue_):
+        def rx(timeout):
+            try:
+                return queue_.get(timeout=timeout)
+            except q.Empty:
+                return None
+        return rx
+
+    t1 = isotp.TransportLayer(rxfn=reader(ba), txfn=ab.put, address=A, params={'blocking_send': True})
+    t2 = isotp.TransportLayer(rxfn=reader(ab), txfn=ba.put, address=B)
+    t1.start()
+    t2.start()
+    try:
+        t1.send(bytes(300), send_timeout=5)
+        assert t2.recv(block=True, timeout=5) == bytes(300)
+        with pytest.raises(RuntimeError):
+            t1.process()
+    finally:
+        t1.stop()
+        t2.stop()
+
+
+def test_clear_rx_queue_drops_received_messages(stacks):
+    tester, ecu = stacks
+    tester.send(b'\x01', send_timeout=5)
+    tester.send(b'\x02', send_timeout=5)
+    deadline = time.monotonic() + 5
+    while not ecu.available() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.05)
+    ecu.clear_rx_queue()
+    assert not ecu.available()
+    assert ecu.recv() is None

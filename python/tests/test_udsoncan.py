@@ -27,8 +27,9 @@ def responder(stack, stop):
             stack.send(bytes([0x7F, request[0], 0x11]))
 
 
+@pytest.mark.parametrize('tester_stmin', [0, 60], ids=['stmin0', 'stmin60-answer-longer-than-p2'])
 @pytest.mark.parametrize('kind', ['python-can', 'interface-string'])
-def test_read_vin(kind):
+def test_read_vin(kind, tester_stmin):
     channel = uuid.uuid4().hex
     if kind == 'python-can':
         buses = [can.Bus(interface='virtual', channel=channel), can.Bus(interface='virtual', channel=channel)]
@@ -36,7 +37,9 @@ def test_read_vin(kind):
     else:
         buses = []
         tester_bus = ecu_bus = 'virtual:' + channel
-    tester = isotp.CanStack(tester_bus, address=isotp.Address(txid=0x7E0, rxid=0x7E8))
+    # With STmin 60 ms asked by the tester, the 20-byte answer (FF + 2 CFs) takes longer than P2.
+    tester = isotp.CanStack(tester_bus, address=isotp.Address(txid=0x7E0, rxid=0x7E8),
+                            params={'stmin': tester_stmin})
     ecu = isotp.CanStack(ecu_bus, address=isotp.Address(txid=0x7E8, rxid=0x7E0))
     ecu.start()
     stop = threading.Event()
@@ -50,7 +53,7 @@ def test_read_vin(kind):
         config['request_timeout'] = 5
         config['p2_timeout'] = 0.05
         with Client(conn, config=config) as client:
-            for _ in range(20):
+            for _ in range(20 if tester_stmin == 0 else 3):
                 response = client.read_data_by_identifier(0xF190)
                 assert response.service_data.values[0xF190] == VIN.decode()
     finally:
