@@ -11,6 +11,7 @@ Every protocol rule (PCI, flow control, STmin, timers, addressing) is the engine
 """
 
 import asyncio
+import atexit
 import enum
 import inspect
 import logging
@@ -18,6 +19,7 @@ import math
 import queue
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Generator, Iterable, List, Optional, Tuple, Union
 
@@ -887,15 +889,23 @@ def _to_can_message(msg: Any) -> Optional[CanMessage]:
 
 
 _open_native: "set[Any]" = set()
+_started_stacks: "weakref.WeakSet[Any]" = weakref.WeakSet()
 
 
-def _close_all_native() -> None:
+def _stop_all_at_exit() -> None:
+    # Before the interpreter finalizes: a thread that comes back from a native wait after that
+    # point is ended by CPython in a way Rust code cannot survive, so every thread of ours that
+    # waits in native code is stopped and joined here.
+    for stack in list(_started_stacks):
+        try:
+            stack.stop()
+        except Exception:
+            pass
     for native in list(_open_native):
         native.close()
 
 
-import atexit  # noqa: E402  (registered once, after the set it closes)
-atexit.register(_close_all_native)
+atexit.register(_stop_all_at_exit)
 
 
 class _NativeBacked(TransportLayer):
@@ -925,6 +935,7 @@ class _NativeBacked(TransportLayer):
             raise RuntimeError(message) from None
         self._native = native
         _open_native.add(native)
+        _started_stacks.add(self)
         self._stop_requested.clear()
         self.main_thread = threading.Thread(target=self._error_pump, args=(native,), daemon=True, name='isotp-errors')
         self.main_thread.start()
@@ -950,6 +961,7 @@ class _NativeBacked(TransportLayer):
 
     def stop(self) -> None:
         native, self._native = self._native, None
+        _started_stacks.discard(self)
         self._stop_requested.set()
         if native is not None:
             native.close()

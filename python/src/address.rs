@@ -47,7 +47,10 @@ pub struct NativeAddress {
 fn byte(field: &'static str, v: Option<i64>) -> PyResult<Option<u8>> {
     v.map(|v| {
         u8::try_from(v).map_err(|_| {
-            NativeError::new_err((format!("range:{field}"), format!("{field} must be 0x00 to 0xFF")))
+            NativeError::new_err((
+                format!("range:{field}"),
+                format!("{field} must be 0x00 to 0xFF"),
+            ))
         })
     })
     .transpose()
@@ -173,9 +176,20 @@ impl NativeAddress {
 
     /// None when a frame is not for this address, else True for functional, False for physical.
     #[pyo3(signature = (arbitration_id, is_extended_id, data, is_fd=false))]
-    fn accepts(&self, arbitration_id: u32, is_extended_id: bool, data: &[u8], is_fd: bool) -> Option<bool> {
+    fn accepts(
+        &self,
+        arbitration_id: u32,
+        is_extended_id: bool,
+        data: &[u8],
+        is_fd: bool,
+    ) -> Option<bool> {
         let cid = CanId::new(arbitration_id, is_extended_id).ok()?;
-        let frame = if is_fd { Frame::new_fd(cid, data, false) } else { Frame::new(cid, data) }.ok()?;
+        let frame = if is_fd {
+            Frame::new_fd(cid, data, false)
+        } else {
+            Frame::new(cid, data)
+        }
+        .ok()?;
         self.inner
             .accepts(&frame)
             .map(|t| t == TargetAddressType::Functional)

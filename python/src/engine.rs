@@ -133,19 +133,32 @@ impl Engine {
                 Event::Received {
                     payload,
                     target_address_type,
-                } => ("received", PyBytes::new(py, &payload), target_address_type == isotp::TargetAddressType::Functional)
+                } => (
+                    "received",
+                    PyBytes::new(py, &payload),
+                    target_address_type == isotp::TargetAddressType::Functional,
+                )
                     .into_pyobject(py)?,
                 Event::Observed {
                     payload,
                     target_address_type,
-                } => ("observed", PyBytes::new(py, &payload), target_address_type == isotp::TargetAddressType::Functional)
+                } => (
+                    "observed",
+                    PyBytes::new(py, &payload),
+                    target_address_type == isotp::TargetAddressType::Functional,
+                )
                     .into_pyobject(py)?,
                 Event::Sent { id } => ("sent", id.get()).into_pyobject(py)?,
-                Event::SendFailed { id, error } => {
-                    ("send_failed", id.get(), protocol_kind(&error), error.to_string()).into_pyobject(py)?
-                }
+                Event::SendFailed { id, error } => (
+                    "send_failed",
+                    id.get(),
+                    protocol_kind(&error),
+                    error.to_string(),
+                )
+                    .into_pyobject(py)?,
                 Event::ReceiveFailed { error } => {
-                    ("receive_failed", protocol_kind(&error), error.to_string()).into_pyobject(py)?
+                    ("receive_failed", protocol_kind(&error), error.to_string())
+                        .into_pyobject(py)?
                 }
                 Event::Warning(w) => match warning_kind(&w) {
                     Some(kind) => ("warning", kind, w.to_string()).into_pyobject(py)?,

@@ -19,7 +19,12 @@ mod errors;
 mod pybus;
 mod stack;
 
-create_exception!(_isotp, NativeError, PyException, "An error of the native engine: (kind, message).");
+create_exception!(
+    _isotp,
+    NativeError,
+    PyException,
+    "An error of the native engine: (kind, message)."
+);
 
 #[pymodule]
 fn _isotp(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -46,7 +46,11 @@ impl NativeStack {
 
 /// Waits for a message; with `start_only`, `timeout` bounds only the start of a message and a
 /// reception in progress then is awaited until it completes or fails.
-fn recv_on(stack: &Stack, timeout: Option<Duration>, start_only: bool) -> Result<Option<Message>, isotp::StackError> {
+fn recv_on(
+    stack: &Stack,
+    timeout: Option<Duration>,
+    start_only: bool,
+) -> Result<Option<Message>, isotp::StackError> {
     if let Some(m) = stack.recv_message(timeout)? {
         return Ok(Some(m));
     }
@@ -80,11 +84,15 @@ impl NativeStack {
         let (backend, pybus): (Box<dyn CanBus>, Option<Arc<PyBus>>) =
             if let Ok(spec) = bus.downcast::<PyString>() {
                 let spec: String = spec.extract()?;
-                let b = py.allow_threads(|| isotp::bus::open(&spec)).map_err(open_error)?;
+                let b = py
+                    .allow_threads(|| isotp::bus::open(&spec))
+                    .map_err(open_error)?;
                 (b, None)
             } else {
-                let reader = reader.ok_or_else(|| PyValueError::new_err("a python-can bus needs a reader"))?;
-                let message = message.ok_or_else(|| PyValueError::new_err("a python-can bus needs can.Message"))?;
+                let reader = reader
+                    .ok_or_else(|| PyValueError::new_err("a python-can bus needs a reader"))?;
+                let message = message
+                    .ok_or_else(|| PyValueError::new_err("a python-can bus needs can.Message"))?;
                 let pb = Arc::new(PyBus::new(bus.clone().unbind(), reader, message));
                 (Box::new(pb.clone()), Some(pb))
             };
@@ -115,7 +123,9 @@ impl NativeStack {
             py.allow_threads(|| stack.send_blocking_to(&data, t, timeout))
                 .map_err(stack_error)
         } else {
-            py.allow_threads(|| stack.send_to(&data, t)).map(|_| ()).map_err(stack_error)
+            py.allow_threads(|| stack.send_to(&data, t))
+                .map(|_| ())
+                .map_err(stack_error)
         }
     }
 
@@ -179,7 +189,11 @@ impl NativeStack {
 
     /// The next error reported by the stack as (kind, message), waiting up to `timeout`.
     #[pyo3(signature = (timeout=None))]
-    fn next_error(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<(&'static str, String)>> {
+    fn next_error(
+        &self,
+        py: Python<'_>,
+        timeout: Option<f64>,
+    ) -> PyResult<Option<(&'static str, String)>> {
         let errors = self.get()?.errors();
         let timeout = secs(timeout)?;
         let e = py.allow_threads(|| match timeout {
@@ -190,7 +204,10 @@ impl NativeStack {
     }
 
     fn is_closed(&self) -> bool {
-        self.stack.lock().unwrap_or_else(|e| e.into_inner()).is_none()
+        self.stack
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_none()
     }
 
     /// Stops the engine thread and releases the bus (a python-can bus is left open: it is the
@@ -212,7 +229,11 @@ impl Drop for NativeStack {
         }
         // Dropped by the garbage collector with the GIL held: joining the engine thread here could
         // wait for a thread that waits for the GIL, so the join happens elsewhere.
-        let s = self.stack.get_mut().unwrap_or_else(|e| e.into_inner()).take();
+        let s = self
+            .stack
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
         if s.is_some() {
             std::thread::spawn(move || drop(s));
         }

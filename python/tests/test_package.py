@@ -292,3 +292,29 @@ def test_clear_rx_queue_drops_received_messages(stacks):
     ecu.clear_rx_queue()
     assert not ecu.available()
     assert ecu.recv() is None
+
+
+@pytest.mark.parametrize('kind', ['python-can', 'interface-string'])
+def test_interpreter_exits_cleanly_with_stacks_left_running(kind):
+    # A script that never calls stop(): the interpreter must exit promptly, without a crash.
+    import subprocess
+    import sys
+    bus = ("can.Bus(interface='virtual', channel='x')" if kind == 'python-can' else "'virtual:x'")
+    script = (
+        "import can, isotp\n"
+        "a = isotp.CanStack(%s, address=isotp.Address(txid=1, rxid=2))\n"
+        "b = isotp.CanStack(%s, address=isotp.Address(txid=2, rxid=1))\n"
+        "a.start(); b.start()\n"
+        "a.send(bytes(100))\n"
+        "assert b.recv(block=True, timeout=5) == bytes(100)\n"
+        "import threading\n"
+        "def waiter():\n"
+        "    try:\n"
+        "        b.recv(block=True, timeout=None)\n"
+        "    except RuntimeError:\n"
+        "        pass\n"
+        "threading.Thread(target=waiter, daemon=True).start()\n"  # still waiting at exit
+        "print('ok')\n" % (bus, bus))
+    p = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == 'ok'
