@@ -1030,7 +1030,8 @@ class _NativeBacked(TransportLayer):
             return TransportLayerLogic._recv_detail(self, block, timeout)
         native = self._require_native()
         try:
-            got = native.recv(timeout if block else 0.0, True) if (block or timeout is None) else native.recv(0.0, False)
+            # Blocking: `timeout` bounds the start of a message (a reception in progress is awaited).
+            got = native.recv(timeout, True) if block else native.recv(0.0, False)
         except _isotp.NativeError as e:
             raise RuntimeError(e.args[1]) from None
         if got is None:
