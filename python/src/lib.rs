@@ -16,6 +16,8 @@ mod address;
 mod config;
 mod engine;
 mod errors;
+#[cfg(target_os = "linux")]
+mod kernel;
 mod pybus;
 mod stack;
 
@@ -32,6 +34,8 @@ fn _isotp(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<address::NativeAddress>()?;
     m.add_class::<engine::Engine>()?;
     m.add_class::<stack::NativeStack>()?;
+    #[cfg(target_os = "linux")]
+    m.add_class::<kernel::NativeKernelSocket>()?;
     m.add_function(wrap_pyfunction!(parse_pdu, m)?)?;
     m.add_function(wrap_pyfunction!(interface_syntax, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

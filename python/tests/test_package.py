@@ -318,3 +318,15 @@ def test_interpreter_exits_cleanly_with_stacks_left_running(kind):
     p = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True, timeout=30)
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == 'ok'
+
+
+def test_kernel_socket_reports_a_missing_interface_clearly():
+    s = isotp.socket(timeout=0.1)
+    s.set_fc_opts(bs=8, stmin=1)
+    s.set_ll_opts(mtu=isotp.socket.LinkLayerProtocol.CAN, tx_dl=8)
+    with pytest.raises(RuntimeError):
+        s.recv()  # not bound yet
+    with pytest.raises(OSError):  # no AF_CAN here, or no such interface elsewhere
+        s.bind('nosuchcan0', A)
+    with pytest.raises(ValueError):
+        s.set_fc_opts(bs=256)
