@@ -918,6 +918,12 @@ class _NativeBacked(TransportLayer):
     def _native_reader(self) -> Any:
         raise NotImplementedError
 
+    def _params_changed(self) -> None:
+        if self.started:
+            # The Rust stack was built with the old configuration; say so rather than ignore it.
+            self.logger.warning("params changed while the stack runs take effect at the next start()")
+        TransportLayerLogic._params_changed(self)
+
     def start(self) -> None:
         if self.started:
             raise RuntimeError("Transport Layer is already started")
