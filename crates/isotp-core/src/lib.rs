@@ -40,6 +40,7 @@ mod error;
 mod event;
 mod frame;
 mod rate_limit;
+mod router;
 mod time;
 pub mod wire;
 
@@ -49,6 +50,7 @@ pub use endpoint::{Endpoint, NothingToConfirm};
 pub use error::{ATimer, AddressError, ConfigError, FrameError, ProtocolError, SendError, Warning};
 pub use event::{Event, MessageId};
 pub use frame::{CanId, Frame, MAX_EXTENDED_ID, MAX_STANDARD_ID};
+pub use router::{LinkKey, Route, Router, Targets};
 pub use time::Instant;
 
 /// Durations are `core::time::Duration`; re-exported for convenience.
