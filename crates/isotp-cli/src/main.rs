@@ -13,7 +13,6 @@ mod logger;
 mod measure;
 mod message_format;
 mod output;
-mod reassembly;
 mod source;
 mod uds;
 

@@ -699,7 +699,25 @@ fn sniff_with_extended_addressing_needs_ids() {
         .args(["sniff", "-x", "F1", "--log", "-"])
         .write_stdin(LOG)
         .assert()
-        .code(2);
+        .code(2)
+        .stderr(predicate::str::contains("--discover extended"));
+}
+
+#[test]
+fn sniff_discovers_extended_addressing() {
+    // A tester (F1) on 6F1 asks ECU 10; the ECU answers on 610 in three frames.
+    let log = "\
+(1700000000.000000) can0 6F1#10022E00
+(1700000000.000100) can0 610#F1100962F1900102
+(1700000000.000200) can0 6F1#10300000
+(1700000000.000300) can0 610#F12103040506
+";
+    isotp()
+        .args(["sniff", "--discover", "extended", "-t", "n", "--log", "-"])
+        .write_stdin(log)
+        .assert()
+        .success()
+        .stdout("6F1[10] -> ?  [2]  2E 00\n610[F1] -> 6F1[10]  [9]  62 F1 90 01 02 03 04 05 06\n");
 }
 
 // ---- perf -------------------------------------------------------------------------------------

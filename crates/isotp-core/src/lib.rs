@@ -39,6 +39,7 @@ mod endpoint;
 mod error;
 mod event;
 mod frame;
+pub mod monitor;
 mod rate_limit;
 mod router;
 mod time;
