@@ -224,6 +224,22 @@ pub struct SourceArgs {
     pub timeout: Option<Duration>,
 }
 
+impl SourceArgs {
+    /// A log and an interface given together is a mistake, not a choice to make silently. An
+    /// interface from the ISOTP_IFACE variable is only a default, which a log overrides.
+    pub fn check_one_source(&self) -> Result<(), crate::error::CliError> {
+        let (Some(_), Some(iface)) = (&self.log, &self.iface.iface) else {
+            return Ok(());
+        };
+        if std::env::var("ISOTP_IFACE").ok().as_deref() == Some(iface.as_str()) {
+            return Ok(());
+        }
+        Err(crate::error::CliError::usage(format!(
+            "give either -i {iface} (a live bus) or --log (a recording), not both"
+        )))
+    }
+}
+
 /// `isotp dump`.
 #[derive(Args, Debug)]
 pub struct DumpArgs {
