@@ -7,6 +7,7 @@ use core::fmt;
 
 use crate::error::AddressError;
 use crate::frame::{CanId, Frame, MAX_EXTENDED_ID, MAX_STANDARD_ID};
+use crate::wire::AddressLength;
 
 /// How ISO-TP addresses map onto CAN ids and address bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -49,13 +50,13 @@ impl AddressingMode {
         )
     }
 
-    /// Bytes of addressing before the PCI (0 or 1).
-    pub fn address_len(self) -> usize {
+    /// Bytes of addressing before the PCI.
+    pub fn address_len(self) -> AddressLength {
         match self {
             AddressingMode::Normal11 | AddressingMode::Normal29 | AddressingMode::NormalFixed29 => {
-                0
+                AddressLength::Zero
             }
-            _ => 1,
+            _ => AddressLength::One,
         }
     }
 
@@ -562,14 +563,14 @@ impl Address {
         }
     }
 
-    /// Address bytes before the PCI in transmitted frames (0 or 1).
-    pub fn tx_address_len(&self) -> usize {
-        usize::from(self.tx_prefix().is_some())
+    /// Address bytes before the PCI in transmitted frames.
+    pub fn tx_address_len(&self) -> AddressLength {
+        AddressLength::from_prefix(self.tx_prefix())
     }
 
-    /// Address bytes before the PCI in received frames (0 or 1).
-    pub fn rx_address_len(&self) -> usize {
-        usize::from(self.rx_prefix().is_some())
+    /// Address bytes before the PCI in received frames.
+    pub fn rx_address_len(&self) -> AddressLength {
+        AddressLength::from_prefix(self.rx_prefix())
     }
 
     /// Whether a received frame is addressed to this link, and with which target address type.

@@ -47,8 +47,11 @@ pub mod wire;
 
 pub use addressing::{Address, AddressBuilder, AddressingMode, Direction, TargetAddressType};
 pub use config::{Config, PaddingCheck, RateLimit};
-pub use endpoint::{Endpoint, NothingToConfirm};
-pub use error::{ATimer, AddressError, ConfigError, FrameError, ProtocolError, SendError, Warning};
+pub use endpoint::Endpoint;
+pub use error::{
+    ATimer, AddressError, ConfigError, FrameError, NothingToConfirm, ProtocolError, SendError,
+    Warning,
+};
 pub use event::{Event, MessageId, ReceptionProgress};
 pub use frame::{CanId, Frame, MAX_EXTENDED_ID, MAX_STANDARD_ID};
 pub use router::{LinkKey, Route, Router, Targets};

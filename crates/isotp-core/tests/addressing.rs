@@ -57,7 +57,7 @@ fn frames_of_mode(mode: AddressingMode) {
         .frames_from(Side::B)
         .into_iter()
         .map(|r| r.frame)
-        .find(|f| f.data()[mode.address_len()] >> 4 == 3)
+        .find(|f| f.data()[mode.address_len().bytes()] >> 4 == 3)
         .expect("a flow control");
     let fc_expected: Vec<u8> = rx_prefix.into_iter().chain([0x30, 0, 0]).collect();
     assert_eq!(fc.data(), &fc_expected[..]);
@@ -66,7 +66,7 @@ fn frames_of_mode(mode: AddressingMode) {
 fn single_frame_capacity_of_mode(mode: AddressingMode) {
     let addr = build(mode);
     let ep = Endpoint::new(addr, Config::default()).unwrap();
-    let cap = 7 - mode.address_len();
+    let cap = 7 - mode.address_len().bytes();
     assert_eq!(ep.single_frame_capacity(), cap);
     let fd = Endpoint::new(
         addr,
@@ -76,13 +76,16 @@ fn single_frame_capacity_of_mode(mode: AddressingMode) {
         }),
     )
     .unwrap();
-    assert_eq!(fd.single_frame_capacity(), 62 - mode.address_len());
+    assert_eq!(fd.single_frame_capacity(), 62 - mode.address_len().bytes());
     // The largest SF goes as one frame, one more byte needs a FF.
     let mut s = Solo::with_address(addr, Config::default(), expected(mode).1);
     s.send(&payload(cap, 0));
-    assert_eq!(s.tx().unwrap().data()[mode.address_len()], cap as u8);
+    assert_eq!(
+        s.tx().unwrap().data()[mode.address_len().bytes()],
+        cap as u8
+    );
     s.send(&payload(cap + 1, 0));
-    assert_eq!(s.tx().unwrap().data()[mode.address_len()] >> 4, 1);
+    assert_eq!(s.tx().unwrap().data()[mode.address_len().bytes()] >> 4, 1);
 }
 
 fn functional_of_mode(mode: AddressingMode) {
@@ -427,7 +430,7 @@ fn extended_frame_without_data_is_not_accepted() {
     s.rx(&[0xF1]); // the address byte but no PCI
     assert_eq!(
         s.take_events(),
-        vec![Event::Warning(Warning::Malformed(PduError::Empty))]
+        vec![Event::Warning(Warning::Malformed(ParseError::Empty))]
     );
 }
 

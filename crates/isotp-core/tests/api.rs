@@ -329,7 +329,7 @@ fn protocol_error_messages() {
 fn warning_messages() {
     let cases: Vec<(Warning, &str)> = vec![
         (
-            Warning::Malformed(PduError::UnknownPciType { pci: 0x45 }),
+            Warning::Malformed(ParseError::UnknownPciType { pci: 0x45 }),
             "ignored a malformed frame: unknown PCI type 4 (byte 0x45)",
         ),
         (
@@ -356,28 +356,55 @@ fn warning_messages() {
 
 #[test]
 fn pdu_error_messages() {
-    let cases: Vec<(PduError, &str)> = vec![
-        (PduError::Empty, "the frame has no protocol control information byte"),
-        (PduError::SingleFrameEmpty, "single frame with data length 0"),
-        (PduError::SingleFrameTooLong { declared: 9, available: 6 }, "single frame announces 9 bytes but carries only 6"),
+    let cases: Vec<(ParseError, &str)> = vec![
+        (ParseError::InvalidFrameLength { len: 9 }, "9 bytes is not a CAN frame length: 0-8, 12, 16, 20, 24, 32, 48 or 64"),
+        (ParseError::Empty, "the frame has no protocol control information byte"),
+        (ParseError::SingleFrameEmpty, "single frame with data length 0"),
+        (ParseError::SingleFrameTooLong { declared: 9, available: 6 }, "single frame announces 9 bytes but carries only 6"),
         (
-            PduError::SingleFrameNotEscaped,
+            ParseError::SingleFrameNotEscaped,
             "CAN FD frame longer than 8 bytes with a 4-bit single frame length (escape form required)",
         ),
-        (PduError::FirstFrameTooShort { frame_len: 7 }, "first frame in a 7-byte CAN frame (at least 8 required)"),
+        (ParseError::FirstFrameTooShort { frame_len: 7 }, "first frame in a 7-byte CAN frame (at least 8 required)"),
         (
-            PduError::FirstFrameLengthTooSmall { length: 5, single_frame_max: 7 },
+            ParseError::FirstFrameLengthTooSmall { length: 5, single_frame_max: 7 },
             "first frame announces 5 bytes, which fit in a single frame (up to 7)",
         ),
         (
-            PduError::FirstFrameEscapeNotAllowed { length: 33 },
+            ParseError::FirstFrameEscapeNotAllowed { length: 33 },
             "first frame uses the 32-bit length escape for 33 bytes (allowed only above 4095)",
         ),
-        (PduError::FlowControlTooShort { len: 2 }, "flow control frame of 2 bytes (3 required)"),
-        (PduError::InvalidFlowStatus { value: 3 }, "flow control with invalid flow status 3"),
-        (PduError::BufferTooSmall { needed: 8, available: 4 }, "PDU needs 8 bytes, buffer has 4"),
-        (PduError::SingleFrameDataLength { len: 63 }, "a single frame cannot carry 63 bytes"),
-        (PduError::SequenceNumberOutOfRange { sequence_number: 16 }, "sequence number 16 is above 15"),
+        (ParseError::FlowControlTooShort { len: 2 }, "flow control frame of 2 bytes (3 required)"),
+        (ParseError::InvalidFlowStatus { value: 3 }, "flow control with invalid flow status 3"),
+    ];
+    for (e, text) in cases {
+        assert_eq!(e.to_string(), text);
+    }
+}
+
+#[test]
+fn emit_error_messages() {
+    let cases: Vec<(EmitError, &str)> = vec![
+        (EmitError::BufferTooSmall { needed: 8, available: 4 }, "PDU needs 8 bytes, buffer has 4"),
+        (EmitError::TooLong { len: 65 }, "PDU of 65 bytes does not fit a CAN FD frame (64 bytes)"),
+        (EmitError::SingleFrameDataLength { len: 63 }, "a single frame cannot carry 63 bytes (1 to 62)"),
+        (
+            EmitError::SingleFrameNeedsEscape { len: 8 },
+            "a single frame of 8 bytes does not fit 8 bytes: use the escaped (CAN FD) form",
+        ),
+        (
+            EmitError::FirstFrameNotFull { frame_len: 5 },
+            "a first frame must fill its frame: 5 bytes is not 8 or a CAN FD length",
+        ),
+        (
+            EmitError::FirstFrameCarriesAll { length: 6, carried: 6 },
+            "a first frame announcing 6 bytes cannot carry 6: send fewer, or a single frame",
+        ),
+        (
+            EmitError::FirstFrameLengthTooSmall { length: 7, single_frame_max: 7 },
+            "a message of 7 bytes fits a single frame (up to 7); receivers ignore such a first frame",
+        ),
+        (EmitError::SequenceNumberOutOfRange { sequence_number: 16 }, "sequence number 16 is above 15"),
     ];
     for (e, text) in cases {
         assert_eq!(e.to_string(), text);
@@ -388,7 +415,7 @@ fn pdu_error_messages() {
 fn st_min_display() {
     assert_eq!(StMin::from_byte(5).to_string(), "5 ms");
     assert_eq!(StMin::from_byte(0xF3).to_string(), "300 us");
-    assert_eq!(StMin::from_byte(0x80).to_string(), "reserved 0x80 (127 ms)");
+    assert_eq!(StMin::from_byte(0x80).to_string(), "reserved (127 ms)");
 }
 
 #[test]

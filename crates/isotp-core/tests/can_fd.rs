@@ -37,7 +37,7 @@ fn fd_single_frame_12_bytes_without_escape_is_ignored() {
     assert_eq!(
         s.take_events(),
         vec![Event::Warning(Warning::Malformed(
-            PduError::SingleFrameNotEscaped
+            ParseError::SingleFrameNotEscaped
         ))]
     );
 }
@@ -57,7 +57,7 @@ fn fd_single_frame_16_bytes_without_escape_is_ignored() {
     assert_eq!(
         s.take_events(),
         vec![Event::Warning(Warning::Malformed(
-            PduError::SingleFrameNotEscaped
+            ParseError::SingleFrameNotEscaped
         ))]
     );
 }
@@ -101,7 +101,7 @@ fn fd_single_frame_escape_longer_than_the_frame_is_ignored() {
     assert_eq!(
         s.take_events(),
         vec![Event::Warning(Warning::Malformed(
-            PduError::SingleFrameTooLong {
+            ParseError::SingleFrameTooLong {
                 declared: 11,
                 available: 10
             }
@@ -116,7 +116,7 @@ fn fd_single_frame_escape_with_length_zero_is_ignored() {
     assert_eq!(
         s.take_events(),
         vec![Event::Warning(Warning::Malformed(
-            PduError::SingleFrameEmpty
+            ParseError::SingleFrameEmpty
         ))]
     );
 }
@@ -128,7 +128,7 @@ fn escape_single_frame_in_an_fd_frame_of_8_bytes_is_ignored() {
     assert_eq!(
         s.take_events(),
         vec![Event::Warning(Warning::Malformed(
-            PduError::SingleFrameEmpty
+            ParseError::SingleFrameEmpty
         ))]
     );
 }
@@ -201,7 +201,7 @@ fn fd_multi_frame_with_64_byte_frames_and_escaped_first_frame() {
     assert_eq!(
         s.take_events(),
         vec![Event::Warning(Warning::Malformed(
-            PduError::FirstFrameEscapeNotAllowed { length: 288 }
+            ParseError::FirstFrameEscapeNotAllowed { length: 288 }
         ))]
     );
     s.expect_no_tx();
@@ -286,7 +286,7 @@ fn fd_first_frame_whose_length_fits_a_single_frame_of_its_size_is_ignored() {
     assert_eq!(
         s.take_events(),
         vec![Event::Warning(Warning::Malformed(
-            PduError::FirstFrameLengthTooSmall {
+            ParseError::FirstFrameLengthTooSmall {
                 length: 62,
                 single_frame_max: 62
             }

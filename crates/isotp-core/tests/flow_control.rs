@@ -248,7 +248,7 @@ fn invalid_flow_status_while_not_waiting_is_only_a_warning() {
     assert_eq!(
         s.take_events(),
         vec![Event::Warning(Warning::Malformed(
-            PduError::InvalidFlowStatus { value: 3 }
+            ParseError::InvalidFlowStatus { value: 3 }
         ))]
     );
 }
@@ -276,7 +276,7 @@ fn flow_control_shorter_than_3_bytes_aborts_the_waiting_sender() {
         s.take_events(),
         vec![Event::SendFailed {
             id,
-            error: ProtocolError::InvalidFs { value: 0 }
+            error: ProtocolError::FlowControlTooShort { len: 2 }
         }]
     );
 }
@@ -288,7 +288,7 @@ fn flow_control_shorter_than_3_bytes_while_idle_is_a_warning() {
     assert_eq!(
         s.take_events(),
         vec![Event::Warning(Warning::Malformed(
-            PduError::FlowControlTooShort { len: 1 }
+            ParseError::FlowControlTooShort { len: 1 }
         ))]
     );
 }

@@ -191,7 +191,7 @@ fn single_frame_escape_in_8_bytes_or_less_is_ignored() {
     assert_eq!(ev.len(), 7);
     assert!(ev
         .iter()
-        .all(|e| *e == Event::Warning(Warning::Malformed(PduError::SingleFrameEmpty))));
+        .all(|e| *e == Event::Warning(Warning::Malformed(ParseError::SingleFrameEmpty))));
 }
 
 #[test]
@@ -203,7 +203,7 @@ fn first_frame_escape_with_length_up_to_4095_is_ignored() {
         assert_eq!(
             s.take_events(),
             vec![Event::Warning(Warning::Malformed(
-                PduError::FirstFrameEscapeNotAllowed { length: len }
+                ParseError::FirstFrameEscapeNotAllowed { length: len }
             ))]
         );
         s.expect_no_tx();
@@ -217,7 +217,7 @@ fn first_frame_escape_with_length_zero_is_ignored() {
     assert_eq!(
         s.take_events(),
         vec![Event::Warning(Warning::Malformed(
-            PduError::FirstFrameEscapeNotAllowed { length: 0 }
+            ParseError::FirstFrameEscapeNotAllowed { length: 0 }
         ))]
     );
 }

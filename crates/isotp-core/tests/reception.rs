@@ -82,7 +82,7 @@ fn single_frame_with_length_zero_is_ignored() {
     assert_eq!(
         s.take_events(),
         vec![Event::Warning(Warning::Malformed(
-            PduError::SingleFrameEmpty
+            ParseError::SingleFrameEmpty
         ))]
     );
 }
@@ -94,7 +94,7 @@ fn single_frame_announcing_more_than_the_frame_holds_is_ignored() {
     assert_eq!(
         s.take_events(),
         vec![Event::Warning(Warning::Malformed(
-            PduError::SingleFrameTooLong {
+            ParseError::SingleFrameTooLong {
                 declared: 5,
                 available: 3
             }
@@ -108,7 +108,7 @@ fn empty_frame_is_ignored() {
     s.rx(&[]);
     assert_eq!(
         s.take_events(),
-        vec![Event::Warning(Warning::Malformed(PduError::Empty))]
+        vec![Event::Warning(Warning::Malformed(ParseError::Empty))]
     );
 }
 
@@ -131,7 +131,7 @@ macro_rules! unknown_pci_type_is_ignored {
             s.rx(&[pci, 0x00, 0x00]);
             assert_eq!(
                 s.take_events(),
-                vec![Event::Warning(Warning::Malformed(PduError::UnknownPciType { pci }))]
+                vec![Event::Warning(Warning::Malformed(ParseError::UnknownPciType { pci }))]
             );
             s.expect_no_tx();
             // Nothing changed: a message still goes through.
@@ -425,7 +425,7 @@ fn escaped_first_frame_with_a_12_bit_length_is_ignored_unlike_can_isotp() {
     assert_eq!(
         s.take_events(),
         vec![Event::Warning(Warning::Malformed(
-            PduError::FirstFrameEscapeNotAllowed { length: 33 }
+            ParseError::FirstFrameEscapeNotAllowed { length: 33 }
         ))]
     );
     s.expect_no_tx();
@@ -576,7 +576,7 @@ fn first_frame_shorter_than_8_bytes_is_ignored_like_the_kernel() {
     assert_eq!(
         s.take_events(),
         vec![Event::Warning(Warning::Malformed(
-            PduError::FirstFrameTooShort { frame_len: 7 }
+            ParseError::FirstFrameTooShort { frame_len: 7 }
         ))]
     );
     s.expect_no_tx();
@@ -589,7 +589,7 @@ fn first_frame_whose_length_fits_a_single_frame_is_ignored() {
     assert_eq!(
         s.take_events(),
         vec![Event::Warning(Warning::Malformed(
-            PduError::FirstFrameLengthTooSmall {
+            ParseError::FirstFrameLengthTooSmall {
                 length: 7,
                 single_frame_max: 7
             }

@@ -6,19 +6,18 @@ mod transmitter;
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
-use core::fmt;
 
 use self::framer::{padding_ok, Framer};
 use self::receiver::Receiver;
 use self::transmitter::{Transmitter, TxStep};
 use crate::addressing::{Address, TargetAddressType};
 use crate::config::Config;
-use crate::error::{ATimer, ConfigError, ProtocolError, SendError, Warning};
+use crate::error::{ATimer, ConfigError, NothingToConfirm, ProtocolError, SendError, Warning};
 use crate::event::{Event, MessageId, ReceptionProgress};
 use crate::frame::Frame;
 use crate::rate_limit::RateLimiter;
 use crate::time::Instant;
-use crate::wire::{FlowStatus, PciType, Pdu, PduError, StMin};
+use crate::wire::{FlowStatus, ParseError, PciType, Pdu, StMin};
 
 /// What the frame handed out last completes once it is on the bus.
 #[derive(Debug, Clone, Copy)]
@@ -32,19 +31,6 @@ struct InFlight {
     step: Step,
     deadline: Instant,
 }
-
-/// [`Endpoint::handle_tx_confirmation`] was called with no frame awaiting confirmation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct NothingToConfirm;
-
-impl fmt::Display for NothingToConfirm {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("no transmitted frame is awaiting confirmation")
-    }
-}
-
-#[cfg(feature = "std")]
-impl std::error::Error for NothingToConfirm {}
 
 /// One ISO-TP link between this node and a peer: segmentation, reassembly, flow control and timers.
 ///
@@ -279,11 +265,13 @@ impl Endpoint {
         let alen = self.address.rx_address_len();
         let data = frame.data();
         match Pdu::parse(data, alen) {
-            Ok(Pdu::FlowControl {
-                status,
-                block_size,
-                st_min,
-            }) => {
+            Ok(
+                fc @ Pdu::FlowControl {
+                    status,
+                    block_size,
+                    st_min,
+                },
+            ) => {
                 if let Some((_, mirror)) = self.mirror.as_mut() {
                     // Listen mode: the node we mirror acknowledges the peer's message.
                     mirror.observe_flow_control(status, block_size, now, &self.config);
@@ -298,7 +286,7 @@ impl Endpoint {
                     self.config.rx_padding_check,
                     self.config.rx_padding,
                     data,
-                    alen + 3,
+                    fc.buffer_len(alen),
                 ) {
                     self.tx.abort(
                         ProtocolError::InvalidPadding {
@@ -335,13 +323,13 @@ impl Endpoint {
                     &mut self.events,
                 );
             }
-            Err(PduError::InvalidFlowStatus { value }) if self.expects_flow_control() => {
+            Err(ParseError::InvalidFlowStatus { value }) if self.expects_flow_control() => {
                 self.tx
                     .abort(ProtocolError::InvalidFs { value }, &mut self.events);
             }
-            Err(PduError::FlowControlTooShort { .. }) if self.expects_flow_control() => {
+            Err(ParseError::FlowControlTooShort { len }) if self.expects_flow_control() => {
                 self.tx
-                    .abort(ProtocolError::InvalidFs { value: 0 }, &mut self.events);
+                    .abort(ProtocolError::FlowControlTooShort { len }, &mut self.events);
             }
             Err(e) => self.events.push_back(Event::Warning(Warning::Malformed(e))),
         }

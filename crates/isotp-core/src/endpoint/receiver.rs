@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::error::{ProtocolError, Warning};
 use crate::event::{Event, ReceptionProgress};
 use crate::time::Instant;
-use crate::wire::{FlowStatus, PciType, Pdu};
+use crate::wire::{AddressLength, FlowStatus, PciType, Pdu};
 
 #[derive(Debug, Clone)]
 struct Reception {
@@ -139,7 +139,7 @@ impl Receiver {
         &mut self,
         pdu: &Pdu<'_>,
         frame_data: &[u8],
-        address_len: usize,
+        address_len: AddressLength,
         target: TargetAddressType,
         can_send_flow_control: bool,
         now: Instant,
@@ -148,14 +148,13 @@ impl Receiver {
     ) {
         let check = config.rx_padding_check;
         match *pdu {
-            Pdu::SingleFrame { data } => {
+            Pdu::SingleFrame { data, .. } => {
                 self.interrupt(PciType::SingleFrame, events);
                 if !self.ready {
                     self.drop_not_ready(PciType::SingleFrame, events);
                     return;
                 }
-                let header = if frame_data.len() > 8 { 2 } else { 1 };
-                let used = address_len + header + data.len();
+                let used = pdu.buffer_len(address_len);
                 if !padding_ok(check, config.rx_padding, frame_data, used) {
                     events.push_back(Event::ReceiveFailed {
                         error: ProtocolError::InvalidPadding {
@@ -278,7 +277,7 @@ impl Receiver {
                     return;
                 }
                 if last {
-                    let used = address_len + 1 + remaining;
+                    let used = address_len.bytes() + pdu.header_len() + remaining;
                     if !padding_ok(check, config.rx_padding, frame_data, used) {
                         self.reception = None;
                         events.push_back(Event::ReceiveFailed {

@@ -4,7 +4,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::error::{ProtocolError, Warning};
-use crate::wire::{Pdu, PduError};
+use crate::wire::{AddressLength, ParseError, Pdu};
 use crate::{CanId, Frame, Instant, TargetAddressType};
 
 /// One end of a conversation: the CAN id it sends on and, with extended or mixed addressing, the
@@ -100,10 +100,8 @@ pub struct Observation {
 impl Observation {
     /// The PDU in the frame, parsed by the same rules as the engine (after the address byte of
     /// its sender, if any).
-    pub fn pdu(&self) -> Result<Pdu<'_>, PduError> {
-        let address_len = self
-            .from
-            .map_or(0, |p| usize::from(p.address_byte.is_some()));
+    pub fn pdu(&self) -> Result<Pdu<'_>, ParseError> {
+        let address_len = AddressLength::from_prefix(self.from.and_then(|p| p.address_byte));
         Pdu::parse(self.frame.data(), address_len)
     }
 }

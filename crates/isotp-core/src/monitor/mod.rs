@@ -54,7 +54,7 @@ pub use event::{
     Conversation, ConversationId, FrameRef, Message, MonitorEvent, Observation, Party,
 };
 
-use crate::wire::{PciType, Pdu};
+use crate::wire::{AddressLength, PciType, Pdu};
 use crate::{
     Address, AddressingMode, CanId, Config, ConfigError, Endpoint, Event, Frame, Instant, LinkKey,
     Route, Router,
@@ -354,7 +354,7 @@ impl Monitor {
         if end.is_none() {
             *end = Some(party);
         }
-        let address_len = usize::from(party.address_byte.is_some());
+        let address_len = AddressLength::from_prefix(party.address_byte);
         let pdu = Pdu::parse(frame.data(), address_len);
         if matches!(pdu, Ok(Pdu::SingleFrame { .. } | Pdu::FirstFrame { .. })) {
             c.started[side as usize] = Some(at);
@@ -451,7 +451,11 @@ impl Monitor {
             id: frame.id(),
             address_byte,
         };
-        let pci = PciType::of(*frame.data().get(usize::from(address_byte.is_some()))?)?;
+        let pci = PciType::of(
+            *frame
+                .data()
+                .get(AddressLength::from_prefix(address_byte).bytes())?,
+        )?;
         let known = self.by_party.get(&party).copied();
         if let Some(k) = known {
             let c = self.router.get(k)?;
