@@ -3,7 +3,6 @@
 mod candump_log;
 mod cli;
 mod commands;
-mod decode;
 mod ecu;
 mod error;
 mod hex;
