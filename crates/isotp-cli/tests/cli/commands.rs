@@ -1,22 +1,14 @@
-//! The `isotp` binary, run as a user would: every command, good and bad input, exit codes.
+//! Every command in one process, run as a user would: good and bad input, exit codes.
 //!
 //! Commands that need two parties in one process (demo, perf) run on in-process virtual buses;
-//! tests/hub.rs covers the commands across processes through `isotp hub`.
+//! the `hub` module covers the commands across processes through `isotp hub`.
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::Duration;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn isotp() -> Command {
-    let mut c = Command::cargo_bin("isotp").expect("the isotp binary is built");
-    c.env_remove("ISOTP_IFACE")
-        .env_remove("NO_COLOR")
-        .timeout(Duration::from_secs(30));
-    c
-}
+use crate::common::{isotp, stdout_of};
 
 /// A diagnostic conversation: request, a 20-byte answer with flow control, a functional
 /// TesterPresent, a CAN FD exchange on 29-bit ids, and remote/error frames to pass over.
@@ -40,10 +32,6 @@ fn log_file(name: &str, text: &str) -> PathBuf {
     let mut f = std::fs::File::create(&path).unwrap();
     f.write_all(text.as_bytes()).unwrap();
     path
-}
-
-fn stdout_of(assert: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8_lossy(&assert.get_output().stdout).into_owned()
 }
 
 // ---- help -------------------------------------------------------------------------------------

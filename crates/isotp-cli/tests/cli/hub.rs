@@ -7,7 +7,8 @@ use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::cargo_bin;
-use assert_cmd::Command;
+
+use crate::common::isotp;
 
 /// A running `isotp hub`, killed when dropped.
 struct Hub {
@@ -88,12 +89,6 @@ impl Drop for Hub {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn isotp() -> Command {
-    let mut c = Command::cargo_bin("isotp").unwrap();
-    c.env_remove("ISOTP_IFACE").timeout(Duration::from_secs(20));
-    c
 }
 
 /// Starts a long-running client whose output is collected at the end.
