@@ -255,6 +255,74 @@ impl fmt::Display for EmitError {
     }
 }
 
+/// Text that is not a CAN id or frame in candump syntax (see [`crate::candump`] for the rules).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ParseFrameError {
+    /// The id is not 1 to 8 hex digits.
+    InvalidId,
+    /// Up to 3 digits name an 11-bit id, which ends at 7FF.
+    StandardIdOutOfRange {
+        /// The value read.
+        id: u32,
+    },
+    /// A 29-bit id ends at 1FFFFFFF.
+    ExtendedIdOutOfRange {
+        /// The value read.
+        id: u32,
+    },
+    /// No `#` between id and data.
+    MissingSeparator,
+    /// The data is not hex bytes (optionally separated by `.`).
+    InvalidData,
+    /// The data ends in half a byte.
+    OddDataDigits,
+    /// More than 64 data bytes.
+    TooLong,
+    /// A CAN FD frame (`ID##`) without its flags digit.
+    MissingFdFlags,
+    /// A remote frame (`ID#R`): it carries no data, ISO-TP has no use for it.
+    RemoteFrame,
+    /// An error frame (candump's error flag in an 8-digit id).
+    ErrorFrame,
+    /// A CAN XL frame (`ID###`), not supported.
+    CanXl,
+    /// The bytes do not make a frame of that kind (too long for classic CAN, not a CAN FD length).
+    Frame(FrameError),
+}
+
+impl fmt::Display for ParseFrameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            ParseFrameError::InvalidId => f.write_str(
+                "not a CAN id: 3 hex digits for 11 bits (7E0), 8 for 29 bits (18DAF110)",
+            ),
+            ParseFrameError::StandardIdOutOfRange { id } => write!(
+                f,
+                "CAN id {id:03X} does not fit 11 bits (largest 7FF); write 8 digits ({id:08X}) for a 29-bit id"
+            ),
+            ParseFrameError::ExtendedIdOutOfRange { id } => {
+                write!(f, "CAN id {id:X} does not fit 29 bits (largest 1FFFFFFF)")
+            }
+            ParseFrameError::MissingSeparator => {
+                f.write_str("not a frame: expected ID#DATA, or ID##FLAGS DATA for CAN FD")
+            }
+            ParseFrameError::InvalidData => f.write_str("frame data is not hex bytes"),
+            ParseFrameError::OddDataDigits => {
+                f.write_str("frame data has an odd number of hex digits")
+            }
+            ParseFrameError::TooLong => f.write_str("frame data is longer than 64 bytes"),
+            ParseFrameError::MissingFdFlags => {
+                f.write_str("CAN FD frame without its flags digit (ID##1DATA sets the bit rate switch)")
+            }
+            ParseFrameError::RemoteFrame => f.write_str("a remote frame carries no data"),
+            ParseFrameError::ErrorFrame => f.write_str("an error frame, not a data frame"),
+            ParseFrameError::CanXl => f.write_str("CAN XL frames (ID###...) are not supported"),
+            ParseFrameError::Frame(e) => fmt::Display::fmt(&e, f),
+        }
+    }
+}
+
 /// An address is incomplete or cannot work.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -655,6 +723,7 @@ mod std_impls {
     impl std::error::Error for super::ParseError {}
     impl std::error::Error for super::EmitError {}
     impl std::error::Error for super::FrameError {}
+    impl std::error::Error for super::ParseFrameError {}
     impl std::error::Error for super::AddressError {}
     impl std::error::Error for super::ConfigError {}
     impl std::error::Error for super::SendError {}

@@ -34,6 +34,7 @@ extern crate alloc;
 extern crate std;
 
 mod addressing;
+pub mod candump;
 mod config;
 mod endpoint;
 mod error;
@@ -49,8 +50,8 @@ pub use addressing::{Address, AddressBuilder, AddressingMode, Direction, TargetA
 pub use config::{Config, PaddingCheck, RateLimit};
 pub use endpoint::Endpoint;
 pub use error::{
-    ATimer, AddressError, ConfigError, FrameError, NothingToConfirm, ProtocolError, SendError,
-    Warning,
+    ATimer, AddressError, ConfigError, FrameError, NothingToConfirm, ParseFrameError,
+    ProtocolError, SendError, Warning,
 };
 pub use event::{Event, MessageId, ReceptionProgress};
 pub use frame::{CanId, Frame, MAX_EXTENDED_ID, MAX_STANDARD_ID};

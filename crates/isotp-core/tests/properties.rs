@@ -583,3 +583,71 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------- candump text
+
+fn any_frame() -> impl Strategy<Value = Frame> {
+    (
+        any::<bool>(),
+        any::<u32>(),
+        any::<bool>(),
+        any::<bool>(),
+        prop::collection::vec(any::<u8>(), 0..=64),
+    )
+        .prop_map(|(extended, raw, fd, brs, mut data)| {
+            let id = if extended {
+                xid(raw & 0x1FFF_FFFF)
+            } else {
+                sid(raw & 0x7FF)
+            };
+            if fd {
+                data.truncate(
+                    isotp_core::wire::dlc::round_up(data.len()).map_or(64, |_| data.len()),
+                );
+                let n = isotp_core::wire::dlc::round_up(data.len()).unwrap();
+                data.resize(n, 0);
+                Frame::new_fd(id, &data, brs).unwrap()
+            } else {
+                data.truncate(8);
+                Frame::new(id, &data).unwrap()
+            }
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(2000), ..ProptestConfig::default() })]
+
+    #[test]
+    fn frames_read_back_what_they_write(frame in any_frame()) {
+        prop_assert_eq!(frame.to_string().parse::<Frame>(), Ok(frame));
+        prop_assert_eq!(frame.id().to_string().parse::<CanId>(), Ok(frame.id()));
+    }
+
+    #[test]
+    fn any_text_gives_a_frame_or_an_error(text in "[0-9A-Fa-fxXrR#._ \u{e9}]{0,40}") {
+        if let Ok(f) = text.parse::<Frame>() {
+            // A frame read from text writes the same id and bytes back.
+            let back = f.to_string();
+            prop_assert_eq!(back.parse::<Frame>(), Ok(f));
+        }
+        let _ = text.parse::<CanId>();
+    }
+
+    #[test]
+    fn arbitrary_strings_never_panic(text in any::<String>()) {
+        let _ = text.parse::<Frame>();
+        let _ = text.parse::<CanId>();
+    }
+
+    #[test]
+    fn ids_follow_the_digit_rule(raw in 0u32..=0x1FFF_FFFF, digits in 1usize..=8) {
+        let text = format!("{raw:0digits$X}");
+        let parsed = text.parse::<CanId>();
+        match text.len() {
+            1..=3 if raw <= 0x7FF => prop_assert_eq!(parsed, Ok(sid(raw))),
+            1..=3 => prop_assert_eq!(parsed, Err(ParseFrameError::StandardIdOutOfRange { id: raw })),
+            4..=8 => prop_assert_eq!(parsed, Ok(xid(raw))),
+            _ => prop_assert_eq!(parsed, Err(ParseFrameError::InvalidId)),
+        }
+    }
+}

@@ -20,8 +20,8 @@ pub use isotp_core::wire::{
 };
 pub use isotp_core::{
     ATimer, Address, AddressError, AddressingMode, CanId, Config, ConfigError, Endpoint, Event,
-    Frame, Instant, MessageId, PaddingCheck, ProtocolError, RateLimit, ReceptionProgress,
-    SendError, TargetAddressType, Warning,
+    Frame, Instant, MessageId, PaddingCheck, ParseFrameError, ProtocolError, RateLimit,
+    ReceptionProgress, SendError, TargetAddressType, Warning,
 };
 pub use link::{FaultStats, Faults, Link, Side};
 pub use pair::{Confirm, Pair, Record};
