@@ -165,7 +165,7 @@ pub struct Monitor {
     /// Core time never goes backwards, even when a recording does.
     last: Instant,
     events: VecDeque<MonitorEvent>,
-    scratch: Vec<LinkKey>,
+    scratch: Vec<(LinkKey, Side, Party)>,
 }
 
 impl core::fmt::Debug for Monitor {
@@ -223,21 +223,14 @@ impl Monitor {
         };
         self.next_frame += 1;
 
-        let mut targets = core::mem::take(&mut self.scratch);
-        targets.clear();
-        targets.extend(
-            self.router
-                .targets(frame.id())
-                .filter(|&k| self.router.get(k).is_some_and(|c| c.watched)),
-        );
-        let mut sides: Vec<(LinkKey, Side, Party)> = targets
-            .iter()
-            .filter_map(|&k| {
-                let (side, party) = self.router.get(k)?.side_of(frame)?;
-                Some((k, side, party))
-            })
-            .collect();
-        self.scratch = targets;
+        // Reused between frames: a frame costs no allocation here.
+        let mut sides = core::mem::take(&mut self.scratch);
+        sides.clear();
+        sides.extend(self.router.targets(frame.id()).filter_map(|k| {
+            let c = self.router.get(k).filter(|c| c.watched)?;
+            let (side, party) = c.side_of(frame)?;
+            Some((k, side, party))
+        }));
         if sides.is_empty() {
             if let Some(d) = self.settings.discovery {
                 if let Some((k, side, party)) = self.discover(frame, now, d) {
@@ -255,9 +248,10 @@ impl Monitor {
                 from: first.map(|(_, _, p)| p),
             }));
         }
-        for (key, side, party) in sides {
+        for &(key, side, party) in &sides {
             self.deliver(key, side, party, frame, at);
         }
+        self.scratch = sides;
     }
 
     /// Runs the timers due at `now` (call when [`poll_timeout`](Monitor::poll_timeout) has passed
