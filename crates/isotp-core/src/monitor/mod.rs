@@ -155,6 +155,40 @@ impl Conv {
 
 /// Follows many conversations in listen mode and reports their messages; see the
 /// [module documentation](self).
+///
+/// A logger watching one known conversation, with the loop a live driver runs: frames as they come,
+/// the timers when the bus is quiet until [`poll_timeout`](Monitor::poll_timeout).
+///
+/// ```
+/// use isotp_core::monitor::{Monitor, MonitorConfig, MonitorEvent};
+/// use isotp_core::{Address, CanId, Duration, Frame, Instant, ProtocolError};
+///
+/// let mut monitor = Monitor::new(MonitorConfig::default());
+/// monitor.watch(Address::normal_11(0x7E0, 0x7E8)?)?;
+/// let ecu = CanId::standard(0x7E8)?;
+/// // The ECU starts a 20-byte response, the tester asks for it all, then the ECU falls silent.
+/// let traffic = [
+///     (0, Frame::new(ecu, &[0x10, 0x14, 0x62, 0xF1, 0x90, 1, 2, 3])?),
+///     (1, Frame::new(CanId::standard(0x7E0)?, &[0x30, 0x00, 0x00])?),
+///     (2, Frame::new(ecu, &[0x21, 4, 5, 6, 7, 8, 9, 10])?),
+/// ];
+/// let mut log = Vec::new();
+/// for (ms, frame) in &traffic {
+///     monitor.handle_frame(frame, Instant::ZERO + Duration::from_millis(*ms));
+/// }
+/// // No more frames: the driver sleeps until the monitor's next deadline, then runs its timers.
+/// let deadline = monitor.poll_timeout().expect("a transfer in progress");
+/// assert_eq!(deadline, Instant::ZERO + Duration::from_millis(1002)); // N_Cr after the last frame
+/// monitor.handle_timeout(deadline);
+/// while let Some(event) = monitor.poll_event() {
+///     if let MonitorEvent::Failed { conversation, error, time, .. } = event {
+///         log.push(format!("{time} {conversation}: {error}"));
+///         assert!(matches!(error, ProtocolError::TimeoutCr { .. }));
+///     }
+/// }
+/// assert_eq!(log.len(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Monitor {
     settings: MonitorConfig,
     router: Router<Conv>,
