@@ -175,7 +175,14 @@ mod tests {
             id("800"),
             Err(ParseFrameError::StandardIdOutOfRange { id: 0x800 })
         );
-        assert_eq!(id("3FFFFFFF"), Err(ParseFrameError::ErrorFrame));
+        assert_eq!(
+            id("3FFFFFFF"),
+            Err(ParseFrameError::ExtendedIdOutOfRange { id: 0x3FFF_FFFF })
+        );
+        assert_eq!(
+            "3FFFFFFF#".parse::<Frame>(),
+            Err(ParseFrameError::ErrorFrame)
+        );
         assert_eq!(id("1FFFFFFFF"), Err(ParseFrameError::InvalidId));
         assert_eq!(id("0400000"), Ok(CanId::from_parts(0x40_0000, true)));
         for bad in ["", "0x", "7G0", "-1", " 7E0", "+7E0"] {

@@ -360,6 +360,9 @@ pub enum AddressError {
         /// "transmit" or "receive".
         needed: &'static str,
     },
+    /// An address byte on one side only (normal addressing one way, extended the other) cannot be
+    /// written as one set of address bytes.
+    OneSidedAddressByte,
 }
 
 impl fmt::Display for AddressError {
@@ -385,6 +388,9 @@ impl fmt::Display for AddressError {
             AddressError::MissingDirection { needed } => {
                 write!(f, "the address has no {needed} side")
             }
+            AddressError::OneSidedAddressByte => f.write_str(
+                "the address has an address byte on one side only; give one to both sides",
+            ),
         }
     }
 }

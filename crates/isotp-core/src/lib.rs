@@ -40,13 +40,16 @@ mod endpoint;
 mod error;
 mod event;
 mod frame;
+mod link_layer;
 pub mod monitor;
 mod rate_limit;
 mod router;
 mod time;
 pub mod wire;
 
-pub use addressing::{Address, AddressBuilder, AddressingMode, Direction, TargetAddressType};
+pub use addressing::{
+    Address, AddressBuilder, AddressBytes, AddressingMode, Direction, TargetAddressType,
+};
 pub use config::{Config, PaddingCheck, RateLimit};
 pub use endpoint::Endpoint;
 pub use error::{
@@ -55,6 +58,7 @@ pub use error::{
 };
 pub use event::{Event, MessageId, ReceptionProgress};
 pub use frame::{CanId, Frame, MAX_EXTENDED_ID, MAX_STANDARD_ID};
+pub use link_layer::LinkLayer;
 pub use router::{LinkKey, Route, Router, Targets};
 pub use time::Instant;
 

@@ -19,7 +19,7 @@ fn default_config_is_valid_and_has_iso_defaults() {
     assert_eq!(c.block_size, 0);
     assert_eq!(c.st_min, StMin::ZERO);
     assert_eq!(c.wft_max, 10);
-    assert_eq!(c.tx_data_length, 8);
+    assert_eq!(c.link_layer.tx_data_length, 8);
     assert_eq!(c.max_frame_size, 4095);
     assert_eq!(
         (c.n_as, c.n_ar, c.n_bs, c.n_cr),
@@ -32,8 +32,8 @@ fn default_config_is_valid_and_has_iso_defaults() {
 fn every_valid_tx_data_length_is_accepted() {
     for dl in [8u8, 12, 16, 20, 24, 32, 48, 64] {
         let c = config(|c| {
-            c.tx_data_length = dl;
-            c.can_fd = dl > 8;
+            c.link_layer.tx_data_length = dl;
+            c.link_layer.can_fd = dl > 8;
         });
         assert!(c.validate().is_ok(), "{dl}");
     }
@@ -44,10 +44,12 @@ fn invalid_tx_data_lengths_are_refused() {
     for dl in [0u8, 1, 7, 9, 10, 11, 13, 63, 65, 255] {
         assert_eq!(
             cfg_err(|c| {
-                c.tx_data_length = dl;
-                c.can_fd = true;
+                c.link_layer.tx_data_length = dl;
+                c.link_layer.can_fd = true;
             }),
-            format!("tx_data_length = {dl} is not allowed: 8, 12, 16, 20, 24, 32, 48 or 64")
+            format!(
+                "link_layer.tx_data_length = {dl} is not allowed: 8, 12, 16, 20, 24, 32, 48 or 64"
+            )
         );
     }
 }
@@ -55,8 +57,8 @@ fn invalid_tx_data_lengths_are_refused() {
 #[test]
 fn tx_data_length_above_8_needs_can_fd() {
     assert_eq!(
-        cfg_err(|c| c.tx_data_length = 64),
-        "tx_data_length above 8 needs CAN FD: set can_fd = true"
+        cfg_err(|c| c.link_layer.tx_data_length = 64),
+        "tx_data_length above 8 needs CAN FD: set link_layer.can_fd = true"
     );
 }
 
@@ -65,11 +67,11 @@ fn invalid_tx_data_min_lengths_are_refused() {
     for m in [0u8, 9, 10, 13, 65] {
         assert_eq!(
             cfg_err(|c| {
-                c.tx_data_min_length = Some(m);
-                c.can_fd = true;
-                c.tx_data_length = 64;
+                c.link_layer.tx_data_min_length = Some(m);
+                c.link_layer.can_fd = true;
+                c.link_layer.tx_data_length = 64;
             }),
-            format!("tx_data_min_length = {m} is not allowed: 1-8, 12, 16, 20, 24, 32, 48 or 64")
+            format!("link_layer.tx_data_min_length = {m} is not allowed: 1-8, 12, 16, 20, 24, 32, 48 or 64")
         );
     }
 }
@@ -77,8 +79,8 @@ fn invalid_tx_data_min_lengths_are_refused() {
 #[test]
 fn tx_data_min_length_above_8_needs_can_fd() {
     assert_eq!(
-        cfg_err(|c| c.tx_data_min_length = Some(12)),
-        "tx_data_min_length above 8 needs CAN FD: set can_fd = true"
+        cfg_err(|c| c.link_layer.tx_data_min_length = Some(12)),
+        "tx_data_min_length above 8 needs CAN FD: set link_layer.can_fd = true"
     );
 }
 
@@ -86,16 +88,16 @@ fn tx_data_min_length_above_8_needs_can_fd() {
 fn tx_data_min_length_above_tx_data_length_is_refused_like_can_isotp() {
     assert_eq!(
         cfg_err(|c| {
-            c.can_fd = true;
-            c.tx_data_length = 32;
-            c.tx_data_min_length = Some(64);
+            c.link_layer.can_fd = true;
+            c.link_layer.tx_data_length = 32;
+            c.link_layer.tx_data_min_length = Some(64);
         }),
         "tx_data_min_length must not exceed tx_data_length"
     );
     assert_eq!(
         cfg_err(|c| {
-            c.can_fd = true;
-            c.tx_data_min_length = Some(12);
+            c.link_layer.can_fd = true;
+            c.link_layer.tx_data_min_length = Some(12);
         }),
         "tx_data_min_length must not exceed tx_data_length"
     );
@@ -104,8 +106,8 @@ fn tx_data_min_length_above_tx_data_length_is_refused_like_can_isotp() {
 #[test]
 fn bitrate_switch_needs_can_fd() {
     assert_eq!(
-        cfg_err(|c| c.bitrate_switch = true),
-        "bitrate_switch is a CAN FD feature: set can_fd = true"
+        cfg_err(|c| c.link_layer.bitrate_switch = true),
+        "bitrate_switch is a CAN FD feature: set link_layer.can_fd = true"
     );
 }
 
@@ -185,11 +187,11 @@ fn time_going_backwards_does_not_panic() {
         .unwrap();
     ep.poll_transmit(at_ms(1000)).unwrap();
     ep.handle_frame(&Frame::new(sid(0x7E8), &[0x30, 0, 5]).unwrap(), at_ms(500));
-    ep.poll_transmit(Instant::ZERO);
-    ep.poll_transmit(Instant::MAX);
+    let _ = ep.poll_transmit(Instant::ZERO);
+    let _ = ep.poll_transmit(Instant::MAX);
     ep.handle_timeout(Instant::ZERO);
     ep.handle_timeout(Instant::MAX);
-    ep.poll_transmit(Instant::ZERO);
+    let _ = ep.poll_transmit(Instant::ZERO);
     while ep.poll_event().is_some() {}
 }
 

@@ -7,8 +7,8 @@ use common::*;
 
 fn fd(tx_dl: u8) -> Config {
     config(|c| {
-        c.can_fd = true;
-        c.tx_data_length = tx_dl;
+        c.link_layer.can_fd = true;
+        c.link_layer.tx_data_length = tx_dl;
     })
 }
 
@@ -20,8 +20,8 @@ fn fd_with(tx_dl: u8, f: impl FnOnce(&mut Config)) -> Config {
 
 fn rx_solo() -> Solo {
     Solo::new(config(|c| {
-        c.can_fd = true;
-        c.tx_data_length = 64;
+        c.link_layer.can_fd = true;
+        c.link_layer.tx_data_length = 64;
         c.st_min = StMin::from_byte(5);
         c.block_size = 4;
         c.max_frame_size = 100_000;
@@ -366,7 +366,7 @@ fn tx_single_frame_with_tx_dl_16_and_padding_uses_the_smallest_length() {
 fn tx_single_frame_with_tx_dl_16_and_min_length_16_is_padded_to_16() {
     let mut s = Solo::new(fd_with(16, |c| {
         c.tx_padding = Some(0xAA);
-        c.tx_data_min_length = Some(16);
+        c.link_layer.tx_data_min_length = Some(16);
     }));
     let p = payload(10, 0);
     s.send(&p);
@@ -394,7 +394,7 @@ fn tx_single_frame_with_tx_dl_64_of_16_bytes_uses_20_bytes() {
 
 #[test]
 fn tx_single_frame_with_min_length_64_is_padded_to_64() {
-    let mut s = Solo::new(fd_with(64, |c| c.tx_data_min_length = Some(64)));
+    let mut s = Solo::new(fd_with(64, |c| c.link_layer.tx_data_min_length = Some(64)));
     let p = payload(16, 0);
     s.send(&p);
     let f = s.expect_tx(&cat(&[&[0x00, 16], &p, &[0xCC; 46]]));
@@ -404,7 +404,7 @@ fn tx_single_frame_with_min_length_64_is_padded_to_64() {
 #[test]
 fn tx_multi_frame_with_tx_dl_64_and_min_length_32() {
     let mut s = Solo::new(fd_with(64, |c| {
-        c.tx_data_min_length = Some(32);
+        c.link_layer.tx_data_min_length = Some(32);
         c.tx_padding = Some(0xBB);
     }));
     let p = payload(128, 0);
@@ -421,7 +421,7 @@ macro_rules! sf_dlc_map {
     ($($name:ident: $tx_dl:expr => $dlc:expr,)*) => {$(
         #[test]
         fn $name() {
-            let mut s = Solo::new(if $tx_dl == 8 { config(|c| c.can_fd = true) } else { fd($tx_dl) });
+            let mut s = Solo::new(if $tx_dl == 8 { config(|c| c.link_layer.can_fd = true) } else { fd($tx_dl) });
             let escape = $tx_dl > 8;
             let n = if escape { $tx_dl - 2 } else { $tx_dl - 1 };
             let p = payload(n, 1);
@@ -460,7 +460,7 @@ fn frame_dlc_follows_the_can_fd_length_table() {
 
 #[test]
 fn tx_frames_are_fd_only_when_can_fd_is_set() {
-    let mut s = Solo::new(config(|c| c.can_fd = true));
+    let mut s = Solo::new(config(|c| c.link_layer.can_fd = true));
     s.send(&payload(5, 0));
     let f = s.tx().unwrap();
     assert!(f.is_fd());
@@ -472,7 +472,7 @@ fn tx_frames_are_fd_only_when_can_fd_is_set() {
 
 #[test]
 fn tx_frames_carry_brs_when_bitrate_switch_is_set() {
-    let mut s = Solo::new(fd_with(64, |c| c.bitrate_switch = true));
+    let mut s = Solo::new(fd_with(64, |c| c.link_layer.bitrate_switch = true));
     s.send(&payload(200, 0));
     let ff = s.tx().unwrap();
     assert!(ff.is_fd() && ff.is_brs());
@@ -484,7 +484,7 @@ fn tx_frames_carry_brs_when_bitrate_switch_is_set() {
 
 #[test]
 fn flow_control_of_an_fd_receiver_is_an_fd_frame_of_3_bytes() {
-    let mut s = Solo::new(fd_with(64, |c| c.bitrate_switch = true));
+    let mut s = Solo::new(fd_with(64, |c| c.link_layer.bitrate_switch = true));
     s.rx_fd(&cat(&[&[0x10, 100], &payload(62, 0)]));
     let fc = s.expect_tx(&[0x30, 0, 0]);
     assert!(fc.is_fd() && fc.is_brs());

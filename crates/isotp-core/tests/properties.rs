@@ -62,8 +62,8 @@ fn setup() -> impl Strategy<Value = Setup> {
 
 fn config_of(s: &Setup) -> Config {
     config(|c| {
-        c.can_fd = s.tx_dl > 8;
-        c.tx_data_length = s.tx_dl;
+        c.link_layer.can_fd = s.tx_dl > 8;
+        c.link_layer.tx_data_length = s.tx_dl;
         c.block_size = s.block_size;
         c.st_min = StMin::from_byte(s.st_min);
         c.tx_padding = s.padding;
@@ -474,8 +474,8 @@ fn robust_config() -> impl Strategy<Value = (bool, Config)> {
             match preset {
                 0 => {}
                 1 => {
-                    c.can_fd = true;
-                    c.tx_data_length = 64;
+                    c.link_layer.can_fd = true;
+                    c.link_layer.tx_data_length = 64;
                     c.max_frame_size = u32::MAX;
                 }
                 2 => c.listen_mode = true,
@@ -491,9 +491,9 @@ fn robust_config() -> impl Strategy<Value = (bool, Config)> {
                     })
                 }
                 _ => {
-                    c.can_fd = true;
-                    c.tx_data_length = 12;
-                    c.tx_data_min_length = Some(12);
+                    c.link_layer.can_fd = true;
+                    c.link_layer.tx_data_length = 12;
+                    c.link_layer.tx_data_min_length = Some(12);
                     c.tx_padding = Some(0x55);
                 }
             }
@@ -555,7 +555,7 @@ proptest! {
                     while let Some(f) = ep.poll_transmit(now) {
                         prop_assert!(valid_len(&f));
                         prop_assert!(tx_ids.contains(&f.id()) || f.id() == sid(0x7DF) || f.id() == sid(0x6F1));
-                        prop_assert_eq!(f.is_fd(), cfg.can_fd);
+                        prop_assert_eq!(f.is_fd(), cfg.link_layer.can_fd);
                         prop_assert!(!cfg.listen_mode, "listen mode transmitted {:?}", f);
                         count += 1;
                         prop_assert!(count < 10_000);
@@ -648,6 +648,66 @@ proptest! {
             1..=3 => prop_assert_eq!(parsed, Err(ParseFrameError::StandardIdOutOfRange { id: raw })),
             4..=8 => prop_assert_eq!(parsed, Ok(xid(raw))),
             _ => prop_assert_eq!(parsed, Err(ParseFrameError::InvalidId)),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- addresses from ids
+
+fn any_id() -> impl Strategy<Value = CanId> {
+    prop_oneof![
+        (0u32..=0x7FF).prop_map(sid),
+        (0u32..=0x1FFF_FFFF).prop_map(xid),
+    ]
+}
+
+fn any_bytes() -> impl Strategy<Value = isotp_core::AddressBytes> {
+    use isotp_core::AddressBytes;
+    prop_oneof![
+        Just(AddressBytes::None),
+        any::<u8>().prop_map(AddressBytes::Mixed),
+        (any::<u8>(), any::<u8>()).prop_map(|(tx, rx)| AddressBytes::Extended { tx, rx }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(2000), ..ProptestConfig::default() })]
+
+    #[test]
+    fn from_ids_and_ids_are_inverse(
+        tx in prop::option::of(any_id()),
+        rx in prop::option::of(any_id()),
+        bytes in any_bytes(),
+    ) {
+        if let Ok(a) = Address::from_ids(tx, rx, bytes) {
+            let (t, r, b) = a.ids().unwrap();
+            prop_assert_eq!((t, r), (tx, rx));
+            let again = Address::from_ids(t, r, b).unwrap();
+            prop_assert_eq!(again.tx_id(TargetAddressType::Physical), a.tx_id(TargetAddressType::Physical));
+            prop_assert_eq!(again.rx_ids(), a.rx_ids());
+            prop_assert_eq!((again.tx_prefix(), again.rx_prefix()), (a.tx_prefix(), a.rx_prefix()));
+        } else {
+            // Refused only without ids, or when both directions would look the same on the wire.
+            prop_assert!(tx.is_none() && rx.is_none() || tx == rx);
+        }
+    }
+
+    #[test]
+    fn any_link_layer_is_validated_without_panicking(
+        can_fd in any::<bool>(),
+        tx_dl in any::<u8>(),
+        brs in any::<bool>(),
+        min in prop::option::of(any::<u8>()),
+    ) {
+        let mut l = if can_fd { isotp_core::LinkLayer::fd(tx_dl, brs) } else { isotp_core::LinkLayer::classic() };
+        l.tx_data_length = tx_dl;
+        l.bitrate_switch = brs;
+        l.tx_data_min_length = min;
+        let mut c = Config::default();
+        c.link_layer = l;
+        prop_assert_eq!(c.validate().is_ok(), l.validate().is_ok());
+        if l.validate().is_ok() {
+            prop_assert!(Endpoint::new(address_for(AddressingMode::Normal11), c).is_ok());
         }
     }
 }

@@ -73,8 +73,8 @@ fn big_multi_frame_is_sent_at_the_limited_rate() {
 #[test]
 fn rate_limit_counts_fd_frame_lengths() {
     let c = config(|c| {
-        c.can_fd = true;
-        c.tx_data_length = 64;
+        c.link_layer.can_fd = true;
+        c.link_layer.tx_data_length = 64;
         c.rate_limit = Some(RateLimit {
             max_bitrate: 1024,
             window: ms(1000),

@@ -425,9 +425,9 @@ macro_rules! canfd_mandatory_padding {
         fn $name() {
             let data = random_data(8);
             let mut s = sender(config(|c| {
-                c.can_fd = true;
-                c.tx_data_length = $tx_dl;
-                c.bitrate_switch = true;
+                c.link_layer.can_fd = true;
+                c.link_layer.tx_data_length = $tx_dl;
+                c.link_layer.bitrate_switch = true;
             }));
             s.send(&data);
             let f = s.expect_tx(&cat(&[&[0x00, 0x08], &data, &[0xCC, 0xCC]]));
@@ -451,8 +451,8 @@ canfd_mandatory_padding! {
 fn test_canfd_rx_dl_validation() {
     let data = random_data(14 + 2 * 11);
     let mut s = receiver(config(|c| {
-        c.can_fd = true;
-        c.tx_data_length = 64;
+        c.link_layer.can_fd = true;
+        c.link_layer.tx_data_length = 64;
     }));
     s.rx_fd(&cat(&[&[0x10, data.len() as u8], &data[..14]])); // FF with CAN_DL 16
     s.expect_tx(&[0x30, 0, 0]);
@@ -472,9 +472,9 @@ fn test_canfd_rx_dl_validation() {
 
 fn fd_node(tx_dl: u8) -> Config {
     config(|c| {
-        c.can_fd = true;
-        c.tx_data_length = tx_dl;
-        c.bitrate_switch = true;
+        c.link_layer.can_fd = true;
+        c.link_layer.tx_data_length = tx_dl;
+        c.link_layer.bitrate_switch = true;
     })
 }
 

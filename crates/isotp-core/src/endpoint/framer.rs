@@ -22,11 +22,11 @@ impl Framer {
     pub(crate) fn new(config: &Config, prefix: Option<u8>) -> Framer {
         Framer {
             prefix,
-            tx_dl: usize::from(config.tx_data_length),
-            min_len: config.tx_data_min_length.map(usize::from),
+            tx_dl: usize::from(config.link_layer.tx_data_length),
+            min_len: config.link_layer.tx_data_min_length.map(usize::from),
             padding: config.tx_padding,
-            fd: config.can_fd,
-            brs: config.bitrate_switch,
+            fd: config.link_layer.can_fd,
+            brs: config.link_layer.bitrate_switch,
         }
     }
 

@@ -144,6 +144,7 @@ impl Endpoint {
     }
 
     /// How far the segmented reception in progress is; `None` when none is.
+    #[must_use]
     pub fn reception_progress(&self) -> Option<ReceptionProgress> {
         self.rx.progress()
     }
@@ -386,6 +387,7 @@ impl Endpoint {
     /// Flow control frames of the receiving side come first; consecutive frames respect STmin, the
     /// block size and the rate limit. [`With tx confirmation`](Endpoint::with_tx_confirmation), one frame is outstanding at a
     /// time: the next comes after [`handle_tx_confirmation`](Endpoint::handle_tx_confirmation).
+    #[must_use]
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Frame> {
         if self.in_flight.is_some() {
             return None;
@@ -510,6 +512,7 @@ impl Endpoint {
     /// When the endpoint next needs attention: a frame becomes due (STmin, rate limit) or a timer
     /// expires. `None` when idle. The instant may already have passed: then call
     /// [`poll_transmit`](Endpoint::poll_transmit) and [`handle_timeout`](Endpoint::handle_timeout) now.
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         if let Some(f) = self.in_flight {
             // Nothing else can go out before the confirmation; the timers still run.
@@ -542,6 +545,7 @@ impl Endpoint {
     }
 
     /// The next event, oldest first.
+    #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
     }

@@ -56,7 +56,7 @@ pub use event::{
 
 use crate::wire::{AddressLength, PciType, Pdu};
 use crate::{
-    Address, AddressingMode, CanId, Config, ConfigError, Endpoint, Event, Frame, Instant, LinkKey,
+    Address, AddressBytes, CanId, Config, ConfigError, Endpoint, Event, Frame, Instant, LinkKey,
     Route, Router,
 };
 
@@ -574,45 +574,16 @@ impl Monitor {
 }
 
 /// The address of a discovered conversation: `tx` (the end whose messages are reported as
-/// observed) and `rx`, each with its address byte. An address byte is the prefix of its end's
-/// frames whatever it means (target address or address extension), which extended addressing
-/// expresses for both.
+/// observed) and `rx`, each with the address byte its frames lead with. Whatever the byte means
+/// (target address or address extension), extended addressing expresses it both ways.
 fn address_of(tx: Option<Party>, rx: Option<Party>) -> Option<Address> {
-    let mode = |p: Party| match (p.id.is_extended(), p.address_byte.is_some()) {
-        (false, false) => AddressingMode::Normal11,
-        (true, false) => AddressingMode::Normal29,
-        (false, true) => AddressingMode::Extended11,
-        (true, true) => AddressingMode::Extended29,
+    let byte = |p: Option<Party>| p.and_then(|p| p.address_byte);
+    let bytes = match (byte(tx), byte(rx)) {
+        (None, None) => AddressBytes::None,
+        (Some(t), Some(r)) => AddressBytes::Extended { tx: t, rx: r },
+        (Some(b), None) | (None, Some(b)) => AddressBytes::Extended { tx: b, rx: b },
     };
-    let one_side = |p: Party, transmit: bool| {
-        let mut b = Address::builder(mode(p));
-        b = if transmit {
-            b.txid(p.id.raw()).tx_only()
-        } else {
-            b.rxid(p.id.raw()).rx_only()
-        };
-        if let Some(byte) = p.address_byte {
-            b = if transmit {
-                b.target_address(byte)
-            } else {
-                b.source_address(byte)
-            };
-        }
-        b.build().ok()
-    };
-    match (tx, rx) {
-        (Some(t), Some(r)) if mode(t) == mode(r) => {
-            let mut b = Address::builder(mode(t)).txid(t.id.raw()).rxid(r.id.raw());
-            if let (Some(ta), Some(sa)) = (t.address_byte, r.address_byte) {
-                b = b.target_address(ta).source_address(sa);
-            }
-            b.build().ok()
-        }
-        (Some(t), Some(r)) => Address::asymmetric(one_side(t, true)?, one_side(r, false)?).ok(),
-        (None, Some(r)) => one_side(r, false),
-        (Some(t), None) => one_side(t, true),
-        (None, None) => None,
-    }
+    Address::from_ids(tx.map(|p| p.id), rx.map(|p| p.id), bytes).ok()
 }
 
 #[cfg(test)]

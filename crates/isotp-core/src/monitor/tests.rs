@@ -4,7 +4,7 @@ use alloc::vec::Vec;
 
 use super::*;
 use crate::wire::FlowStatus;
-use crate::{Duration, ProtocolError, TargetAddressType, Warning};
+use crate::{AddressingMode, Duration, ProtocolError, TargetAddressType, Warning};
 
 fn sid(raw: u32) -> CanId {
     CanId::standard(raw).unwrap()

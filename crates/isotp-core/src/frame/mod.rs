@@ -5,6 +5,9 @@ use core::fmt;
 use crate::error::FrameError;
 use crate::wire::dlc;
 
+#[cfg(feature = "embedded-can")]
+mod embedded;
+
 /// Largest standard (11-bit) identifier.
 pub const MAX_STANDARD_ID: u32 = 0x7FF;
 /// Largest extended (29-bit) identifier.
