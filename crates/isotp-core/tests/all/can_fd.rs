@@ -1,9 +1,8 @@
 //! CAN FD: escape single frames, RX_DL taken from the first frame, mandatory padding to valid lengths,
 //! the DLC map, TX_DL 12..64, FD and BRS flags (can-isotp's CAN FD cases and Zephyr's
 //! test_canfd_mandatory_padding / test_canfd_rx_dl_validation).
-mod common;
-use common::reference::{dlc_of, fd_round_up};
-use common::*;
+use crate::common::reference::{dlc_of, fd_round_up};
+use crate::common::*;
 
 fn fd(tx_dl: u8) -> Config {
     config(|c| {
@@ -342,6 +341,7 @@ fn tx_single_frame_with_tx_dl_12_uses_the_escape() {
     let f = s.expect_tx(&cat(&[&[0x00, 10], &p]));
     assert_eq!(f.dlc(), 9);
     assert!(f.is_fd());
+    s.expect_sent(1);
 }
 
 #[test]
@@ -351,6 +351,7 @@ fn tx_single_frame_with_tx_dl_12_is_padded_with_cc_by_default() {
     s.send(&p);
     let f = s.expect_tx(&cat(&[&[0x00, 9], &p, &[0xCC]]));
     assert_eq!(f.dlc(), 9);
+    s.expect_sent(1);
 }
 
 #[test]
@@ -360,6 +361,7 @@ fn tx_single_frame_with_tx_dl_16_and_padding_uses_the_smallest_length() {
     s.send(&p);
     let f = s.expect_tx(&cat(&[&[0x00, 10], &p]));
     assert_eq!(f.dlc(), 9);
+    s.expect_sent(1);
 }
 
 #[test]
@@ -372,6 +374,7 @@ fn tx_single_frame_with_tx_dl_16_and_min_length_16_is_padded_to_16() {
     s.send(&p);
     let f = s.expect_tx(&cat(&[&[0x00, 10], &p, &[0xAA; 4]]));
     assert_eq!(f.dlc(), 10);
+    s.expect_sent(1);
 }
 
 #[test]
@@ -381,6 +384,7 @@ fn tx_single_frame_with_tx_dl_64_of_55_bytes_is_padded_to_64() {
     s.send(&p);
     let f = s.expect_tx(&cat(&[&[0x00, 55], &p, &[0xCC; 7]]));
     assert_eq!(f.dlc(), 15);
+    s.expect_sent(1);
 }
 
 #[test]
@@ -390,6 +394,7 @@ fn tx_single_frame_with_tx_dl_64_of_16_bytes_uses_20_bytes() {
     s.send(&p);
     let f = s.expect_tx(&cat(&[&[0x00, 16], &p, &[0xCC, 0xCC]]));
     assert_eq!(f.dlc(), 11);
+    s.expect_sent(1);
 }
 
 #[test]
@@ -399,6 +404,7 @@ fn tx_single_frame_with_min_length_64_is_padded_to_64() {
     s.send(&p);
     let f = s.expect_tx(&cat(&[&[0x00, 16], &p, &[0xCC; 46]]));
     assert_eq!(f.dlc(), 15);
+    s.expect_sent(1);
 }
 
 #[test]
@@ -415,6 +421,7 @@ fn tx_multi_frame_with_tx_dl_64_and_min_length_32() {
     let last = s.expect_tx(&cat(&[&[0x22], &p[125..], &[0xBB; 28]]));
     assert_eq!(last.dlc(), 13);
     s.expect_no_tx();
+    s.expect_sent(1);
 }
 
 macro_rules! sf_dlc_map {
@@ -430,6 +437,7 @@ macro_rules! sf_dlc_map {
             let f = s.expect_tx(&cat(&[&header, &p]));
             assert_eq!(f.dlc(), $dlc);
             assert_eq!(f.len(), $tx_dl);
+            s.expect_sent(1);
         }
     )*};
 }
@@ -465,9 +473,11 @@ fn tx_frames_are_fd_only_when_can_fd_is_set() {
     let f = s.tx().unwrap();
     assert!(f.is_fd());
     assert!(!f.is_brs());
+    s.expect_sent(1);
     let mut s = Solo::new(Config::default());
     s.send(&payload(5, 0));
     assert!(!s.tx().unwrap().is_fd());
+    s.expect_sent(1);
 }
 
 #[test]
@@ -480,6 +490,7 @@ fn tx_frames_carry_brs_when_bitrate_switch_is_set() {
     for f in s.tx_all() {
         assert!(f.is_fd() && f.is_brs());
     }
+    s.expect_sent(1);
 }
 
 #[test]
@@ -535,6 +546,7 @@ fn tx_can_fd_multi_frame_with_tx_dl_32() {
     s.expect_tx(&cat(&[&[0x22], &p[61..92]]));
     s.expect_tx(&cat(&[&[0x23], &p[92..100], &[0xCC; 3]]));
     s.expect_no_tx();
+    s.expect_sent(1);
 }
 
 macro_rules! fd_boundary_sizes {

@@ -1,7 +1,6 @@
 //! Transmit padding (tx_padding, tx_data_min_length, mandatory CAN FD padding) and the receive padding
 //! checks of the Linux kernel (CAN_ISOTP_CHK_PAD_LEN / CAN_ISOTP_CHK_PAD_DATA).
-mod common;
-use common::*;
+use crate::common::*;
 
 fn invalid_padding(pci: PciType) -> Event {
     Event::ReceiveFailed {
@@ -52,6 +51,7 @@ fn min_length_6_with_padding_pads_a_single_frame_to_6() {
     s.send(&p);
     let f = s.expect_tx(&cat(&[&[0x03], &p, &[0xAA; 2]]));
     assert_eq!(f.dlc(), 6);
+    s.expect_sent(1);
 }
 
 #[test]
@@ -62,6 +62,7 @@ fn no_min_length_with_padding_pads_to_8() {
     s.send(&p);
     let f = s.expect_tx(&cat(&[&[0x03], &p, &[0xAA; 4]]));
     assert_eq!(f.dlc(), 8);
+    s.expect_sent(1);
 }
 
 macro_rules! classic_min_length {
@@ -75,6 +76,7 @@ macro_rules! classic_min_length {
             let mut expected = vec![0x01, 0x42];
             expected.resize(len, 0xCC);
             assert_eq!(f.data(), &expected[..], "min {}", $min);
+            s.expect_sent(1);
             // The flow control of the same endpoint obeys it too.
             let mut s = Solo::new(config(|c| c.link_layer.tx_data_min_length = Some($min)));
             s.rx(&cat(&[&[0x10, 10], &[0; 6]]));
@@ -121,6 +123,7 @@ fn fd_min_length(min: u8) {
                 got.extend(s.tx_data());
             }
             assert_eq!(got, expected, "min {min} tx_dl {tx_dl} size {size}");
+            s.expect_sent(1);
             for f in &got {
                 assert!(f.len() >= usize::from(min));
             }
@@ -170,6 +173,7 @@ fn single_frame_padded_beyond_8_bytes_uses_the_escape_form() {
     s.expect_tx(&[
         0x00, 0x03, 1, 2, 3, 0xCC, 0xCC, 0xCC, 0xCC, 0xCC, 0xCC, 0xCC,
     ]);
+    s.expect_sent(1);
 }
 
 #[test]
@@ -182,6 +186,7 @@ fn fd_tx_padding_pads_short_frames_to_8_like_the_kernel() {
     }));
     s.send(&[1, 2, 3]);
     s.expect_tx(&[0x03, 1, 2, 3, 0x55, 0x55, 0x55, 0x55]);
+    s.expect_sent(1);
 }
 
 #[test]
@@ -194,6 +199,7 @@ fn fd_mandatory_padding_uses_cc_without_tx_padding() {
     let f = s.tx().unwrap();
     assert_eq!(f.len(), 12);
     assert_eq!(&f.data()[11..], &[0xCC]);
+    s.expect_sent(1);
 }
 
 #[test]
@@ -207,6 +213,7 @@ fn fd_mandatory_padding_uses_the_tx_padding_byte() {
     let f = s.tx().unwrap();
     assert_eq!(f.len(), 12);
     assert_eq!(&f.data()[11..], &[0x00]);
+    s.expect_sent(1);
 }
 
 // ---------------------------------------------------------------- receive checks

@@ -1,7 +1,6 @@
 //! Listen mode: never transmit, reassemble both directions of a conversation, follow the observed flow
 //! control (block size, WAIT, OVFLW) and time out like a receiver.
-mod common;
-use common::*;
+use crate::common::*;
 
 fn listener() -> Endpoint {
     Endpoint::new(tester_address(), config(|c| c.listen_mode = true)).unwrap()

@@ -1,7 +1,6 @@
 //! API misuse returns `Err` and never panics; configuration validation with exact messages; the
 //! `Display` text of every error and warning.
-mod common;
-use common::*;
+use crate::common::*;
 
 fn cfg_err(f: impl FnOnce(&mut Config)) -> String {
     let c = config(f);
@@ -205,6 +204,7 @@ fn instant_max_never_overflows() {
     s.fc(0, 0, 0x7F);
     s.tx_all();
     s.timers();
+    s.expect_sent(1);
 }
 
 #[test]

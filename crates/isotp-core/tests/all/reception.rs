@@ -1,8 +1,7 @@
 //! Reception, frame by frame in virtual time: every behaviour python can-isotp 2.0.7's
 //! test_transport_layer_logic.py checks on the receive side, with exact bytes, plus the ISO rules behind
 //! them.
-mod common;
-use common::*;
+use crate::common::*;
 
 /// can-isotp's STACK_PARAMS in its logic tests: stmin 1, blocksize 8, wftmax 0.
 fn params() -> Config {
@@ -519,6 +518,15 @@ fn receive_4096_bytes_is_refused_with_the_default_max_frame_size() {
     let mut s = Solo::new(Config::default());
     s.rx(&[0x10, 0, 0, 0, 0x10, 0x00, 0, 0]);
     s.expect_tx(&[0x32, 0, 0]);
+    assert_eq!(
+        s.take_events(),
+        vec![Event::ReceiveFailed {
+            error: ProtocolError::MessageTooLarge {
+                length: 4096,
+                max_frame_size: 4095
+            }
+        }]
+    );
 }
 
 /// can-isotp perform_receive_4095_multiframe_check_blocksize: a FC after every `bs` CFs, none after the

@@ -1,7 +1,6 @@
 //! The seven addressing modes of can-isotp, functional addressing, asymmetric addresses, receive
 //! filtering, and address validation (exact error texts).
-mod common;
-use common::*;
+use crate::common::*;
 
 /// The tester address of each mode, shared with the other suites.
 fn build(mode: AddressingMode) -> Address {
@@ -86,6 +85,7 @@ fn single_frame_capacity_of_mode(mode: AddressingMode) {
     );
     s.send(&payload(cap + 1, 0));
     assert_eq!(s.tx().unwrap().data()[mode.address_len().bytes()] >> 4, 1);
+    s.expect_sent(1);
 }
 
 fn functional_of_mode(mode: AddressingMode) {

@@ -2,8 +2,7 @@
 //! padding; transfers over a lossy, duplicating, reordering link never deliver a wrong payload and
 //! never hang past the protocol timeouts; the wire parser is total and emit/parse round-trip; the
 //! endpoint survives arbitrary frame and time sequences.
-mod common;
-use common::*;
+use crate::common::*;
 use proptest::prelude::*;
 
 /// The case count, or `PROPTEST_CASES` when set (for longer runs: `PROPTEST_CASES=5000 cargo test`).

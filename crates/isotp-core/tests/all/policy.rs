@@ -1,7 +1,6 @@
 //! Every rule of "Behaviour policy" in DESIGN.md, including where the engine deliberately differs from
 //! can-isotp 2.0.7. One test per rule, named after it.
-mod common;
-use common::*;
+use crate::common::*;
 
 fn start_reception(s: &mut Solo, len: u8) -> Vec<u8> {
     let p = payload(usize::from(len), 0);
@@ -177,6 +176,7 @@ fn first_consecutive_frame_after_flow_control_is_immediate_and_st_min_separates_
         f.iter().map(|(t, _)| *t).collect::<Vec<_>>(),
         vec![at_ms(42), at_ms(52), at_ms(62)]
     );
+    s.expect_sent(1);
 }
 
 #[test]
@@ -288,6 +288,8 @@ fn functional_messages_longer_than_a_single_frame_are_refused_at_send() {
     );
     s.ep.send(&payload(7, 0), TargetAddressType::Functional)
         .unwrap();
+    s.expect_tx(&[0x07, 0, 1, 2, 3, 4, 5, 6]);
+    s.expect_sent(1);
     let fd = Endpoint::new(
         tester_address(),
         config(|c| {
