@@ -4,7 +4,9 @@ use alloc::vec::Vec;
 
 use super::*;
 use crate::wire::FlowStatus;
-use crate::{AddressingMode, Duration, ProtocolError, TargetAddressType, Warning};
+use crate::{
+    AddressingMode, Config, Duration, Endpoint, ProtocolError, TargetAddressType, Warning,
+};
 
 fn sid(raw: u32) -> CanId {
     CanId::standard(raw).unwrap()
@@ -469,5 +471,131 @@ fn garbage_never_panics() {
         m.handle_timeout(Instant::from_micros(u64::MAX / 2));
         while m.poll_event().is_some() {}
         assert_eq!(m.poll_timeout(), None);
+    }
+}
+
+/// Two engines talk; every frame they exchange, with its time, as a capture would hold it.
+fn exchange(
+    address: Address,
+    config: Config,
+    requests: &[Vec<u8>],
+    responses: &[Vec<u8>],
+) -> Vec<(Instant, Frame)> {
+    let mut tester = Endpoint::new(address, config).unwrap();
+    let mut ecu = Endpoint::new(address.mirrored().unwrap(), config).unwrap();
+    let mut capture = Vec::new();
+    let mut now = Instant::ZERO;
+    for (request, response) in requests.iter().zip(responses) {
+        tester.send(request, TargetAddressType::Physical).unwrap();
+        ecu.send(response, TargetAddressType::Physical).unwrap();
+        for _ in 0..100_000 {
+            let mut moved = false;
+            while let Some(f) = tester.poll_transmit(now) {
+                capture.push((now, f));
+                ecu.handle_frame(&f, now);
+                moved = true;
+            }
+            while let Some(f) = ecu.poll_transmit(now) {
+                capture.push((now, f));
+                tester.handle_frame(&f, now);
+                moved = true;
+            }
+            if !tester.is_transmitting() && !ecu.is_transmitting() {
+                break;
+            }
+            if !moved {
+                let next = [tester.poll_timeout(), ecu.poll_timeout()]
+                    .into_iter()
+                    .flatten()
+                    .min()
+                    .expect("a transfer in progress has a deadline");
+                now = next.max(now + Duration::from_micros(100));
+                tester.handle_timeout(now);
+                ecu.handle_timeout(now);
+            }
+        }
+        now += Duration::from_millis(5);
+        while tester.poll_event().is_some() {}
+        while ecu.poll_event().is_some() {}
+    }
+    capture
+}
+
+#[test]
+fn what_two_engines_exchange_is_what_the_monitor_reports() {
+    let cases: [(Address, Discovery, u8, u8); 3] = [
+        (
+            Address::normal_11(0x7E0, 0x7E8).unwrap(),
+            Discovery::Normal,
+            0,
+            0,
+        ),
+        (
+            Address::extended_11(0x6F1, 0x610, 0x10, 0xF1).unwrap(),
+            Discovery::Extended,
+            3,
+            2,
+        ),
+        (
+            Address::mixed_11(0x700, 0x708, 0x55).unwrap(),
+            Discovery::Mixed,
+            8,
+            0xF5,
+        ),
+    ];
+    for (address, discovery, block_size, st_min) in cases {
+        let config = Config {
+            block_size,
+            st_min: crate::wire::StMin::from_byte(st_min),
+            ..Config::default()
+        };
+        // Sizes around every frame boundary: single frames, one and many blocks.
+        let sizes = [1usize, 6, 7, 8, 13, 14, 62, 100, 500, 4095];
+        let requests: Vec<Vec<u8>> = sizes
+            .iter()
+            .map(|&n| (0..n).map(|i| (i * 7) as u8).collect())
+            .collect();
+        let responses: Vec<Vec<u8>> = sizes
+            .iter()
+            .rev()
+            .map(|&n| (0..n).map(|i| (i * 13 + 1) as u8).collect())
+            .collect();
+        let capture = exchange(address, config, &requests, &responses);
+        let tester = address.tx_id(TargetAddressType::Physical).unwrap();
+        let mut settings = MonitorConfig::discovering(discovery);
+        settings.config.block_size = block_size;
+        let mut m = Monitor::new(settings);
+        let mut events = Vec::new();
+        for (t, f) in &capture {
+            m.handle_frame(f, *t);
+            events.extend(core::iter::from_fn(|| m.poll_event()));
+        }
+        assert!(failures(&events).is_empty(), "{discovery:?}: {events:?}");
+        let got: Vec<(bool, Vec<u8>)> = events
+            .iter()
+            .filter_map(|e| match e {
+                MonitorEvent::Message(msg) => Some((msg.from.id == tester, msg.payload.clone())),
+                _ => None,
+            })
+            .collect();
+        let mut from_tester: Vec<Vec<u8>> = got
+            .iter()
+            .filter(|(t, _)| *t)
+            .map(|(_, p)| p.clone())
+            .collect();
+        let mut from_ecu: Vec<Vec<u8>> = got
+            .iter()
+            .filter(|(t, _)| !*t)
+            .map(|(_, p)| p.clone())
+            .collect();
+        from_tester.sort();
+        from_ecu.sort();
+        let mut want_requests = requests.clone();
+        let mut want_responses = responses.clone();
+        want_requests.sort();
+        want_responses.sort();
+        assert_eq!(from_tester, want_requests, "{discovery:?}");
+        assert_eq!(from_ecu, want_responses, "{discovery:?}");
+        assert_eq!(m.in_progress().count(), 0);
     }
 }
