@@ -599,3 +599,41 @@ fn what_two_engines_exchange_is_what_the_monitor_reports() {
         assert_eq!(m.in_progress().count(), 0);
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Any frames at any times, in any discovery layout: no panic, and once every timer has run
+    /// nothing is left in progress.
+    #[test]
+    fn any_traffic_is_handled(
+        discovery in 0u8..3,
+        frames in proptest::collection::vec(
+            (0u32..8, proptest::collection::vec(proptest::prelude::any::<u8>(), 0..=8), 0u64..3_000_000),
+            0..200,
+        ),
+    ) {
+        let discovery = [Discovery::Normal, Discovery::Extended, Discovery::Mixed][usize::from(discovery)];
+        let mut settings = MonitorConfig::discovering(discovery);
+        settings.observe_frames = true;
+        let mut m = Monitor::new(settings);
+        m.watch(Address::normal_11(0x001, 0x002).unwrap()).unwrap();
+        let mut observed = 0;
+        for (id, data, micros) in &frames {
+            // Ids 0-7 with mostly ISO-TP-looking first bytes: PCI types 0-3 come often.
+            let mut data = data.clone();
+            if let Some(b) = data.first_mut() {
+                *b &= 0x3F;
+            }
+            m.handle_frame(&f(*id, &data), Instant::from_micros(*micros));
+            while let Some(e) = m.poll_event() {
+                observed += usize::from(matches!(e, MonitorEvent::Frame(_)));
+            }
+        }
+        proptest::prop_assert_eq!(observed, frames.len());
+        m.handle_timeout(Instant::from_micros(u64::MAX / 2));
+        while m.poll_event().is_some() {}
+        proptest::prop_assert_eq!(m.poll_timeout(), None);
+        proptest::prop_assert_eq!(m.in_progress().count(), 0);
+    }
+}
