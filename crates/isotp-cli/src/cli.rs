@@ -73,7 +73,8 @@ Examples:
     /// Reassemble and print complete PDUs of both directions without transmitting (like isotpsniffer)
     #[command(after_help = "\
 Without -s and -d, every ISO-TP conversation on the bus is found and followed: a first frame
-answered by a flow control pairs two ids.
+answered by a flow control pairs two ids (with --discover extended or mixed, two ids and their
+address bytes).
 
 Examples:
   isotp sniff -i socketcan:can0 -s 7E0 -d 7E8 -u
@@ -223,6 +224,22 @@ pub struct SourceArgs {
     pub timeout: Option<Duration>,
 }
 
+impl SourceArgs {
+    /// A log and an interface given together is a mistake, not a choice to make silently. An
+    /// interface from the ISOTP_IFACE variable is only a default, which a log overrides.
+    pub fn check_one_source(&self) -> Result<(), crate::error::CliError> {
+        let (Some(_), Some(iface)) = (&self.log, &self.iface.iface) else {
+            return Ok(());
+        };
+        if std::env::var("ISOTP_IFACE").ok().as_deref() == Some(iface.as_str()) {
+            return Ok(());
+        }
+        Err(crate::error::CliError::usage(format!(
+            "give either -i {iface} (a live bus) or --log (a recording), not both"
+        )))
+    }
+}
+
 /// `isotp dump`.
 #[derive(Args, Debug)]
 pub struct DumpArgs {
@@ -267,6 +284,23 @@ pub struct SniffArgs {
     /// Largest PDU reassembled; larger transfers are reported and skipped
     #[arg(long = "max-size", value_name = "BYTES", default_value = "4095", value_parser = crate::link_options::parse_max_size)]
     pub max_size: u32,
+
+    /// Without -s/-d: where discovered conversations carry an address byte. normal = none,
+    /// extended = a target address byte first, mixed = an address extension byte first, the same
+    /// both ways
+    #[arg(long, value_enum, default_value_t = DiscoveryArg::Normal, value_name = "normal|extended|mixed")]
+    pub discover: DiscoveryArg,
+}
+
+/// `sniff --discover`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DiscoveryArg {
+    /// No address byte
+    Normal,
+    /// The first data byte is the target address
+    Extended,
+    /// The first data byte is the address extension
+    Mixed,
 }
 
 /// `--role` of perf on a real link.

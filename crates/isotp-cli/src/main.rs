@@ -3,7 +3,6 @@
 mod candump_log;
 mod cli;
 mod commands;
-mod decode;
 mod ecu;
 mod error;
 mod hex;
@@ -13,7 +12,6 @@ mod logger;
 mod measure;
 mod message_format;
 mod output;
-mod reassembly;
 mod source;
 mod uds;
 

@@ -14,6 +14,11 @@ use crate::error::{CliError, CliResult};
 use crate::iface;
 use crate::output::{note, LiveClock, Timestamp};
 
+/// Malformed log lines reported one by one; the rest are only counted.
+const WARNINGS_SHOWN: u64 = 10;
+/// Malformed lines before any frame after which a file is taken for something else than a log.
+const NOT_A_LOG_AFTER: u64 = 10;
+
 /// A captured frame.
 #[derive(Clone, Debug)]
 pub struct Captured {
@@ -44,6 +49,10 @@ pub enum FrameSource {
         reader: LogReader<Box<dyn BufRead>>,
         /// Malformed lines seen so far.
         malformed: u64,
+        /// Frames read so far.
+        frames: u64,
+        /// The log as given, for messages.
+        name: String,
     },
     /// A live bus.
     Live {
@@ -65,7 +74,14 @@ pub enum FrameSource {
 impl FrameSource {
     /// The log of `--log` if given, else the interface of `-i`.
     pub fn open(args: &SourceArgs) -> CliResult<FrameSource> {
+        args.check_one_source()?;
         if let Some(path) = &args.log {
+            if path.is_dir() {
+                return Err(CliError::usage(format!(
+                    "--log '{}' is a directory: give a candump log file",
+                    path.display()
+                )));
+            }
             let input: Box<dyn BufRead> = if path.as_os_str() == "-" {
                 Box::new(BufReader::new(io::stdin()))
             } else {
@@ -77,6 +93,12 @@ impl FrameSource {
             return Ok(FrameSource::Log {
                 reader: LogReader::new(input),
                 malformed: 0,
+                frames: 0,
+                name: if path.as_os_str() == "-" {
+                    "standard input".into()
+                } else {
+                    format!("'{}'", path.display())
+                },
             });
         }
         let Some(spec) = args.iface.iface.clone() else {
@@ -105,19 +127,33 @@ impl FrameSource {
     /// malformed log lines are reported on standard error and skipped.
     pub fn next(&mut self, wait: Option<Duration>) -> CliResult<Next> {
         match self {
-            FrameSource::Log { reader, malformed } => loop {
+            FrameSource::Log {
+                reader,
+                malformed,
+                frames,
+                name,
+            } => loop {
                 match reader.next() {
+                    None if *frames == 0 && *malformed > 0 => {
+                        return Err(not_a_log(name, *malformed))
+                    }
                     None => return Ok(Next::End),
                     Some(Ok(f)) => {
+                        *frames += 1;
                         return Ok(Next::Frame(Captured {
                             time: f.time,
                             iface: f.iface,
                             frame: f.frame,
-                        }))
+                        }));
                     }
                     Some(Err(e)) => {
                         *malformed += 1;
-                        note(&format!("skipped log {e}"));
+                        if *frames == 0 && *malformed >= NOT_A_LOG_AFTER {
+                            return Err(not_a_log(name, *malformed));
+                        }
+                        if *malformed <= WARNINGS_SHOWN {
+                            note(&format!("skipped log {e}"));
+                        }
                     }
                 }
             },
@@ -163,6 +199,11 @@ impl FrameSource {
     /// Reports skipped log lines at the end of a run.
     pub fn finish(&self) {
         if let FrameSource::Log { malformed, .. } = self {
+            if *malformed > WARNINGS_SHOWN {
+                note(&format!(
+                    "(only the first {WARNINGS_SHOWN} malformed lines were shown)"
+                ));
+            }
             if *malformed > 0 {
                 note(&format!(
                     "{malformed} malformed log line{} skipped",
@@ -171,4 +212,13 @@ impl FrameSource {
             }
         }
     }
+}
+
+/// A file whose first lines are all malformed is not a candump log at all.
+fn not_a_log(name: &str, malformed: u64) -> CliError {
+    CliError::usage(format!(
+        "{name} is not a candump log: its first {malformed} line{} hold no frame; a candump log \
+         line looks like `(1700000000.000000) can0 7E0#0322F190` (candump -L)",
+        if malformed == 1 { "" } else { "s" }
+    ))
 }

@@ -1,3 +1,4 @@
+#![doc = include_str!("../README.md")]
 //! # isotp
 //!
 //! ISO 15765-2 (ISO-TP) on real and virtual CAN buses, built on the sans-IO engine
@@ -10,6 +11,11 @@
 //! - `kernel` (Linux, feature `socketcan`): the kernel's own CAN_ISOTP socket behind the same
 //!   send/receive surface.
 #![deny(missing_docs)]
+
+// The project README's Rust examples are complete programs, compiled and run as doctests here.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ProjectReadme;
 
 pub mod bus;
 pub mod hub;

@@ -32,10 +32,14 @@ struct Report {
 pub fn run(args: &PerfArgs) -> CliResult {
     let config = link_options::config(&args.link, Some(&args.flow))?;
     let mut ids = args.address.clone();
-    // Without ids, the classic diagnostic pair.
+    // Without ids, the classic diagnostic pair; the receiving node is its mirror.
     if ids.tx_id.is_none() && ids.rx_id.is_none() {
-        ids.tx_id = CanId::standard(0x7E0).ok();
-        ids.rx_id = CanId::standard(0x7E8).ok();
+        let (tx, rx) = match args.role {
+            Some(Role::Recv) => (0x7E8, 0x7E0),
+            _ => (0x7E0, 0x7E8),
+        };
+        ids.tx_id = CanId::standard(tx).ok();
+        ids.rx_id = CanId::standard(rx).ok();
     }
     let address = link_options::link_address(&ids, Needs::Both)?;
     let report = match (iface_given(args), args.role) {
@@ -262,10 +266,9 @@ fn remote_recv(
     let mut corrupt = 0;
     let mut last = Instant::now();
     for n in 0..args.count {
-        // The first PDU may be a while coming: the other node starts when it starts.
-        let wait = if n == 0 { None } else { Some(args.timeout) };
+        // --timeout bounds the first PDU too: start the sender within it (or raise it).
         let m = stack
-            .recv(wait)
+            .recv(Some(args.timeout))
             .map_err(from_stack)?
             .ok_or_else(|| timed_out(&format!("PDU {} of {}", n + 1, args.count), args.timeout))?;
         last = Instant::now();

@@ -1,0 +1,8 @@
+//! The `isotp` binary, run as a user would: one test crate, a module per concern.
+//!
+//! `commands`: every command in one process (good and bad input, exit codes; two parties on
+//! in-process virtual buses); `hub`: the commands across processes through `isotp hub`.
+
+mod commands;
+mod common;
+mod hub;
