@@ -98,6 +98,39 @@ python-can's socketcand interface. Runs until interrupted.")]
 
     /// A tester and a simulated ECU talk on a virtual bus: no hardware needed
     Demo(DemoArgs),
+
+    /// Convert a recorded log between formats: candump (.log), Vector ASC (.asc) and BLF (.blf),
+    /// PEAK TRC (.trc, read only)
+    #[command(after_help = "\
+The formats follow the file extensions unless --from/--to say otherwise; IN may be - (standard
+input) and OUT - (standard output, text formats only). Remote frames, error frames and other events
+are not carried over: their counts are reported on standard error.
+
+Examples:
+  isotp convert trace.blf trace.log
+  isotp convert drive.log drive.asc
+  isotp convert --from trc - - --to candump < session.txt")]
+    Convert(ConvertArgs),
+}
+
+/// `isotp convert`.
+#[derive(Args, Debug)]
+pub struct ConvertArgs {
+    /// The log to read (- = standard input)
+    #[arg(value_name = "IN")]
+    pub input: PathBuf,
+
+    /// The log to write (- = standard output)
+    #[arg(value_name = "OUT")]
+    pub output: PathBuf,
+
+    /// The format of IN [default: by extension, else by content, else candump]
+    #[arg(long, value_name = "candump|asc|blf|trc")]
+    pub from: Option<isotp::capture::Format>,
+
+    /// The format of OUT [default: by extension]
+    #[arg(long, value_name = "candump|asc|blf")]
+    pub to: Option<isotp::capture::Format>,
 }
 
 /// How received PDUs are printed.
@@ -210,9 +243,18 @@ pub struct SourceArgs {
     #[command(flatten)]
     pub iface: IfaceArg,
 
-    /// Read frames from a candump log file instead of an interface (- = standard input)
+    /// Read frames from a recorded log instead of an interface (- = standard input): candump (.log),
+    /// Vector ASC (.asc) or BLF (.blf), PEAK TRC (.trc)
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
+
+    /// The format of --log [default: by extension, else by content, else candump]
+    #[arg(
+        long = "log-format",
+        value_name = "candump|asc|blf|trc",
+        requires = "log"
+    )]
+    pub log_format: Option<isotp::capture::Format>,
 
     /// Stop after COUNT lines of output [default: no limit]
     #[arg(short = 'n', long, value_name = "COUNT")]

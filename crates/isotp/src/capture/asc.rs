@@ -142,6 +142,7 @@ impl<R: BufRead> Iterator for AscReader<R> {
             };
             let time = self.start.unwrap_or(Duration::ZERO) + time;
             let event = match f.next() {
+                Some(b"Start") => continue, // of measurement
                 Some(b"CANFD") => self.fd_line(f),
                 Some(ch) if ch.iter().all(u8::is_ascii_digit) => self.classic_line(ch, f),
                 _ => Ok(Event::Other),
@@ -477,7 +478,7 @@ impl<W: Write> AscWriter<W> {
         line.clear();
         write!(
             line,
-            "{:>11}.{:06} ",
+            "{:>4}.{:06} ",
             offset.as_secs(),
             offset.subsec_micros()
         )?;

@@ -100,19 +100,30 @@ impl Error {
         looks_like: Option<Format>,
         first: Option<Error>,
     ) -> Error {
+        Error::not_the_format_because(expected, looks_like, first, None)
+    }
+
+    /// The input is not `expected`: it looks like another format, or it is `reason`, or its first
+    /// records are all bad (`first` is the first of them).
+    pub(crate) fn not_the_format_because(
+        expected: Format,
+        looks_like: Option<Format>,
+        first: Option<Error>,
+        reason: Option<&str>,
+    ) -> Error {
         let mut message = format!("not {}", expected.description());
-        match (looks_like, &first) {
-            (Some(other), _) => {
-                message.push_str(&format!(": it looks like {}", other.description()))
-            }
-            (None, Some(first)) => message.push_str(&format!(
+        if let Some(other) = looks_like {
+            message.push_str(&format!(": it looks like {}", other.description()));
+        } else if let Some(reason) = reason {
+            message.push_str(&format!(": {reason}"));
+        } else if let Some(first) = &first {
+            message.push_str(&format!(
                 ": no valid record among the first lines ({}: {})",
                 first.position, first.message
-            )),
-            (None, None) => {}
+            ));
         }
         Error {
-            position: first.map_or(Position::Start, |e| e.position),
+            position: Position::Start,
             kind: ErrorKind::NotTheFormat {
                 expected,
                 looks_like,
@@ -141,9 +152,12 @@ impl std::error::Error for Error {}
 /// Up to 60 characters of `bytes`, for messages.
 pub(crate) fn shorten(bytes: &[u8]) -> String {
     const MAX: usize = 60;
-    let s = String::from_utf8_lossy(bytes);
+    let s: String = String::from_utf8_lossy(bytes)
+        .chars()
+        .map(|c| if c.is_control() { '.' } else { c })
+        .collect();
     if s.chars().count() <= MAX {
-        s.into_owned()
+        s
     } else {
         let cut: String = s.chars().take(MAX).collect();
         format!("{cut}...")

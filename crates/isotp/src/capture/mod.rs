@@ -173,6 +173,16 @@ impl std::str::FromStr for Format {
     }
 }
 
+/// Text logs hold no NUL and few control bytes; a binary file has many in its first bytes.
+fn looks_binary(head: &[u8]) -> bool {
+    let head = &head[..head.len().min(512)];
+    let odd = head
+        .iter()
+        .filter(|&&b| b == 0 || (b < 0x20 && !b.is_ascii_whitespace()) || b == 0x7F)
+        .count();
+    head.contains(&0) || odd * 10 > head.len()
+}
+
 pub(crate) fn trim(mut s: &[u8]) -> &[u8] {
     while let [first, rest @ ..] = s {
         if first.is_ascii_whitespace() {
@@ -263,6 +273,14 @@ impl<R: BufRead> Reader<R> {
         let looks_like = Format::sniff(head(&mut input)?);
         if let Some(other) = looks_like.filter(|&f| f != format) {
             return Err(Error::not_the_format(format, Some(other), None));
+        }
+        if format != Format::Blf && looks_binary(head(&mut input)?) {
+            return Err(Error::not_the_format_because(
+                format,
+                None,
+                None,
+                Some("it is binary data, not text"),
+            ));
         }
         let inner = match format {
             Format::Candump => Inner::Candump(candump::CandumpReader::new(input)),
