@@ -106,12 +106,13 @@ impl FrameSource {
                     None => return Ok(Next::End),
                     Some(Ok(r)) => {
                         return Ok(Next::Frame(Captured {
+                            // BLF has nanoseconds: to the nearest microsecond.
                             time: Timestamp::from_micros(
-                                u64::try_from(r.time.as_micros()).unwrap_or(u64::MAX),
+                                u64::try_from((r.time.as_nanos() + 500) / 1000).unwrap_or(u64::MAX),
                             ),
                             iface: r.channel.to_string(),
                             frame: r.frame,
-                        }))
+                        }));
                     }
                     Some(Err(e)) if e.is_fatal() => return Err(CliError::usage(e.to_string())),
                     Some(Err(e)) => {

@@ -476,12 +476,9 @@ impl<W: Write> AscWriter<W> {
         };
         let line = &mut self.line;
         line.clear();
-        write!(
-            line,
-            "{:>4}.{:06} ",
-            offset.as_secs(),
-            offset.subsec_micros()
-        )?;
+        // To the nearest microsecond (BLF times have nanoseconds).
+        let micros = (offset.as_nanos() + 500) / 1000;
+        write!(line, "{:>4}.{:06} ", micros / 1_000_000, micros % 1_000_000)?;
         if f.is_fd() {
             let mut flags = FLAG_EDL;
             if f.is_brs() {

@@ -297,7 +297,7 @@ fn parse_data(s: &[u8], out: &mut [u8; dlc::FD_MAX_LEN]) -> Result<usize, String
 }
 
 /// Writes records as candump log lines. Channel numbers become `can0`, `can1`... (number - 1);
-/// times are written to the microsecond, as candump does.
+/// times are written to the nearest microsecond, as candump does.
 pub(crate) struct CandumpWriter<W> {
     out: W,
     line: Vec<u8>,
@@ -314,7 +314,8 @@ impl<W: Write> CandumpWriter<W> {
     pub(crate) fn write(&mut self, r: &Record) -> std::io::Result<()> {
         use std::io::Write as _;
         self.line.clear();
-        let micros = r.time.as_micros();
+        // To the nearest microsecond (BLF times have nanoseconds).
+        let micros = (r.time.as_nanos() + 500) / 1000;
         let _ = write!(
             self.line,
             "({}.{:06}) ",
