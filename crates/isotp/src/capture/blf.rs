@@ -49,9 +49,11 @@ const TIME_TEN_MICS: u32 = 0x1;
 /// writers use 128 KiB.
 const MAX_CONTAINER: usize = 64 << 20;
 
+#[inline]
 fn u16_at(b: &[u8], at: usize) -> u16 {
     u16::from_le_bytes([b[at], b[at + 1]])
 }
+#[inline]
 fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(b[at..at + 4].try_into().unwrap_or_default())
 }
@@ -324,21 +326,27 @@ impl<R: BufRead> BlfReader<R> {
         }
     }
 
+    #[inline]
     fn parse(&mut self) -> Result<Parsed, Error> {
         let d = &self.data[self.pos..];
         // Objects inside containers are padded to 4 bytes in some writers and not in others: look for
         // the signature a few bytes ahead.
-        let Some(skip) = (0..5).find(|&i| d.len() >= i + 4 && &d[i..i + 4] == OBJ_SIGNATURE) else {
-            if d.len() < 8 {
-                return Ok(Parsed::Incomplete);
+        let skip = if d.starts_with(OBJ_SIGNATURE) {
+            0
+        } else {
+            match (1..5).find(|&i| d.len() >= i + 4 && &d[i..i + 4] == OBJ_SIGNATURE) {
+                Some(i) => i,
+                None if d.len() < 8 => return Ok(Parsed::Incomplete),
+                None => {
+                    return Err(Error::corrupt(
+                        self.at(self.pos),
+                        format!(
+                            "expected an object signature 'LOBJ', found {:02X?}",
+                            &d[..4]
+                        ),
+                    ))
+                }
             }
-            return Err(Error::corrupt(
-                self.at(self.pos),
-                format!(
-                    "expected an object signature 'LOBJ', found {:02X?}",
-                    &d[..4]
-                ),
-            ));
         };
         let d = &d[skip..];
         if d.len() < BASE_HEADER_SIZE {
@@ -426,6 +434,7 @@ fn id(raw: u32) -> Result<CanId, String> {
 }
 
 /// channel u16, flags u8, dlc u8, id u32, data [8].
+#[inline]
 fn can_message(b: &[u8]) -> Result<Object, String> {
     if b.len() < 16 {
         return Err(too_short("CAN_MESSAGE"));
@@ -507,6 +516,7 @@ fn fd_or_classic(id: CanId, data: &[u8], fd: bool, brs: bool) -> Result<Frame, S
 impl<R: BufRead> Iterator for BlfReader<R> {
     type Item = Result<Record, Error>;
 
+    #[inline]
     fn next(&mut self) -> Option<Result<Record, Error>> {
         if self.done {
             return None;

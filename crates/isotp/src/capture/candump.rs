@@ -46,6 +46,8 @@ pub(crate) enum Line<'a> {
 pub(crate) struct CandumpReader<R> {
     lines: Lines<R>,
     pub(crate) skipped: Skipped,
+    /// The interface of the previous line: logs name a few interfaces many times.
+    last: Option<ChannelName>,
 }
 
 impl<R: BufRead> CandumpReader<R> {
@@ -53,6 +55,7 @@ impl<R: BufRead> CandumpReader<R> {
         CandumpReader {
             lines: Lines::new(input),
             skipped: Skipped::default(),
+            last: None,
         }
     }
 }
@@ -60,6 +63,7 @@ impl<R: BufRead> CandumpReader<R> {
 impl<R: BufRead> Iterator for CandumpReader<R> {
     type Item = Result<Record, Error>;
 
+    #[inline]
     fn next(&mut self) -> Option<Result<Record, Error>> {
         loop {
             match self.lines.advance() {
@@ -76,7 +80,11 @@ impl<R: BufRead> Iterator for CandumpReader<R> {
                     frame,
                     direction,
                 }) => {
-                    let channel = match std::str::from_utf8(iface).ok().and_then(ChannelName::new) {
+                    let known = self.last.filter(|n| n.as_str().as_bytes() == iface);
+                    let name = known
+                        .or_else(|| std::str::from_utf8(iface).ok().and_then(ChannelName::new));
+                    self.last = name;
+                    let channel = match name {
                         Some(name) => Channel::Name(name),
                         None => {
                             return Some(Err(Error::malformed(

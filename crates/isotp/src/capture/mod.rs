@@ -313,6 +313,7 @@ impl<R: BufRead> Reader<R> {
         }
     }
 
+    #[inline]
     fn next_raw(&mut self) -> Option<Result<Record, Error>> {
         match &mut self.inner {
             Inner::Candump(r) => r.next(),
@@ -326,14 +327,15 @@ impl<R: BufRead> Reader<R> {
 impl<R: BufRead> Iterator for Reader<R> {
     type Item = Result<Record, Error>;
 
+    #[inline]
     fn next(&mut self) -> Option<Result<Record, Error>> {
         if self.seen_record {
             if let Some(e) = self.held.pop_front() {
                 return Some(Err(e));
             }
         }
-        if let Some(r) = self.pending.take() {
-            return Some(Ok(r));
+        if self.pending.is_some() {
+            return self.pending.take().map(Ok);
         }
         if self.done {
             return None;

@@ -10,30 +10,41 @@ use super::error::{Error, Position};
 /// as text must not fill memory.
 pub(crate) const MAX_LINE: usize = 4096;
 
-/// Lines of a text input, numbered from 1, without their line ending.
+/// Lines of a text input, numbered from 1, without their line ending. The input is read in large
+/// blocks into one buffer and each line is handed out where it lies, never copied.
 pub(crate) struct Lines<R> {
     input: R,
     buf: Vec<u8>,
+    /// `buf[start..filled]` is not yet handed out.
+    start: usize,
+    filled: usize,
+    /// The line last handed out: `buf[line.0..line.1]`.
+    line: (usize, usize),
     /// The number of the line last returned.
     pub(crate) number: u64,
-    end: usize,
+    eof: bool,
     failed: bool,
 }
+
+const BLOCK: usize = 1 << 16;
 
 impl<R: BufRead> Lines<R> {
     pub(crate) fn new(input: R) -> Lines<R> {
         Lines {
             input,
-            buf: Vec::with_capacity(256),
+            buf: vec![0; BLOCK + MAX_LINE],
+            start: 0,
+            filled: 0,
+            line: (0, 0),
             number: 0,
-            end: 0,
+            eof: false,
             failed: false,
         }
     }
 
     /// The line read last by [`Lines::advance`].
     pub(crate) fn line(&self) -> &[u8] {
-        &self.buf[..self.end]
+        &self.buf[self.line.0..self.line.1]
     }
 
     /// The next line, `Ok(None)` at the end; an over-long line is an error and is skipped.
@@ -42,57 +53,87 @@ impl<R: BufRead> Lines<R> {
         Ok(self.advance()?.then(|| self.line()))
     }
 
+    /// Moves the unread bytes to the front and reads more; false at the end of the input.
+    fn fill(&mut self) -> Result<bool, Error> {
+        if self.eof {
+            return Ok(false);
+        }
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.filled, 0);
+            self.filled -= self.start;
+            self.start = 0;
+        }
+        loop {
+            match self.input.read(&mut self.buf[self.filled..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(false);
+                }
+                Ok(n) => {
+                    self.filled += n;
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.failed = true;
+                    return Err(Error::io(Position::Line(self.number + 1), &e));
+                }
+            }
+        }
+    }
+
     /// Reads the next line ([`Lines::line`]); false at the end. An over-long line is an error and
     /// is skipped.
     pub(crate) fn advance(&mut self) -> Result<bool, Error> {
         if self.failed {
             return Ok(false);
         }
-        self.buf.clear();
-        let mut too_long = false;
-        loop {
-            let available = match self.input.fill_buf() {
-                Ok(b) => b,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    self.failed = true;
-                    return Err(Error::io(Position::Line(self.number + 1), &e));
+        let mut searched = self.start;
+        let end = loop {
+            if let Some(i) = memchr::memchr(b'\n', &self.buf[searched..self.filled]) {
+                break searched + i;
+            }
+            if self.filled - self.start >= MAX_LINE {
+                // Skip to the end of this line, then report it.
+                self.number += 1;
+                let number = self.number;
+                loop {
+                    self.start = self.filled;
+                    if !self.fill()? {
+                        break;
+                    }
+                    if let Some(i) = memchr::memchr(b'\n', &self.buf[..self.filled]) {
+                        self.start = i + 1;
+                        break;
+                    }
                 }
-            };
-            if available.is_empty() {
-                if self.buf.is_empty() && !too_long {
+                return Err(Error::malformed(
+                    Position::Line(number),
+                    format!("line longer than {MAX_LINE} bytes (is this a text log?)"),
+                ));
+            }
+            searched = self.filled - self.start;
+            if !self.fill()? {
+                if self.start == self.filled {
                     return Ok(false);
                 }
-                break;
+                break self.filled; // a last line without a line ending
             }
-            let (take, done) = match available.iter().position(|&b| b == b'\n') {
-                Some(i) => (i + 1, true),
-                None => (available.len(), false),
-            };
-            if !too_long {
-                if self.buf.len() + take > MAX_LINE {
-                    too_long = true;
-                } else {
-                    self.buf.extend_from_slice(&available[..take]);
-                }
-            }
-            self.input.consume(take);
-            if done {
-                break;
-            }
-        }
+        };
         self.number += 1;
-        if too_long {
+        if end - self.start > MAX_LINE {
+            self.start = (end + 1).min(self.filled);
             return Err(Error::malformed(
                 Position::Line(self.number),
                 format!("line longer than {MAX_LINE} bytes (is this a text log?)"),
             ));
         }
-        let mut end = self.buf.len();
-        while end > 0 && matches!(self.buf[end - 1], b'\n' | b'\r') {
-            end -= 1;
+        let mut line_end = end;
+        while line_end > self.start && self.buf[line_end - 1] == b'\r' {
+            line_end -= 1;
         }
-        self.end = end;
+        self.line = (self.start, line_end);
+        self.start = (end + 1).min(self.filled);
         Ok(true)
     }
 }
@@ -222,10 +263,19 @@ mod tests {
         let input = format!("a\r\n{long}\nb");
         let mut lines = Lines::new(input.as_bytes());
         assert_eq!(lines.next_line().unwrap(), Some(&b"a"[..]));
-        let e = lines.next_line().unwrap_err();
+        let e = lines.next_line().map(|l| l.map(<[u8]>::len)).unwrap_err();
         assert_eq!(e.position, Position::Line(2));
         assert_eq!(lines.next_line().unwrap(), Some(&b"b"[..]));
         assert_eq!(lines.number, 3);
         assert_eq!(lines.next_line().unwrap(), None);
+        // Longer than the whole buffer, with and without a line ending after it.
+        for tail in ["\nok\n", ""] {
+            let input = format!("{}{tail}", "y".repeat(3 * BLOCK));
+            let mut lines = Lines::new(input.as_bytes());
+            let e = lines.next_line().map(|l| l.map(<[u8]>::len)).unwrap_err();
+            assert_eq!(e.position, Position::Line(1));
+            let next = lines.next_line().unwrap().map(<[u8]>::to_vec);
+            assert_eq!(next.as_deref(), (!tail.is_empty()).then_some(&b"ok"[..]));
+        }
     }
 }
