@@ -475,3 +475,6 @@ impl<W: Write + Seek> Writer<W> {
         .map_err(write_error)
     }
 }
+
+#[cfg(test)]
+mod tests;
