@@ -71,13 +71,18 @@ Examples:
     Dump(DumpArgs),
 
     /// Reassemble and print complete PDUs of both directions without transmitting (like isotpsniffer)
-    #[command(after_help = "\
+    #[command(
+        after_help = "\
 Without -s and -d, every ISO-TP conversation on the bus is found and followed: a first frame
 answered by a flow control pairs two ids.
 
 Examples:
   isotp sniff -i socketcan:can0 -s 7E0 -d 7E8 -u
-  isotp sniff --log drive.log --format json")]
+  isotp sniff --log drive.log --format json
+
+-h is isotpsniffer's head length: help is --help.",
+        disable_help_flag = true
+    )]
     Sniff(SniffArgs),
 
     /// Measure throughput and latency (like isotpperf): in-process by default, or over -i with --role
@@ -273,13 +278,26 @@ pub struct DumpArgs {
     #[command(flatten)]
     pub address: AddressArgs,
 
-    /// Timestamps: a = absolute, d = delta to the previous frame, z = from the first frame, n = none
-    #[arg(short = 't', long = "timestamp", value_enum, default_value_t = TimeMode::None, value_name = "a|d|z|n")]
+    /// Timestamps: a = absolute, A = absolute with the date (UTC), d = delta to the previous frame,
+    /// z = from the first frame, n = none
+    #[arg(short = 't', long = "timestamp", value_enum, default_value_t = TimeMode::None, value_name = "a|A|d|z|n")]
     pub time: TimeMode,
 
     /// Also print the data as ASCII
     #[arg(short = 'a', long)]
     pub ascii: bool,
+
+    /// Broadcast (functional) id shown with -s and -d, as isotpdump's -b (hex, as -s)
+    #[arg(short = 'b', long = "broadcast-id", value_name = "ID", value_parser = crate::link_options::parse_can_id)]
+    pub broadcast: Option<isotp::CanId>,
+
+    /// Extended address byte of the frames on -d (hex), or `any`; needs -x (isotpdump's -X)
+    #[arg(short = 'X', long = "rx-ext-addr", value_name = "RXADDR|any", value_parser = parse_rx_ext, requires = "ext")]
+    pub rx_ext: Option<RxExt>,
+
+    /// Colour the output, as --color always (isotpdump's -c)
+    #[arg(short = 'c')]
+    pub colour: bool,
 
     /// Annotate UDS (and OBD) services in single and first frames
     #[arg(short = 'u', long)]
@@ -298,8 +316,34 @@ pub struct SniffArgs {
     #[arg(long, value_enum, default_value_t = PduFormat::Text)]
     pub format: PduFormat,
 
-    /// Timestamps (text format): a = absolute, d = delta, z = from the first PDU, n = none
-    #[arg(short = 't', long = "timestamp", value_enum, default_value_t = TimeMode::Absolute, value_name = "a|d|z|n")]
+    /// isotpsniffer's format: 1 = hex, 2 = ASCII, 3 = text (hex with time and ids); sets --format
+    #[arg(short = 'f', value_name = "1|2|3", value_parser = clap::value_parser!(u8).range(1..=3), conflicts_with = "format")]
+    pub sniffer_format: Option<u8>,
+
+    /// Print only the first LEN bytes of each PDU (isotpsniffer's -h)
+    #[arg(short = 'h', long = "head", value_name = "LEN")]
+    pub head: Option<usize>,
+
+    /// Extended address byte of the frames on -d (hex); needs -x (isotpsniffer's -X)
+    #[arg(short = 'X', long = "rx-ext-addr", value_name = "RXADDR", value_parser = parse_rx_ext, requires = "ext")]
+    pub rx_ext: Option<RxExt>,
+
+    /// CAN FD link layer (isotpsniffer's -L). Accepted for its habits: sniff reassembles CAN FD
+    /// frames whether or not it is given
+    #[arg(short = 'L')]
+    pub fd: bool,
+
+    /// Colour the output, as --color always (isotpsniffer's -c)
+    #[arg(short = 'c')]
+    pub colour: bool,
+
+    /// Print help (-h is --head, as in isotpsniffer)
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+
+    /// Timestamps (text format): a = absolute, A = absolute with the date (UTC), d = delta, z = from
+    /// the first PDU, n = none
+    #[arg(short = 't', long = "timestamp", value_enum, default_value_t = TimeMode::Absolute, value_name = "a|A|d|z|n")]
     pub time: TimeMode,
 
     /// Annotate UDS (and OBD) services (text format)
@@ -309,6 +353,37 @@ pub struct SniffArgs {
     /// Largest PDU reassembled; larger transfers are reported and skipped
     #[arg(long = "max-size", value_name = "BYTES", default_value = "4095", value_parser = crate::link_options::parse_max_size)]
     pub max_size: u32,
+}
+
+/// `-X` of dump and sniff: the address byte of the frames on -d.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RxExt {
+    /// This byte.
+    Byte(u8),
+    /// Any byte (dump only).
+    Any,
+}
+
+fn parse_rx_ext(text: &str) -> Result<RxExt, String> {
+    if text == "any" {
+        return Ok(RxExt::Any);
+    }
+    crate::link_options::parse_ext_addr(text).and_then(|x| match x.rx {
+        None => Ok(RxExt::Byte(x.tx)),
+        Some(_) => Err(format!("'{text}' is not one address byte (hex)")),
+    })
+}
+
+impl SniffArgs {
+    /// `--format`, or what `-f` asks for.
+    pub fn pdu_format(&self) -> PduFormat {
+        match self.sniffer_format {
+            Some(1) => PduFormat::Hex,
+            Some(2) => PduFormat::Ascii,
+            Some(_) => PduFormat::Text,
+            None => self.format,
+        }
+    }
 }
 
 /// `--role` of perf on a real link.

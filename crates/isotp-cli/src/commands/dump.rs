@@ -3,7 +3,7 @@
 use isotp_core::wire::PciType;
 use isotp_core::CanId;
 
-use crate::cli::DumpArgs;
+use crate::cli::{DumpArgs, RxExt};
 use crate::decode::{self, FrameView};
 use crate::error::CliResult;
 use crate::hex;
@@ -20,6 +20,7 @@ pub struct Filter {
     tx_byte: Option<u8>,
     rx_byte: Option<u8>,
     address_len: usize,
+    broadcast: Option<CanId>,
 }
 
 /// Which side sent a frame.
@@ -42,13 +43,28 @@ impl Filter {
             tx_byte: args.ext.map(|x| x.tx),
             rx_byte: args.ext.map(|x| x.rx_byte()),
             address_len: usize::from(args.ext.is_some()),
+            broadcast: None,
         }
+    }
+
+    /// isotpdump's -b (a broadcast id shown as the -s side) and -X (the address byte on -d, or any).
+    pub fn with_dump_options(mut self, broadcast: Option<CanId>, rx_ext: Option<RxExt>) -> Filter {
+        self.broadcast = broadcast;
+        match rx_ext {
+            Some(RxExt::Byte(b)) => self.rx_byte = Some(b),
+            Some(RxExt::Any) => self.rx_byte = None,
+            None => {}
+        }
+        self
     }
 
     /// The side of a frame that is shown, or `None` for a frame filtered out.
     pub fn side(&self, id: CanId, data: &[u8]) -> Option<Side> {
-        if self.tx.is_none() && self.rx.is_none() {
+        if self.tx.is_none() && self.rx.is_none() && self.broadcast.is_none() {
             return Some(Side::Any);
+        }
+        if Some(id) == self.broadcast {
+            return Some(Side::Tx);
         }
         let lead = data.first().copied();
         if Some(id) == self.tx && (self.tx_byte.is_none() || lead == self.tx_byte) {
@@ -142,8 +158,13 @@ impl FrameFormatter {
 
 /// Runs `isotp dump`.
 pub fn run(args: &DumpArgs, color: ColorChoice) -> CliResult {
+    let color = if args.colour {
+        ColorChoice::Always
+    } else {
+        color
+    };
     let mut source = FrameSource::open(&args.source)?;
-    let filter = Filter::new(&args.address);
+    let filter = Filter::new(&args.address).with_dump_options(args.broadcast, args.rx_ext);
     let mut formatter = FrameFormatter {
         palette: Palette::for_stdout(color),
         stamper: Stamper::new(args.time),

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use isotp_core::ProtocolError;
 
-use crate::cli::SniffArgs;
+use crate::cli::{RxExt, SniffArgs};
 use crate::error::{CliError, CliResult};
 use crate::link_options;
 use crate::message_format::{MessageLine, MessagePrinter};
@@ -17,7 +17,21 @@ const TICK: Duration = Duration::from_millis(100);
 
 /// Runs `isotp sniff`.
 pub fn run(args: &SniffArgs, color: ColorChoice) -> CliResult {
-    let a = &args.address;
+    let color = if args.colour {
+        ColorChoice::Always
+    } else {
+        color
+    };
+    let mut address = args.address.clone();
+    if let (Some(ext), Some(RxExt::Byte(rx))) = (address.ext.as_mut(), args.rx_ext) {
+        ext.rx = Some(rx);
+    }
+    if args.rx_ext == Some(RxExt::Any) {
+        return Err(CliError::usage(
+            "-X any is isotpdump's: sniff needs the address byte",
+        ));
+    }
+    let a = &address;
     let mut tracker = if a.tx_id.is_none() && a.rx_id.is_none() {
         if a.ext.is_some() {
             return Err(CliError::usage(
@@ -31,7 +45,7 @@ pub fn run(args: &SniffArgs, color: ColorChoice) -> CliResult {
     };
     let mut source = FrameSource::open(&args.source)?;
     let mut printer = MessagePrinter::new(
-        args.format,
+        args.pdu_format(),
         Stamper::new(args.time),
         Palette::for_stdout(color),
         args.uds,
@@ -58,7 +72,14 @@ pub fn run(args: &SniffArgs, color: ColorChoice) -> CliResult {
             Ok(Next::End) => break Ok(()),
             Err(e) => break Err(e),
         }
-        if let Err(e) = report(&mut found, &mut printer, &mut out, &mut printed, limit) {
+        if let Err(e) = report(
+            &mut found,
+            &mut printer,
+            &mut out,
+            &mut printed,
+            limit,
+            args.head,
+        ) {
             break Err(e);
         }
     };
@@ -81,6 +102,7 @@ fn report(
     out: &mut Out,
     printed: &mut u64,
     limit: Option<u64>,
+    head: Option<usize>,
 ) -> CliResult {
     for f in found.drain(..) {
         match f {
@@ -95,7 +117,8 @@ fn report(
                         from: m.from,
                         to: m.to,
                         target: m.target,
-                        payload: &m.payload,
+                        payload: &m.payload
+                            [..head.map_or(m.payload.len(), |h| h.min(m.payload.len()))],
                     },
                 )?;
                 *printed += 1;

@@ -729,3 +729,142 @@ fn system_time_bytes(t: Duration) -> [u8; 16] {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An object: base header, a v1 or v2 header with `flags` and `stamp`, then `body`.
+    fn object(kind: u32, version: u16, flags: u32, stamp: u64, body: &[u8]) -> Vec<u8> {
+        let header = if version == 2 { 40 } else { 32 };
+        let mut o = Vec::new();
+        o.extend_from_slice(OBJ_SIGNATURE);
+        o.extend_from_slice(&(header as u16).to_le_bytes());
+        o.extend_from_slice(&version.to_le_bytes());
+        o.extend_from_slice(&((header + body.len()) as u32).to_le_bytes());
+        o.extend_from_slice(&kind.to_le_bytes());
+        o.extend_from_slice(&flags.to_le_bytes());
+        if version == 2 {
+            o.extend_from_slice(&[0, 0, 0, 0]); // status, reserved, object version
+            o.extend_from_slice(&stamp.to_le_bytes());
+            o.extend_from_slice(&[0; 8]); // original time stamp
+        } else {
+            o.extend_from_slice(&[0, 0, 0, 0]);
+            o.extend_from_slice(&stamp.to_le_bytes());
+        }
+        o.extend_from_slice(body);
+        o
+    }
+
+    /// A file of one uncompressed container holding `objects`, starting 2023-11-14 22:13:20.
+    fn file(objects: &[u8]) -> Vec<u8> {
+        let mut f = vec![0u8; FILE_HEADER_SIZE];
+        f[..4].copy_from_slice(FILE_SIGNATURE);
+        f[4..8].copy_from_slice(&(FILE_HEADER_SIZE as u32).to_le_bytes());
+        f[40..56].copy_from_slice(&system_time_bytes(Duration::from_secs(1_700_000_000)));
+        let size = 32 + objects.len();
+        f.extend_from_slice(OBJ_SIGNATURE);
+        f.extend_from_slice(&16u16.to_le_bytes());
+        f.extend_from_slice(&1u16.to_le_bytes());
+        f.extend_from_slice(&(size as u32).to_le_bytes());
+        f.extend_from_slice(&LOG_CONTAINER.to_le_bytes());
+        f.extend_from_slice(&NO_COMPRESSION.to_le_bytes());
+        f.extend_from_slice(&[0; 6]);
+        f.extend_from_slice(&(objects.len() as u32).to_le_bytes());
+        f.extend_from_slice(&[0; 4]);
+        f.extend_from_slice(objects);
+        f.resize(f.len() + size % 4, 0);
+        f
+    }
+
+    fn read(bytes: &[u8]) -> (Vec<Result<Record, Error>>, Skipped) {
+        let mut r = BlfReader::new(bytes).unwrap();
+        let got = r.by_ref().collect();
+        (got, r.skipped)
+    }
+
+    #[test]
+    fn every_frame_object_and_what_is_passed_over() {
+        let mut objects = Vec::new();
+        // CAN_MESSAGE2, header v2, 10 µs units, transmitted, channel 2, 29-bit id.
+        let mut m2 = vec![2, 0, FLAG_TX, 3];
+        m2.extend_from_slice(&(0x18DA_F110u32 | ID_EXTENDED).to_le_bytes());
+        m2.extend_from_slice(&[0x02, 0x10, 0x03, 0, 0, 0, 0, 0]);
+        m2.extend_from_slice(&[0; 8]); // frame length, bit count, reserved
+        objects.extend(object(CAN_MESSAGE2, 2, TIME_TEN_MICS, 150, &m2));
+        // CAN_FD_MESSAGE with BRS, 12 valid bytes; 3 bytes of padding before the next object.
+        let mut fd = vec![1, 0, 0, 9];
+        fd.extend_from_slice(&0x7E8u32.to_le_bytes());
+        fd.extend_from_slice(&[0; 4]);
+        fd.extend_from_slice(&[0, FD_EDL | FD_BRS, 12, 0, 0, 0, 0, 0]);
+        fd.extend_from_slice(&[0xAB; 64]);
+        objects.extend(object(CAN_FD_MESSAGE, 1, 2, 2_000_000, &fd));
+        objects.extend_from_slice(&[0, 0, 0]);
+        // CAN_FD_MESSAGE_64 declaring 16 bytes but storing 8 (the rest reads as zero).
+        let mut fd64 = vec![1, 10, 16, 0];
+        fd64.extend_from_slice(&0x7E0u32.to_le_bytes());
+        fd64.extend_from_slice(&0u32.to_le_bytes());
+        fd64.extend_from_slice(&FD64_EDL.to_le_bytes());
+        fd64.extend_from_slice(&[0; 16]);
+        fd64.extend_from_slice(&[0, 0, 0, 0]); // bit count, direction rx, ext data offset
+        fd64.extend_from_slice(&[0; 4]);
+        fd64.extend_from_slice(&[0x11; 8]);
+        objects.extend(object(CAN_FD_MESSAGE_64, 1, 2, 3_000_000, &fd64));
+        // Passed over: a remote frame, an error frame, an unknown object.
+        let mut remote = vec![1, 0, FLAG_REMOTE, 8];
+        remote.extend_from_slice(&0x7E0u32.to_le_bytes());
+        remote.extend_from_slice(&[0; 8]);
+        objects.extend(object(CAN_MESSAGE, 1, 2, 4_000_000, &remote));
+        objects.extend(object(CAN_ERROR_EXT, 1, 2, 5_000_000, &[0; 32]));
+        objects.extend(object(65, 1, 2, 6_000_000, &[1, 2, 3, 4]));
+        let (got, skipped) = read(&file(&objects));
+        let got: Vec<Record> = got.into_iter().map(Result::unwrap).collect();
+        let start = Duration::from_secs(1_700_000_000);
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[0].time, start + Duration::from_micros(1500));
+        assert_eq!(got[0].channel, Channel::Number(2));
+        assert_eq!(got[0].direction, Some(Direction::Tx));
+        assert_eq!(got[0].frame.to_string(), "18DAF110#021003");
+        assert_eq!(got[1].time, start + Duration::from_millis(2));
+        assert!(got[1].frame.is_fd() && got[1].frame.is_brs());
+        assert_eq!(got[1].frame.data(), &[0xAB; 12]);
+        let mut want = [0u8; 16];
+        want[..8].fill(0x11);
+        assert_eq!(got[2].frame.data(), &want);
+        assert_eq!(got[2].direction, Some(Direction::Rx));
+        assert_eq!(
+            skipped,
+            Skipped {
+                remote: 1,
+                error: 1,
+                other: 1
+            }
+        );
+    }
+
+    #[test]
+    fn broken_files_say_where() {
+        assert!(matches!(
+            BlfReader::new(&b"LOGX"[..]).err().map(|e| e.kind),
+            Some(super::super::ErrorKind::Corrupt)
+        ));
+        let mut bad = file(&object(CAN_MESSAGE, 1, 2, 0, &[0; 16]));
+        bad[FILE_HEADER_SIZE + 32] = b'X'; // the inner object's signature
+        let (got, _) = read(&bad);
+        let e = got[0].as_ref().unwrap_err();
+        assert!(e.is_fatal());
+        assert!(
+            e.to_string()
+                .contains("log container at byte 144, uncompressed byte 0"),
+            "{e}"
+        );
+        let mut short = file(&object(CAN_MESSAGE, 1, 2, 0, &[0; 16]));
+        short.truncate(short.len() - 10);
+        let (got, _) = read(&short);
+        assert!(got[0]
+            .as_ref()
+            .unwrap_err()
+            .to_string()
+            .contains("ends inside a log container"));
+    }
+}

@@ -201,6 +201,27 @@ pub(crate) fn trim(mut s: &[u8]) -> &[u8] {
     s
 }
 
+/// A time since the Unix epoch as a UTC calendar date, to the microsecond:
+/// `2023-11-14 22:13:20.000000` (what isotpdump's `-t A` shows).
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(isotp::capture::utc_text(Duration::from_secs(1_700_000_000)), "2023-11-14 22:13:20.000000");
+/// ```
+pub fn utc_text(time: std::time::Duration) -> String {
+    let d = civil::DateTime::from_unix(time);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}",
+        d.year,
+        d.month,
+        d.day,
+        d.hour,
+        d.minute,
+        d.second,
+        d.nanos / 1000
+    )
+}
+
 /// What a reader passed over because it carries no data frame.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Skipped {

@@ -38,7 +38,11 @@ fn sample() -> Vec<Record> {
         out.push(Record {
             time,
             channel: Channel::Number(1 + (i % 3) as u16),
-            direction: Some(if i % 2 == 0 { Direction::Rx } else { Direction::Tx }),
+            direction: Some(if i % 2 == 0 {
+                Direction::Rx
+            } else {
+                Direction::Tx
+            }),
             frame,
         });
     }
@@ -72,7 +76,11 @@ fn writers_round_trip_through_readers() {
         for (g, r) in got.iter().zip(&records) {
             assert_eq!((g.time, g.frame), (r.time, r.frame), "{format}");
             if format != Format::Candump {
-                assert_eq!((g.channel, g.direction), (r.channel, r.direction), "{format}");
+                assert_eq!(
+                    (g.channel, g.direction),
+                    (r.channel, r.direction),
+                    "{format}"
+                );
             }
         }
     }
@@ -109,7 +117,11 @@ fn damaged_input_never_panics() {
         plain.extend_from_slice(&[0u8; 4]);
         plain.extend_from_slice(&objects);
         let got = read_everything(&plain, Format::Blf);
-        assert_eq!(got.iter().filter(|r| r.is_ok()).count(), 20, "uncompressed container");
+        assert_eq!(
+            got.iter().filter(|r| r.is_ok()).count(),
+            20,
+            "uncompressed container"
+        );
     }
     let mut cases = 0;
     for (format, original) in originals.iter().chain([(Format::Blf, plain)].iter()) {
