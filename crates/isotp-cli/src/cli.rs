@@ -57,7 +57,7 @@ Examples:
   isotp recv -i socketcan:can0 -s 7E8 -d 7E0 -l -b 8 -m 05 --format json")]
     Recv(RecvArgs),
 
-    /// Explain every CAN frame as ISO-TP (like isotpdump), live or from a candump log
+    /// Explain every CAN frame as ISO-TP (like isotpdump), live or from a recorded log
     #[command(after_help = "\
 Each line: [timestamp] interface id [length] PCI and data, e.g.
    can0  7E0  [8]  [FF] ln: 20   data: 62 F1 90 57 56 57
@@ -67,7 +67,8 @@ Frames on -s are red, frames on -d blue (on a terminal).
 
 Examples:
   isotp dump -i socketcan:can0 -s 7E0 -d 7E8 -t d -u
-  candump -L can0 | isotp dump --log - -a")]
+  candump -L can0 | isotp dump --log - -a
+  isotp dump --log trace.blf -s 7E0 -d 7E8 -t z")]
     Dump(DumpArgs),
 
     /// Reassemble and print complete PDUs of both directions without transmitting (like isotpsniffer)

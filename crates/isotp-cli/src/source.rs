@@ -39,8 +39,8 @@ pub enum Next {
 pub enum FrameSource {
     /// A recorded log.
     Log {
-        /// The reader.
-        reader: capture::Reader<Box<dyn BufRead>>,
+        /// The reader (boxed: it holds a record and its buffers' bookkeeping).
+        reader: Box<capture::Reader<Box<dyn BufRead>>>,
         /// Malformed records seen so far.
         malformed: u64,
     },
@@ -71,7 +71,7 @@ impl FrameSource {
                 )));
             }
             return Ok(FrameSource::Log {
-                reader: open_log(path, args.log_format)?,
+                reader: Box::new(open_log(path, args.log_format)?),
                 malformed: 0,
             });
         }

@@ -365,7 +365,7 @@ impl<R> AscReader<R> {
                     shorten(len_text)
                 )
             })?;
-        if dlc::dlc_to_len(code as u8) != Some(len) && !(len == 0) {
+        if dlc::dlc_to_len(code as u8) != Some(len) && len != 0 {
             return Err(format!("DLC {code:X} does not give {len} data bytes"));
         }
         let mut data = [0; dlc::FD_MAX_LEN];

@@ -178,103 +178,101 @@ impl<R: BufRead> BlfReader<R> {
     /// Reads top-level objects until the next container's data is appended to `data`; false at the
     /// end of the file.
     fn refill(&mut self) -> Result<bool, Error> {
-        loop {
-            let at = self.offset;
-            let mut header = [0u8; BASE_HEADER_SIZE];
-            // The end of the file: only between objects (a few bytes of trailing padding are allowed).
-            let mut got = 0;
-            while got < header.len() {
-                match self.input.read(&mut header[got..]) {
-                    Ok(0) => break,
-                    Ok(n) => got += n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(Error::io(Position::Offset(at + got as u64), &e)),
-                }
+        let at = self.offset;
+        let mut header = [0u8; BASE_HEADER_SIZE];
+        // The end of the file: only between objects (a few bytes of trailing padding are allowed).
+        let mut got = 0;
+        while got < header.len() {
+            match self.input.read(&mut header[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::io(Position::Offset(at + got as u64), &e)),
             }
-            if got == 0 || (got < 4 && header[..got].iter().all(|&b| b == 0)) {
-                return Ok(false);
-            }
-            if got < header.len() {
-                return Err(Error::corrupt(
-                    Position::Offset(at),
-                    "the file ends inside an object header",
-                ));
-            }
-            if &header[..4] != OBJ_SIGNATURE {
-                return Err(Error::corrupt(
-                    Position::Offset(at),
-                    format!(
-                        "expected an object signature 'LOBJ', found {:02X?}",
-                        &header[..4]
-                    ),
-                ));
-            }
-            let size = u32_at(&header, 8) as usize;
-            let kind = u32_at(&header, 12);
-            if !(BASE_HEADER_SIZE..=MAX_CONTAINER).contains(&size) {
-                return Err(Error::corrupt(
-                    Position::Offset(at),
-                    format!("object size {size} is out of range"),
-                ));
-            }
-            let body_len = size - BASE_HEADER_SIZE;
-            // Top-level objects are followed by padding to a multiple of 4 of their size.
-            let padding = size % 4;
-            self.offset += (size + padding) as u64;
-            if kind != LOG_CONTAINER {
-                // A frame object outside a container: parse it like one inside.
-                self.start_container(at);
-                self.data.extend_from_slice(&header);
-                let start = self.data.len();
-                self.data.resize(start + body_len + padding, 0);
-                read_exact(
-                    &mut self.input,
-                    &mut self.data[start..],
-                    at + 16,
-                    "an object",
-                )?;
-                self.data.truncate(start + body_len);
-                return Ok(true);
-            }
-            self.compressed.resize(body_len + padding, 0);
+        }
+        if got == 0 || (got < 4 && header[..got].iter().all(|&b| b == 0)) {
+            return Ok(false);
+        }
+        if got < header.len() {
+            return Err(Error::corrupt(
+                Position::Offset(at),
+                "the file ends inside an object header",
+            ));
+        }
+        if &header[..4] != OBJ_SIGNATURE {
+            return Err(Error::corrupt(
+                Position::Offset(at),
+                format!(
+                    "expected an object signature 'LOBJ', found {:02X?}",
+                    &header[..4]
+                ),
+            ));
+        }
+        let size = u32_at(&header, 8) as usize;
+        let kind = u32_at(&header, 12);
+        if !(BASE_HEADER_SIZE..=MAX_CONTAINER).contains(&size) {
+            return Err(Error::corrupt(
+                Position::Offset(at),
+                format!("object size {size} is out of range"),
+            ));
+        }
+        let body_len = size - BASE_HEADER_SIZE;
+        // Top-level objects are followed by padding to a multiple of 4 of their size.
+        let padding = size % 4;
+        self.offset += (size + padding) as u64;
+        if kind != LOG_CONTAINER {
+            // A frame object outside a container: parse it like one inside.
+            self.start_container(at);
+            self.data.extend_from_slice(&header);
+            let start = self.data.len();
+            self.data.resize(start + body_len + padding, 0);
             read_exact(
                 &mut self.input,
-                &mut self.compressed,
+                &mut self.data[start..],
                 at + 16,
-                "a log container",
+                "an object",
             )?;
-            if body_len < 16 {
-                return Err(Error::corrupt(
-                    Position::Offset(at),
-                    "log container too short for its header",
-                ));
-            }
-            let method = u16_at(&self.compressed, 0);
-            let declared = u32_at(&self.compressed, 8) as usize;
-            self.start_container(at);
-            match method {
-                NO_COMPRESSION => {
-                    let payload = &self.compressed[16..body_len];
-                    self.data.extend_from_slice(payload);
-                }
-                ZLIB_DEFLATE => {
-                    if declared > MAX_CONTAINER {
-                        return Err(Error::corrupt(
-                            Position::Offset(at),
-                            format!("log container declares {declared} uncompressed bytes"),
-                        ));
-                    }
-                    self.inflate(at, body_len, declared)?;
-                }
-                other => {
-                    return Err(Error::corrupt(
-                        Position::Offset(at),
-                        format!("unknown compression method {other} (expected 0 or 2, zlib)"),
-                    ))
-                }
-            }
+            self.data.truncate(start + body_len);
             return Ok(true);
         }
+        self.compressed.resize(body_len + padding, 0);
+        read_exact(
+            &mut self.input,
+            &mut self.compressed,
+            at + 16,
+            "a log container",
+        )?;
+        if body_len < 16 {
+            return Err(Error::corrupt(
+                Position::Offset(at),
+                "log container too short for its header",
+            ));
+        }
+        let method = u16_at(&self.compressed, 0);
+        let declared = u32_at(&self.compressed, 8) as usize;
+        self.start_container(at);
+        match method {
+            NO_COMPRESSION => {
+                let payload = &self.compressed[16..body_len];
+                self.data.extend_from_slice(payload);
+            }
+            ZLIB_DEFLATE => {
+                if declared > MAX_CONTAINER {
+                    return Err(Error::corrupt(
+                        Position::Offset(at),
+                        format!("log container declares {declared} uncompressed bytes"),
+                    ));
+                }
+                self.inflate(at, body_len, declared)?;
+            }
+            other => {
+                return Err(Error::corrupt(
+                    Position::Offset(at),
+                    format!("unknown compression method {other} (expected 0 or 2, zlib)"),
+                ))
+            }
+        }
+        Ok(true)
     }
 
     fn inflate(&mut self, at: u64, body_len: usize, declared: usize) -> Result<(), Error> {
