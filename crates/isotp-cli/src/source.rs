@@ -204,15 +204,10 @@ pub fn open_log(
             .map_err(|e| CliError::usage(format!("cannot open log '{}': {e}", path.display())))?;
         Box::new(BufReader::with_capacity(1 << 16, f))
     };
-    let format = match format.or_else(|| Format::from_path(path)) {
-        Some(f) => f,
-        None => {
-            let head = input.fill_buf().map_err(|e| {
-                CliError::usage(format!("cannot read log '{}': {e}", path.display()))
-            })?;
-            Format::sniff(head).unwrap_or(Format::Candump)
-        }
-    };
+    let head = input
+        .fill_buf()
+        .map_err(|e| CliError::usage(format!("cannot read log '{}': {e}", path.display())))?;
+    let format = Format::detect(format, path, head);
     capture::Reader::new(input, format)
         .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))
 }

@@ -150,6 +150,25 @@ impl Format {
     }
 }
 
+impl Format {
+    /// The format to read `path` as: `given` when there is one, else the one its extension names,
+    /// else the one its first bytes (`head`) look like, else candump.
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// use isotp::capture::Format;
+    /// assert_eq!(Format::detect(None, Path::new("trace.BLF"), b""), Format::Blf);
+    /// assert_eq!(Format::detect(None, Path::new("-"), b";$FILEVERSION=1.1\n"), Format::Trc);
+    /// assert_eq!(Format::detect(Some(Format::Asc), Path::new("x.log"), b""), Format::Asc);
+    /// ```
+    pub fn detect(given: Option<Format>, path: &Path, head: &[u8]) -> Format {
+        given
+            .or_else(|| Format::from_path(path))
+            .or_else(|| Format::sniff(head))
+            .unwrap_or(Format::Candump)
+    }
+}
+
 impl std::fmt::Display for Format {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
@@ -267,10 +286,7 @@ impl Reader<BufReader<File>> {
             )
         })?;
         let mut input = BufReader::with_capacity(1 << 16, file);
-        let format = match format.or_else(|| Format::from_path(path)) {
-            Some(f) => f,
-            None => Format::sniff(head(&mut input)?).unwrap_or(Format::Candump),
-        };
+        let format = Format::detect(format, path, head(&mut input)?);
         Reader::new(input, format)
     }
 }
