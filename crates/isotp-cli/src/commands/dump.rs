@@ -1,13 +1,13 @@
 //! `isotp dump`: every CAN frame with its ISO-TP PCI explained, like isotpdump, live or from a log.
 
 use isotp_core::wire::PciType;
-use isotp_core::CanId;
+use isotp_core::{Address, CanId, Frame};
 
 use crate::cli::{DumpArgs, RxExt};
 use crate::decode::{self, FrameView};
-use crate::error::CliResult;
+use crate::error::{CliError, CliResult};
 use crate::hex;
-use crate::link_options::AddressArgs;
+use crate::link_options::{self, AddressArgs};
 use crate::output::{Color, ColorChoice, Out, Palette, Stamper, TimeMode};
 use crate::source::{Captured, FrameSource, Next};
 use crate::uds;
@@ -15,12 +15,13 @@ use crate::uds;
 /// Which frames are shown, and how many address bytes lead them.
 #[derive(Clone, Copy, Debug)]
 pub struct Filter {
-    tx: Option<CanId>,
-    rx: Option<CanId>,
-    tx_byte: Option<u8>,
-    rx_byte: Option<u8>,
+    /// The link of -s/-d/-x as the -s side sees it, and as its peer does; `None` shows every frame.
+    address: Option<(Address, Address)>,
     address_len: usize,
+    /// isotpdump's -b: a broadcast id shown as the -s side.
     broadcast: Option<CanId>,
+    /// isotpdump's -X any: the -d id, whatever its address byte.
+    rx_any: Option<CanId>,
 }
 
 /// Which side sent a frame.
@@ -36,40 +37,53 @@ pub enum Side {
 
 impl Filter {
     /// From -s/-d/-x; without ids every frame is shown.
-    pub fn new(args: &AddressArgs) -> Filter {
-        Filter {
-            tx: args.tx_id,
-            rx: args.rx_id,
-            tx_byte: args.ext.map(|x| x.tx),
-            rx_byte: args.ext.map(|x| x.rx_byte()),
+    pub fn new(args: &AddressArgs) -> CliResult<Filter> {
+        let address = match (args.tx_id, args.rx_id) {
+            (None, None) => None,
+            (tx, rx) => {
+                let own = link_options::address_for(tx, rx, args.ext)?;
+                let peer = own.mirrored().map_err(|e| CliError::usage(e.to_string()))?;
+                Some((own, peer))
+            }
+        };
+        Ok(Filter {
+            address,
             address_len: usize::from(args.ext.is_some()),
             broadcast: None,
-        }
+            rx_any: None,
+        })
     }
 
-    /// isotpdump's -b (a broadcast id shown as the -s side) and -X (the address byte on -d, or any).
-    pub fn with_dump_options(mut self, broadcast: Option<CanId>, rx_ext: Option<RxExt>) -> Filter {
-        self.broadcast = broadcast;
-        match rx_ext {
-            Some(RxExt::Byte(b)) => self.rx_byte = Some(b),
-            Some(RxExt::Any) => self.rx_byte = None,
-            None => {}
+    /// From isotpdump's options: -s/-d/-x, -X (the address byte of the frames on -d, or any) and -b
+    /// (a broadcast id shown as the -s side).
+    pub fn for_dump(args: &DumpArgs) -> CliResult<Filter> {
+        let mut address = args.address.clone();
+        if let (Some(ext), Some(RxExt::Byte(rx))) = (address.ext.as_mut(), args.rx_ext) {
+            ext.rx = Some(rx);
         }
-        self
+        let mut filter = Filter::new(&address)?;
+        filter.broadcast = args.broadcast;
+        if args.rx_ext == Some(RxExt::Any) {
+            filter.rx_any = args.address.rx_id;
+        }
+        Ok(filter)
     }
 
     /// The side of a frame that is shown, or `None` for a frame filtered out.
-    pub fn side(&self, id: CanId, data: &[u8]) -> Option<Side> {
-        if self.tx.is_none() && self.rx.is_none() && self.broadcast.is_none() {
-            return Some(Side::Any);
-        }
-        if Some(id) == self.broadcast {
+    pub fn side(&self, frame: &Frame) -> Option<Side> {
+        if self.broadcast == Some(frame.id()) {
             return Some(Side::Tx);
         }
-        let lead = data.first().copied();
-        if Some(id) == self.tx && (self.tx_byte.is_none() || lead == self.tx_byte) {
+        let Some((own, peer)) = &self.address else {
+            return Some(Side::Any);
+        };
+        if self.rx_any == Some(frame.id()) && !frame.is_empty() {
+            return Some(Side::Rx);
+        }
+        // The -s side's frames are what its peer receives.
+        if peer.accepts(frame).is_some() {
             Some(Side::Tx)
-        } else if Some(id) == self.rx && (self.rx_byte.is_none() || lead == self.rx_byte) {
+        } else if own.accepts(frame).is_some() {
             Some(Side::Rx)
         } else {
             None
@@ -164,7 +178,7 @@ pub fn run(args: &DumpArgs, color: ColorChoice) -> CliResult {
         color
     };
     let mut source = FrameSource::open(&args.source)?;
-    let filter = Filter::new(&args.address).with_dump_options(args.broadcast, args.rx_ext);
+    let filter = Filter::for_dump(args)?;
     let mut formatter = FrameFormatter {
         palette: Palette::for_stdout(color),
         stamper: Stamper::new(args.time),
@@ -184,7 +198,7 @@ pub fn run(args: &DumpArgs, color: ColorChoice) -> CliResult {
         }
         match source.next(None) {
             Ok(Next::Frame(c)) => {
-                let Some(side) = filter.side(c.frame.id(), c.frame.data()) else {
+                let Some(side) = filter.side(&c.frame) else {
                     continue;
                 };
                 if let Err(e) = out.line(&formatter.line(&c, side, filter.address_len())) {
@@ -236,15 +250,22 @@ mod tests {
             rx_id: parse_can_id("610").ok(),
             ext: parse_ext_addr("10:F1").ok(),
         };
-        let f = Filter::new(&args);
-        let id = |s| parse_can_id(s).unwrap();
-        assert_eq!(f.side(id("6F1"), &[0x10, 0x01, 0x3E]), Some(Side::Tx));
-        assert_eq!(f.side(id("6F1"), &[0x11, 0x01, 0x3E]), None);
-        assert_eq!(f.side(id("610"), &[0xF1, 0x01, 0x7E]), Some(Side::Rx));
-        assert_eq!(f.side(id("123"), &[0xF1]), None);
+        let f = Filter::new(&args).unwrap();
+        let frame = |id, data: &[u8]| Frame::new(parse_can_id(id).unwrap(), data).unwrap();
+        assert_eq!(f.side(&frame("6F1", &[0x10, 0x01, 0x3E])), Some(Side::Tx));
+        assert_eq!(f.side(&frame("6F1", &[0x11, 0x01, 0x3E])), None);
+        assert_eq!(f.side(&frame("610", &[0xF1, 0x01, 0x7E])), Some(Side::Rx));
+        assert_eq!(f.side(&frame("123", &[0xF1])), None);
         assert_eq!(f.address_len(), 1);
-        let all = Filter::new(&AddressArgs::default());
-        assert_eq!(all.side(id("123"), &[]), Some(Side::Any));
+        let all = Filter::new(&AddressArgs::default()).unwrap();
+        assert_eq!(all.side(&frame("123", &[])), Some(Side::Any));
+        let tx_only = Filter::new(&AddressArgs {
+            tx_id: parse_can_id("7E0").ok(),
+            ..AddressArgs::default()
+        })
+        .unwrap();
+        assert_eq!(tx_only.side(&frame("7E0", &[1, 2])), Some(Side::Tx));
+        assert_eq!(tx_only.side(&frame("7E8", &[1, 2])), None);
     }
 
     #[test]

@@ -7,9 +7,9 @@ use super::framer::padding_ok;
 use crate::addressing::TargetAddressType;
 use crate::config::Config;
 use crate::error::{ProtocolError, Warning};
-use crate::event::Event;
+use crate::event::{Event, ReceptionProgress};
 use crate::time::Instant;
-use crate::wire::{FlowStatus, PciType, Pdu};
+use crate::wire::{AddressLength, FlowStatus, PciType, Pdu};
 
 #[derive(Debug, Clone)]
 struct Reception {
@@ -20,9 +20,14 @@ struct Reception {
     frame_len: usize,
     /// Consecutive frames received in the current block.
     in_block: u8,
-    /// N_Cr; `None` while the flow control frame that starts the wait has not gone out.
+    /// N_Cr, or N_Br while `waits_sent > 0` and the application is not ready; `None` while the flow
+    /// control frame that starts the wait has not gone out.
     deadline: Option<Instant>,
     target: TargetAddressType,
+    /// FC.WAIT frames scheduled in a row for this reception because the application was not ready.
+    waits: u8,
+    /// Waiting for the application: no consecutive frame is expected until FC.CTS.
+    held: bool,
 }
 
 /// Reassembles the messages of one direction.
@@ -37,6 +42,12 @@ pub(crate) struct Receiver {
     observer: bool,
     /// Block size learned from the peer's flow control, in listen mode.
     observed_block_size: u8,
+    /// The application can take a new message (receive back-pressure).
+    ready: bool,
+    /// Report [`Event::ReceptionStarted`].
+    indicate_first_frame: bool,
+    /// Single (and listen-mode first) frames dropped while not ready.
+    dropped: u64,
 }
 
 impl Receiver {
@@ -44,8 +55,45 @@ impl Receiver {
         Receiver {
             listen,
             observer,
+            ready: true,
             ..Receiver::default()
         }
+    }
+
+    pub(crate) fn set_indicate_first_frame(&mut self, on: bool) {
+        self.indicate_first_frame = on;
+    }
+
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    pub(crate) fn progress(&self) -> Option<ReceptionProgress> {
+        self.reception.as_ref().map(|r| ReceptionProgress {
+            received: r.buffer.len() as u32,
+            length: r.length,
+        })
+    }
+
+    /// Receive back-pressure. Becoming ready resumes a held reception with FC.CTS at once.
+    pub(crate) fn set_ready(&mut self, ready: bool) {
+        self.ready = ready;
+        if !ready {
+            return;
+        }
+        if let Some(r) = self.reception.as_mut() {
+            if r.held {
+                r.held = false;
+                r.waits = 0;
+                r.deadline = None;
+                self.flow_control_due = Some(FlowStatus::ContinueToSend);
+            }
+        }
+    }
+
+    fn drop_not_ready(&mut self, pci: PciType, events: &mut VecDeque<Event>) {
+        self.dropped += 1;
+        events.push_back(Event::Warning(Warning::ReceiverNotReady { pci }));
     }
 
     pub(crate) fn is_busy(&self) -> bool {
@@ -91,7 +139,7 @@ impl Receiver {
         &mut self,
         pdu: &Pdu<'_>,
         frame_data: &[u8],
-        address_len: usize,
+        address_len: AddressLength,
         target: TargetAddressType,
         can_send_flow_control: bool,
         now: Instant,
@@ -100,10 +148,13 @@ impl Receiver {
     ) {
         let check = config.rx_padding_check;
         match *pdu {
-            Pdu::SingleFrame { data } => {
+            Pdu::SingleFrame { data, .. } => {
                 self.interrupt(PciType::SingleFrame, events);
-                let header = if frame_data.len() > 8 { 2 } else { 1 };
-                let used = address_len + header + data.len();
+                if !self.ready {
+                    self.drop_not_ready(PciType::SingleFrame, events);
+                    return;
+                }
+                let used = pdu.buffer_len(address_len);
                 if !padding_ok(check, config.rx_padding, frame_data, used) {
                     events.push_back(Event::ReceiveFailed {
                         error: ProtocolError::InvalidPadding {
@@ -136,10 +187,25 @@ impl Receiver {
                     });
                     return;
                 }
+                if !self.ready {
+                    if self.listen {
+                        self.drop_not_ready(PciType::FirstFrame, events);
+                        return;
+                    }
+                    if config.wft_max == 0 {
+                        // FC.WAIT is not allowed: refuse at once.
+                        self.flow_control_due = Some(FlowStatus::Overflow);
+                        events.push_back(Event::ReceiveFailed {
+                            error: ProtocolError::ReceiverNotReady { wft_max: 0 },
+                        });
+                        return;
+                    }
+                }
                 // Memory follows the bytes received, never the announced length.
                 let mut buffer = Vec::new();
                 buffer.reserve_exact(data.len());
                 buffer.extend_from_slice(data);
+                let held = !self.ready;
                 self.reception = Some(Reception {
                     buffer,
                     length,
@@ -152,9 +218,21 @@ impl Receiver {
                         None
                     },
                     target,
+                    waits: u8::from(held),
+                    held,
                 });
                 if !self.listen {
-                    self.flow_control_due = Some(FlowStatus::ContinueToSend);
+                    self.flow_control_due = Some(if held {
+                        FlowStatus::Wait
+                    } else {
+                        FlowStatus::ContinueToSend
+                    });
+                }
+                if self.indicate_first_frame && !self.observer {
+                    events.push_back(Event::ReceptionStarted {
+                        length,
+                        target_address_type: target,
+                    });
                 }
             }
             Pdu::ConsecutiveFrame {
@@ -169,8 +247,8 @@ impl Receiver {
                     events.push_back(Event::Warning(Warning::UnexpectedConsecutiveFrame));
                     return;
                 };
-                if self.flow_control_due.is_some() {
-                    // Our flow control has not gone out yet: the sender is early.
+                if self.flow_control_due.is_some() || r.held {
+                    // Our FC.CTS has not gone out yet: the sender is early.
                     events.push_back(Event::Warning(Warning::UnexpectedConsecutiveFrame));
                     return;
                 }
@@ -199,7 +277,7 @@ impl Receiver {
                     return;
                 }
                 if last {
-                    let used = address_len + 1 + remaining;
+                    let used = address_len.bytes() + pdu.header_len() + remaining;
                     if !padding_ok(check, config.rx_padding, frame_data, used) {
                         self.reception = None;
                         events.push_back(Event::ReceiveFailed {
@@ -213,13 +291,11 @@ impl Receiver {
                         Some(r) => r,
                         None => return,
                     };
-                    r.buffer.reserve_exact(remaining);
-                    r.buffer.extend_from_slice(&data[..remaining]);
+                    append(&mut r.buffer, &data[..remaining], r.length);
                     self.deliver(r.buffer, r.target, events);
                     return;
                 }
-                r.buffer.reserve_exact(data.len());
-                r.buffer.extend_from_slice(data);
+                append(&mut r.buffer, data, r.length);
                 r.next_sn = (r.next_sn + 1) & 0x0F;
                 r.in_block = r.in_block.wrapping_add(1);
                 let block_size = if self.listen {
@@ -276,10 +352,14 @@ impl Receiver {
 
     /// The flow control frame went out at `t`: N_Cr starts.
     pub(crate) fn flow_control_sent(&mut self, status: FlowStatus, t: Instant, config: &Config) {
-        if status == FlowStatus::ContinueToSend {
-            if let Some(r) = self.reception.as_mut() {
-                r.deadline = Some(t + config.n_cr);
-            }
+        let Some(r) = self.reception.as_mut() else {
+            return;
+        };
+        match status {
+            FlowStatus::ContinueToSend => r.deadline = Some(t + config.n_cr),
+            // The next FC.WAIT (or FC.OVFLW) is due within N_Br, unless the application is ready first.
+            FlowStatus::Wait if r.held => r.deadline = Some(t + config.n_br),
+            FlowStatus::Wait | FlowStatus::Overflow => {}
         }
     }
 
@@ -299,12 +379,32 @@ impl Receiver {
             deadline: Some(d), ..
         }) = self.reception
         {
-            if d <= now {
-                self.reception = None;
-                events.push_back(Event::ReceiveFailed {
-                    error: ProtocolError::TimeoutCr { limit: config.n_cr },
-                });
+            if d > now {
+                return;
             }
+            let Some(r) = self.reception.as_mut() else {
+                return;
+            };
+            if r.held {
+                if r.waits < config.wft_max {
+                    r.waits += 1;
+                    r.deadline = None;
+                    self.flow_control_due = Some(FlowStatus::Wait);
+                } else {
+                    self.reception = None;
+                    self.flow_control_due = Some(FlowStatus::Overflow);
+                    events.push_back(Event::ReceiveFailed {
+                        error: ProtocolError::ReceiverNotReady {
+                            wft_max: config.wft_max,
+                        },
+                    });
+                }
+                return;
+            }
+            self.reception = None;
+            events.push_back(Event::ReceiveFailed {
+                error: ProtocolError::TimeoutCr { limit: config.n_cr },
+            });
         }
     }
 
@@ -313,5 +413,42 @@ impl Receiver {
             return Some(Instant::ZERO);
         }
         self.reception.as_ref().and_then(|r| r.deadline)
+    }
+}
+
+/// Appends received bytes. Capacity grows geometrically (amortised O(1) per byte) but never beyond the
+/// announced length, nor beyond twice the bytes received: a hostile FF_DL reserves nothing.
+fn append(buffer: &mut Vec<u8>, data: &[u8], length: u32) {
+    if buffer.capacity() - buffer.len() < data.len() {
+        let remaining = (length as usize).saturating_sub(buffer.len());
+        let grow = buffer.len().min(remaining).max(data.len());
+        buffer.reserve_exact(grow);
+    }
+    buffer.extend_from_slice(data);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::append;
+    use alloc::vec::Vec;
+
+    #[test]
+    fn growth_is_geometric_and_bounded_by_what_was_received_and_announced() {
+        let mut buffer = Vec::new();
+        let mut reallocations = 0;
+        for _ in 0..10_000 {
+            let before = buffer.capacity();
+            append(&mut buffer, &[0; 7], 100_000);
+            if buffer.capacity() != before {
+                reallocations += 1;
+            }
+            assert!(buffer.capacity() <= 2 * buffer.len());
+        }
+        assert!(reallocations < 20, "{reallocations} reallocations");
+        let mut near_end = Vec::new();
+        for _ in 0..10 {
+            append(&mut near_end, &[0; 7], 70);
+        }
+        assert_eq!(near_end.capacity(), 70);
     }
 }

@@ -454,7 +454,7 @@ impl SocketCanBus {
                     return Err(BusError::Unsupported(format!(
                         "{} refused the CAN FD frame {frame}: the interface is classic CAN only \
                          (set its MTU with `ip link set {} mtu 72`, or configure the link for classic \
-                         CAN: can_fd = false, tx_data_length = 8)",
+                         CAN: link_layer = LinkLayer::classic())",
                         self.iface, self.iface
                     )))
                 }
@@ -476,7 +476,7 @@ impl CanBus for SocketCanBus {
             return Err(BusError::Unsupported(format!(
                 "{} is a classic CAN interface (MTU 16) and cannot send the CAN FD frame {frame}: \
                  set its MTU with `ip link set {} mtu 72` (if the controller supports CAN FD), or \
-                 configure the link for classic CAN (can_fd = false, tx_data_length = 8)",
+                 configure the link for classic CAN (link_layer = LinkLayer::classic())",
                 self.iface, self.iface
             )));
         }

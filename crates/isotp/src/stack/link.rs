@@ -63,8 +63,7 @@ impl Link {
         payload: &[u8],
         target: TargetAddressType,
     ) -> Result<MessageId, StackError> {
-        let now = self.runner.shared.clock.now();
-        Ok(self.with(|l| l.endpoint.send(payload, target, now))??)
+        Ok(self.with(|l| l.endpoint.send(payload, target))??)
     }
 
     /// Sends a message and waits until its last frame is on the bus, or the transfer fails, or
@@ -106,10 +105,9 @@ impl Link {
         payload: &[u8],
         target: TargetAddressType,
     ) -> Result<MessageId, StackError> {
-        let now = self.runner.shared.clock.now();
         // Registered under the same lock as the send: the outcome may come before we wait.
         Ok(self.with(|l| {
-            let id = l.endpoint.send(payload, target, now)?;
+            let id = l.endpoint.send(payload, target)?;
             l.awaited.insert(id);
             Ok::<_, isotp_core::SendError>(id)
         })??)
