@@ -1,6 +1,5 @@
 //! `isotp`: ISO 15765-2 (ISO-TP) from the shell. See `isotp --help` and docs/cli.md.
 
-mod candump_log;
 mod cli;
 mod commands;
 mod ecu;
@@ -31,6 +30,7 @@ fn run(cli: &Cli) -> CliResult {
         Command::Perf(a) => commands::perf::run(a),
         Command::Hub(a) => commands::hub::run(a),
         Command::Demo(a) => commands::demo::run(a, cli.color),
+        Command::Convert(a) => commands::convert::run(a),
     }
 }
 

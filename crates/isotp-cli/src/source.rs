@@ -1,23 +1,17 @@
-//! Frames for `dump` and `sniff`: from a live interface, or from a candump log (a file or standard
-//! input), with the time each was captured.
+//! Frames for `dump` and `sniff`: from a live interface, or from a recorded log (candump, ASC, BLF or
+//! TRC; a file or standard input), with the time each was captured.
 
-use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::time::{Duration, Instant};
 
 use isotp::bus::CanBus;
+use isotp::capture::{self, Format};
 use isotp_core::Frame;
 
-use crate::candump_log::LogReader;
 use crate::cli::SourceArgs;
 use crate::error::{CliError, CliResult};
 use crate::iface;
 use crate::output::{note, LiveClock, Timestamp};
-
-/// Malformed log lines reported one by one; the rest are only counted.
-const WARNINGS_SHOWN: u64 = 10;
-/// Malformed lines before any frame after which a file is taken for something else than a log.
-const NOT_A_LOG_AFTER: u64 = 10;
 
 /// A captured frame.
 #[derive(Clone, Debug)]
@@ -43,16 +37,12 @@ pub enum Next {
 
 /// Where frames come from.
 pub enum FrameSource {
-    /// A candump log.
+    /// A recorded log.
     Log {
-        /// The parser.
-        reader: LogReader<Box<dyn BufRead>>,
-        /// Malformed lines seen so far.
+        /// The reader (boxed: it holds a record and its buffers' bookkeeping).
+        reader: Box<capture::Reader<Box<dyn BufRead>>>,
+        /// Malformed records seen so far.
         malformed: u64,
-        /// Frames read so far.
-        frames: u64,
-        /// The log as given, for messages.
-        name: String,
     },
     /// A live bus.
     Live {
@@ -76,34 +66,14 @@ impl FrameSource {
     pub fn open(args: &SourceArgs) -> CliResult<FrameSource> {
         args.check_one_source()?;
         if let Some(path) = &args.log {
-            if path.is_dir() {
-                return Err(CliError::usage(format!(
-                    "--log '{}' is a directory: give a candump log file",
-                    path.display()
-                )));
-            }
-            let input: Box<dyn BufRead> = if path.as_os_str() == "-" {
-                Box::new(BufReader::new(io::stdin()))
-            } else {
-                let f = File::open(path).map_err(|e| {
-                    CliError::usage(format!("cannot open log '{}': {e}", path.display()))
-                })?;
-                Box::new(BufReader::new(f))
-            };
             return Ok(FrameSource::Log {
-                reader: LogReader::new(input),
+                reader: Box::new(open_log(path, args.log_format)?),
                 malformed: 0,
-                frames: 0,
-                name: if path.as_os_str() == "-" {
-                    "standard input".into()
-                } else {
-                    format!("'{}'", path.display())
-                },
             });
         }
         let Some(spec) = args.iface.iface.clone() else {
             return Err(CliError::usage(format!(
-                "give an interface with -i IFACE ({}) or a candump log with --log FILE",
+                "give an interface with -i IFACE ({}) or a recorded log with --log FILE",
                 iface::FORMS
             )));
         };
@@ -127,32 +97,27 @@ impl FrameSource {
     /// malformed log lines are reported on standard error and skipped.
     pub fn next(&mut self, wait: Option<Duration>) -> CliResult<Next> {
         match self {
-            FrameSource::Log {
-                reader,
-                malformed,
-                frames,
-                name,
-            } => loop {
+            FrameSource::Log { reader, malformed } => loop {
                 match reader.next() {
-                    None if *frames == 0 && *malformed > 0 => {
-                        return Err(not_a_log(name, *malformed))
-                    }
                     None => return Ok(Next::End),
-                    Some(Ok(f)) => {
-                        *frames += 1;
+                    Some(Ok(r)) => {
                         return Ok(Next::Frame(Captured {
-                            time: f.time,
-                            iface: f.iface,
-                            frame: f.frame,
+                            // BLF has nanoseconds: to the nearest microsecond.
+                            time: Timestamp::from_micros(
+                                u64::try_from((r.time.as_nanos() + 500) / 1000).unwrap_or(u64::MAX),
+                            ),
+                            iface: r.channel.to_string(),
+                            frame: r.frame,
                         }));
                     }
+                    Some(Err(e)) if e.is_fatal() => return Err(CliError::usage(e.to_string())),
                     Some(Err(e)) => {
                         *malformed += 1;
-                        if *frames == 0 && *malformed >= NOT_A_LOG_AFTER {
-                            return Err(not_a_log(name, *malformed));
-                        }
-                        if *malformed <= WARNINGS_SHOWN {
+                        if *malformed <= MAX_WARNINGS {
                             note(&format!("skipped log {e}"));
+                        }
+                        if *malformed == MAX_WARNINGS {
+                            note("further malformed records are counted, not shown");
                         }
                     }
                 }
@@ -196,17 +161,16 @@ impl FrameSource {
         }
     }
 
-    /// Reports skipped log lines at the end of a run.
+    /// Reports skipped log records at the end of a run.
     pub fn finish(&self) {
-        if let FrameSource::Log { malformed, .. } = self {
-            if *malformed > WARNINGS_SHOWN {
-                note(&format!(
-                    "(only the first {WARNINGS_SHOWN} malformed lines were shown)"
-                ));
-            }
+        if let FrameSource::Log { malformed, reader } = self {
             if *malformed > 0 {
+                let what = match reader.format() {
+                    Format::Blf => "object",
+                    _ => "line",
+                };
                 note(&format!(
-                    "{malformed} malformed log line{} skipped",
+                    "{malformed} malformed log {what}{} skipped",
                     if *malformed == 1 { "" } else { "s" }
                 ));
             }
@@ -214,11 +178,32 @@ impl FrameSource {
     }
 }
 
-/// A file whose first lines are all malformed is not a candump log at all.
-fn not_a_log(name: &str, malformed: u64) -> CliError {
-    CliError::usage(format!(
-        "{name} is not a candump log: its first {malformed} line{} hold no frame; a candump log \
-         line looks like `(1700000000.000000) can0 7E0#0322F190` (candump -L)",
-        if malformed == 1 { "" } else { "s" }
-    ))
+/// At most this many malformed records are described; the rest are counted.
+const MAX_WARNINGS: u64 = 10;
+
+/// Opens a log for reading: `-` is standard input. The format is `format`, else the file's extension,
+/// else what its first bytes look like, else candump.
+pub fn open_log(
+    path: &std::path::Path,
+    format: Option<Format>,
+) -> CliResult<capture::Reader<Box<dyn BufRead>>> {
+    let mut input: Box<dyn BufRead> = if path.as_os_str() == "-" {
+        Box::new(BufReader::with_capacity(1 << 16, io::stdin()))
+    } else {
+        if path.is_dir() {
+            return Err(CliError::usage(format!(
+                "cannot read log '{}': it is a directory",
+                path.display()
+            )));
+        }
+        let f = std::fs::File::open(path)
+            .map_err(|e| CliError::usage(format!("cannot open log '{}': {e}", path.display())))?;
+        Box::new(BufReader::with_capacity(1 << 16, f))
+    };
+    let head = input
+        .fill_buf()
+        .map_err(|e| CliError::usage(format!("cannot read log '{}': {e}", path.display())))?;
+    let format = Format::detect(format, path, head);
+    capture::Reader::new(input, format)
+        .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))
 }

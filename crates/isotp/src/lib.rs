@@ -18,6 +18,7 @@
 struct ProjectReadme;
 
 pub mod bus;
+pub mod capture;
 pub mod hub;
 #[cfg(all(target_os = "linux", feature = "socketcan"))]
 pub mod kernel;

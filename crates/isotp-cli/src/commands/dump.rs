@@ -1,9 +1,9 @@
 //! `isotp dump`: every CAN frame with its ISO-TP PCI explained, like isotpdump, live or from a log.
 
 use isotp_core::wire::{explain, AddressLength, FrameView, PciType};
-use isotp_core::{Address, Frame};
+use isotp_core::{Address, CanId, Frame};
 
-use crate::cli::DumpArgs;
+use crate::cli::{DumpArgs, RxExt};
 use crate::error::{CliError, CliResult};
 use crate::hex;
 use crate::link_options::{self, AddressArgs};
@@ -16,6 +16,10 @@ use crate::uds;
 pub struct Filter {
     /// The conversation, as the -d side sees it, and as the -s side sees it.
     sides: Option<(Address, Option<Address>)>,
+    /// isotpdump's -b: a broadcast id shown as the -s side.
+    broadcast: Option<CanId>,
+    /// isotpdump's -X any: the -d id, whatever its address byte.
+    rx_any: Option<CanId>,
 }
 
 /// Which side sent a frame.
@@ -38,21 +42,53 @@ impl Filter {
                     "-x needs -s and/or -d: which ids lead with the address byte",
                 ));
             }
-            return Ok(Filter { sides: None });
+            return Ok(Filter {
+                sides: None,
+                broadcast: None,
+                rx_any: None,
+            });
         }
         let address = link_options::address_for(args.tx_id, args.rx_id, args.ext)?;
         let mirror = address.mirrored().ok().filter(Address::can_receive);
         Ok(Filter {
             sides: Some((address, mirror)),
+            broadcast: None,
+            rx_any: None,
         })
+    }
+
+    /// From isotpdump's options: -s/-d/-x, -X (the address byte of the frames on -d, or any) and -b
+    /// (a broadcast id shown as the -s side).
+    pub fn for_dump(args: &DumpArgs) -> CliResult<Filter> {
+        let mut address = args.address.clone();
+        if let (Some(ext), Some(RxExt::Byte(rx))) = (address.ext.as_mut(), args.rx_ext) {
+            ext.rx = Some(rx);
+        }
+        let mut filter = Filter::new(&address)?;
+        filter.broadcast = args.broadcast;
+        if args.rx_ext == Some(RxExt::Any) {
+            filter.rx_any = args.address.rx_id;
+        }
+        Ok(filter)
     }
 
     /// The side that sent a frame and the address bytes before its PCI, or `None` for a frame
     /// filtered out.
     pub fn side(&self, frame: &Frame) -> Option<(Side, AddressLength)> {
         let Some((address, mirror)) = &self.sides else {
-            return Some((Side::Any, AddressLength::Zero));
+            let any = if self.broadcast == Some(frame.id()) {
+                Side::Tx
+            } else {
+                Side::Any
+            };
+            return Some((any, AddressLength::Zero));
         };
+        if self.broadcast == Some(frame.id()) {
+            return Some((Side::Tx, address.tx_address_len()));
+        }
+        if self.rx_any == Some(frame.id()) && !frame.is_empty() {
+            return Some((Side::Rx, address.rx_address_len()));
+        }
         if address.accepts(frame).is_some() {
             Some((Side::Rx, address.rx_address_len()))
         } else {
@@ -147,8 +183,13 @@ impl FrameFormatter {
 
 /// Runs `isotp dump`.
 pub fn run(args: &DumpArgs, color: ColorChoice) -> CliResult {
+    let color = if args.colour {
+        ColorChoice::Always
+    } else {
+        color
+    };
     let mut source = FrameSource::open(&args.source)?;
-    let filter = Filter::new(&args.address)?;
+    let filter = Filter::for_dump(args)?;
     let mut formatter = FrameFormatter {
         palette: Palette::for_stdout(color),
         stamper: Stamper::new(args.time),

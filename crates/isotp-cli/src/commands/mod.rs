@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod convert;
 pub mod demo;
 pub mod dump;
 pub mod hub;

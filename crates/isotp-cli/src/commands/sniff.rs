@@ -8,7 +8,7 @@ use std::time::Duration;
 use isotp_core::monitor::{Discovery, Monitor, MonitorConfig, MonitorEvent};
 use isotp_core::{Instant, ProtocolError};
 
-use crate::cli::{DiscoveryArg, SniffArgs};
+use crate::cli::{DiscoveryArg, RxExt, SniffArgs};
 use crate::error::{CliError, CliResult};
 use crate::link_options;
 use crate::message_format::{MessageLine, MessagePrinter};
@@ -20,10 +20,15 @@ const TICK: Duration = Duration::from_millis(100);
 
 /// Runs `isotp sniff`.
 pub fn run(args: &SniffArgs, color: ColorChoice) -> CliResult {
+    let color = if args.colour {
+        ColorChoice::Always
+    } else {
+        color
+    };
     let mut monitor = monitor_for(args)?;
     let mut source = FrameSource::open(&args.source)?;
     let mut printer = MessagePrinter::new(
-        args.format,
+        args.pdu_format(),
         Stamper::new(args.time),
         Palette::for_stdout(color),
         args.uds,
@@ -49,7 +54,14 @@ pub fn run(args: &SniffArgs, color: ColorChoice) -> CliResult {
             Ok(Next::End) => break Ok(()),
             Err(e) => break Err(e),
         }
-        if let Err(e) = report(&mut monitor, &mut printer, &mut out, &mut printed, limit) {
+        if let Err(e) = report(
+            &mut monitor,
+            &mut printer,
+            &mut out,
+            &mut printed,
+            limit,
+            args.head,
+        ) {
             break Err(e);
         }
     };
@@ -68,7 +80,16 @@ pub fn run(args: &SniffArgs, color: ColorChoice) -> CliResult {
 
 /// The monitor for the options: the conversation of -s/-d/-x, or discovery.
 fn monitor_for(args: &SniffArgs) -> CliResult<Monitor> {
-    let a = &args.address;
+    let mut address = args.address.clone();
+    if let (Some(ext), Some(RxExt::Byte(rx))) = (address.ext.as_mut(), args.rx_ext) {
+        ext.rx = Some(rx);
+    }
+    if args.rx_ext == Some(RxExt::Any) {
+        return Err(CliError::usage(
+            "-X any is isotpdump's: sniff needs the address byte",
+        ));
+    }
+    let a = &address;
     let mut settings = MonitorConfig::default();
     settings.config.max_frame_size = args.max_size;
     if a.tx_id.is_none() && a.rx_id.is_none() {
@@ -103,6 +124,7 @@ fn report(
     out: &mut Out,
     printed: &mut u64,
     limit: Option<u64>,
+    head: Option<usize>,
 ) -> CliResult {
     while let Some(event) = monitor.poll_event() {
         match event {
@@ -117,7 +139,8 @@ fn report(
                         from: m.from,
                         to: m.to,
                         target: m.target_address_type,
-                        payload: &m.payload,
+                        payload: &m.payload
+                            [..head.map_or(m.payload.len(), |h| h.min(m.payload.len()))],
                     },
                 )?;
                 *printed += 1;

@@ -619,8 +619,8 @@ fn a_directory_is_not_a_log() {
 }
 
 #[test]
-fn a_file_that_is_not_a_candump_log_is_refused_after_a_few_warnings() {
-    // A Vector ASC trace, which the candump reader does not know.
+fn a_file_that_is_not_a_candump_log_is_refused_saying_what_it_looks_like() {
+    // A Vector ASC trace read as candump: refused at once, naming the format it looks like.
     let mut asc =
         String::from("date Mon Nov 27 10:00:00.000 am 2023\nbase hex  timestamps absolute\n");
     for i in 0..500 {
@@ -631,27 +631,35 @@ fn a_file_that_is_not_a_candump_log_is_refused_after_a_few_warnings() {
     }
     for cmd in ["dump", "sniff"] {
         let a = isotp()
-            .args([cmd, "--log", "-"])
+            .args([cmd, "--log", "-", "--log-format", "candump"])
             .write_stdin(asc.clone())
             .assert()
             .code(2);
         let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
-        assert!(err.contains("standard input is not a candump log"), "{err}");
-        assert!(
-            err.contains("(1700000000.000000) can0 7E0#0322F190"),
-            "{err}"
-        );
-        // Capped: a few warnings, not one per line.
-        assert!(err.lines().count() <= 12, "{err}");
+        assert!(err.contains("not a candump log"), "{err}");
+        assert!(err.contains("it looks like a Vector ASC file"), "{err}");
+        // One error, not a warning per line.
+        assert!(err.lines().count() <= 2, "{err}");
         assert!(stdout_of(&a).is_empty());
     }
+    // Prose is no log of any format: refused with the first line at fault.
+    let prose = "Dear all, please find the trace\n".repeat(500);
+    let a = isotp()
+        .args(["dump", "--log", "-"])
+        .write_stdin(prose)
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(err.contains("not a candump log"), "{err}");
+    assert!(err.contains("line 1"), "{err}");
+    assert!(err.lines().count() <= 2, "{err}");
     // A short file of nothing but garbage too.
     isotp()
         .args(["sniff", "--log", "-"])
         .write_stdin("hello\n")
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("is not a candump log"));
+        .stderr(predicate::str::contains("not a candump log"));
 }
 
 #[test]
