@@ -25,4 +25,6 @@ mod stack;
 
 #[cfg(feature = "tokio")]
 pub use stack::AsyncStack;
-pub use stack::{Link, Message, MessageDirection, Node, Stack, StackError};
+pub use stack::{
+    DriverOptions, Link, Message, MessageDirection, Node, Stack, StackError, DEFAULT_RECEIVE_QUEUE,
+};

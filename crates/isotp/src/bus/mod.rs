@@ -102,6 +102,19 @@ pub enum BusError {
 }
 
 impl BusError {
+    /// A copy for a second recipient (an I/O error keeps its kind and text).
+    pub(crate) fn duplicate(&self) -> BusError {
+        match self {
+            BusError::Io { context, source } => BusError::Io {
+                context: context.clone(),
+                source: std::io::Error::new(source.kind(), source.to_string()),
+            },
+            BusError::Closed(s) => BusError::Closed(s.clone()),
+            BusError::Unsupported(s) => BusError::Unsupported(s.clone()),
+            BusError::Protocol(s) => BusError::Protocol(s.clone()),
+        }
+    }
+
     /// An I/O error with what was being done.
     pub fn io(context: impl Into<String>, source: std::io::Error) -> BusError {
         BusError::Io {

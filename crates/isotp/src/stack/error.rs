@@ -30,6 +30,12 @@ pub enum StackError {
         /// What it waited for.
         what: &'static str,
     },
+    /// Messages arrived while the link's receive queue was full, and were dropped.
+    #[error("receive queue full: {dropped} message(s) dropped so far")]
+    ReceiveQueueFull {
+        /// Messages dropped since the link was created.
+        dropped: u64,
+    },
     /// The message was dropped by `stop_sending`/`reset`/`set_address`, or the stack has stopped.
     #[error("the stack stopped before the operation completed")]
     Stopped,

@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use isotp_core::{Address, Config, MessageId, TargetAddressType};
 
+use super::completion::{Completion, Outcome};
+use super::engine::{LinkMail, LinkState};
 use super::error::{Message, StackError};
-use super::node::{LinkMail, LinkState, Outcome, Runner};
+use super::node::Runner;
 
 /// One ISO-TP link: its own address, configuration, transmit queue and receive mailbox.
 ///
@@ -40,7 +42,7 @@ impl Link {
         let mut st = shared.lock();
         let link = st.link_mut(self.idx).ok_or(StackError::Stopped)?;
         let r = f(link);
-        shared.service(&mut st, self.idx, shared.clock.now());
+        let st = shared.service(st, self.idx, shared.clock.now());
         shared.kick_if_needed(&st);
         Ok(r)
     }
@@ -49,6 +51,12 @@ impl Link {
     fn peek<R>(&self, f: impl FnOnce(&LinkState) -> R) -> Option<R> {
         let mut st = self.runner.shared.lock();
         st.link_mut(self.idx).map(|l| f(l))
+    }
+
+    /// Changes the link's state that does not affect what is due on the bus.
+    fn peek_mut<R>(&self, f: impl FnOnce(&mut LinkState) -> R) -> Option<R> {
+        let mut st = self.runner.shared.lock();
+        st.link_mut(self.idx).map(f)
     }
 
     /// Queues a message to the physical address. Returns at once; failures arrive on
@@ -84,41 +92,42 @@ impl Link {
         target: TargetAddressType,
         timeout: Option<Duration>,
     ) -> Result<(), StackError> {
-        let id = self.queue_awaited(payload, target)?;
-        match self.mail.outcomes.wait_where(timeout, |(i, _)| *i == id) {
-            Ok(Some((_, Outcome::Sent))) => Ok(()),
-            Ok(Some((_, Outcome::Failed(e)))) => Err(StackError::Protocol(e)),
-            Ok(Some((_, Outcome::Dropped))) => Err(StackError::Stopped),
-            Ok(None) => {
+        let (id, completion) = self.queue_awaited(payload, target)?;
+        let shared = &self.runner.shared;
+        let unregister = || {
+            completion.poll(false);
+        };
+        match shared.block_on(timeout, |park| completion.poll(park), unregister) {
+            Some(outcome) => outcome_result(outcome),
+            None => {
                 self.forget(id);
                 Err(StackError::Timeout {
                     waited: timeout.unwrap_or_default(),
                     what: "the message to be sent",
                 })
             }
-            Err(()) => Err(StackError::Stopped),
         }
     }
 
-    /// Queues a message whose outcome will be kept for a waiter.
+    /// Queues a message whose outcome the caller waits for.
     pub(crate) fn queue_awaited(
         &self,
         payload: &[u8],
         target: TargetAddressType,
-    ) -> Result<MessageId, StackError> {
+    ) -> Result<(MessageId, Arc<Completion>), StackError> {
         let now = self.runner.shared.clock.now();
         // Registered under the same lock as the send: the outcome may come before we wait.
         Ok(self.with(|l| {
             let id = l.endpoint.send(payload, target, now)?;
-            l.awaited.insert(id);
-            Ok::<_, isotp_core::SendError>(id)
+            let completion = Completion::new();
+            l.awaited.insert(id, completion.clone());
+            Ok::<_, isotp_core::SendError>((id, completion))
         })??)
     }
 
-    /// Stops keeping the outcome of `id` (its waiter gave up).
+    /// Stops keeping the outcome of `id` (its waiter gave up); the message is still sent.
     pub(crate) fn forget(&self, id: MessageId) {
-        let _ = self.with(|l| l.awaited.remove(&id));
-        self.mail.outcomes.take_where(|(i, _)| *i == id);
+        let _ = self.peek_mut(|l| l.awaited.remove(&id));
     }
 
     #[cfg(feature = "tokio")]
@@ -133,10 +142,16 @@ impl Link {
 
     /// Like [`recv`](Link::recv), with the target address type, direction and arrival time.
     pub fn recv_message(&self, timeout: Option<Duration>) -> Result<Option<Message>, StackError> {
-        self.mail
-            .messages
-            .wait_where(timeout, |_| true)
-            .map_err(|()| StackError::Stopped)
+        let messages = &self.mail.messages;
+        match self.runner.shared.block_on(
+            timeout,
+            |park| messages.poll(park),
+            || messages.unpark_registration(),
+        ) {
+            Some(Ok(m)) => Ok(Some(m)),
+            Some(Err(())) => Err(StackError::Stopped),
+            None => Ok(None),
+        }
     }
 
     /// The next message if one is waiting.
@@ -170,9 +185,7 @@ impl Link {
     pub fn stop_sending(&self) {
         let _ = self.with(|l| {
             l.endpoint.stop_sending();
-            for id in l.awaited.drain() {
-                l.mail.outcomes.push((id, Outcome::Dropped));
-            }
+            l.drop_awaited(Outcome::Dropped);
         });
     }
 
@@ -196,7 +209,7 @@ impl Link {
         if let Some(l) = st.link_mut(self.idx) {
             l.endpoint.set_address(address);
         }
-        shared.reindex(&mut st, self.idx);
+        shared.reroute(&mut st, self.idx);
         *self.address.lock().unwrap_or_else(|e| e.into_inner()) = address;
     }
 
@@ -214,5 +227,15 @@ impl Link {
 impl Drop for Link {
     fn drop(&mut self) {
         self.runner.shared.remove_link(self.idx);
+    }
+}
+
+/// What a waiting sender returns for its message's outcome.
+pub(crate) fn outcome_result(outcome: Outcome) -> Result<(), StackError> {
+    match outcome {
+        Outcome::Sent => Ok(()),
+        Outcome::Failed(e) => Err(StackError::Protocol(e)),
+        Outcome::BusFailed(e) => Err(StackError::Bus(e.duplicate())),
+        Outcome::Dropped => Err(StackError::Stopped),
     }
 }
