@@ -39,6 +39,9 @@ struct BusInner {
     ports: Mutex<Arc<Vec<PortEntry>>>,
     next_id: AtomicU64,
     frames: AtomicU64,
+    /// Held while a frame is handed to every port, so all ports see all frames in one order (a
+    /// reply sent by a fast port cannot overtake, at a third port, the frame it answers).
+    order: Mutex<()>,
 }
 
 /// An in-process CAN bus for tests, demos and benchmarks.
@@ -156,6 +159,12 @@ impl VirtualPort {
 
 impl CanBus for VirtualPort {
     fn send(&self, frame: &Frame) -> Result<(), BusError> {
+        let _order = self
+            .bus
+            .inner
+            .order
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let at = Instant::now();
         let ports = Arc::clone(&self.bus.lock_ports());
         for p in ports.iter().filter(|p| p.id != self.id) {
@@ -213,6 +222,39 @@ impl Drop for VirtualPort {
 mod tests {
     use super::*;
     use isotp_core::CanId;
+
+    #[test]
+    fn every_port_sees_every_frame_in_one_order() {
+        const ROUNDS: u16 = 3000;
+        let bus = VirtualBus::new();
+        let asker = bus.attach();
+        let responder = bus.attach();
+        let observer = bus.attach();
+        // Answers each frame at once: the race a third port must not see.
+        let echo = std::thread::spawn(move || {
+            for _ in 0..ROUNDS {
+                let f = responder.recv(Some(Duration::from_secs(10))).unwrap().unwrap();
+                let reply = Frame::new(CanId::standard(0x7E8).unwrap(), f.data()).unwrap();
+                responder.send(&reply).unwrap();
+            }
+        });
+        for i in 0..ROUNDS {
+            let ask = Frame::new(CanId::standard(0x7E0).unwrap(), &i.to_be_bytes()).unwrap();
+            asker.send(&ask).unwrap();
+            asker.recv(Some(Duration::from_secs(10))).unwrap().unwrap();
+        }
+        echo.join().unwrap();
+        let mut seen = Vec::new();
+        while let Some(f) = observer.recv(Some(Duration::ZERO)).unwrap() {
+            seen.push((f.id().raw(), f.data().to_vec()));
+        }
+        assert_eq!(seen.len(), usize::from(ROUNDS) * 2);
+        for (i, pair) in seen.chunks(2).enumerate() {
+            let n = (i as u16).to_be_bytes().to_vec();
+            assert_eq!(pair[0], (0x7E0, n.clone()), "round {i}: the question first");
+            assert_eq!(pair[1], (0x7E8, n), "round {i}: then its answer");
+        }
+    }
 
     #[test]
     fn a_port_nobody_reads_stalls_senders_once_then_loses_frames_counted() {
