@@ -12,7 +12,6 @@
 #![deny(missing_docs)]
 
 pub mod bus;
-pub mod hub;
 #[cfg(all(target_os = "linux", feature = "socketcan"))]
 pub mod kernel;
 

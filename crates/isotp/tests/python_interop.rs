@@ -19,7 +19,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use isotp::hub::Hub;
+use isotp::bus::socketcand::server::Hub;
 use isotp::{Address, AddressingMode, Config, PaddingCheck, ProtocolError, Stack, StackError};
 use isotp_core::wire::StMin;
 

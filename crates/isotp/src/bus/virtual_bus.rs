@@ -233,7 +233,10 @@ mod tests {
         // Answers each frame at once: the race a third port must not see.
         let echo = std::thread::spawn(move || {
             for _ in 0..ROUNDS {
-                let f = responder.recv(Some(Duration::from_secs(10))).unwrap().unwrap();
+                let f = responder
+                    .recv(Some(Duration::from_secs(10)))
+                    .unwrap()
+                    .unwrap();
                 let reply = Frame::new(CanId::standard(0x7E8).unwrap(), f.data()).unwrap();
                 responder.send(&reply).unwrap();
             }

@@ -1,10 +1,14 @@
 //! The outcome of one message whose sender waits for it: set once by the engine, read once by the
 //! waiter, which alone is woken.
 
+#[cfg(feature = "tokio")]
 use std::future::Future;
+#[cfg(feature = "tokio")]
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll, Waker};
+use std::task::Waker;
+#[cfg(feature = "tokio")]
+use std::task::{Context, Poll};
 use std::thread::Thread;
 
 use isotp_core::ProtocolError;
@@ -71,14 +75,17 @@ impl Completion {
     }
 
     /// Waits for the outcome in async code.
+    #[cfg(feature = "tokio")]
     pub(crate) fn wait(self: &Arc<Completion>) -> Wait {
         Wait(self.clone())
     }
 }
 
 /// Future of [`Completion::wait`].
+#[cfg(feature = "tokio")]
 pub(crate) struct Wait(Arc<Completion>);
 
+#[cfg(feature = "tokio")]
 impl Future for Wait {
     type Output = Outcome;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome> {

@@ -55,11 +55,6 @@ impl<T> Mailbox<T> {
         Ok(())
     }
 
-    /// True when `push` would refuse an item.
-    pub(crate) fn is_full(&self) -> bool {
-        self.lock().items.len() >= self.capacity
-    }
-
     /// No more items will come; every waiter returns.
     pub(crate) fn close(&self) {
         let mut q = self.lock();

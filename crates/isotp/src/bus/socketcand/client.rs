@@ -27,7 +27,7 @@ struct Shared {
 }
 
 /// A CAN bus reached through a [socketcand](https://github.com/linux-can/socketcand) server (or
-/// [`isotp hub`](crate::hub::Hub)) over TCP, in socketcand's raw mode.
+/// [`isotp hub`](super::server::Hub)) over TCP, in socketcand's raw mode.
 ///
 /// The connection handshake is the one python-can's `socketcand` interface performs: the server
 /// greets with `< hi >`, the client sends `< open CHANNEL >` and `< rawmode >`, each answered with
