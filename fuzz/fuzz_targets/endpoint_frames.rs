@@ -64,7 +64,6 @@ impl Input<'_> {
 
 fn config(sel: u8, sel2: u8) -> Config {
     let mut c = Config::default();
-    c.tx_confirmation = sel & 0x80 != 0;
     c.block_size = sel2 & 0x0F;
     c.st_min = StMin::from_byte(if sel2 & 0x10 != 0 { 0xF2 } else { 0 });
     c.wft_max = sel2 >> 5;
@@ -141,6 +140,12 @@ fuzz_target!(|data: &[u8]| {
     let Ok(mut ep) = Endpoint::new(addr, cfg) else {
         return;
     };
+    if a & 0x80 != 0 {
+        ep = ep.with_tx_confirmation();
+    }
+    if c & 0x80 != 0 {
+        ep = ep.with_first_frame_indication();
+    }
     let peer = addr.mirrored().unwrap();
     let peer_ids = [
         peer.tx_id(TargetAddressType::Physical).unwrap(),
@@ -189,7 +194,7 @@ fuzz_target!(|data: &[u8]| {
                     TargetAddressType::Physical
                 };
                 let payload = vec![0x5A; len];
-                let _ = ep.send(&payload, target, now);
+                let _ = ep.send(&payload, target);
             }
             5 => {
                 let mut n = 0;
@@ -211,12 +216,19 @@ fuzz_target!(|data: &[u8]| {
             7 => {
                 let _ = ep.handle_tx_confirmation(now);
             }
-            _ => match input.byte().unwrap_or(0) % 3 {
+            _ => match input.byte().unwrap_or(0) % 6 {
                 0 => {
                     ep.stop_sending();
                 }
                 1 => ep.stop_receiving(),
-                _ => ep.reset(),
+                2 => ep.reset(),
+                3 => {
+                    let _ = ep.handle_tx_failure();
+                }
+                4 => ep.set_receive_ready(!ep.is_receive_ready()),
+                _ => {
+                    let _ = ep.reception_progress();
+                }
             },
         }
         while ep.poll_event().is_some() {}

@@ -17,7 +17,7 @@ fn pair(config: Config) -> (Endpoint, Endpoint) {
 /// Sends `payload` from `a` to `b`; returns the number of frames that crossed the bus.
 fn transfer(a: &mut Endpoint, b: &mut Endpoint, payload: &[u8]) -> u64 {
     let now = Instant::ZERO;
-    a.send(payload, TargetAddressType::Physical, now).unwrap();
+    a.send(payload, TargetAddressType::Physical).unwrap();
     let mut frames = 0;
     loop {
         let mut moved = false;

@@ -74,7 +74,8 @@ pub struct Config {
     /// Ignore the receiver's STmin and separate consecutive frames by this much instead (can-isotp's
     /// `override_receiver_stmin`; `Some(Duration::ZERO)` is its `squash_stmin_requirement`).
     pub override_receiver_st_min: Option<Duration>,
-    /// Most FC.WAIT frames accepted in a row; the next one aborts with `WftOverrun` (default 10).
+    /// N_WFTmax: most FC.WAIT frames accepted in a row, the next one aborts with `WftOverrun`; and most
+    /// FC.WAIT frames this receiver sends in a row while the application is not ready (default 10).
     pub wft_max: u8,
     /// TX_DL: bytes per transmitted frame, 8 for classic CAN, or 12, 16, 20, 24, 32, 48, 64 for CAN FD.
     pub tx_data_length: u8,
@@ -102,9 +103,11 @@ pub struct Config {
     pub n_bs: Duration,
     /// N_Cr: how long the receiver waits for the next consecutive frame.
     pub n_cr: Duration,
-    /// The driver reports when each frame has left the bus (`Endpoint::handle_tx_confirmation`),
-    /// which enables N_As and N_Ar and measures STmin from the confirmation.
-    pub tx_confirmation: bool,
+    /// N_Br: while the application cannot take a new message
+    /// ([`Endpoint::set_receive_ready`](crate::Endpoint::set_receive_ready)), how often the receiver
+    /// renews its FC.WAIT (at most `wft_max` of them, then FC.OVFLW). Keep it well below the sender's
+    /// N_Bs (the standard asks N_Br + N_Ar < 0.9 N_Bs).
+    pub n_br: Duration,
     /// Never transmit: receive without sending flow control and reassemble both directions of the
     /// conversation (the peer's flow control is observed to follow its blocks).
     pub listen_mode: bool,
@@ -133,7 +136,7 @@ impl Default for Config {
             n_ar: Duration::from_millis(1000),
             n_bs: Duration::from_millis(1000),
             n_cr: Duration::from_millis(1000),
-            tx_confirmation: false,
+            n_br: Duration::from_millis(100),
             listen_mode: false,
             rate_limit: None,
             tx_queue_limit: 64,
@@ -186,6 +189,11 @@ impl Config {
                 reason: "bitrate_switch is a CAN FD feature: set can_fd = true",
             });
         }
+        if self.rx_padding_check.content() && self.rx_padding.is_none() {
+            return Err(ConfigError::Conflict {
+                reason: "rx_padding_check of the content needs rx_padding: set the expected padding byte",
+            });
+        }
         if self.max_frame_size == 0 {
             return Err(ConfigError::OutOfRange {
                 field: "max_frame_size",
@@ -198,6 +206,7 @@ impl Config {
             ("n_ar", self.n_ar),
             ("n_bs", self.n_bs),
             ("n_cr", self.n_cr),
+            ("n_br", self.n_br),
         ] {
             if d.is_zero() || d > MAX_TIMER {
                 return Err(ConfigError::OutOfRange {

@@ -295,6 +295,18 @@ pub enum ProtocolError {
         /// The frame type.
         pci: PciType,
     },
+    /// The data link layer refused a frame (the driver's negative transmit confirmation,
+    /// [`crate::Endpoint::handle_tx_failure`]); the transfer it belonged to is over.
+    BusFailure {
+        /// The frame type that could not be sent.
+        pci: PciType,
+    },
+    /// The application could not take a new message: this receiver sent `wft_max` FC.WAIT frames, then
+    /// FC.OVFLW (see [`crate::Endpoint::set_receive_ready`]).
+    ReceiverNotReady {
+        /// The configured limit of FC.WAIT frames.
+        wft_max: u8,
+    },
 }
 
 fn ms(d: Duration) -> MsDisplay {
@@ -368,6 +380,13 @@ impl fmt::Display for ProtocolError {
             ProtocolError::InvalidPadding { pci } => {
                 write!(f, "{pci} failed the receive padding check")
             }
+            ProtocolError::BusFailure { pci } => {
+                write!(f, "the bus refused to send a {pci}; transfer aborted")
+            }
+            ProtocolError::ReceiverNotReady { wft_max } => write!(
+                f,
+                "the receive queue stayed full through wft_max = {wft_max} FC.WAIT frames; sent FC.OVFLW"
+            ),
         }
     }
 }
@@ -387,6 +406,12 @@ pub enum Warning {
     /// A frame for a direction this address does not have (for example a single frame to a tx-only
     /// address).
     NotForThisAddress,
+    /// A single frame (or, in listen mode, a first frame) arrived while the application's receive queue
+    /// is full ([`crate::Endpoint::set_receive_ready`]); its message is lost.
+    ReceiverNotReady {
+        /// The frame type dropped.
+        pci: PciType,
+    },
 }
 
 impl fmt::Display for Warning {
@@ -404,6 +429,9 @@ impl fmt::Display for Warning {
             }
             Warning::NotForThisAddress => {
                 f.write_str("ignored a frame this address does not handle")
+            }
+            Warning::ReceiverNotReady { pci } => {
+                write!(f, "dropped a {pci}: the receive queue is full")
             }
         }
     }

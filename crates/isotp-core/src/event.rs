@@ -48,6 +48,15 @@ pub enum Event {
         /// Why.
         error: ProtocolError,
     },
+    /// A first frame started a segmented reception (N_USData_FF.indication); only on endpoints built
+    /// with [`crate::Endpoint::with_first_frame_indication`]. Its end is a `Received` or a
+    /// `ReceiveFailed`; [`crate::Endpoint::reception_progress`] tells how far it is meanwhile.
+    ReceptionStarted {
+        /// FF_DL: the announced message length.
+        length: u32,
+        /// Physical (a first frame is never functional).
+        target_address_type: TargetAddressType,
+    },
     /// A reception failed and its data was dropped.
     ReceiveFailed {
         /// Why.
@@ -55,4 +64,13 @@ pub enum Event {
     },
     /// A frame was ignored.
     Warning(Warning),
+}
+
+/// How far a segmented reception is, from [`crate::Endpoint::reception_progress`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ReceptionProgress {
+    /// Bytes received so far.
+    pub received: u32,
+    /// FF_DL: the announced message length.
+    pub length: u32,
 }

@@ -47,7 +47,7 @@ pub use addressing::{Address, AddressBuilder, AddressingMode, Direction, TargetA
 pub use config::{Config, PaddingCheck, RateLimit};
 pub use endpoint::{Endpoint, NothingToConfirm};
 pub use error::{ATimer, AddressError, ConfigError, FrameError, ProtocolError, SendError, Warning};
-pub use event::{Event, MessageId};
+pub use event::{Event, MessageId, ReceptionProgress};
 pub use frame::{CanId, Frame, MAX_EXTENDED_ID, MAX_STANDARD_ID};
 pub use time::Instant;
 

@@ -350,7 +350,7 @@ fn rx_only_address_cannot_send_and_cannot_answer_a_first_frame() {
     assert!(!a.can_transmit() && a.can_receive());
     let mut s = Solo::with_address(a, Config::default(), sid(0x7E8));
     assert_eq!(
-        s.ep.send(&[1], TargetAddressType::Physical, Instant::ZERO),
+        s.ep.send(&[1], TargetAddressType::Physical),
         Err(SendError::NoTransmitAddress)
     );
     s.rx(&[0x01, 0x42]);

@@ -181,7 +181,7 @@ fn send_errors_have_user_readable_messages() {
 #[test]
 fn time_going_backwards_does_not_panic() {
     let mut ep = Endpoint::new(tester_address(), Config::default()).unwrap();
-    ep.send(&payload(100, 0), TargetAddressType::Physical, at_ms(1000))
+    ep.send(&payload(100, 0), TargetAddressType::Physical)
         .unwrap();
     ep.poll_transmit(at_ms(1000)).unwrap();
     ep.handle_frame(&Frame::new(sid(0x7E8), &[0x30, 0, 5]).unwrap(), at_ms(500));
@@ -209,15 +209,14 @@ fn instant_max_never_overflows() {
 fn confirming_without_tx_confirmation_is_an_error_not_a_panic() {
     let mut ep = Endpoint::new(tester_address(), Config::default()).unwrap();
     assert!(ep.handle_tx_confirmation(Instant::ZERO).is_err());
-    ep.send(&[1], TargetAddressType::Physical, Instant::ZERO)
-        .unwrap();
+    ep.send(&[1], TargetAddressType::Physical).unwrap();
     ep.poll_transmit(Instant::ZERO).unwrap();
     assert!(ep.handle_tx_confirmation(Instant::ZERO).is_err());
 }
 
 #[test]
 fn reset_returns_to_the_initial_state() {
-    let mut s = Solo::new(config(|c| c.tx_confirmation = true));
+    let mut s = Solo::confirming(Config::default());
     s.send(&payload(100, 0));
     s.send(&payload(10, 0));
     s.tx();
@@ -253,7 +252,7 @@ fn set_address_switches_ids_and_drops_transfers() {
 
 #[test]
 fn stop_receiving_while_the_flow_control_awaits_confirmation() {
-    let mut s = Solo::new(config(|c| c.tx_confirmation = true));
+    let mut s = Solo::confirming(Config::default());
     s.rx(&cat(&[&[0x10, 20], &[0; 6]]));
     s.tx();
     s.ep.stop_receiving();
@@ -263,7 +262,7 @@ fn stop_receiving_while_the_flow_control_awaits_confirmation() {
 
 #[test]
 fn stop_sending_while_a_frame_awaits_confirmation() {
-    let mut s = Solo::new(config(|c| c.tx_confirmation = true));
+    let mut s = Solo::confirming(Config::default());
     s.send(&payload(100, 0));
     s.tx();
     assert_eq!(s.ep.stop_sending(), 1);

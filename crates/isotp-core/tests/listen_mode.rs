@@ -44,7 +44,7 @@ fn listen_mode_receives_a_multi_frame_without_sending_flow_control() {
 fn listen_mode_refuses_to_send() {
     let mut l = listener();
     assert_eq!(
-        l.send(&[1], TargetAddressType::Physical, Instant::ZERO),
+        l.send(&[1], TargetAddressType::Physical),
         Err(SendError::ListenMode)
     );
     assert_eq!(

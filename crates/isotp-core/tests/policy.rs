@@ -279,14 +279,14 @@ fn consecutive_frame_with_a_different_can_dl_aborts() {
 fn functional_messages_longer_than_a_single_frame_are_refused_at_send() {
     let mut s = Solo::new(Config::default());
     let e =
-        s.ep.send(&payload(8, 0), TargetAddressType::Functional, Instant::ZERO)
+        s.ep.send(&payload(8, 0), TargetAddressType::Functional)
             .unwrap_err();
     assert_eq!(e, SendError::FunctionalTooLong { len: 8, max: 7 });
     assert_eq!(
         e.to_string(),
         "a functional message of 8 bytes does not fit a single frame (at most 7); send it physically"
     );
-    s.ep.send(&payload(7, 0), TargetAddressType::Functional, Instant::ZERO)
+    s.ep.send(&payload(7, 0), TargetAddressType::Functional)
         .unwrap();
     let fd = Endpoint::new(
         tester_address(),
@@ -297,11 +297,7 @@ fn functional_messages_longer_than_a_single_frame_are_refused_at_send() {
     );
     let mut fd = fd.unwrap();
     assert_eq!(
-        fd.send(
-            &payload(63, 0),
-            TargetAddressType::Functional,
-            Instant::ZERO
-        ),
+        fd.send(&payload(63, 0), TargetAddressType::Functional),
         Err(SendError::FunctionalTooLong { len: 63, max: 62 })
     );
 }

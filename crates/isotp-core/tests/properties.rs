@@ -140,8 +140,8 @@ proptest! {
     #[test]
     fn empty_payload_is_always_refused(s in setup()) {
         let mut ep = Endpoint::new(address_for(s.mode), config_of(&s)).unwrap();
-        prop_assert_eq!(ep.send(&[], TargetAddressType::Physical, Instant::ZERO), Err(SendError::EmptyPayload));
-        prop_assert_eq!(ep.send(&[], TargetAddressType::Functional, Instant::ZERO), Err(SendError::EmptyPayload));
+        prop_assert_eq!(ep.send(&[], TargetAddressType::Physical), Err(SendError::EmptyPayload));
+        prop_assert_eq!(ep.send(&[], TargetAddressType::Functional), Err(SendError::EmptyPayload));
         prop_assert!(!ep.is_transmitting());
     }
 }
@@ -387,6 +387,8 @@ enum Op {
     Confirm,
     StopSending,
     StopReceiving,
+    TxFailure,
+    ToggleReady,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -418,13 +420,14 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::Confirm),
         1 => Just(Op::StopSending),
         1 => Just(Op::StopReceiving),
+        1 => Just(Op::TxFailure),
+        1 => Just(Op::ToggleReady),
     ]
 }
 
-fn robust_config() -> impl Strategy<Value = (u8, Config)> {
+fn robust_config() -> impl Strategy<Value = (bool, Config)> {
     (0u8..6, any::<bool>(), 0u8..3).prop_map(|(preset, confirm, check)| {
         let c = config(|c| {
-            c.tx_confirmation = confirm;
             match preset {
                 0 => {}
                 1 => {
@@ -460,7 +463,7 @@ fn robust_config() -> impl Strategy<Value = (u8, Config)> {
                 }
             }
         });
-        (preset, c)
+        (confirm, c)
     })
 }
 
@@ -469,7 +472,7 @@ proptest! {
 
     #[test]
     fn endpoint_survives_arbitrary_frames_and_times(
-        (_, cfg) in robust_config(),
+        (confirm, cfg) in robust_config(),
         extended in any::<bool>(),
         ops in prop::collection::vec(op(), 1..120),
     ) {
@@ -478,7 +481,10 @@ proptest! {
         } else {
             Address::normal_11(0x6F1, 0x610).unwrap()
         };
-        let mut ep = Endpoint::new(address, cfg).unwrap();
+        let mut ep = Endpoint::new(address, cfg).unwrap().with_first_frame_indication();
+        if confirm {
+            ep = ep.with_tx_confirmation();
+        }
         let mut now = Instant::ZERO;
         let tx_ids = [address.tx_id(TargetAddressType::Physical).unwrap()];
         for op in ops {
@@ -499,7 +505,7 @@ proptest! {
                 Op::Advance(us_) => now += us(us_),
                 Op::Send(n, functional) => {
                     let t = if functional { TargetAddressType::Functional } else { TargetAddressType::Physical };
-                    let _ = ep.send(&payload(n, 1), t, now);
+                    let _ = ep.send(&payload(n, 1), t);
                 }
                 Op::Poll => {
                     let mut count = 0;
@@ -516,6 +522,11 @@ proptest! {
                 Op::Confirm => { let _ = ep.handle_tx_confirmation(now); }
                 Op::StopSending => { ep.stop_sending(); }
                 Op::StopReceiving => ep.stop_receiving(),
+                Op::TxFailure => { let _ = ep.handle_tx_failure(); }
+                Op::ToggleReady => ep.set_receive_ready(!ep.is_receive_ready()),
+            }
+            if let Some(p) = ep.reception_progress() {
+                prop_assert!(p.received < p.length);
             }
             while ep.poll_event().is_some() {}
             // Liveness: once the timers ran and the due frames are out, the next wakeup is in the future.

@@ -269,16 +269,9 @@ fn timers_use_the_time_given_not_a_clock() {
 
 // ---------------------------------------------------------------- N_As / N_Ar with confirmation
 
-fn confirming(f: impl FnOnce(&mut Config)) -> Config {
-    config(|c| {
-        c.tx_confirmation = true;
-        f(c);
-    })
-}
-
 #[test]
 fn n_as_expires_when_a_single_frame_is_never_confirmed() {
-    let mut s = Solo::new(confirming(|c| c.n_as = ms(50)));
+    let mut s = Solo::confirming(config(|c| c.n_as = ms(50)));
     let id = s.send(&[1, 2, 3]);
     s.advance(ms(7));
     s.expect_tx(&[0x03, 1, 2, 3]);
@@ -305,7 +298,7 @@ fn n_as_expires_when_a_single_frame_is_never_confirmed() {
 
 #[test]
 fn n_as_expires_when_a_consecutive_frame_is_never_confirmed() {
-    let mut s = Solo::new(confirming(|_| {}));
+    let mut s = Solo::confirming(config(|_| {}));
     let id = s.send(&payload(20, 0));
     s.tx();
     s.ep.handle_tx_confirmation(s.now).unwrap();
@@ -327,7 +320,7 @@ fn n_as_expires_when_a_consecutive_frame_is_never_confirmed() {
 
 #[test]
 fn confirmed_frames_release_the_next_one() {
-    let mut s = Solo::new(confirming(|_| {}));
+    let mut s = Solo::confirming(config(|_| {}));
     let id = s.send(&payload(20, 0));
     s.tx();
     s.expect_no_tx();
@@ -347,7 +340,7 @@ fn confirmed_frames_release_the_next_one() {
 
 #[test]
 fn st_min_is_measured_from_the_confirmation() {
-    let mut s = Solo::new(confirming(|_| {}));
+    let mut s = Solo::confirming(config(|_| {}));
     s.send(&payload(6 + 7 * 3, 0));
     s.tx();
     s.ep.handle_tx_confirmation(s.now).unwrap();
@@ -360,7 +353,7 @@ fn st_min_is_measured_from_the_confirmation() {
 
 #[test]
 fn n_ar_expires_when_our_flow_control_is_never_confirmed() {
-    let mut s = Solo::new(confirming(|c| c.n_ar = ms(70)));
+    let mut s = Solo::confirming(config(|c| c.n_ar = ms(70)));
     s.rx(&cat(&[&[0x10, 20], &payload(6, 0)]));
     s.expect_tx(&[0x30, 0, 0]);
     assert_eq!(s.ep.poll_timeout(), Some(at_ms(70)));
@@ -379,7 +372,7 @@ fn n_ar_expires_when_our_flow_control_is_never_confirmed() {
 
 #[test]
 fn n_cr_starts_when_the_flow_control_is_confirmed() {
-    let mut s = Solo::new(confirming(|_| {}));
+    let mut s = Solo::confirming(config(|_| {}));
     s.rx(&cat(&[&[0x10, 20], &payload(6, 0)]));
     s.tx();
     s.advance(ms(4));
@@ -389,7 +382,7 @@ fn n_cr_starts_when_the_flow_control_is_confirmed() {
 
 #[test]
 fn confirmation_without_a_frame_is_an_error() {
-    let mut s = Solo::new(confirming(|_| {}));
+    let mut s = Solo::confirming(config(|_| {}));
     assert_eq!(
         s.ep.handle_tx_confirmation(Instant::ZERO),
         Err(isotp_core::NothingToConfirm)
@@ -409,7 +402,7 @@ fn confirmation_without_a_frame_is_an_error() {
 
 #[test]
 fn pair_with_bus_delay_confirmations_delivers() {
-    let mut p = Pair::symmetric(confirming(|_| {}));
+    let mut p = Pair::symmetric_confirming(config(|_| {}));
     p.confirm = [Confirm::After(us(250)), Confirm::After(us(250))];
     let data = payload(100, 0);
     p.send(Side::A, &data);
@@ -431,7 +424,7 @@ fn pair_with_bus_delay_confirmations_delivers() {
 fn n_bs_is_reported_while_our_own_flow_control_awaits_confirmation() {
     // A sends a FF and waits for an FC (N_Bs = 1000 ms) while its own FC for B's message is stuck
     // unconfirmed (N_Ar = 5000 ms). The earliest deadline is N_Bs.
-    let mut s = Solo::new(confirming(|c| c.n_ar = ms(5000)));
+    let mut s = Solo::confirming(config(|c| c.n_ar = ms(5000)));
     let id = s.send(&payload(20, 0));
     s.tx();
     s.ep.handle_tx_confirmation(s.now).unwrap();
@@ -450,7 +443,7 @@ fn n_bs_is_reported_while_our_own_flow_control_awaits_confirmation() {
 
 #[test]
 fn flow_control_arriving_before_the_first_frame_is_confirmed_applies_on_confirmation() {
-    let mut s = Solo::new(confirming(|_| {}));
+    let mut s = Solo::confirming(config(|_| {}));
     let p = payload(20, 0);
     let id = s.send(&p);
     s.tx();
@@ -468,7 +461,7 @@ fn flow_control_arriving_before_the_first_frame_is_confirmed_applies_on_confirma
 
 #[test]
 fn flow_control_arriving_before_the_block_end_is_confirmed_applies_on_confirmation() {
-    let mut s = Solo::new(confirming(|_| {}));
+    let mut s = Solo::confirming(config(|_| {}));
     let p = payload(20, 0);
     s.send(&p);
     s.tx();
@@ -483,7 +476,7 @@ fn flow_control_arriving_before_the_block_end_is_confirmed_applies_on_confirmati
 
 #[test]
 fn early_invalid_flow_status_aborts_like_a_timely_one() {
-    let mut s = Solo::new(confirming(|_| {}));
+    let mut s = Solo::confirming(config(|_| {}));
     let id = s.send(&payload(20, 0));
     s.tx();
     s.fc(5, 0, 0);
@@ -498,7 +491,7 @@ fn early_invalid_flow_status_aborts_like_a_timely_one() {
 
 #[test]
 fn flow_control_during_an_unconfirmed_middle_frame_is_unexpected() {
-    let mut s = Solo::new(confirming(|_| {}));
+    let mut s = Solo::confirming(config(|_| {}));
     s.send(&payload(30, 0));
     s.tx();
     s.ep.handle_tx_confirmation(s.now).unwrap();

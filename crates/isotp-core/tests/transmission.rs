@@ -304,7 +304,7 @@ fn empty_payload_is_refused_and_nothing_is_sent() {
     let mut s = Solo::new(params());
     for _ in 0..3 {
         assert_eq!(
-            s.ep.send(&[], TargetAddressType::Physical, Instant::ZERO),
+            s.ep.send(&[], TargetAddressType::Physical),
             Err(SendError::EmptyPayload)
         );
     }
@@ -315,15 +315,9 @@ fn empty_payload_is_refused_and_nothing_is_sent() {
 #[test]
 fn single_frame_after_a_refused_empty_payload_goes_out() {
     let mut s = Solo::new(params());
-    assert!(s
-        .ep
-        .send(&[], TargetAddressType::Physical, Instant::ZERO)
-        .is_err());
+    assert!(s.ep.send(&[], TargetAddressType::Physical).is_err());
     s.send(&[0x55]);
-    assert!(s
-        .ep
-        .send(&[], TargetAddressType::Physical, Instant::ZERO)
-        .is_err());
+    assert!(s.ep.send(&[], TargetAddressType::Physical).is_err());
     s.expect_tx(&[0x01, 0x55]);
     s.expect_no_tx();
 }
@@ -406,7 +400,7 @@ fn queue_limit_refuses_extra_messages() {
     s.send(&[1]);
     s.send(&[2]);
     assert_eq!(
-        s.ep.send(&[3], TargetAddressType::Physical, Instant::ZERO),
+        s.ep.send(&[3], TargetAddressType::Physical),
         Err(SendError::QueueFull { limit: 2 })
     );
     s.tx_all();
@@ -460,7 +454,7 @@ fn functional_single_frame_uses_the_functional_id() {
         .build()
         .unwrap();
     let mut s = Solo::with_address(addr, Config::default(), sid(0x7E8));
-    s.ep.send(&[0x3E, 0x80], TargetAddressType::Functional, Instant::ZERO)
+    s.ep.send(&[0x3E, 0x80], TargetAddressType::Functional)
         .unwrap();
     let f = s.expect_tx(&[0x02, 0x3E, 0x80]);
     assert_eq!(f.id(), sid(0x7DF));

@@ -14,7 +14,7 @@ use self::transmitter::{Transmitter, TxStep};
 use crate::addressing::{Address, TargetAddressType};
 use crate::config::Config;
 use crate::error::{ATimer, ConfigError, ProtocolError, SendError, Warning};
-use crate::event::{Event, MessageId};
+use crate::event::{Event, MessageId, ReceptionProgress};
 use crate::frame::Frame;
 use crate::rate_limit::RateLimiter;
 use crate::time::Instant;
@@ -61,7 +61,7 @@ impl std::error::Error for NothingToConfirm {}
 /// let mut b = Endpoint::new(tester.mirrored()?, Config::default())?;
 ///
 /// let now = Instant::ZERO;
-/// a.send(&[0x22, 0xF1, 0x90, 1, 2, 3, 4, 5, 6, 7], TargetAddressType::Physical, now)?;
+/// a.send(&[0x22, 0xF1, 0x90, 1, 2, 3, 4, 5, 6, 7], TargetAddressType::Physical)?;
 /// // Shuttle frames both ways until nothing is left to send.
 /// loop {
 ///     let mut moved = false;
@@ -92,17 +92,15 @@ pub struct Endpoint {
     /// was on the bus, but drivers may report the confirmation after the answer.
     early_flow_control: Option<(FlowStatus, u8, StMin)>,
     events: VecDeque<Event>,
+    /// The driver confirms each transmitted frame ([`Endpoint::with_tx_confirmation`]).
+    tx_confirmation: bool,
+    receive_ready: bool,
 }
 
 impl Endpoint {
     /// A link with `address`, configured by `config` (validated here).
     pub fn new(address: Address, config: Config) -> Result<Endpoint, ConfigError> {
         config.validate()?;
-        if config.rx_padding_check.content() && config.rx_padding.is_none() {
-            return Err(ConfigError::Conflict {
-                reason: "rx_padding_check of the content needs rx_padding: set the expected padding byte",
-            });
-        }
         let mirror = Self::mirror_for(&address, &config);
         Ok(Endpoint {
             address,
@@ -115,7 +113,80 @@ impl Endpoint {
             in_flight: None,
             early_flow_control: None,
             events: VecDeque::new(),
+            tx_confirmation: false,
+            receive_ready: true,
         })
+    }
+
+    /// The driver will report when each frame has left the bus
+    /// ([`handle_tx_confirmation`](Endpoint::handle_tx_confirmation)) or could not be sent
+    /// ([`handle_tx_failure`](Endpoint::handle_tx_failure)). This enables N_As and N_Ar, measures STmin
+    /// from the confirmation, and hands out one frame at a time. Without it a frame counts as sent when
+    /// [`poll_transmit`](Endpoint::poll_transmit) returns it.
+    ///
+    /// ```
+    /// use isotp_core::{Address, Config, Endpoint, Event, Instant, ProtocolError, TargetAddressType};
+    /// use isotp_core::wire::PciType;
+    /// let mut ep = Endpoint::new(Address::normal_11(0x7E0, 0x7E8)?, Config::default())?.with_tx_confirmation();
+    /// ep.send(&[0x3E, 0x00], TargetAddressType::Physical)?;
+    /// let frame = ep.poll_transmit(Instant::ZERO).unwrap();
+    /// // The bus refused it: the message fails at once instead of after N_As.
+    /// ep.handle_tx_failure()?;
+    /// assert!(matches!(
+    ///     ep.poll_event(),
+    ///     Some(Event::SendFailed { error: ProtocolError::BusFailure { pci: PciType::SingleFrame }, .. })
+    /// ));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn with_tx_confirmation(mut self) -> Endpoint {
+        self.tx_confirmation = true;
+        self
+    }
+
+    /// True when built [`with_tx_confirmation`](Endpoint::with_tx_confirmation).
+    pub fn confirms_transmissions(&self) -> bool {
+        self.tx_confirmation
+    }
+
+    /// Report [`Event::ReceptionStarted`] when a first frame starts a reception (the standard's
+    /// N_USData_FF.indication), for drivers that show or bound long transfers.
+    #[must_use]
+    pub fn with_first_frame_indication(mut self) -> Endpoint {
+        self.rx.set_indicate_first_frame(true);
+        self
+    }
+
+    /// How far the segmented reception in progress is; `None` when none is.
+    pub fn reception_progress(&self) -> Option<ReceptionProgress> {
+        self.rx.progress()
+    }
+
+    /// Receive back-pressure: whether the application can take another message (default true).
+    ///
+    /// While it cannot, a new first frame is answered with FC.WAIT, renewed every
+    /// [`Config::n_br`] up to [`Config::wft_max`] frames, then FC.OVFLW (the reception fails with
+    /// [`ProtocolError::ReceiverNotReady`]); a single frame is dropped with
+    /// [`Warning::ReceiverNotReady`] and counted ([`not_ready_drops`](Endpoint::not_ready_drops)).
+    /// Becoming ready sends FC.CTS at once for a reception held that way. A reception already past its
+    /// first flow control frame completes normally.
+    pub fn set_receive_ready(&mut self, ready: bool) {
+        self.rx.set_ready(ready);
+        if let Some((_, m)) = self.mirror.as_mut() {
+            m.set_ready(ready);
+        }
+        self.receive_ready = ready;
+    }
+
+    /// See [`set_receive_ready`](Endpoint::set_receive_ready).
+    pub fn is_receive_ready(&self) -> bool {
+        self.receive_ready
+    }
+
+    /// Messages dropped because the application was not ready (single frames; in listen mode also
+    /// first frames), since the endpoint was created.
+    pub fn not_ready_drops(&self) -> u64 {
+        self.rx.dropped() + self.mirror.as_ref().map_or(0, |(_, m)| m.dropped())
     }
 
     /// Listen mode: the peer's view of the address, to reassemble the other direction.
@@ -152,9 +223,7 @@ impl Endpoint {
         &mut self,
         payload: &[u8],
         target: TargetAddressType,
-        now: Instant,
     ) -> Result<MessageId, SendError> {
-        let _ = now;
         self.check_send(payload.len(), target)?;
         Ok(self.tx.enqueue(payload.to_vec(), target))
     }
@@ -327,7 +396,7 @@ impl Endpoint {
     /// The next frame to put on the bus now, if any. Call repeatedly until `None`.
     ///
     /// Flow control frames of the receiving side come first; consecutive frames respect STmin, the
-    /// block size and the rate limit. With [`Config::tx_confirmation`], one frame is outstanding at a
+    /// block size and the rate limit. [`With tx confirmation`](Endpoint::with_tx_confirmation), one frame is outstanding at a
     /// time: the next comes after [`handle_tx_confirmation`](Endpoint::handle_tx_confirmation).
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Frame> {
         if self.in_flight.is_some() {
@@ -347,7 +416,7 @@ impl Endpoint {
                     .poll(now, &self.address, &self.framer, self.limiter.as_mut())?;
             (frame, Step::Tx(step))
         };
-        if self.config.tx_confirmation {
+        if self.tx_confirmation {
             let limit = match step {
                 Step::Tx(_) => self.config.n_as,
                 Step::FlowControl(_) => self.config.n_ar,
@@ -370,8 +439,8 @@ impl Endpoint {
     }
 
     /// The driver's confirmation that the frame last returned by
-    /// [`poll_transmit`](Endpoint::poll_transmit) is on the bus (only with
-    /// [`Config::tx_confirmation`]).
+    /// [`poll_transmit`](Endpoint::poll_transmit) is on the bus (only
+    /// [`with_tx_confirmation`](Endpoint::with_tx_confirmation)).
     pub fn handle_tx_confirmation(&mut self, now: Instant) -> Result<(), NothingToConfirm> {
         let f = self.in_flight.take().ok_or(NothingToConfirm)?;
         self.complete(f.step, now);
@@ -386,6 +455,34 @@ impl Endpoint {
                     &mut self.events,
                 );
             }
+        }
+        Ok(())
+    }
+
+    /// The driver's negative confirmation: the frame last returned by
+    /// [`poll_transmit`](Endpoint::poll_transmit) could not be sent (only
+    /// [`with_tx_confirmation`](Endpoint::with_tx_confirmation)). Its transfer ends at once with
+    /// [`ProtocolError::BusFailure`]: a [`Event::SendFailed`] for a data frame, a [`Event::ReceiveFailed`]
+    /// for a flow control frame.
+    pub fn handle_tx_failure(&mut self) -> Result<(), NothingToConfirm> {
+        let f = self.in_flight.take().ok_or(NothingToConfirm)?;
+        self.early_flow_control = None;
+        match f.step {
+            Step::Tx(step) => {
+                let pci = match step {
+                    TxStep::SingleFrame => PciType::SingleFrame,
+                    TxStep::FirstFrame => PciType::FirstFrame,
+                    TxStep::ConsecutiveFrame { .. } => PciType::ConsecutiveFrame,
+                };
+                self.tx
+                    .abort(ProtocolError::BusFailure { pci }, &mut self.events);
+            }
+            Step::FlowControl(_) => self.rx.abort(
+                ProtocolError::BusFailure {
+                    pci: PciType::FlowControl,
+                },
+                &mut self.events,
+            ),
         }
         Ok(())
     }
@@ -526,5 +623,8 @@ impl Endpoint {
         self.address = address;
         self.framer = Framer::new(&self.config, address.tx_prefix());
         self.mirror = Self::mirror_for(&address, &self.config);
+        if let Some((_, m)) = self.mirror.as_mut() {
+            m.set_ready(self.receive_ready);
+        }
     }
 }

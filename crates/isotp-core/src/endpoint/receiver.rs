@@ -7,7 +7,7 @@ use super::framer::padding_ok;
 use crate::addressing::TargetAddressType;
 use crate::config::Config;
 use crate::error::{ProtocolError, Warning};
-use crate::event::Event;
+use crate::event::{Event, ReceptionProgress};
 use crate::time::Instant;
 use crate::wire::{FlowStatus, PciType, Pdu};
 
@@ -20,9 +20,14 @@ struct Reception {
     frame_len: usize,
     /// Consecutive frames received in the current block.
     in_block: u8,
-    /// N_Cr; `None` while the flow control frame that starts the wait has not gone out.
+    /// N_Cr, or N_Br while `waits_sent > 0` and the application is not ready; `None` while the flow
+    /// control frame that starts the wait has not gone out.
     deadline: Option<Instant>,
     target: TargetAddressType,
+    /// FC.WAIT frames scheduled in a row for this reception because the application was not ready.
+    waits: u8,
+    /// Waiting for the application: no consecutive frame is expected until FC.CTS.
+    held: bool,
 }
 
 /// Reassembles the messages of one direction.
@@ -37,6 +42,12 @@ pub(crate) struct Receiver {
     observer: bool,
     /// Block size learned from the peer's flow control, in listen mode.
     observed_block_size: u8,
+    /// The application can take a new message (receive back-pressure).
+    ready: bool,
+    /// Report [`Event::ReceptionStarted`].
+    indicate_first_frame: bool,
+    /// Single (and listen-mode first) frames dropped while not ready.
+    dropped: u64,
 }
 
 impl Receiver {
@@ -44,8 +55,45 @@ impl Receiver {
         Receiver {
             listen,
             observer,
+            ready: true,
             ..Receiver::default()
         }
+    }
+
+    pub(crate) fn set_indicate_first_frame(&mut self, on: bool) {
+        self.indicate_first_frame = on;
+    }
+
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    pub(crate) fn progress(&self) -> Option<ReceptionProgress> {
+        self.reception.as_ref().map(|r| ReceptionProgress {
+            received: r.buffer.len() as u32,
+            length: r.length,
+        })
+    }
+
+    /// Receive back-pressure. Becoming ready resumes a held reception with FC.CTS at once.
+    pub(crate) fn set_ready(&mut self, ready: bool) {
+        self.ready = ready;
+        if !ready {
+            return;
+        }
+        if let Some(r) = self.reception.as_mut() {
+            if r.held {
+                r.held = false;
+                r.waits = 0;
+                r.deadline = None;
+                self.flow_control_due = Some(FlowStatus::ContinueToSend);
+            }
+        }
+    }
+
+    fn drop_not_ready(&mut self, pci: PciType, events: &mut VecDeque<Event>) {
+        self.dropped += 1;
+        events.push_back(Event::Warning(Warning::ReceiverNotReady { pci }));
     }
 
     pub(crate) fn is_busy(&self) -> bool {
@@ -102,6 +150,10 @@ impl Receiver {
         match *pdu {
             Pdu::SingleFrame { data } => {
                 self.interrupt(PciType::SingleFrame, events);
+                if !self.ready {
+                    self.drop_not_ready(PciType::SingleFrame, events);
+                    return;
+                }
                 let header = if frame_data.len() > 8 { 2 } else { 1 };
                 let used = address_len + header + data.len();
                 if !padding_ok(check, config.rx_padding, frame_data, used) {
@@ -136,10 +188,25 @@ impl Receiver {
                     });
                     return;
                 }
+                if !self.ready {
+                    if self.listen {
+                        self.drop_not_ready(PciType::FirstFrame, events);
+                        return;
+                    }
+                    if config.wft_max == 0 {
+                        // FC.WAIT is not allowed: refuse at once.
+                        self.flow_control_due = Some(FlowStatus::Overflow);
+                        events.push_back(Event::ReceiveFailed {
+                            error: ProtocolError::ReceiverNotReady { wft_max: 0 },
+                        });
+                        return;
+                    }
+                }
                 // Memory follows the bytes received, never the announced length.
                 let mut buffer = Vec::new();
                 buffer.reserve_exact(data.len());
                 buffer.extend_from_slice(data);
+                let held = !self.ready;
                 self.reception = Some(Reception {
                     buffer,
                     length,
@@ -152,9 +219,21 @@ impl Receiver {
                         None
                     },
                     target,
+                    waits: u8::from(held),
+                    held,
                 });
                 if !self.listen {
-                    self.flow_control_due = Some(FlowStatus::ContinueToSend);
+                    self.flow_control_due = Some(if held {
+                        FlowStatus::Wait
+                    } else {
+                        FlowStatus::ContinueToSend
+                    });
+                }
+                if self.indicate_first_frame && !self.observer {
+                    events.push_back(Event::ReceptionStarted {
+                        length,
+                        target_address_type: target,
+                    });
                 }
             }
             Pdu::ConsecutiveFrame {
@@ -169,8 +248,8 @@ impl Receiver {
                     events.push_back(Event::Warning(Warning::UnexpectedConsecutiveFrame));
                     return;
                 };
-                if self.flow_control_due.is_some() {
-                    // Our flow control has not gone out yet: the sender is early.
+                if self.flow_control_due.is_some() || r.held {
+                    // Our FC.CTS has not gone out yet: the sender is early.
                     events.push_back(Event::Warning(Warning::UnexpectedConsecutiveFrame));
                     return;
                 }
@@ -276,10 +355,14 @@ impl Receiver {
 
     /// The flow control frame went out at `t`: N_Cr starts.
     pub(crate) fn flow_control_sent(&mut self, status: FlowStatus, t: Instant, config: &Config) {
-        if status == FlowStatus::ContinueToSend {
-            if let Some(r) = self.reception.as_mut() {
-                r.deadline = Some(t + config.n_cr);
-            }
+        let Some(r) = self.reception.as_mut() else {
+            return;
+        };
+        match status {
+            FlowStatus::ContinueToSend => r.deadline = Some(t + config.n_cr),
+            // The next FC.WAIT (or FC.OVFLW) is due within N_Br, unless the application is ready first.
+            FlowStatus::Wait if r.held => r.deadline = Some(t + config.n_br),
+            FlowStatus::Wait | FlowStatus::Overflow => {}
         }
     }
 
@@ -299,12 +382,32 @@ impl Receiver {
             deadline: Some(d), ..
         }) = self.reception
         {
-            if d <= now {
-                self.reception = None;
-                events.push_back(Event::ReceiveFailed {
-                    error: ProtocolError::TimeoutCr { limit: config.n_cr },
-                });
+            if d > now {
+                return;
             }
+            let Some(r) = self.reception.as_mut() else {
+                return;
+            };
+            if r.held {
+                if r.waits < config.wft_max {
+                    r.waits += 1;
+                    r.deadline = None;
+                    self.flow_control_due = Some(FlowStatus::Wait);
+                } else {
+                    self.reception = None;
+                    self.flow_control_due = Some(FlowStatus::Overflow);
+                    events.push_back(Event::ReceiveFailed {
+                        error: ProtocolError::ReceiverNotReady {
+                            wft_max: config.wft_max,
+                        },
+                    });
+                }
+                return;
+            }
+            self.reception = None;
+            events.push_back(Event::ReceiveFailed {
+                error: ProtocolError::TimeoutCr { limit: config.n_cr },
+            });
         }
     }
 

@@ -18,8 +18,8 @@ pub use core::time::Duration;
 pub use isotp_core::wire::{FlowStatus, PciType, Pdu, PduError, StMin};
 pub use isotp_core::{
     ATimer, Address, AddressError, AddressingMode, CanId, Config, ConfigError, Endpoint, Event,
-    Frame, Instant, MessageId, PaddingCheck, ProtocolError, RateLimit, SendError,
-    TargetAddressType, Warning,
+    Frame, Instant, MessageId, PaddingCheck, ProtocolError, RateLimit, ReceptionProgress,
+    SendError, TargetAddressType, Warning,
 };
 pub use link::{FaultStats, Faults, Link, Side};
 pub use pair::{Confirm, Pair, Record};

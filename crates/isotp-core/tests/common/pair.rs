@@ -22,7 +22,7 @@ pub struct Record {
     pub frame: Frame,
 }
 
-/// How the harness confirms transmitted frames to an endpoint configured with `tx_confirmation`.
+/// How the harness confirms transmitted frames to an endpoint built `with_tx_confirmation`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Confirm {
     /// At once, when the frame is taken from `poll_transmit`.
@@ -63,6 +63,19 @@ impl Pair {
         Pair::new(super::tester_address(), config, config)
     }
 
+    /// Both sides with the same configuration, confirming every transmitted frame
+    /// (`Endpoint::with_tx_confirmation`) as `confirm` says.
+    pub fn symmetric_confirming(config: Config) -> Pair {
+        let address = super::tester_address();
+        let a = Endpoint::new(address, config)
+            .expect("config a")
+            .with_tx_confirmation();
+        let b = Endpoint::new(address.mirrored().expect("mirror"), config)
+            .expect("config b")
+            .with_tx_confirmation();
+        Pair::from_endpoints(a, b, Link::perfect(Duration::ZERO))
+    }
+
     /// Two endpoints on the given link.
     pub fn with_link(address: Address, config_a: Config, config_b: Config, link: Link) -> Pair {
         let a = Endpoint::new(address, config_a).expect("config a");
@@ -101,16 +114,14 @@ impl Pair {
 
     /// Queues a physical message on `side`.
     pub fn send(&mut self, side: Side, payload: &[u8]) -> MessageId {
-        let now = self.now;
         self.ep(side)
-            .send(payload, TargetAddressType::Physical, now)
+            .send(payload, TargetAddressType::Physical)
             .expect("send")
     }
 
     /// Queues a message with the given target address type.
     pub fn send_to(&mut self, side: Side, payload: &[u8], target: TargetAddressType) -> MessageId {
-        let now = self.now;
-        self.ep(side).send(payload, target, now).expect("send")
+        self.ep(side).send(payload, target).expect("send")
     }
 
     /// Delivers `frame` to `side` now, as if it came from the bus (it is logged as sent by the peer).
@@ -134,7 +145,7 @@ impl Pair {
     }
 
     fn uses_confirmation(&self, side: Side) -> bool {
-        self.eps[side.index()].config().tx_confirmation
+        self.eps[side.index()].confirms_transmissions()
     }
 
     /// Everything that can happen at the current instant: timers, transmissions, deliveries,

@@ -31,6 +31,14 @@ impl Solo {
         )
     }
 
+    /// Normal 11-bit addressing, the test confirming each transmitted frame itself
+    /// (`Endpoint::with_tx_confirmation`).
+    pub fn confirming(config: Config) -> Solo {
+        let mut s = Solo::new(config);
+        s.ep = s.ep.with_tx_confirmation();
+        s
+    }
+
     /// Default configuration.
     pub fn default_config() -> Solo {
         Solo::new(Config::default())
@@ -79,9 +87,8 @@ impl Solo {
 
     /// Queues a physical message.
     pub fn send(&mut self, payload: &[u8]) -> MessageId {
-        let now = self.now;
         self.ep
-            .send(payload, TargetAddressType::Physical, now)
+            .send(payload, TargetAddressType::Physical)
             .expect("send accepted")
     }
 

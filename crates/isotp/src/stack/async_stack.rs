@@ -102,12 +102,9 @@ impl AsyncStack {
 
     /// Waits for the next message, with its metadata.
     pub async fn recv_message(&self) -> Result<Message, StackError> {
-        self.link
-            .mail()
-            .messages
-            .next_async()
-            .await
-            .map_err(|()| StackError::Stopped)
+        let got = self.link.mail().messages.next_async().await;
+        self.link.made_room();
+        got.map_err(|()| StackError::Stopped)
     }
 
     /// Waits up to `timeout` for the next message; `Ok(None)` on timeout.

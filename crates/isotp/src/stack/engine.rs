@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use isotp_core::{Endpoint, Event, Frame, Instant, MessageId};
+use isotp_core::{Endpoint, Event, Frame, Instant, MessageId, ProtocolError, Warning};
 
 use super::clock::Clock;
 use super::completion::{Completion, Outcome};
@@ -29,6 +29,12 @@ const ERROR_QUEUE: usize = 256;
 /// Where a link's results go; shared by the link handle and the engine.
 pub(crate) struct LinkMail {
     pub(crate) messages: Mailbox<Message>,
+    /// The engine told the endpoint the queue is full; the reader that makes room says otherwise.
+    pub(crate) not_ready: AtomicBool,
+    /// A segmented reception has started and not ended yet.
+    pub(crate) receiving: AtomicBool,
+    /// Why the last segmented reception failed, if it did.
+    pub(crate) reception_failed: Mutex<Option<ProtocolError>>,
     pub(crate) errors_tx: crossbeam_channel::Sender<StackError>,
     pub(crate) errors_rx: crossbeam_channel::Receiver<StackError>,
 }
@@ -38,6 +44,9 @@ impl LinkMail {
         let (errors_tx, errors_rx) = crossbeam_channel::bounded(ERROR_QUEUE);
         LinkMail {
             messages: Mailbox::new(receive_queue),
+            not_ready: AtomicBool::new(false),
+            receiving: AtomicBool::new(false),
+            reception_failed: Mutex::new(None),
             errors_tx,
             errors_rx,
         }
@@ -58,8 +67,8 @@ pub(crate) struct LinkState {
     /// A thread is putting this link's frame on the bus (outside the lock): others leave the link's
     /// transmissions to it, so frames keep their order.
     tx_busy: bool,
-    /// Messages dropped because the receive queue was full.
-    pub(crate) overflowed: u64,
+    /// The last error of the bus, for the waiter of the transfer it ended.
+    bus_error: Option<Arc<BusError>>,
 }
 
 impl LinkState {
@@ -160,12 +169,11 @@ impl Shared {
                     let _ = link.endpoint.handle_tx_confirmation(sent);
                 }
                 Err(e) => {
-                    // Left unconfirmed, the frame's transfer fails with N_As/N_Ar; the waiters of
-                    // the link learn of the bus failure now.
-                    let e = Arc::new(e);
-                    link.drop_awaited(Outcome::BusFailed(e.clone()));
+                    // The negative confirmation ends the frame's transfer now (not N_As later);
+                    // its waiter gets the bus's own error.
                     link.mail.report(StackError::Bus(e.duplicate()));
-                    break;
+                    link.bus_error = Some(Arc::new(e));
+                    let _ = link.endpoint.handle_tx_failure();
                 }
             }
         }
@@ -198,7 +206,7 @@ impl Shared {
             awaited: HashMap::new(),
             mail: mail.clone(),
             tx_busy: false,
-            overflowed: 0,
+            bus_error: None,
         };
         let idx = match st.free.pop() {
             Some(i) => {
@@ -446,13 +454,35 @@ fn dispatch(link: &mut LinkState, event: Event, clock: &Clock, now: Instant) {
         }
         Event::SendFailed { id, error } => {
             if let Some(c) = link.awaited.remove(&id) {
-                c.complete(Outcome::Failed(error));
+                c.complete(match (&error, &link.bus_error) {
+                    (ProtocolError::BusFailure { .. }, Some(e)) => Outcome::BusFailed(e.clone()),
+                    _ => Outcome::Failed(error),
+                });
             }
             link.mail.report(StackError::Protocol(error));
             return;
         }
         Event::ReceiveFailed { error } => {
+            *link.mail.reception_failed.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
+            link.mail.receiving.store(false, Ordering::SeqCst);
+            link.mail.messages.wake_all();
             link.mail.report(StackError::Protocol(error));
+            return;
+        }
+        Event::ReceptionStarted { .. } => {
+            *link.mail.reception_failed.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            link.mail.receiving.store(true, Ordering::SeqCst);
+            return;
+        }
+        Event::Warning(Warning::ReceiverNotReady { .. }) => {
+            let dropped = link.endpoint.not_ready_drops();
+            if dropped.is_power_of_two() {
+                log::warn!(
+                    "{}: receive queue full, {dropped} single frame(s) dropped so far; read the link",
+                    link.endpoint.address()
+                );
+            }
+            link.mail.report(StackError::ReceiveQueueFull { dropped });
             return;
         }
         Event::Warning(w) => {
@@ -470,17 +500,11 @@ fn dispatch(link: &mut LinkState, event: Event, clock: &Clock, now: Instant) {
         direction,
         at: clock.to_std(now),
     };
-    if link.mail.messages.push(message).is_err() {
-        link.overflowed += 1;
-        if link.overflowed.is_power_of_two() {
-            log::warn!(
-                "{}: receive queue full, {} message(s) dropped so far; read the link",
-                link.endpoint.address(),
-                link.overflowed
-            );
-        }
-        link.mail.report(StackError::ReceiveQueueFull {
-            dropped: link.overflowed,
-        });
+    link.mail.receiving.store(false, Ordering::SeqCst);
+    // Receptions past their first flow control still complete (the core lets them): the queue
+    // holds at most one more message per direction than its capacity.
+    if link.mail.messages.push(message) >= link.mail.messages.capacity() {
+        link.endpoint.set_receive_ready(false);
+        link.mail.not_ready.store(true, Ordering::SeqCst);
     }
 }

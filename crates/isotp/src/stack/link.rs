@@ -1,5 +1,6 @@
 //! A handle on one ISO-TP link of a [`Node`](super::Node): send, receive, control.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -71,8 +72,7 @@ impl Link {
         payload: &[u8],
         target: TargetAddressType,
     ) -> Result<MessageId, StackError> {
-        let now = self.runner.shared.clock.now();
-        Ok(self.with(|l| l.endpoint.send(payload, target, now))??)
+        Ok(self.with(|l| l.endpoint.send(payload, target))??)
     }
 
     /// Sends a message and waits until its last frame is on the bus, or the transfer fails, or
@@ -115,10 +115,9 @@ impl Link {
         payload: &[u8],
         target: TargetAddressType,
     ) -> Result<(MessageId, Arc<Completion>), StackError> {
-        let now = self.runner.shared.clock.now();
         // Registered under the same lock as the send: the outcome may come before we wait.
         Ok(self.with(|l| {
-            let id = l.endpoint.send(payload, target, now)?;
+            let id = l.endpoint.send(payload, target)?;
             let completion = Completion::new();
             l.awaited.insert(id, completion.clone());
             Ok::<_, isotp_core::SendError>((id, completion))
@@ -143,20 +142,85 @@ impl Link {
     /// Like [`recv`](Link::recv), with the target address type, direction and arrival time.
     pub fn recv_message(&self, timeout: Option<Duration>) -> Result<Option<Message>, StackError> {
         let messages = &self.mail.messages;
-        match self.runner.shared.block_on(
+        let got = self.runner.shared.block_on(
             timeout,
             |park| messages.poll(park),
             || messages.unpark_registration(),
-        ) {
+        );
+        self.made_room();
+        match got {
             Some(Ok(m)) => Ok(Some(m)),
             Some(Err(())) => Err(StackError::Stopped),
             None => Ok(None),
         }
     }
 
+    /// Waits up to `start` for a message to begin, then for as long as its reception runs: what
+    /// UDS's P2 timeout means (the server must start its response within P2; a long response may
+    /// take longer to arrive). `Ok(None)` when no message started in time; a reception that starts
+    /// but fails ends the wait with its error (the same error is also on [`errors`](Link::errors)).
+    ///
+    /// ```
+    /// use isotp::{bus::VirtualBus, Address, Config, Stack};
+    /// use std::time::Duration;
+    ///
+    /// let bus = VirtualBus::new();
+    /// let address = Address::normal_11(0x7E0, 0x7E8)?;
+    /// let tester = Stack::new(bus.attach(), address, Config::default())?;
+    /// let ecu = Stack::new(bus.attach(), address.mirrored()?, Config::default())?;
+    /// ecu.send(&[0x62; 4000])?; // about 570 frames: longer than the 50 ms below on a slow bus
+    /// let response = tester.recv_started_within(Duration::from_millis(50))?;
+    /// assert_eq!(response.map(|m| m.payload.len()), Some(4000));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn recv_started_within(&self, start: Duration) -> Result<Option<Message>, StackError> {
+        if let Some(m) = self.recv_message(Some(start))? {
+            return Ok(Some(m));
+        }
+        let mail = &self.mail;
+        let got = self.runner.shared.block_on(
+            None,
+            |park| match mail.messages.poll(park) {
+                Some(r) => Some(r.map(Some)),
+                None if !mail.receiving.load(Ordering::SeqCst) => Some(Ok(None)),
+                None => None,
+            },
+            || mail.messages.unpark_registration(),
+        );
+        self.made_room();
+        match got {
+            Some(Ok(Some(m))) => Ok(Some(m)),
+            Some(Err(())) => Err(StackError::Stopped),
+            // The reception ended without a message: it failed, and said why.
+            _ => match *mail.reception_failed.lock().unwrap_or_else(|e| e.into_inner()) {
+                Some(e) => Err(StackError::Protocol(e)),
+                None => Ok(None),
+            },
+        }
+    }
+
+    /// How far the segmented reception in progress is (bytes so far and FF_DL), if one is.
+    pub fn reception_progress(&self) -> Option<isotp_core::ReceptionProgress> {
+        self.peek(|l| l.endpoint.reception_progress()).flatten()
+    }
+
     /// The next message if one is waiting.
     pub fn try_recv(&self) -> Option<Vec<u8>> {
-        self.mail.messages.try_pop().map(|m| m.payload)
+        let m = self.mail.messages.try_pop().map(|m| m.payload);
+        self.made_room();
+        m
+    }
+
+    /// After the application took a message: if the engine had told the endpoint the queue was
+    /// full, there is room again (a held reception gets its FC.CTS now).
+    pub(crate) fn made_room(&self) {
+        let mail = &self.mail;
+        if mail.not_ready.load(Ordering::SeqCst)
+            && mail.messages.len() < mail.messages.capacity()
+            && mail.not_ready.swap(false, Ordering::SeqCst)
+        {
+            let _ = self.with(|l| l.endpoint.set_receive_ready(true));
+        }
     }
 
     /// True when a message is waiting to be read.
@@ -199,6 +263,7 @@ impl Link {
         self.stop_sending();
         let _ = self.with(|l| l.endpoint.reset());
         self.mail.messages.clear();
+        self.made_room();
     }
 
     /// Changes the address (transfers in progress are abandoned).

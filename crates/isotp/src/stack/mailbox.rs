@@ -1,11 +1,12 @@
-//! A link's receive queue: bounded, waited on by blocking threads and async tasks, waking one waiter
+//! A link's receive queue: bounded by its owner, waited on by blocking threads and async tasks, waking one waiter
 //! per message.
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
 use std::thread::Thread;
 
-/// FIFO of at most `capacity` items. A push wakes one parked thread and one task, not every waiter.
+/// FIFO meant to hold at most `capacity` items. A push wakes one parked thread and one task, not
+/// every waiter.
 pub(crate) struct Mailbox<T> {
     queue: Mutex<Inner<T>>,
     capacity: usize,
@@ -38,13 +39,12 @@ impl<T> Mailbox<T> {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Queues `item`, or gives it back when the mailbox is full.
-    pub(crate) fn push(&self, item: T) -> Result<(), T> {
+    /// Queues `item` and returns how many items are queued now. The capacity is for the caller
+    /// to enforce (see [`capacity`](Mailbox::capacity)): an item that arrives anyway is kept.
+    pub(crate) fn push(&self, item: T) -> usize {
         let mut q = self.lock();
-        if q.items.len() >= self.capacity {
-            return Err(item);
-        }
         q.items.push_back(item);
+        let len = q.items.len();
         let thread = q.parked.pop_front();
         drop(q);
         if let Some(t) = thread {
@@ -52,7 +52,22 @@ impl<T> Mailbox<T> {
         }
         #[cfg(feature = "tokio")]
         self.notify.notify_one();
-        Ok(())
+        len
+    }
+
+    /// Items the owner wants to hold at most.
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Wakes every waiter without an item (something else they watch changed).
+    pub(crate) fn wake_all(&self) {
+        let parked: Vec<Thread> = self.lock().parked.drain(..).collect();
+        for t in parked {
+            t.unpark();
+        }
+        #[cfg(feature = "tokio")]
+        self.notify.notify_waiters();
     }
 
     /// No more items will come; every waiter returns.

@@ -98,11 +98,11 @@ impl Node {
 
     /// Adds a link with its own address and configuration.
     pub fn add(&self, address: isotp_core::Address, config: Config) -> Result<Link, StackError> {
-        let mut config = config;
         // The driver confirms every frame once the bus accepted it, which gives N_As/N_Ar meaning
         // and turns a failed bus write into a failed transfer instead of a silent loss.
-        config.tx_confirmation = true;
-        let endpoint = Endpoint::new(address, config)?;
+        let endpoint = Endpoint::new(address, config)?
+            .with_tx_confirmation()
+            .with_first_frame_indication();
         let (idx, mail) = self.runner.shared.add_link(endpoint);
         Ok(Link::new(self.runner.clone(), idx, mail, address))
     }
