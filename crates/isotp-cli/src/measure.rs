@@ -76,8 +76,8 @@ impl<B: CanBus> CanBus for CountingBus<B> {
         self.inner.interrupt()
     }
 
-    fn confirms_transmission(&self) -> bool {
-        self.inner.confirms_transmission()
+    fn capabilities(&self) -> isotp::bus::Capabilities {
+        self.inner.capabilities()
     }
 }
 

@@ -15,7 +15,7 @@ use socketcan::{
     EmbeddedFrame, ExtendedId, Frame as _, Id, Socket, SocketOptions, StandardId,
 };
 
-use super::{linux_fd, BusError, CanBus};
+use super::{linux_fd, BusError, CanBus, Capabilities};
 
 /// How long [`SocketCanBus::send`](CanBus::send) keeps retrying by default while the kernel's
 /// transmit queue is full.
@@ -517,6 +517,10 @@ impl CanBus for SocketCanBus {
 
     fn interrupt(&self) {
         linux_fd::eventfd_signal(self.wake.as_raw_fd());
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::CLASSIC.with_can_fd(self.fd_capable)
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 use isotp_core::Frame;
 
-use super::{BusError, CanBus};
+use super::{BusError, CanBus, Capabilities};
 
 /// Frames a port may hold unread. A sender to a full port waits for it to drain, as a CAN controller
 /// holds back transmission (the bus has no bit rate to slow a fast sender down otherwise).
@@ -189,6 +189,14 @@ impl CanBus for VirtualPort {
 
     fn interrupt(&self) {
         let _ = self.wake.send(Delivery::Wake);
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        // Frames are handed to every port before `send` returns.
+        Capabilities::CLASSIC
+            .with_can_fd(true)
+            .with_tx_confirmation(true)
+            .with_timestamps(true)
     }
 }
 

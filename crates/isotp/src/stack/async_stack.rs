@@ -135,3 +135,34 @@ impl Drop for Forget<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bus::VirtualBus;
+    use isotp_core::wire::StMin;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn dropped_futures_leave_nothing_behind() {
+        let mut config = Config::default();
+        config.st_min = StMin::from_byte(2);
+        let bus = VirtualBus::new();
+        let address = Address::normal_11(0x7E0, 0x7E8).unwrap();
+        let a = AsyncStack::new(bus.attach(), address, config).unwrap();
+        let b = AsyncStack::new(bus.attach(), address.mirrored().unwrap(), config).unwrap();
+        // A send cancelled while its ~60 frames go out: its outcome is not kept, the message still
+        // arrives.
+        let data = vec![0x11; 400];
+        let cancelled = tokio::time::timeout(Duration::from_millis(20), a.send(&data)).await;
+        assert!(cancelled.is_err(), "the send should still be running");
+        assert_eq!(a.link().awaited(), 0);
+        assert_eq!(b.recv().await.unwrap(), data);
+        // A receive cancelled before anything came takes nothing: the next one gets the message.
+        assert!(tokio::time::timeout(Duration::from_millis(5), b.recv())
+            .await
+            .is_err());
+        a.send(&[1, 2, 3]).await.unwrap();
+        assert_eq!(b.recv().await.unwrap(), [1, 2, 3]);
+        assert_eq!(a.link().awaited(), 0);
+    }
+}

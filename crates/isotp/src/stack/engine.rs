@@ -463,14 +463,22 @@ fn dispatch(link: &mut LinkState, event: Event, clock: &Clock, now: Instant) {
             return;
         }
         Event::ReceiveFailed { error } => {
-            *link.mail.reception_failed.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
+            *link
+                .mail
+                .reception_failed
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = Some(error);
             link.mail.receiving.store(false, Ordering::SeqCst);
             link.mail.messages.wake_all();
             link.mail.report(StackError::Protocol(error));
             return;
         }
         Event::ReceptionStarted { .. } => {
-            *link.mail.reception_failed.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            *link
+                .mail
+                .reception_failed
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = None;
             link.mail.receiving.store(true, Ordering::SeqCst);
             return;
         }

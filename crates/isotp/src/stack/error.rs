@@ -19,6 +19,9 @@ pub enum StackError {
     /// The configuration is invalid.
     #[error("invalid configuration: {0}")]
     Config(#[from] ConfigError),
+    /// The configuration asks for CAN FD and the bus carries classic frames only.
+    #[error("the configuration asks for CAN FD but this bus carries classic CAN frames only (open the interface in CAN FD mode, or set can_fd = false)")]
+    CanFdUnsupported,
     /// The bus failed.
     #[error("{0}")]
     Bus(#[from] BusError),

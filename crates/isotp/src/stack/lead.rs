@@ -65,10 +65,25 @@ impl Lead {
         }
     }
 
-    /// The calling thread no longer waits for the lead.
+    /// The calling thread no longer waits for the lead. If the lead is free (its release may have
+    /// woken this thread, which no longer needs it), the next follower or the background thread is
+    /// woken to take it, so the bus is never left undriven.
     pub(crate) fn unfollow(&self) {
         let me = std::thread::current().id();
-        self.lock().followers.retain(|t| t.id() != me);
+        let mut s = self.lock();
+        s.followers.retain(|t| t.id() != me);
+        if s.held {
+            return;
+        }
+        let next = s
+            .followers
+            .front()
+            .cloned()
+            .or_else(|| s.background.clone());
+        drop(s);
+        if let Some(t) = next {
+            t.unpark();
+        }
     }
 
     /// The background thread takes the lead, unless it is held or a waiting thread wants it.

@@ -129,6 +129,12 @@ impl Link {
         let _ = self.peek_mut(|l| l.awaited.remove(&id));
     }
 
+    /// Messages whose outcome is kept for a waiter.
+    #[cfg(test)]
+    pub(crate) fn awaited(&self) -> usize {
+        self.peek(|l| l.awaited.len()).unwrap_or(0)
+    }
+
     #[cfg(feature = "tokio")]
     pub(crate) fn mail(&self) -> &LinkMail {
         &self.mail
@@ -192,7 +198,11 @@ impl Link {
             Some(Ok(Some(m))) => Ok(Some(m)),
             Some(Err(())) => Err(StackError::Stopped),
             // The reception ended without a message: it failed, and said why.
-            _ => match *mail.reception_failed.lock().unwrap_or_else(|e| e.into_inner()) {
+            _ => match *mail
+                .reception_failed
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+            {
                 Some(e) => Err(StackError::Protocol(e)),
                 None => Ok(None),
             },

@@ -13,7 +13,7 @@ use serialport::SerialPort;
 
 use super::protocol::{self, Line, Piece, Splitter};
 use crate::bus::inbox::{Inbox, InboxSender};
-use crate::bus::{BusError, CanBus};
+use crate::bus::{BusError, CanBus, Capabilities};
 
 /// How often the reader thread checks whether the bus was dropped.
 const READ_POLL: Duration = Duration::from_millis(50);
@@ -107,6 +107,8 @@ pub struct SlcanBus {
     shared: Arc<Shared>,
     reader: Option<JoinHandle<()>>,
     path: String,
+    /// A CAN FD data bit rate was set (the adapter has CAN FD firmware).
+    can_fd: bool,
 }
 
 impl std::fmt::Debug for SlcanBus {
@@ -170,6 +172,7 @@ impl SlcanBus {
             shared,
             reader: Some(reader),
             path: path.to_string(),
+            can_fd: options.data_bitrate.is_some(),
         };
         bus.initialise(&reply_rx, s_cmd, y_cmd, options)?;
         bus.shared.opening.store(false, Ordering::SeqCst);
@@ -282,6 +285,10 @@ impl CanBus for SlcanBus {
 
     fn interrupt(&self) {
         self.inbox.interrupt()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::CLASSIC.with_can_fd(self.can_fd)
     }
 }
 

@@ -12,7 +12,7 @@ use isotp_core::Frame;
 
 use super::protocol::{self, Chunk, Framer, Message};
 use crate::bus::inbox::{Inbox, InboxSender};
-use crate::bus::{BusError, CanBus};
+use crate::bus::{BusError, CanBus, Capabilities};
 
 /// How long [`SocketcandBus::connect`] waits for the TCP connection and for each handshake answer.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -222,6 +222,11 @@ impl CanBus for SocketcandBus {
 
     fn interrupt(&self) {
         self.inbox.interrupt()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        // `fdsend`/`fdframe`: servers without the extension answer with an error at send time.
+        Capabilities::CLASSIC.with_can_fd(true)
     }
 }
 
