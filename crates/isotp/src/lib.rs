@@ -14,6 +14,7 @@
 pub mod bus;
 #[cfg(all(target_os = "linux", feature = "socketcan"))]
 pub mod kernel;
+pub mod measure;
 
 pub use isotp_core as core;
 pub use isotp_core::{

@@ -11,7 +11,7 @@ use isotp_core::{Endpoint, Event, Frame, Instant, MessageId, ProtocolError, Warn
 use super::clock::Clock;
 use super::completion::{Completion, Outcome};
 use super::error::{Message, MessageDirection, StackError};
-use super::lead::{Follow, Lead};
+use super::lead::{Follow, Lead, Turn};
 use super::mailbox::Mailbox;
 use super::options::DriverOptions;
 use super::routes::Routes;
@@ -416,21 +416,22 @@ impl Shared {
 
     /// The background thread: leads while no waiting thread does.
     pub(crate) fn background(&self) {
+        let mut seen = 0;
         while !self.stop.load(Ordering::SeqCst) {
-            if self.lead.try_lead_background() {
-                while !self.stop.load(Ordering::SeqCst) && !self.lead.wanted() {
-                    self.drive(None, Duration::ZERO);
+            let timer_in = self
+                .lock()
+                .routes
+                .next_deadline()
+                .map(|t| t - self.clock.now());
+            match self.lead.background_turn(LINGER, timer_in, &mut seen) {
+                Turn::Lead => {
+                    while !self.stop.load(Ordering::SeqCst) && !self.lead.wanted() {
+                        self.drive(None, Duration::ZERO);
+                    }
+                    self.lead.release();
                 }
-                self.lead.release();
-            } else {
-                std::thread::park();
-                let linger = match self.lock().routes.next_deadline() {
-                    Some(t) => LINGER.min(t - self.clock.now()),
-                    None => LINGER,
-                };
-                if !linger.is_zero() {
-                    std::thread::park_timeout(linger);
-                }
+                Turn::Wait(d) => std::thread::park_timeout(d),
+                Turn::Park => std::thread::park(),
             }
         }
     }
