@@ -1,6 +1,5 @@
 //! `SlcanBus` against a fake adapter on the master side of a pseudo-terminal: the bus opens the
 //! slave path like a real `/dev/ttyACM0`, and a thread answers its commands like firmware would.
-#![cfg(all(unix, feature = "serial"))]
 
 use std::fs::File;
 use std::io::{Read, Write};
