@@ -19,6 +19,7 @@ mod open;
 pub mod slcan;
 pub mod socketcand;
 mod trace;
+mod warning;
 
 pub use fault::{FaultCounts, FaultInjector, Faults};
 pub use open::{open, InterfaceSpec, OpenError, DEFAULT_SLCAN_BITRATE, INTERFACE_SYNTAX};

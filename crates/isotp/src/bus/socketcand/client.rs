@@ -24,6 +24,7 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 struct Shared {
     stopping: AtomicBool,
     errors: AtomicU64,
+    error_log: std::sync::Mutex<crate::bus::warning::Warning>,
 }
 
 /// A CAN bus reached through a [socketcand](https://github.com/linux-can/socketcand) server (or
@@ -415,8 +416,14 @@ fn handle_chunk(chunk: Chunk, tx: &InboxSender, shared: &Shared, label: &str) {
             }
         }
         Ok(Message::Error(why)) => {
+            // Bus error frames can come by the thousand: counted, logged now and then.
             shared.errors.fetch_add(1, Ordering::Relaxed);
-            log::warn!("socketcand {label}: the server reports an error: < error {why} >");
+            let mut w = shared.error_log.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(n) = w.note() {
+                log::warn!(
+                    "socketcand {label}: the server reported {n} error(s), latest < error {why} >"
+                );
+            }
         }
         Ok(other) => log::debug!("socketcand {label}: ignoring {other:?}"),
         Err(e) => log::warn!("socketcand {label}: skipping malformed message {text:?}: {e}"),

@@ -49,9 +49,8 @@ use crate::bus::socketcand::protocol;
 use crate::bus::{VirtualBus, VirtualPort};
 
 mod session;
-mod warning;
 
-use warning::Warning;
+use crate::bus::warning::Warning;
 
 pub use super::DEFAULT_PORT;
 

@@ -1,5 +1,5 @@
-//! Rate-limited warnings: a count per kind instead of a line per event, so a hostile client cannot
-//! flood the log.
+//! Rate-limited warnings: a count per kind instead of a line per event, so a hostile client or an
+//! error-frame storm cannot flood the log.
 
 use std::time::{Duration, Instant};
 
