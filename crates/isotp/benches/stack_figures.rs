@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use isotp::bus::VirtualBus;
+use isotp::bus::{CanBus, VirtualBus};
 use isotp::measure::{self, Percentiles};
 use isotp::{Address, Config, Node, Stack};
 use isotp_core::wire::StMin;
@@ -91,7 +91,10 @@ fn st_min_gaps(byte: u8) {
     b.recv(WAIT).expect("recv").expect("message");
     let mut last_cf: Option<Instant> = None;
     let mut gaps = Vec::new();
-    while let Some((frame, at)) = monitor.recv_timestamped(Some(Duration::from_millis(100))) {
+    while let Some((frame, at)) = monitor
+        .recv_timestamped(Some(Duration::from_millis(100)))
+        .expect("virtual port")
+    {
         if frame.data().first().map(|b| b >> 4) == Some(2) {
             if let Some(prev) = last_cf {
                 gaps.push((at - prev).as_secs_f64() * 1e6);

@@ -283,6 +283,10 @@ impl<B: CanBus> CanBus for FaultInjector<B> {
         self.inner.interrupt()
     }
 
+    fn set_receive_filter(&self, ids: Option<&[isotp_core::CanId]>) -> Result<(), BusError> {
+        self.inner.set_receive_filter(ids)
+    }
+
     fn capabilities(&self) -> Capabilities {
         self.inner.capabilities()
     }

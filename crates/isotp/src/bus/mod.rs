@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use isotp_core::Frame;
+use isotp_core::{CanId, Frame};
 
 mod virtual_bus;
 
@@ -50,6 +50,24 @@ pub trait CanBus: Send + Sync + 'static {
     /// configuration on a bus that cannot carry it when it is built.
     fn capabilities(&self) -> Capabilities {
         Capabilities::default()
+    }
+
+    /// Like [`recv`](CanBus::recv), with the moment the frame was captured. The default stamps it
+    /// when `recv` returns; a backend that knows better (the virtual bus: when it was sent) says
+    /// so, and sets [`Capabilities::timestamps`].
+    fn recv_timestamped(
+        &self,
+        timeout: Option<Duration>,
+    ) -> Result<Option<(Frame, std::time::Instant)>, BusError> {
+        Ok(self.recv(timeout)?.map(|f| (f, std::time::Instant::now())))
+    }
+
+    /// Asks the bus to deliver only frames with one of `ids` (`None`: every frame), so that a busy
+    /// bus does not wake a node for traffic that is not its own. A hint: a bus without filters
+    /// (the default) delivers everything, and the node still ignores what is not for it.
+    fn set_receive_filter(&self, ids: Option<&[CanId]>) -> Result<(), BusError> {
+        let _ = ids;
+        Ok(())
     }
 }
 
@@ -105,6 +123,15 @@ impl<B: CanBus + ?Sized> CanBus for std::sync::Arc<B> {
     fn interrupt(&self) {
         (**self).interrupt()
     }
+    fn recv_timestamped(
+        &self,
+        timeout: Option<Duration>,
+    ) -> Result<Option<(Frame, std::time::Instant)>, BusError> {
+        (**self).recv_timestamped(timeout)
+    }
+    fn set_receive_filter(&self, ids: Option<&[CanId]>) -> Result<(), BusError> {
+        (**self).set_receive_filter(ids)
+    }
     fn capabilities(&self) -> Capabilities {
         (**self).capabilities()
     }
@@ -119,6 +146,15 @@ impl CanBus for Box<dyn CanBus> {
     }
     fn interrupt(&self) {
         (**self).interrupt()
+    }
+    fn recv_timestamped(
+        &self,
+        timeout: Option<Duration>,
+    ) -> Result<Option<(Frame, std::time::Instant)>, BusError> {
+        (**self).recv_timestamped(timeout)
+    }
+    fn set_receive_filter(&self, ids: Option<&[CanId]>) -> Result<(), BusError> {
+        (**self).set_receive_filter(ids)
     }
     fn capabilities(&self) -> Capabilities {
         (**self).capabilities()

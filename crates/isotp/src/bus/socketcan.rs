@@ -522,6 +522,26 @@ impl CanBus for SocketCanBus {
     fn capabilities(&self) -> Capabilities {
         Capabilities::CLASSIC.with_can_fd(self.fd_capable)
     }
+
+    fn set_receive_filter(&self, ids: Option<&[isotp_core::CanId]>) -> Result<(), BusError> {
+        let filters: Vec<(u32, u32)> = match ids {
+            // id 0, mask 0: every frame.
+            None => vec![(0, 0)],
+            Some(ids) => ids
+                .iter()
+                .map(|id| {
+                    if id.is_extended() {
+                        let flag = libc::CAN_EFF_FLAG;
+                        (id.raw() | flag, libc::CAN_EFF_MASK | flag)
+                    } else {
+                        // The EFF flag in the mask keeps an 11-bit filter from matching 29-bit ids.
+                        (id.raw(), libc::CAN_SFF_MASK | libc::CAN_EFF_FLAG)
+                    }
+                })
+                .collect(),
+        };
+        self.set_filters(&filters)
+    }
 }
 
 #[cfg(test)]

@@ -120,6 +120,21 @@ impl<B: CanBus> CanBus for Tracer<B> {
         Ok(got)
     }
 
+    fn recv_timestamped(
+        &self,
+        timeout: Option<Duration>,
+    ) -> Result<Option<(Frame, Instant)>, BusError> {
+        let got = self.inner.recv_timestamped(timeout)?;
+        if let Some((f, _)) = &got {
+            self.note(Direction::Received, f);
+        }
+        Ok(got)
+    }
+
+    fn set_receive_filter(&self, ids: Option<&[isotp_core::CanId]>) -> Result<(), BusError> {
+        self.inner.set_receive_filter(ids)
+    }
+
     fn interrupt(&self) {
         self.inner.interrupt()
     }

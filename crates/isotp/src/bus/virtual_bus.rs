@@ -137,20 +137,6 @@ impl VirtualPort {
         self.dropped.load(Ordering::Relaxed)
     }
 
-    /// Like [`CanBus::recv`], with the instant the sender put the frame on the bus (exact gaps for
-    /// monitors and measurements, whatever the receiving thread's scheduling).
-    pub fn recv_timestamped(&self, timeout: Option<Duration>) -> Option<(Frame, Instant)> {
-        let got = match timeout {
-            None => self.rx.recv().ok(),
-            Some(t) if t.is_zero() => self.rx.try_recv().ok(),
-            Some(t) => self.rx.recv_timeout(t).ok(),
-        };
-        match got {
-            Some(Delivery::Frame(f, at)) => Some((f, at)),
-            Some(Delivery::Wake) | None => None,
-        }
-    }
-
     /// The bus this port is attached to.
     pub fn bus(&self) -> &VirtualBus {
         &self.bus
@@ -184,7 +170,24 @@ impl CanBus for VirtualPort {
     }
 
     fn recv(&self, timeout: Option<Duration>) -> Result<Option<Frame>, BusError> {
-        Ok(self.recv_timestamped(timeout).map(|(f, _)| f))
+        Ok(self.recv_timestamped(timeout)?.map(|(f, _)| f))
+    }
+
+    /// The instant is when the sender put the frame on the bus (exact gaps for monitors and
+    /// measurements, whatever the receiving thread's scheduling).
+    fn recv_timestamped(
+        &self,
+        timeout: Option<Duration>,
+    ) -> Result<Option<(Frame, Instant)>, BusError> {
+        let got = match timeout {
+            None => self.rx.recv().ok(),
+            Some(t) if t.is_zero() => self.rx.try_recv().ok(),
+            Some(t) => self.rx.recv_timeout(t).ok(),
+        };
+        Ok(match got {
+            Some(Delivery::Frame(f, at)) => Some((f, at)),
+            Some(Delivery::Wake) | None => None,
+        })
     }
 
     fn interrupt(&self) {

@@ -198,6 +198,14 @@ impl Shared {
         }
     }
 
+    /// Tells the bus which ids the links listen to (every id while one link cannot say).
+    pub(crate) fn update_filter(&self) {
+        let ids = self.lock().routes.ids();
+        if let Err(e) = self.bus.set_receive_filter(ids.as_deref()) {
+            log::warn!("cannot set the bus's receive filter: {e}");
+        }
+    }
+
     pub(crate) fn add_link(&self, endpoint: Endpoint) -> (usize, Arc<LinkMail>) {
         let mail = Arc::new(LinkMail::new(self.options.receive_queue));
         let mut st = self.lock();
@@ -219,6 +227,8 @@ impl Shared {
             }
         };
         st.route(idx);
+        drop(st);
+        self.update_filter();
         (idx, mail)
     }
 
@@ -230,6 +240,8 @@ impl Shared {
             link.mail.messages.close();
         }
         st.free.push(idx);
+        drop(st);
+        self.update_filter();
     }
 
     /// Re-routes a link after its address changed.
@@ -242,9 +254,11 @@ impl Shared {
         self.lock().links.iter().filter(|l| l.is_some()).count()
     }
 
-    fn handle_frame(&self, frame: &Frame) {
+    /// Handles a frame captured at `captured`: the endpoints and the delivered message see that
+    /// moment, not when this thread got to it.
+    fn handle_frame(&self, frame: &Frame, captured: std::time::Instant) {
         let mut st = self.lock();
-        let now = self.clock.now();
+        let now = self.clock.to_core(captured).min(self.clock.now());
         for idx in st.routes.targets(frame.id()) {
             if let Some(link) = st.link_mut(idx) {
                 link.endpoint.handle_frame(frame, now);
@@ -288,7 +302,7 @@ impl Shared {
         self.sleeping_until.store(0, Ordering::SeqCst);
         self.kicked.store(false, Ordering::SeqCst);
         match received {
-            Ok(Some(frame)) => self.handle_frame(&frame),
+            Ok(Some((frame, at))) => self.handle_frame(&frame, at),
             Ok(None) => self.service_due(self.lock(), self.clock.now()),
             Err(BusError::Closed(why)) => {
                 log::error!("bus closed: {why}");
@@ -310,7 +324,7 @@ impl Shared {
         next: Option<Instant>,
         timer: Option<Instant>,
         spin: Duration,
-    ) -> Result<Option<Frame>, BusError> {
+    ) -> Result<Option<(Frame, std::time::Instant)>, BusError> {
         let now = self.clock.now();
         let remaining = next.map(|t| t - now);
         // Spin only toward protocol deadlines (STmin); a caller's own timeout is slept through.
@@ -323,7 +337,7 @@ impl Shared {
             let stop_at = now + remaining.map_or(spin, |r| r.min(spin));
             let mut spins = 0u32;
             while self.clock.now() < stop_at && !self.kicked.load(Ordering::SeqCst) {
-                if let Some(f) = self.bus.recv(Some(Duration::ZERO))? {
+                if let Some(f) = self.bus.recv_timestamped(Some(Duration::ZERO))? {
                     return Ok(Some(f));
                 }
                 spins = spins.wrapping_add(1);
@@ -338,14 +352,17 @@ impl Shared {
             (Some(r), Some(t)) if Some(t) == next => Some(r.saturating_sub(SPIN_WINDOW)),
             (r, _) => r,
         };
-        self.bus.recv(sleep)
+        self.bus.recv_timestamped(sleep)
     }
 
     /// Polls the bus without sleeping until `deadline`, a frame, or a kick.
-    fn spin_until(&self, deadline: Instant) -> Result<Option<Frame>, BusError> {
+    fn spin_until(
+        &self,
+        deadline: Instant,
+    ) -> Result<Option<(Frame, std::time::Instant)>, BusError> {
         let mut spins = 0u32;
         loop {
-            if let Some(f) = self.bus.recv(Some(Duration::ZERO))? {
+            if let Some(f) = self.bus.recv_timestamped(Some(Duration::ZERO))? {
                 return Ok(Some(f));
             }
             if self.clock.now() >= deadline || self.kicked.load(Ordering::SeqCst) {

@@ -285,6 +285,8 @@ impl Link {
             l.endpoint.set_address(address);
         }
         shared.reroute(&mut st, self.idx);
+        drop(st);
+        shared.update_filter();
         *self.address.lock().unwrap_or_else(|e| e.into_inner()) = address;
     }
 

@@ -41,6 +41,16 @@ impl Routes {
         self.schedule(link, None);
     }
 
+    /// Every id some link listens to; `None` when a link takes every frame.
+    pub(crate) fn ids(&self) -> Option<Vec<CanId>> {
+        if !self.fallback.is_empty() {
+            return None;
+        }
+        let mut ids: Vec<CanId> = self.by_id.keys().copied().collect();
+        ids.sort_by_key(|id| (id.is_extended(), id.raw()));
+        Some(ids)
+    }
+
     /// The links a frame with `id` concerns.
     pub(crate) fn targets(&self, id: CanId) -> SmallVec<[usize; 4]> {
         let mut out = SmallVec::new();

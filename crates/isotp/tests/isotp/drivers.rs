@@ -252,3 +252,55 @@ fn threads_waiting_on_many_links_of_one_node_share_the_bus() {
         t.join().unwrap();
     }
 }
+
+/// A bus that records the receive filters a node asks for.
+struct Filtered(
+    VirtualPort,
+    std::sync::Arc<std::sync::Mutex<Vec<Option<Vec<u32>>>>>,
+);
+
+impl CanBus for Filtered {
+    fn send(&self, frame: &Frame) -> Result<(), BusError> {
+        self.0.send(frame)
+    }
+    fn recv(&self, timeout: Option<Duration>) -> Result<Option<Frame>, BusError> {
+        self.0.recv(timeout)
+    }
+    fn interrupt(&self) {
+        self.0.interrupt()
+    }
+    fn set_receive_filter(&self, ids: Option<&[isotp::CanId]>) -> Result<(), BusError> {
+        let ids = ids.map(|ids| ids.iter().map(|id| id.raw()).collect());
+        self.1.lock().unwrap().push(ids);
+        Ok(())
+    }
+}
+
+#[test]
+fn a_node_asks_the_bus_for_its_links_ids_only() {
+    let bus = VirtualBus::new();
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let node = Node::new(Filtered(bus.attach(), asked.clone()));
+    let last = || asked.lock().unwrap().last().cloned().flatten();
+    let a = node
+        .add(Address::normal_11(0x7E0, 0x7E8).unwrap(), Config::default())
+        .unwrap();
+    assert_eq!(last(), Some(vec![0x7E8]));
+    let b = node
+        .add(Address::normal_11(0x7E1, 0x7E9).unwrap(), Config::default())
+        .unwrap();
+    assert_eq!(last(), Some(vec![0x7E8, 0x7E9]));
+    b.set_address(Address::normal_11(0x7E2, 0x7EA).unwrap());
+    assert_eq!(last(), Some(vec![0x7E8, 0x7EA]));
+    // A listen-mode link follows both directions: every frame.
+    let mut listen = Config::default();
+    listen.listen_mode = true;
+    let l = node
+        .add(Address::normal_11(0x700, 0x708).unwrap(), listen)
+        .unwrap();
+    assert_eq!(asked.lock().unwrap().last().cloned(), Some(None));
+    drop(l);
+    drop(b);
+    assert_eq!(last(), Some(vec![0x7E8]));
+    drop(a);
+}

@@ -452,7 +452,7 @@ impl Pump {
     fn run(self) {
         let mut raw = false;
         loop {
-            match self.port.recv_timestamped(None) {
+            match self.port.recv_timestamped(None).ok().flatten() {
                 Some((frame, at)) => {
                     if !raw || self.state.is_closing() {
                         continue;
