@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use isotp::bus::{CanBus, VirtualBus};
 use isotp::measure::{self, Percentiles};
-use isotp::{Address, Config, Node, Stack};
+use isotp::{Address, Config, DriverOptions, Node, Stack};
 use isotp_core::wire::StMin;
 
 const WAIT: Option<Duration> = Some(Duration::from_secs(30));
@@ -58,8 +58,18 @@ fn throughput() {
     );
 }
 
-fn round_trip() {
-    let (_bus, a, b) = pair(Config::default());
+fn round_trip(spin: Duration) {
+    let bus = VirtualBus::new();
+    let address = Address::normal_11(0x7E0, 0x7E8).expect("valid address");
+    let options = DriverOptions::default().with_spin_before_park(spin);
+    let a = Stack::with_options(bus.attach(), address, Config::default(), options).expect("stack");
+    let b = Stack::with_options(
+        bus.attach(),
+        address.mirrored().expect("mirror"),
+        Config::default(),
+        options,
+    )
+    .expect("stack");
     let iterations: u64 = std::env::var("RTT_ITER")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -67,14 +77,16 @@ fn round_trip() {
     let echo = std::thread::spawn(move || {
         measure::receive(&b, 1, iterations, true, TIMEOUT, Some(TIMEOUT), |_| {})
     });
+    let cpu0 = cpu_seconds();
     let run = measure::send(&a, 1, iterations, true, TIMEOUT, |_| {}).expect("round trips");
     echo.join().expect("echo").expect("echo");
     // The first 5 % warm up.
     let samples = &run.round_trips[(iterations / 20) as usize..];
     let p = Percentiles::of(samples).expect("samples");
+    let cpu = cpu_seconds() - cpu0;
     println!(
-        "round trip 1-byte request/response: median {:.1} us, p99 {:.1} us, max {:.1} us ({} samples)",
-        p.p50, p.p99, p.max, p.count
+        "round trip 1-byte request/response, spin {} us: median {:.1} us, p99 {:.1} us, max {:.1} us ({} samples, {:.0} us CPU per round trip)",
+        spin.as_micros(), p.p50, p.p99, p.max, p.count, cpu / iterations as f64 * 1e6
     );
 }
 
@@ -201,7 +213,8 @@ fn main() {
         throughput();
     }
     if want("rtt") {
-        round_trip();
+        round_trip(Duration::ZERO);
+        round_trip(Duration::from_micros(50));
     }
     if want("stmin") {
         st_min_gaps(0x01);

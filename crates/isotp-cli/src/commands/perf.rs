@@ -148,8 +148,8 @@ fn local(args: &PerfArgs, address: Address, config: Config) -> CliResult<Report>
         .join()
         .map_err(|_| CliError::failure("the receiving stack's thread failed"))?;
     bar.finish_and_clear();
-    let sent = sent.map_err(|e| run_error(e))?;
-    let received = received.map_err(|e| run_error(e))?;
+    let sent = sent.map_err(run_error)?;
+    let received = received.map_err(run_error)?;
     // Throughput ends when the receiver has the last PDU; round trips when the sender has the echo.
     let start = sent.ended.map(|e| e - sent.elapsed);
     let elapsed = match (rtt, start, received.ended) {
@@ -188,7 +188,7 @@ fn remote(
         }
     };
     bar.finish_and_clear();
-    let run = result.map_err(|e| run_error(e))?;
+    let run = result.map_err(run_error)?;
     let elapsed = match role {
         Role::Send => run.elapsed,
         // From the first frame of the link, as isotpperf counts.
