@@ -2,7 +2,7 @@
 //! `[FC] FC: 0 = CTS # BS: 0 = off # STmin: 0x00 = 0 ms`. Any bytes are accepted; what breaks the
 //! rules of ISO 15765-2 is shown as a note rather than hidden.
 
-use isotp_core::wire::{PciType, Pdu};
+use isotp_core::wire::{AddressLength, PciType, Pdu};
 use isotp_core::Frame;
 
 use crate::hex;
@@ -33,7 +33,12 @@ pub fn explain(frame: &Frame, address_len: usize) -> FrameView {
         None
     };
     let pci_bytes = data.get(address_len..).unwrap_or(&[]);
-    let problem = Pdu::parse(data, address_len).err().map(|e| e.to_string());
+    let alen = if address_len > 0 {
+        AddressLength::One
+    } else {
+        AddressLength::Zero
+    };
+    let problem = Pdu::parse(data, alen).err().map(|e| e.to_string());
     let Some(&first) = pci_bytes.first() else {
         return FrameView {
             kind: None,

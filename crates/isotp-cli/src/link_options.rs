@@ -5,38 +5,15 @@
 //! the flow control this program asks for as a receiver.
 
 use clap::{Args, ValueEnum};
-use isotp_core::wire::{dlc, StMin};
-use isotp_core::{
-    Address, AddressingMode, CanId, Config, PaddingCheck, MAX_EXTENDED_ID, MAX_STANDARD_ID,
-};
+use isotp_core::wire::StMin;
+use isotp_core::{Address, AddressBytes, CanId, Config, LinkLayer, PaddingCheck};
 
 use crate::error::{CliError, CliResult};
 
-/// Parses a CAN id as can-utils users type it: hex, with an optional `0x`. More than 3 hex digits, or
-/// a value above 7FF, means a 29-bit id (`00000123` is 29-bit, `123` is 11-bit).
+/// A CAN id as can-utils users type it, by the core's digit rule ([`isotp_core::candump`]): 3 hex
+/// digits 11-bit, 8 digits 29-bit, optional `0x`.
 pub fn parse_can_id(text: &str) -> Result<CanId, String> {
-    let digits = text
-        .strip_prefix("0x")
-        .or_else(|| text.strip_prefix("0X"))
-        .unwrap_or(text);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(format!(
-            "'{text}' is not a hex CAN id (for example 7E0 or 18DAF110)"
-        ));
-    }
-    if digits.len() > 8 {
-        return Err(format!(
-            "'{text}' has more than 8 hex digits: the largest CAN id is 1FFFFFFF"
-        ));
-    }
-    let value = u32::from_str_radix(digits, 16).map_err(|e| format!("'{text}': {e}"))?;
-    let extended = digits.len() > 3 || value > MAX_STANDARD_ID;
-    if value > MAX_EXTENDED_ID {
-        return Err(format!(
-            "CAN id {value:X} is out of range: the largest 29-bit id is 1FFFFFFF"
-        ));
-    }
-    CanId::new(value, extended).map_err(|e| e.to_string())
+    text.parse().map_err(|e| format!("'{text}': {e}"))
 }
 
 fn parse_hex_byte(text: &str, what: &str) -> Result<u8, String> {
@@ -62,9 +39,12 @@ pub struct ExtAddr {
 }
 
 impl ExtAddr {
-    /// The byte received frames lead with.
-    pub fn rx_byte(&self) -> u8 {
-        self.rx.unwrap_or(self.tx)
+    /// `-x A:B` is extended addressing; `-x A` mixed addressing (one byte both ways).
+    pub fn bytes(self) -> AddressBytes {
+        match self.rx {
+            Some(rx) => AddressBytes::Extended { tx: self.tx, rx },
+            None => AddressBytes::Mixed(self.tx),
+        }
     }
 }
 
@@ -127,18 +107,8 @@ pub enum PadCheck {
     All,
 }
 
-/// `-L MTU:TX_DL:FLAGS`, as isotpsend's link layer option.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LinkLayer {
-    /// 16 (classic CAN) or 72 (CAN FD).
-    pub mtu: u8,
-    /// Bytes per transmitted frame.
-    pub tx_dl: u8,
-    /// CAN FD flags; 0x01 is the bit rate switch.
-    pub flags: u8,
-}
-
-/// Parses `-L MTU:TX_DL:FLAGS` (`16:8:0` classic CAN, `72:64:1` CAN FD with BRS).
+/// Parses `-L MTU:TX_DL:FLAGS` as isotpsend's link layer option (`16:8:0` classic CAN, `72:64:1` CAN
+/// FD with 64-byte frames and the bit rate switch); the core checks the combination.
 pub fn parse_link_layer(text: &str) -> Result<LinkLayer, String> {
     let parts: Vec<&str> = text.split(':').collect();
     let [mtu, tx_dl, flags] = parts[..] else {
@@ -146,8 +116,9 @@ pub fn parse_link_layer(text: &str) -> Result<LinkLayer, String> {
             "'{text}' is not MTU:TX_DL:FLAGS (for example 72:64:1 for CAN FD with 64-byte frames and BRS)"
         ));
     };
-    let mtu: u8 = match mtu.parse() {
-        Ok(m @ (16 | 72)) => m,
+    let can_fd = match mtu {
+        "16" => false,
+        "72" => true,
         _ => {
             return Err(format!(
                 "MTU '{mtu}' must be 16 (classic CAN) or 72 (CAN FD)"
@@ -156,19 +127,20 @@ pub fn parse_link_layer(text: &str) -> Result<LinkLayer, String> {
     };
     let tx_dl: u8 = tx_dl
         .parse()
-        .ok()
-        .filter(|&d: &u8| d == 8 || (d > 8 && dlc::is_valid_fd_len(usize::from(d))))
-        .ok_or_else(|| format!("TX_DL '{tx_dl}' must be 8, 12, 16, 20, 24, 32, 48 or 64"))?;
-    if mtu == 16 && tx_dl != 8 {
-        return Err(format!(
-            "TX_DL {tx_dl} needs CAN FD: use MTU 72 (e.g. 72:{tx_dl}:1)"
-        ));
-    }
+        .map_err(|_| format!("TX_DL '{tx_dl}' must be 8, 12, 16, 20, 24, 32, 48 or 64"))?;
     let flags = parse_hex_byte(flags, "flags byte (01 = bit rate switch)")?;
-    if mtu == 16 && flags != 0 {
+    if !can_fd && flags != 0 {
         return Err("FLAGS are CAN FD flags: use 0 with MTU 16".into());
     }
-    Ok(LinkLayer { mtu, tx_dl, flags })
+    let mut link = if can_fd {
+        LinkLayer::fd(tx_dl, flags & 0x01 != 0)
+    } else {
+        LinkLayer::classic()
+    };
+    link.tx_data_length = tx_dl;
+    link.validate()
+        .map_err(|e| format!("-L {text} (MTU:TX_DL:FLAGS, MTU 72 for CAN FD): {e}"))?;
+    Ok(link)
 }
 
 /// Parses `-m STMIN`: the STmin byte of the flow control frames this program sends, in hex as it goes
@@ -278,11 +250,7 @@ impl Default for LinkArgs {
         LinkArgs {
             padding: None,
             pad_check: None,
-            link: LinkLayer {
-                mtu: 16,
-                tx_dl: 8,
-                flags: 0,
-            },
+            link: LinkLayer::classic(),
             wft_max: 10,
             max_size: 4095,
         }
@@ -327,61 +295,14 @@ pub fn address_for(
     rx: Option<CanId>,
     ext: Option<ExtAddr>,
 ) -> CliResult<Address> {
-    let side = |id: CanId, is_tx: bool| -> CliResult<Address> {
-        let (mode, prefix_fields) = mode_for(id, ext);
-        let mut b = Address::builder(mode);
-        b = if is_tx {
-            b.txid(id.raw()).tx_only()
-        } else {
-            b.rxid(id.raw()).rx_only()
-        };
-        b = prefix_fields(b);
-        b.build().map_err(|e| CliError::usage(e.to_string()))
-    };
-    match (tx, rx) {
-        (Some(t), Some(r)) if t.is_extended() == r.is_extended() => {
-            let (mode, prefix_fields) = mode_for(t, ext);
-            prefix_fields(Address::builder(mode).txid(t.raw()).rxid(r.raw()))
-                .build()
-                .map_err(|e| CliError::usage(format!("-s {t} -d {r}: {e}")))
-        }
-        (Some(t), Some(r)) => Address::asymmetric(side(t, true)?, side(r, false)?)
-            .map_err(|e| CliError::usage(e.to_string())),
-        (Some(t), None) => side(t, true),
-        (None, Some(r)) => side(r, false),
-        (None, None) => Err(CliError::usage("give the CAN ids with -s and -d")),
+    if tx.is_none() && rx.is_none() {
+        return Err(CliError::usage("give the CAN ids with -s and -d"));
     }
-}
-
-type PrefixFields = Box<dyn Fn(isotp_core::AddressBuilder) -> isotp_core::AddressBuilder>;
-
-/// The addressing mode for an id width and `-x`, and the builder calls that set the address bytes.
-/// `-x A:B` is extended addressing; `-x A` is mixed addressing, which for 29-bit ids with free-form
-/// ids is extended addressing with the same byte both ways (identical on the wire).
-fn mode_for(id: CanId, ext: Option<ExtAddr>) -> (AddressingMode, PrefixFields) {
-    let wide = id.is_extended();
-    match ext {
-        None => (
-            if wide {
-                AddressingMode::Normal29
-            } else {
-                AddressingMode::Normal11
-            },
-            Box::new(|b| b),
-        ),
-        Some(ExtAddr { tx, rx: None }) if !wide => (
-            AddressingMode::Mixed11,
-            Box::new(move |b| b.address_extension(tx)),
-        ),
-        Some(x) => (
-            if wide {
-                AddressingMode::Extended29
-            } else {
-                AddressingMode::Extended11
-            },
-            Box::new(move |b| b.target_address(x.tx).source_address(x.rx_byte())),
-        ),
-    }
+    Address::from_ids(tx, rx, ext.map_or(AddressBytes::None, ExtAddr::bytes)).map_err(|e| {
+        let ids = [tx.map(|t| format!("-s {t}")), rx.map(|r| format!("-d {r}"))];
+        let ids: Vec<String> = ids.into_iter().flatten().collect();
+        CliError::usage(format!("{}: {e}", ids.join(" ")))
+    })
 }
 
 /// The address of a link that talks (send, recv, perf).
@@ -414,9 +335,7 @@ pub fn config(link: &LinkArgs, flow: Option<&FlowArgs>) -> CliResult<Config> {
             "-P c and -P a check the padding content: give the expected byte with -p :RX (e.g. -p :CC)",
         ));
     }
-    c.can_fd = link.link.mtu == 72;
-    c.tx_data_length = link.link.tx_dl;
-    c.bitrate_switch = c.can_fd && link.link.flags & 0x01 != 0;
+    c.link_layer = link.link;
     c.wft_max = link.wft_max;
     c.max_frame_size = link.max_size;
     if let Some(f) = flow {
@@ -432,9 +351,17 @@ pub fn config(link: &LinkArgs, flow: Option<&FlowArgs>) -> CliResult<Config> {
 pub fn describe(config: &Config) -> String {
     format!(
         "{}, DL {}{}, BS {}, STmin 0x{:02X} ({})",
-        if config.can_fd { "CAN FD" } else { "CAN" },
-        config.tx_data_length,
-        if config.bitrate_switch { ", BRS" } else { "" },
+        if config.link_layer.can_fd {
+            "CAN FD"
+        } else {
+            "CAN"
+        },
+        config.link_layer.tx_data_length,
+        if config.link_layer.bitrate_switch {
+            ", BRS"
+        } else {
+            ""
+        },
         config.block_size,
         config.st_min.to_byte(),
         config.st_min
@@ -444,7 +371,7 @@ pub fn describe(config: &Config) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use isotp_core::TargetAddressType;
+    use isotp_core::{AddressingMode, TargetAddressType};
 
     #[test]
     fn ids_follow_the_digit_rule() {
@@ -453,7 +380,7 @@ mod tests {
         assert_eq!(id.raw(), 0x7E0);
         assert!(parse_can_id("00000123").unwrap().is_extended());
         assert!(parse_can_id("0123").unwrap().is_extended());
-        assert!(parse_can_id("800").unwrap().is_extended());
+        assert!(parse_can_id("800").unwrap_err().contains("00000800"));
         assert!(!parse_can_id("0x7FF").unwrap().is_extended());
         assert!(parse_can_id("18DAF110").unwrap().is_extended());
     }
@@ -461,14 +388,12 @@ mod tests {
     #[test]
     fn bad_ids_are_refused_with_a_reason() {
         assert!(parse_can_id("20000000").unwrap_err().contains("1FFFFFFF"));
-        assert!(parse_can_id("123456789")
-            .unwrap_err()
-            .contains("8 hex digits"));
-        assert!(parse_can_id("7G0")
-            .unwrap_err()
-            .contains("not a hex CAN id"));
-        assert!(parse_can_id("").is_err());
-        assert!(parse_can_id("-1").is_err());
+        for bad in ["123456789", "7G0", "", "-1"] {
+            assert!(
+                parse_can_id(bad).unwrap_err().contains("not a CAN id"),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
@@ -480,7 +405,10 @@ mod tests {
                 rx: Some(0x10)
             }
         );
-        assert_eq!(parse_ext_addr("0x55").unwrap().rx_byte(), 0x55);
+        assert_eq!(
+            parse_ext_addr("0x55").unwrap().bytes(),
+            AddressBytes::Mixed(0x55)
+        );
         assert!(parse_ext_addr("100").is_err());
         assert!(parse_ext_addr("F1:").is_err());
 
@@ -553,12 +481,9 @@ mod tests {
     fn link_layers() {
         assert_eq!(
             parse_link_layer("72:64:1").unwrap(),
-            LinkLayer {
-                mtu: 72,
-                tx_dl: 64,
-                flags: 1
-            }
+            LinkLayer::fd(64, true)
         );
+        assert_eq!(parse_link_layer("16:8:0").unwrap(), LinkLayer::classic());
         assert!(parse_link_layer("16:64:0").unwrap_err().contains("CAN FD"));
         assert!(parse_link_layer("72:10:0").unwrap_err().contains("TX_DL"));
         assert!(parse_link_layer("20:8:0").unwrap_err().contains("MTU"));
@@ -586,8 +511,8 @@ mod tests {
             st_min: StMin::from_byte(5),
         };
         let c = config(&link, Some(&flow)).unwrap();
-        assert!(c.can_fd && c.bitrate_switch);
-        assert_eq!(c.tx_data_length, 64);
+        assert!(c.link_layer.can_fd && c.link_layer.bitrate_switch);
+        assert_eq!(c.link_layer.tx_data_length, 64);
         assert_eq!((c.tx_padding, c.rx_padding), (Some(0xCC), Some(0xAA)));
         assert_eq!(c.rx_padding_check, PaddingCheck::LengthAndContent);
         assert_eq!(c.block_size, 8);

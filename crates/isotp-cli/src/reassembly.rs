@@ -11,9 +11,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use isotp_core::wire::{PciType, Pdu};
+use isotp_core::wire::{AddressLength, PciType, Pdu};
 use isotp_core::{
-    Address, AddressingMode, CanId, Config, Endpoint, Event, Instant, ProtocolError,
+    Address, AddressBytes, CanId, Config, Endpoint, Event, Instant, ProtocolError,
     TargetAddressType,
 };
 
@@ -162,7 +162,7 @@ impl Tracker {
         c.endpoint.handle_frame(frame, now);
         if self.discover && c.tx.is_none() {
             // Keep the frames of the transfer in progress, in case a flow control pairs it.
-            match Pdu::parse(frame.data(), 0) {
+            match Pdu::parse(frame.data(), AddressLength::Zero) {
                 Ok(Pdu::FirstFrame { .. }) => {
                     c.pending.clear();
                     c.pending.push((*frame, now));
@@ -349,39 +349,14 @@ impl Tracker {
     }
 }
 
-fn normal_mode(id: CanId) -> AddressingMode {
-    if id.is_extended() {
-        AddressingMode::Normal29
-    } else {
-        AddressingMode::Normal11
-    }
-}
-
 /// An id followed alone: receive only.
 fn single_address(id: CanId) -> Option<Address> {
-    Address::builder(normal_mode(id))
-        .rxid(id.raw())
-        .rx_only()
-        .build()
-        .ok()
+    Address::from_ids(None, Some(id), AddressBytes::None).ok()
 }
 
 /// A pair: `sender` sent the first frame (observed as our transmit side), `peer` answered.
 fn pair_address(sender: CanId, peer: CanId) -> Option<Address> {
-    if sender.is_extended() == peer.is_extended() {
-        Address::builder(normal_mode(sender))
-            .txid(sender.raw())
-            .rxid(peer.raw())
-            .build()
-            .ok()
-    } else {
-        let tx = Address::builder(normal_mode(sender))
-            .txid(sender.raw())
-            .tx_only()
-            .build()
-            .ok()?;
-        Address::asymmetric(tx, single_address(peer)?).ok()
-    }
+    Address::from_ids(Some(sender), Some(peer), AddressBytes::None).ok()
 }
 
 #[cfg(test)]

@@ -53,8 +53,8 @@ fn bench(c: &mut Criterion) {
         ("classic", 64, Config::default()),
         ("fd64", 4095, {
             let mut c = Config::default();
-            c.can_fd = true;
-            c.tx_data_length = 64;
+            c.link_layer.can_fd = true;
+            c.link_layer.tx_data_length = 64;
             c
         }),
     ];

@@ -7,6 +7,7 @@ use core::fmt;
 
 use crate::error::AddressError;
 use crate::frame::{CanId, Frame, MAX_EXTENDED_ID, MAX_STANDARD_ID};
+use crate::wire::AddressLength;
 
 /// How ISO-TP addresses map onto CAN ids and address bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -49,13 +50,13 @@ impl AddressingMode {
         )
     }
 
-    /// Bytes of addressing before the PCI (0 or 1).
-    pub fn address_len(self) -> usize {
+    /// Bytes of addressing before the PCI.
+    pub fn address_len(self) -> AddressLength {
         match self {
             AddressingMode::Normal11 | AddressingMode::Normal29 | AddressingMode::NormalFixed29 => {
-                0
+                AddressLength::Zero
             }
-            _ => 1,
+            _ => AddressLength::One,
         }
     }
 
@@ -117,6 +118,25 @@ pub enum Direction {
     TxOnly,
     /// Receive only (no transmit id needed).
     RxOnly,
+}
+
+/// The address bytes that lead the data of every frame in extended and mixed addressing (can-utils'
+/// `-x ADDR[:RXADDR]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum AddressBytes {
+    /// Normal addressing: the PCI is the first byte.
+    #[default]
+    None,
+    /// Extended addressing: transmitted frames lead with `tx` (N_TA, the peer's address), received
+    /// frames must lead with `rx` (N_SA of this node).
+    Extended {
+        /// Leads transmitted frames.
+        tx: u8,
+        /// Must lead received frames.
+        rx: u8,
+    },
+    /// Mixed addressing: the address extension N_AE leads frames both ways.
+    Mixed(u8),
 }
 
 /// The fields of an address, as given by the user; kept so an address can be mirrored and shown.
@@ -361,6 +381,96 @@ impl Address {
             .build()
     }
 
+    /// The address for free CAN ids and address bytes, in every mode whose ids are not derived from
+    /// addresses: each id's width picks the 11- or 29-bit mode, `bytes` picks normal, extended or mixed.
+    /// Without `rx` the address is transmit-only, without `tx` receive-only; ids of different widths make
+    /// an asymmetric address. Mixed addressing with 29-bit ids is `Mixed_29bits`, whose ids follow from
+    /// TA and SA: with free 29-bit ids the byte is sent and expected as extended addressing does, which is
+    /// the same on the wire. [`ids`](Address::ids) is the inverse.
+    ///
+    /// ```
+    /// use isotp_core::{Address, AddressBytes, AddressingMode, CanId};
+    /// let tx = CanId::standard(0x6F1)?;
+    /// let rx = CanId::standard(0x610)?;
+    /// let a = Address::from_ids(Some(tx), Some(rx), AddressBytes::Extended { tx: 0x10, rx: 0xF1 })?;
+    /// assert_eq!(a.mode(), AddressingMode::Extended11);
+    /// assert_eq!(a.ids()?, (Some(tx), Some(rx), AddressBytes::Extended { tx: 0x10, rx: 0xF1 }));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_ids(
+        tx: Option<CanId>,
+        rx: Option<CanId>,
+        bytes: AddressBytes,
+    ) -> Result<Address, AddressError> {
+        let mode_of = |id: CanId| {
+            let wide = id.is_extended();
+            match (bytes, wide) {
+                (AddressBytes::None, false) => AddressingMode::Normal11,
+                (AddressBytes::None, true) => AddressingMode::Normal29,
+                (AddressBytes::Mixed(_), false) => AddressingMode::Mixed11,
+                (AddressBytes::Extended { .. }, false) => AddressingMode::Extended11,
+                (_, true) => AddressingMode::Extended29,
+            }
+        };
+        let with_bytes = |b: AddressBuilder| match (b.spec.mode, bytes) {
+            (AddressingMode::Mixed11, AddressBytes::Mixed(ae)) => b.address_extension(ae),
+            (AddressingMode::Extended29, AddressBytes::Mixed(ae)) => {
+                b.target_address(ae).source_address(ae)
+            }
+            (_, AddressBytes::Extended { tx, rx }) => b.target_address(tx).source_address(rx),
+            _ => b,
+        };
+        let side = |id: CanId, transmit: bool| {
+            let b = Address::builder(mode_of(id));
+            let b = if transmit {
+                b.txid(id.raw()).tx_only()
+            } else {
+                b.rxid(id.raw()).rx_only()
+            };
+            with_bytes(b).build()
+        };
+        match (tx, rx) {
+            (Some(t), Some(r)) if t.is_extended() == r.is_extended() => {
+                with_bytes(Address::builder(mode_of(t)).txid(t.raw()).rxid(r.raw())).build()
+            }
+            (Some(t), Some(r)) => Address::asymmetric(side(t, true)?, side(r, false)?),
+            (Some(t), None) => side(t, true),
+            (None, Some(r)) => side(r, false),
+            (None, None) => Err(AddressError::MissingDirection {
+                needed: "transmit or receive",
+            }),
+        }
+    }
+
+    /// The physical transmit id, the physical receive id and the address bytes: the inverse of
+    /// [`from_ids`](Address::from_ids), as a kernel socket or a tool wants them. For the fixed modes the
+    /// receive id is the one the peer transmits on. Fails for an address with an address byte on one
+    /// side only (an asymmetric address joining normal and extended addressing).
+    pub fn ids(&self) -> Result<(Option<CanId>, Option<CanId>, AddressBytes), AddressError> {
+        let tx = self.tx_id(TargetAddressType::Physical);
+        let rx = match self.rx_ids() {
+            Some((physical, _)) => Some(physical),
+            None if self.can_receive() => self
+                .mirrored()
+                .ok()
+                .and_then(|m| m.tx_id(TargetAddressType::Physical)),
+            None => None,
+        };
+        let mixed = matches!(
+            self.mode(),
+            AddressingMode::Mixed11 | AddressingMode::Mixed29
+        );
+        let bytes = match (self.tx_prefix(), self.rx_prefix()) {
+            (None, None) => AddressBytes::None,
+            (Some(t), Some(r)) if mixed && t == r => AddressBytes::Mixed(t),
+            (Some(t), Some(r)) => AddressBytes::Extended { tx: t, rx: r },
+            (Some(b), None) if !self.can_receive() => AddressBytes::Extended { tx: b, rx: b },
+            (None, Some(b)) if !self.can_transmit() => AddressBytes::Extended { tx: b, rx: b },
+            _ => return Err(AddressError::OneSidedAddressByte),
+        };
+        Ok((tx, rx, bytes))
+    }
+
     /// Pairs the transmit side of `tx` with the receive side of `rx` (can-isotp's `AsymmetricAddress`).
     pub fn asymmetric(tx: Address, rx: Address) -> Result<Address, AddressError> {
         if tx.tx.is_none() {
@@ -562,14 +672,14 @@ impl Address {
         }
     }
 
-    /// Address bytes before the PCI in transmitted frames (0 or 1).
-    pub fn tx_address_len(&self) -> usize {
-        usize::from(self.tx_prefix().is_some())
+    /// Address bytes before the PCI in transmitted frames.
+    pub fn tx_address_len(&self) -> AddressLength {
+        AddressLength::from_prefix(self.tx_prefix())
     }
 
-    /// Address bytes before the PCI in received frames (0 or 1).
-    pub fn rx_address_len(&self) -> usize {
-        usize::from(self.rx_prefix().is_some())
+    /// Address bytes before the PCI in received frames.
+    pub fn rx_address_len(&self) -> AddressLength {
+        AddressLength::from_prefix(self.rx_prefix())
     }
 
     /// Whether a received frame is addressed to this link, and with which target address type.

@@ -3,7 +3,8 @@
 use core::time::Duration;
 
 use crate::error::ConfigError;
-use crate::wire::{dlc, StMin};
+use crate::link_layer::LinkLayer;
+use crate::wire::StMin;
 
 /// Which received padding to check, as the Linux kernel's `CAN_ISOTP_CHK_PAD_LEN` and
 /// `CAN_ISOTP_CHK_PAD_DATA`. Frames that fail are reported ([`crate::ProtocolError::InvalidPadding`]) and
@@ -50,18 +51,17 @@ pub struct RateLimit {
 ///
 /// ```
 /// use core::time::Duration;
-/// use isotp_core::{Config, wire::StMin};
+/// use isotp_core::{Config, LinkLayer, wire::StMin};
 /// let mut config = Config::default();
 /// config.block_size = 8;
 /// config.st_min = StMin::from_duration(Duration::from_millis(5)).unwrap();
-/// config.tx_data_length = 64; // CAN FD
-/// config.can_fd = true;
+/// config.link_layer = LinkLayer::fd(64, true);
 /// assert!(config.validate().is_ok());
 ///
-/// config.tx_data_length = 10;
+/// config.link_layer.tx_data_length = 10;
 /// assert_eq!(
 ///     config.validate().unwrap_err().to_string(),
-///     "tx_data_length = 10 is not allowed: 8, 12, 16, 20, 24, 32, 48 or 64"
+///     "link_layer.tx_data_length = 10 is not allowed: 8, 12, 16, 20, 24, 32, 48 or 64"
 /// );
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -77,10 +77,8 @@ pub struct Config {
     /// N_WFTmax: most FC.WAIT frames accepted in a row, the next one aborts with `WftOverrun`; and most
     /// FC.WAIT frames this receiver sends in a row while the application is not ready (default 10).
     pub wft_max: u8,
-    /// TX_DL: bytes per transmitted frame, 8 for classic CAN, or 12, 16, 20, 24, 32, 48, 64 for CAN FD.
-    pub tx_data_length: u8,
-    /// Pad every transmitted frame to at least this many bytes (a valid CAN FD length, 1..=64).
-    pub tx_data_min_length: Option<u8>,
+    /// Classic CAN or CAN FD, TX_DL, bit rate switch, minimum frame length.
+    pub link_layer: LinkLayer,
     /// Padding byte for transmitted frames. `None`: classic frames are sent at their optimised length;
     /// CAN FD frames longer than 8 bytes are always padded to a valid length, with 0xCC.
     pub tx_padding: Option<u8>,
@@ -88,10 +86,6 @@ pub struct Config {
     pub rx_padding: Option<u8>,
     /// Checks on received padding.
     pub rx_padding_check: PaddingCheck,
-    /// Transmit CAN FD frames (required when `tx_data_length > 8`).
-    pub can_fd: bool,
-    /// Set the bit rate switch on transmitted CAN FD frames.
-    pub bitrate_switch: bool,
     /// Largest message accepted; a first frame announcing more is answered with FC.OVFLW.
     /// Default 4095 (can-isotp's default); up to 4294967295.
     pub max_frame_size: u32,
@@ -124,13 +118,10 @@ impl Default for Config {
             st_min: StMin::ZERO,
             override_receiver_st_min: None,
             wft_max: 10,
-            tx_data_length: 8,
-            tx_data_min_length: None,
+            link_layer: LinkLayer::classic(),
             tx_padding: None,
             rx_padding: None,
             rx_padding_check: PaddingCheck::Off,
-            can_fd: false,
-            bitrate_switch: false,
             max_frame_size: 4095,
             n_as: Duration::from_millis(1000),
             n_ar: Duration::from_millis(1000),
@@ -150,45 +141,7 @@ const MAX_TIMER: Duration = Duration::from_secs(3600);
 impl Config {
     /// Checks every field; the error names the field and the allowed values.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let tx_dl = usize::from(self.tx_data_length);
-        if !(tx_dl == 8 || (tx_dl > 8 && dlc::is_valid_fd_len(tx_dl))) {
-            return Err(ConfigError::OutOfRange {
-                field: "tx_data_length",
-                value: u64::from(self.tx_data_length),
-                allowed: "8, 12, 16, 20, 24, 32, 48 or 64",
-            });
-        }
-        if tx_dl > 8 && !self.can_fd {
-            return Err(ConfigError::Conflict {
-                reason: "tx_data_length above 8 needs CAN FD: set can_fd = true",
-            });
-        }
-        if let Some(min) = self.tx_data_min_length {
-            let m = usize::from(min);
-            if m == 0 || !dlc::is_valid_fd_len(m) {
-                return Err(ConfigError::OutOfRange {
-                    field: "tx_data_min_length",
-                    value: u64::from(min),
-                    allowed: "1-8, 12, 16, 20, 24, 32, 48 or 64",
-                });
-            }
-            if m > 8 && !self.can_fd {
-                return Err(ConfigError::Conflict {
-                    reason: "tx_data_min_length above 8 needs CAN FD: set can_fd = true",
-                });
-            }
-            if m > tx_dl {
-                // Frames longer than TX_DL would announce a larger RX_DL than the message uses.
-                return Err(ConfigError::Conflict {
-                    reason: "tx_data_min_length must not exceed tx_data_length",
-                });
-            }
-        }
-        if self.bitrate_switch && !self.can_fd {
-            return Err(ConfigError::Conflict {
-                reason: "bitrate_switch is a CAN FD feature: set can_fd = true",
-            });
-        }
+        self.link_layer.validate()?;
         if self.rx_padding_check.content() && self.rx_padding.is_none() {
             return Err(ConfigError::Conflict {
                 reason: "rx_padding_check of the content needs rx_padding: set the expected padding byte",

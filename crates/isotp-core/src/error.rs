@@ -4,7 +4,7 @@ use core::fmt;
 use core::time::Duration;
 
 use crate::addressing::AddressingMode;
-use crate::wire::{PciType, PduError};
+use crate::wire::PciType;
 
 /// A CAN frame cannot be built as asked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -62,6 +62,267 @@ impl fmt::Display for FrameError {
     }
 }
 
+/// Why bytes are not a valid PDU ([`crate::wire::Pdu::parse`]). A receiver ignores such frames (or, for
+/// a malformed flow control frame that it was waiting for, aborts the transmission).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ParseError {
+    /// Not the data of a CAN frame: more than 8 bytes and not a CAN FD length (12, 16, 20, 24, 32, 48, 64).
+    InvalidFrameLength {
+        /// The length given.
+        len: usize,
+    },
+    /// The frame has no PCI byte after the address byte.
+    Empty,
+    /// PCI types 4 to 15 are not defined.
+    UnknownPciType {
+        /// The first PCI byte.
+        pci: u8,
+    },
+    /// A single frame announcing 0 bytes (an escape single frame in a frame of 8 bytes or less is one).
+    SingleFrameEmpty,
+    /// A single frame announcing more bytes than the frame holds.
+    SingleFrameTooLong {
+        /// SF_DL.
+        declared: usize,
+        /// Bytes after the PCI.
+        available: usize,
+    },
+    /// A CAN FD frame longer than 8 bytes must use the escape single frame (`00 LL`).
+    SingleFrameNotEscaped,
+    /// A first frame in a CAN frame shorter than 8 bytes.
+    FirstFrameTooShort {
+        /// CAN_DL of the frame.
+        frame_len: usize,
+    },
+    /// FF_DL small enough for a single frame: ISO says ignore such a first frame.
+    FirstFrameLengthTooSmall {
+        /// FF_DL.
+        length: u32,
+        /// The largest single frame payload in a frame of this length.
+        single_frame_max: usize,
+    },
+    /// The 32-bit FF_DL escape used for a length that fits in 12 bits.
+    FirstFrameEscapeNotAllowed {
+        /// FF_DL.
+        length: u32,
+    },
+    /// A flow control frame needs three PCI bytes.
+    FlowControlTooShort {
+        /// Bytes present after the address byte.
+        len: usize,
+    },
+    /// A flow status other than 0 (CTS), 1 (WAIT) or 2 (OVFLW).
+    InvalidFlowStatus {
+        /// The FS nibble.
+        value: u8,
+    },
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            ParseError::InvalidFrameLength { len } => write!(
+                f,
+                "{len} bytes is not a CAN frame length: 0-8, 12, 16, 20, 24, 32, 48 or 64"
+            ),
+            ParseError::Empty => f.write_str("the frame has no protocol control information byte"),
+            ParseError::UnknownPciType { pci } => {
+                write!(f, "unknown PCI type {} (byte 0x{pci:02X})", pci >> 4)
+            }
+            ParseError::SingleFrameEmpty => f.write_str("single frame with data length 0"),
+            ParseError::SingleFrameTooLong {
+                declared,
+                available,
+            } => write!(
+                f,
+                "single frame announces {declared} bytes but carries only {available}"
+            ),
+            ParseError::SingleFrameNotEscaped => f.write_str(
+                "CAN FD frame longer than 8 bytes with a 4-bit single frame length (escape form required)",
+            ),
+            ParseError::FirstFrameTooShort { frame_len } => {
+                write!(f, "first frame in a {frame_len}-byte CAN frame (at least 8 required)")
+            }
+            ParseError::FirstFrameLengthTooSmall {
+                length,
+                single_frame_max,
+            } => write!(
+                f,
+                "first frame announces {length} bytes, which fit in a single frame (up to {single_frame_max})"
+            ),
+            ParseError::FirstFrameEscapeNotAllowed { length } => write!(
+                f,
+                "first frame uses the 32-bit length escape for {length} bytes (allowed only above 4095)"
+            ),
+            ParseError::FlowControlTooShort { len } => {
+                write!(f, "flow control frame of {len} bytes (3 required)")
+            }
+            ParseError::InvalidFlowStatus { value } => {
+                write!(f, "flow control with invalid flow status {value}")
+            }
+        }
+    }
+}
+
+/// A PDU that [`crate::wire::Pdu::emit`] refuses: it would not parse back, or does not fit the buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EmitError {
+    /// The output buffer is too small for this PDU.
+    BufferTooSmall {
+        /// Bytes needed.
+        needed: usize,
+        /// Bytes available.
+        available: usize,
+    },
+    /// Address, PCI and data exceed the 64 bytes of the largest CAN FD frame.
+    TooLong {
+        /// Bytes the PDU would use.
+        len: usize,
+    },
+    /// A single frame carries 1 to 62 bytes.
+    SingleFrameDataLength {
+        /// The data length asked for.
+        len: usize,
+    },
+    /// An unescaped single frame must fit 8 bytes; use the escaped form (CAN FD).
+    SingleFrameNeedsEscape {
+        /// The data length asked for.
+        len: usize,
+    },
+    /// A first frame fills a whole frame: 8 bytes, or a CAN FD length above 8.
+    FirstFrameNotFull {
+        /// Bytes the PDU would use.
+        frame_len: usize,
+    },
+    /// A first frame carrying the whole message (FF_DL not above its data).
+    FirstFrameCarriesAll {
+        /// FF_DL.
+        length: u32,
+        /// Bytes of data given.
+        carried: usize,
+    },
+    /// FF_DL that fits a single frame of the same frame length; receivers ignore such a first frame.
+    FirstFrameLengthTooSmall {
+        /// FF_DL.
+        length: u32,
+        /// The largest single frame payload in that frame.
+        single_frame_max: usize,
+    },
+    /// A sequence number above 15.
+    SequenceNumberOutOfRange {
+        /// The number asked for.
+        sequence_number: u8,
+    },
+}
+
+impl fmt::Display for EmitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            EmitError::BufferTooSmall { needed, available } => {
+                write!(f, "PDU needs {needed} bytes, buffer has {available}")
+            }
+            EmitError::TooLong { len } => {
+                write!(f, "PDU of {len} bytes does not fit a CAN FD frame (64 bytes)")
+            }
+            EmitError::SingleFrameDataLength { len } => {
+                write!(f, "a single frame cannot carry {len} bytes (1 to 62)")
+            }
+            EmitError::SingleFrameNeedsEscape { len } => write!(
+                f,
+                "a single frame of {len} bytes does not fit 8 bytes: use the escaped (CAN FD) form"
+            ),
+            EmitError::FirstFrameNotFull { frame_len } => write!(
+                f,
+                "a first frame must fill its frame: {frame_len} bytes is not 8 or a CAN FD length"
+            ),
+            EmitError::FirstFrameCarriesAll { length, carried } => write!(
+                f,
+                "a first frame announcing {length} bytes cannot carry {carried}: send fewer, or a single frame"
+            ),
+            EmitError::FirstFrameLengthTooSmall {
+                length,
+                single_frame_max,
+            } => write!(
+                f,
+                "a message of {length} bytes fits a single frame (up to {single_frame_max}); receivers ignore such a first frame"
+            ),
+            EmitError::SequenceNumberOutOfRange { sequence_number } => {
+                write!(f, "sequence number {sequence_number} is above 15")
+            }
+        }
+    }
+}
+
+/// Text that is not a CAN id or frame in candump syntax (see [`crate::candump`] for the rules).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ParseFrameError {
+    /// The id is not 1 to 8 hex digits.
+    InvalidId,
+    /// Up to 3 digits name an 11-bit id, which ends at 7FF.
+    StandardIdOutOfRange {
+        /// The value read.
+        id: u32,
+    },
+    /// A 29-bit id ends at 1FFFFFFF.
+    ExtendedIdOutOfRange {
+        /// The value read.
+        id: u32,
+    },
+    /// No `#` between id and data.
+    MissingSeparator,
+    /// The data is not hex bytes (optionally separated by `.`).
+    InvalidData,
+    /// The data ends in half a byte.
+    OddDataDigits,
+    /// More than 64 data bytes.
+    TooLong,
+    /// A CAN FD frame (`ID##`) without its flags digit.
+    MissingFdFlags,
+    /// A remote frame (`ID#R`): it carries no data, ISO-TP has no use for it.
+    RemoteFrame,
+    /// An error frame (candump's error flag in an 8-digit id).
+    ErrorFrame,
+    /// A CAN XL frame (`ID###`), not supported.
+    CanXl,
+    /// The bytes do not make a frame of that kind (too long for classic CAN, not a CAN FD length).
+    Frame(FrameError),
+}
+
+impl fmt::Display for ParseFrameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            ParseFrameError::InvalidId => f.write_str(
+                "not a CAN id: 3 hex digits for 11 bits (7E0), 8 for 29 bits (18DAF110)",
+            ),
+            ParseFrameError::StandardIdOutOfRange { id } => write!(
+                f,
+                "CAN id {id:03X} does not fit 11 bits (largest 7FF); write 8 digits ({id:08X}) for a 29-bit id"
+            ),
+            ParseFrameError::ExtendedIdOutOfRange { id } => {
+                write!(f, "CAN id {id:X} does not fit 29 bits (largest 1FFFFFFF)")
+            }
+            ParseFrameError::MissingSeparator => {
+                f.write_str("not a frame: expected ID#DATA, or ID##FLAGS DATA for CAN FD")
+            }
+            ParseFrameError::InvalidData => f.write_str("frame data is not hex bytes"),
+            ParseFrameError::OddDataDigits => {
+                f.write_str("frame data has an odd number of hex digits")
+            }
+            ParseFrameError::TooLong => f.write_str("frame data is longer than 64 bytes"),
+            ParseFrameError::MissingFdFlags => {
+                f.write_str("CAN FD frame without its flags digit (ID##1DATA sets the bit rate switch)")
+            }
+            ParseFrameError::RemoteFrame => f.write_str("a remote frame carries no data"),
+            ParseFrameError::ErrorFrame => f.write_str("an error frame, not a data frame"),
+            ParseFrameError::CanXl => f.write_str("CAN XL frames (ID###...) are not supported"),
+            ParseFrameError::Frame(e) => fmt::Display::fmt(&e, f),
+        }
+    }
+}
+
 /// An address is incomplete or cannot work.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -99,6 +360,9 @@ pub enum AddressError {
         /// "transmit" or "receive".
         needed: &'static str,
     },
+    /// An address byte on one side only (normal addressing one way, extended the other) cannot be
+    /// written as one set of address bytes.
+    OneSidedAddressByte,
 }
 
 impl fmt::Display for AddressError {
@@ -124,6 +388,9 @@ impl fmt::Display for AddressError {
             AddressError::MissingDirection { needed } => {
                 write!(f, "the address has no {needed} side")
             }
+            AddressError::OneSidedAddressByte => f.write_str(
+                "the address has an address byte on one side only; give one to both sides",
+            ),
         }
     }
 }
@@ -211,6 +478,17 @@ impl fmt::Display for SendError {
     }
 }
 
+/// [`crate::Endpoint::handle_tx_confirmation`] or [`crate::Endpoint::handle_tx_failure`] was called with
+/// no frame awaiting confirmation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NothingToConfirm;
+
+impl fmt::Display for NothingToConfirm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("no transmitted frame is awaiting confirmation")
+    }
+}
+
 /// Which A timer expired.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ATimer {
@@ -251,10 +529,15 @@ pub enum ProtocolError {
         /// The one received.
         received: u8,
     },
-    /// N_INVALID_FS: a flow control frame with a flow status other than 0, 1 or 2, or too short.
+    /// N_INVALID_FS: a flow control frame with a flow status other than 0, 1 or 2.
     InvalidFs {
-        /// The FS nibble (0 when the frame was too short).
+        /// The FS nibble.
         value: u8,
+    },
+    /// N_ERROR: the awaited flow control frame has fewer than its three PCI bytes.
+    FlowControlTooShort {
+        /// Bytes present after the address byte.
+        len: usize,
     },
     /// N_UNEXP_PDU: a single or first frame arrived during a reception, which is dropped.
     UnexpectedPdu {
@@ -350,6 +633,10 @@ impl fmt::Display for ProtocolError {
             ProtocolError::InvalidFs { value } => {
                 write!(f, "flow control with invalid flow status {value}; transmission aborted")
             }
+            ProtocolError::FlowControlTooShort { len } => write!(
+                f,
+                "flow control frame of {len} bytes (3 required); transmission aborted"
+            ),
             ProtocolError::UnexpectedPdu {
                 interrupted_by,
                 received,
@@ -395,8 +682,8 @@ impl fmt::Display for ProtocolError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Warning {
-    /// The frame's PCI is not valid (see [`PduError`]).
-    Malformed(PduError),
+    /// The frame's PCI is not valid.
+    Malformed(ParseError),
     /// A consecutive frame arrived while no reception was in progress.
     UnexpectedConsecutiveFrame,
     /// A flow control frame arrived while no transmission waited for one.
@@ -439,9 +726,13 @@ impl fmt::Display for Warning {
 
 #[cfg(feature = "std")]
 mod std_impls {
+    impl std::error::Error for super::ParseError {}
+    impl std::error::Error for super::EmitError {}
     impl std::error::Error for super::FrameError {}
+    impl std::error::Error for super::ParseFrameError {}
     impl std::error::Error for super::AddressError {}
     impl std::error::Error for super::ConfigError {}
     impl std::error::Error for super::SendError {}
     impl std::error::Error for super::ProtocolError {}
+    impl std::error::Error for super::NothingToConfirm {}
 }

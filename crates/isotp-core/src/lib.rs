@@ -34,21 +34,29 @@ extern crate alloc;
 extern crate std;
 
 mod addressing;
+pub mod candump;
 mod config;
 mod endpoint;
 mod error;
 mod event;
 mod frame;
+mod link_layer;
 mod rate_limit;
 mod time;
 pub mod wire;
 
-pub use addressing::{Address, AddressBuilder, AddressingMode, Direction, TargetAddressType};
+pub use addressing::{
+    Address, AddressBuilder, AddressBytes, AddressingMode, Direction, TargetAddressType,
+};
 pub use config::{Config, PaddingCheck, RateLimit};
-pub use endpoint::{Endpoint, NothingToConfirm};
-pub use error::{ATimer, AddressError, ConfigError, FrameError, ProtocolError, SendError, Warning};
+pub use endpoint::Endpoint;
+pub use error::{
+    ATimer, AddressError, ConfigError, FrameError, NothingToConfirm, ParseFrameError,
+    ProtocolError, SendError, Warning,
+};
 pub use event::{Event, MessageId, ReceptionProgress};
 pub use frame::{CanId, Frame, MAX_EXTENDED_ID, MAX_STANDARD_ID};
+pub use link_layer::LinkLayer;
 pub use time::Instant;
 
 /// Durations are `core::time::Duration`; re-exported for convenience.

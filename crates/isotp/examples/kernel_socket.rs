@@ -10,8 +10,8 @@
 
 #[cfg(target_os = "linux")]
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    use isotp::kernel::{KernelOptions, KernelSocket, LinkLayerOptions};
-    use isotp::CanId;
+    use isotp::kernel::{KernelOptions, KernelSocket};
+    use isotp::{CanId, LinkLayer};
     use isotp_core::wire::StMin;
     use std::time::Duration;
 
@@ -19,7 +19,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .nth(1)
         .unwrap_or_else(|| "vcan0".to_string());
     let (tester_id, ecu_id) = (CanId::standard(0x7E0)?, CanId::standard(0x7E8)?);
-    let fd = LinkLayerOptions::fd(64, true);
+    let fd = LinkLayer::fd(64, true);
 
     // The tester pads its frames and asks the ECU for blocks of 8 frames, 1 ms apart.
     let tester = KernelSocket::open(

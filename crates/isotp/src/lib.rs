@@ -17,9 +17,12 @@ pub mod kernel;
 pub mod measure;
 
 pub use isotp_core as core;
+// The engine's vocabulary, so a driver user needs no second dependency.
+pub use isotp_core::wire::{self, StMin};
 pub use isotp_core::{
-    Address, AddressBuilder, AddressingMode, CanId, Config, Frame, PaddingCheck, ProtocolError,
-    TargetAddressType,
+    Address, AddressBuilder, AddressBytes, AddressError, AddressingMode, CanId, Config,
+    ConfigError, Frame, FrameError, LinkLayer, MessageId, PaddingCheck, ParseFrameError,
+    ProtocolError, RateLimit, SendError, TargetAddressType, Warning,
 };
 mod stack;
 

@@ -19,10 +19,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use isotp::bus::socketcan::{from_can_any_frame, SocketCanBus};
 use isotp::bus::CanBus;
-use isotp::kernel::{
-    KernelError, KernelOptions, KernelProtocolError, KernelSocket, LinkLayerOptions,
+use isotp::kernel::{KernelError, KernelOptions, KernelProtocolError, KernelSocket};
+use isotp::{
+    Address, CanId, Config, Frame, LinkLayer, PaddingCheck, ProtocolError, Stack, StackError,
 };
-use isotp::{Address, CanId, Config, Frame, PaddingCheck, ProtocolError, Stack, StackError};
 use isotp_core::wire::StMin;
 use socketcan::{CanFdSocket, Socket, SocketOptions};
 
@@ -230,13 +230,13 @@ fn run_transfer(spec: Spec) -> CaseResult {
     let mut config = Config::default();
     config.max_frame_size = 70_000;
     if spec.fd {
-        config.can_fd = true;
-        config.tx_data_length = 64;
-        config.bitrate_switch = true;
+        config.link_layer.can_fd = true;
+        config.link_layer.tx_data_length = 64;
+        config.link_layer.bitrate_switch = true;
     }
     let mut options = KernelOptions::from_address(&theirs).map_err(|e| e.to_string())?;
     if spec.fd {
-        options = options.link_layer(LinkLayerOptions::fd(64, true));
+        options = options.link_layer(LinkLayer::fd(64, true));
     }
     if spec.pad {
         config.tx_padding = Some(0xAA);
@@ -864,10 +864,10 @@ fn flow_control_frames() -> CaseResult {
         );
         let mut config = Config::default();
         if fd {
-            options = options.link_layer(LinkLayerOptions::fd(64, true));
-            config.can_fd = true;
-            config.tx_data_length = 64;
-            config.bitrate_switch = true;
+            options = options.link_layer(LinkLayer::fd(64, true));
+            config.link_layer.can_fd = true;
+            config.link_layer.tx_data_length = 64;
+            config.link_layer.bitrate_switch = true;
         }
         if pad {
             options = options.tx_padding(0xCC);
@@ -889,7 +889,7 @@ fn flow_control_frames() -> CaseResult {
             CanId::standard(d).map_err(|e| e.to_string())?,
         );
         if fd {
-            options = options.link_layer(LinkLayerOptions::fd(64, true));
+            options = options.link_layer(LinkLayer::fd(64, true));
         }
         {
             let k = kernel(options)?;
@@ -931,9 +931,9 @@ fn kernel_to_kernel(fd: bool, frame_txtime_zero: bool) -> CaseResult {
     let tx = CanId::extended(a).map_err(|e| e.to_string())?;
     let rx = CanId::extended(b).map_err(|e| e.to_string())?;
     let ll = if fd {
-        LinkLayerOptions::fd(64, true)
+        LinkLayer::fd(64, true)
     } else {
-        LinkLayerOptions::classic()
+        LinkLayer::classic()
     };
     let mut sender_options = KernelOptions::new(tx, rx).link_layer(ll);
     if frame_txtime_zero {
@@ -1094,7 +1094,7 @@ fn classic_only_interface() -> CaseResult {
         let tx = CanId::standard(0x124).map_err(|e| e.to_string())?;
         let bind = KernelSocket::open(
             "vcan1",
-            KernelOptions::new(tx, id).link_layer(LinkLayerOptions::fd(64, false)),
+            KernelOptions::new(tx, id).link_layer(LinkLayer::fd(64, false)),
         );
         let bind = match bind {
             Err(e @ KernelError::Setup { .. }) => e.to_string(),

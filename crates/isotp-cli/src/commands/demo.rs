@@ -145,9 +145,9 @@ pub fn run(args: &DemoArgs, color: ColorChoice) -> CliResult {
 
     // Gateway ECU: CAN FD with 64-byte frames and bit rate switch, 29-bit normal fixed addressing.
     let mut fd = Config::default();
-    fd.can_fd = true;
-    fd.tx_data_length = 64;
-    fd.bitrate_switch = true;
+    fd.link_layer.can_fd = true;
+    fd.link_layer.tx_data_length = 64;
+    fd.link_layer.bitrate_switch = true;
     let fd_tester_address = Address::normal_fixed_29(0x10, 0xF1).map_err(usage)?;
     let fd_ecu_address = Address::normal_fixed_29(0xF1, 0x10).map_err(usage)?;
     let fd_tester = Stack::new(bus.attach(), fd_tester_address, fd).map_err(from_stack)?;

@@ -1,13 +1,13 @@
 //! `isotp dump`: every CAN frame with its ISO-TP PCI explained, like isotpdump, live or from a log.
 
 use isotp_core::wire::PciType;
-use isotp_core::CanId;
+use isotp_core::{Address, Frame};
 
 use crate::cli::DumpArgs;
 use crate::decode::{self, FrameView};
-use crate::error::CliResult;
+use crate::error::{CliError, CliResult};
 use crate::hex;
-use crate::link_options::AddressArgs;
+use crate::link_options::{self, AddressArgs};
 use crate::output::{Color, ColorChoice, Out, Palette, Stamper, TimeMode};
 use crate::source::{Captured, FrameSource, Next};
 use crate::uds;
@@ -15,10 +15,8 @@ use crate::uds;
 /// Which frames are shown, and how many address bytes lead them.
 #[derive(Clone, Copy, Debug)]
 pub struct Filter {
-    tx: Option<CanId>,
-    rx: Option<CanId>,
-    tx_byte: Option<u8>,
-    rx_byte: Option<u8>,
+    /// The link of -s/-d/-x as the -s side sees it, and as its peer does; `None` shows every frame.
+    address: Option<(Address, Address)>,
     address_len: usize,
 }
 
@@ -35,25 +33,30 @@ pub enum Side {
 
 impl Filter {
     /// From -s/-d/-x; without ids every frame is shown.
-    pub fn new(args: &AddressArgs) -> Filter {
-        Filter {
-            tx: args.tx_id,
-            rx: args.rx_id,
-            tx_byte: args.ext.map(|x| x.tx),
-            rx_byte: args.ext.map(|x| x.rx_byte()),
+    pub fn new(args: &AddressArgs) -> CliResult<Filter> {
+        let address = match (args.tx_id, args.rx_id) {
+            (None, None) => None,
+            (tx, rx) => {
+                let own = link_options::address_for(tx, rx, args.ext)?;
+                let peer = own.mirrored().map_err(|e| CliError::usage(e.to_string()))?;
+                Some((own, peer))
+            }
+        };
+        Ok(Filter {
+            address,
             address_len: usize::from(args.ext.is_some()),
-        }
+        })
     }
 
     /// The side of a frame that is shown, or `None` for a frame filtered out.
-    pub fn side(&self, id: CanId, data: &[u8]) -> Option<Side> {
-        if self.tx.is_none() && self.rx.is_none() {
+    pub fn side(&self, frame: &Frame) -> Option<Side> {
+        let Some((own, peer)) = &self.address else {
             return Some(Side::Any);
-        }
-        let lead = data.first().copied();
-        if Some(id) == self.tx && (self.tx_byte.is_none() || lead == self.tx_byte) {
+        };
+        // The -s side's frames are what its peer receives.
+        if peer.accepts(frame).is_some() {
             Some(Side::Tx)
-        } else if Some(id) == self.rx && (self.rx_byte.is_none() || lead == self.rx_byte) {
+        } else if own.accepts(frame).is_some() {
             Some(Side::Rx)
         } else {
             None
@@ -143,7 +146,7 @@ impl FrameFormatter {
 /// Runs `isotp dump`.
 pub fn run(args: &DumpArgs, color: ColorChoice) -> CliResult {
     let mut source = FrameSource::open(&args.source)?;
-    let filter = Filter::new(&args.address);
+    let filter = Filter::new(&args.address)?;
     let mut formatter = FrameFormatter {
         palette: Palette::for_stdout(color),
         stamper: Stamper::new(args.time),
@@ -163,7 +166,7 @@ pub fn run(args: &DumpArgs, color: ColorChoice) -> CliResult {
         }
         match source.next(None) {
             Ok(Next::Frame(c)) => {
-                let Some(side) = filter.side(c.frame.id(), c.frame.data()) else {
+                let Some(side) = filter.side(&c.frame) else {
                     continue;
                 };
                 if let Err(e) = out.line(&formatter.line(&c, side, filter.address_len())) {
@@ -215,15 +218,22 @@ mod tests {
             rx_id: parse_can_id("610").ok(),
             ext: parse_ext_addr("10:F1").ok(),
         };
-        let f = Filter::new(&args);
-        let id = |s| parse_can_id(s).unwrap();
-        assert_eq!(f.side(id("6F1"), &[0x10, 0x01, 0x3E]), Some(Side::Tx));
-        assert_eq!(f.side(id("6F1"), &[0x11, 0x01, 0x3E]), None);
-        assert_eq!(f.side(id("610"), &[0xF1, 0x01, 0x7E]), Some(Side::Rx));
-        assert_eq!(f.side(id("123"), &[0xF1]), None);
+        let f = Filter::new(&args).unwrap();
+        let frame = |id, data: &[u8]| Frame::new(parse_can_id(id).unwrap(), data).unwrap();
+        assert_eq!(f.side(&frame("6F1", &[0x10, 0x01, 0x3E])), Some(Side::Tx));
+        assert_eq!(f.side(&frame("6F1", &[0x11, 0x01, 0x3E])), None);
+        assert_eq!(f.side(&frame("610", &[0xF1, 0x01, 0x7E])), Some(Side::Rx));
+        assert_eq!(f.side(&frame("123", &[0xF1])), None);
         assert_eq!(f.address_len(), 1);
-        let all = Filter::new(&AddressArgs::default());
-        assert_eq!(all.side(id("123"), &[]), Some(Side::Any));
+        let all = Filter::new(&AddressArgs::default()).unwrap();
+        assert_eq!(all.side(&frame("123", &[])), Some(Side::Any));
+        let tx_only = Filter::new(&AddressArgs {
+            tx_id: parse_can_id("7E0").ok(),
+            ..AddressArgs::default()
+        })
+        .unwrap();
+        assert_eq!(tx_only.side(&frame("7E0", &[1, 2])), Some(Side::Tx));
+        assert_eq!(tx_only.side(&frame("7E8", &[1, 2])), None);
     }
 
     #[test]

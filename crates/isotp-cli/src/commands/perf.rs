@@ -262,9 +262,16 @@ fn json(r: &Report, config: &Config) -> String {
         .int("frames", r.frames)
         .float("frames_per_sec", rate(r.frames as f64, r.elapsed), 1)
         .float("bytes_per_sec", rate(bytes, r.elapsed), 1)
-        .string("can", if config.can_fd { "CAN FD" } else { "CAN" })
-        .int("tx_dl", u64::from(config.tx_data_length))
-        .bool("brs", config.bitrate_switch)
+        .string(
+            "can",
+            if config.link_layer.can_fd {
+                "CAN FD"
+            } else {
+                "CAN"
+            },
+        )
+        .int("tx_dl", u64::from(config.link_layer.tx_data_length))
+        .bool("brs", config.link_layer.bitrate_switch)
         .int("bs", u64::from(config.block_size))
         .string("stmin", &format!("0x{:02X}", config.st_min.to_byte()))
         .int("corrupt", r.corrupt);

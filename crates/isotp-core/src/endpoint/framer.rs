@@ -2,7 +2,7 @@
 
 use crate::config::{Config, PaddingCheck};
 use crate::frame::{CanId, Frame};
-use crate::wire::{dlc, Pdu};
+use crate::wire::{dlc, AddressLength, Pdu};
 
 /// The default padding byte where padding is required and none is configured.
 const DEFAULT_PADDING: u8 = 0xCC;
@@ -22,16 +22,16 @@ impl Framer {
     pub(crate) fn new(config: &Config, prefix: Option<u8>) -> Framer {
         Framer {
             prefix,
-            tx_dl: usize::from(config.tx_data_length),
-            min_len: config.tx_data_min_length.map(usize::from),
+            tx_dl: usize::from(config.link_layer.tx_data_length),
+            min_len: config.link_layer.tx_data_min_length.map(usize::from),
             padding: config.tx_padding,
-            fd: config.can_fd,
-            brs: config.bitrate_switch,
+            fd: config.link_layer.can_fd,
+            brs: config.link_layer.bitrate_switch,
         }
     }
 
-    fn address_len(&self) -> usize {
-        usize::from(self.prefix.is_some())
+    fn address_len(&self) -> AddressLength {
+        AddressLength::from_prefix(self.prefix)
     }
 
     /// Largest payload sent as a single frame.
@@ -41,12 +41,12 @@ impl Framer {
 
     /// Payload bytes in the first frame of a message of `length` bytes.
     pub(crate) fn first_frame_capacity(&self, length: u32) -> usize {
-        self.tx_dl - self.address_len() - Pdu::first_frame_header_len(length)
+        self.tx_dl - self.address_len().bytes() - Pdu::first_frame_header_len(length)
     }
 
     /// Payload bytes in a full consecutive frame.
     pub(crate) fn consecutive_frame_capacity(&self) -> usize {
-        self.tx_dl - self.address_len() - 1
+        self.tx_dl - self.address_len().bytes() - 1
     }
 
     /// The frame length for `used` bytes of address, PCI and data.
@@ -64,6 +64,17 @@ impl Framer {
         len
     }
 
+    /// The single frame carrying `data`: escaped when its frame ends up longer than 8 bytes (CAN FD,
+    /// or padded beyond 8 by `tx_data_min_length`).
+    pub(crate) fn single_frame<'a>(&self, data: &'a [u8]) -> Pdu<'a> {
+        let plain = Pdu::SingleFrame {
+            data,
+            escaped: false,
+        };
+        let escaped = self.frame_len(plain.buffer_len(self.address_len())) > dlc::CLASSIC_MAX_LEN;
+        Pdu::SingleFrame { data, escaped }
+    }
+
     /// Builds the frame carrying `pdu` on `id`. The engine only asks for PDUs that fit.
     pub(crate) fn build(&self, id: CanId, pdu: &Pdu<'_>) -> Frame {
         let mut buf = [0u8; 64];
@@ -71,19 +82,15 @@ impl Framer {
         if let Some(p) = self.prefix {
             buf[0] = p;
         }
-        let mut used = pdu.emit(&mut buf, alen).unwrap_or(alen);
-        let mut len = self.frame_len(used);
-        if let Pdu::SingleFrame { data } = pdu {
-            if len > dlc::CLASSIC_MAX_LEN && used <= dlc::CLASSIC_MAX_LEN {
-                // Padded beyond 8 bytes (tx_data_min_length): a CAN FD frame longer than 8 bytes
-                // carries a single frame only in the escape form `00 LL`.
-                buf[alen] = 0;
-                buf[alen + 1] = data.len() as u8;
-                buf[alen + 2..alen + 2 + data.len()].copy_from_slice(data);
-                used += 1;
-                len = self.frame_len(used);
+        let used = match pdu.emit(&mut buf, alen) {
+            Ok(used) => used,
+            Err(e) => {
+                // The transmitter sizes every PDU from this framer's capacities.
+                debug_assert!(false, "unemittable {pdu:?}: {e}");
+                alen.bytes()
             }
-        }
+        };
+        let len = self.frame_len(used);
         buf[used..len].fill(self.padding.unwrap_or(DEFAULT_PADDING));
         Frame::from_buffer(id, buf, len, self.fd, self.brs)
     }

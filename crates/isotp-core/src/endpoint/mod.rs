@@ -6,19 +6,18 @@ mod transmitter;
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
-use core::fmt;
 
 use self::framer::{padding_ok, Framer};
 use self::receiver::Receiver;
 use self::transmitter::{Transmitter, TxStep};
 use crate::addressing::{Address, TargetAddressType};
 use crate::config::Config;
-use crate::error::{ATimer, ConfigError, ProtocolError, SendError, Warning};
+use crate::error::{ATimer, ConfigError, NothingToConfirm, ProtocolError, SendError, Warning};
 use crate::event::{Event, MessageId, ReceptionProgress};
 use crate::frame::Frame;
 use crate::rate_limit::RateLimiter;
 use crate::time::Instant;
-use crate::wire::{FlowStatus, PciType, Pdu, PduError, StMin};
+use crate::wire::{FlowStatus, ParseError, PciType, Pdu, StMin};
 
 /// What the frame handed out last completes once it is on the bus.
 #[derive(Debug, Clone, Copy)]
@@ -32,19 +31,6 @@ struct InFlight {
     step: Step,
     deadline: Instant,
 }
-
-/// [`Endpoint::handle_tx_confirmation`] was called with no frame awaiting confirmation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct NothingToConfirm;
-
-impl fmt::Display for NothingToConfirm {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("no transmitted frame is awaiting confirmation")
-    }
-}
-
-#[cfg(feature = "std")]
-impl std::error::Error for NothingToConfirm {}
 
 /// One ISO-TP link between this node and a peer: segmentation, reassembly, flow control and timers.
 ///
@@ -158,6 +144,7 @@ impl Endpoint {
     }
 
     /// How far the segmented reception in progress is; `None` when none is.
+    #[must_use]
     pub fn reception_progress(&self) -> Option<ReceptionProgress> {
         self.rx.progress()
     }
@@ -279,11 +266,13 @@ impl Endpoint {
         let alen = self.address.rx_address_len();
         let data = frame.data();
         match Pdu::parse(data, alen) {
-            Ok(Pdu::FlowControl {
-                status,
-                block_size,
-                st_min,
-            }) => {
+            Ok(
+                fc @ Pdu::FlowControl {
+                    status,
+                    block_size,
+                    st_min,
+                },
+            ) => {
                 if let Some((_, mirror)) = self.mirror.as_mut() {
                     // Listen mode: the node we mirror acknowledges the peer's message.
                     mirror.observe_flow_control(status, block_size, now, &self.config);
@@ -298,7 +287,7 @@ impl Endpoint {
                     self.config.rx_padding_check,
                     self.config.rx_padding,
                     data,
-                    alen + 3,
+                    fc.buffer_len(alen),
                 ) {
                     self.tx.abort(
                         ProtocolError::InvalidPadding {
@@ -335,13 +324,13 @@ impl Endpoint {
                     &mut self.events,
                 );
             }
-            Err(PduError::InvalidFlowStatus { value }) if self.expects_flow_control() => {
+            Err(ParseError::InvalidFlowStatus { value }) if self.expects_flow_control() => {
                 self.tx
                     .abort(ProtocolError::InvalidFs { value }, &mut self.events);
             }
-            Err(PduError::FlowControlTooShort { .. }) if self.expects_flow_control() => {
+            Err(ParseError::FlowControlTooShort { len }) if self.expects_flow_control() => {
                 self.tx
-                    .abort(ProtocolError::InvalidFs { value: 0 }, &mut self.events);
+                    .abort(ProtocolError::FlowControlTooShort { len }, &mut self.events);
             }
             Err(e) => self.events.push_back(Event::Warning(Warning::Malformed(e))),
         }
@@ -398,6 +387,7 @@ impl Endpoint {
     /// Flow control frames of the receiving side come first; consecutive frames respect STmin, the
     /// block size and the rate limit. [`With tx confirmation`](Endpoint::with_tx_confirmation), one frame is outstanding at a
     /// time: the next comes after [`handle_tx_confirmation`](Endpoint::handle_tx_confirmation).
+    #[must_use]
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Frame> {
         if self.in_flight.is_some() {
             return None;
@@ -522,6 +512,7 @@ impl Endpoint {
     /// When the endpoint next needs attention: a frame becomes due (STmin, rate limit) or a timer
     /// expires. `None` when idle. The instant may already have passed: then call
     /// [`poll_transmit`](Endpoint::poll_transmit) and [`handle_timeout`](Endpoint::handle_timeout) now.
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         if let Some(f) = self.in_flight {
             // Nothing else can go out before the confirmation; the timers still run.
@@ -554,6 +545,7 @@ impl Endpoint {
     }
 
     /// The next event, oldest first.
+    #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
     }

@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::error::{ProtocolError, Warning};
 use crate::event::{Event, ReceptionProgress};
 use crate::time::Instant;
-use crate::wire::{FlowStatus, PciType, Pdu};
+use crate::wire::{AddressLength, FlowStatus, PciType, Pdu};
 
 #[derive(Debug, Clone)]
 struct Reception {
@@ -139,7 +139,7 @@ impl Receiver {
         &mut self,
         pdu: &Pdu<'_>,
         frame_data: &[u8],
-        address_len: usize,
+        address_len: AddressLength,
         target: TargetAddressType,
         can_send_flow_control: bool,
         now: Instant,
@@ -148,14 +148,13 @@ impl Receiver {
     ) {
         let check = config.rx_padding_check;
         match *pdu {
-            Pdu::SingleFrame { data } => {
+            Pdu::SingleFrame { data, .. } => {
                 self.interrupt(PciType::SingleFrame, events);
                 if !self.ready {
                     self.drop_not_ready(PciType::SingleFrame, events);
                     return;
                 }
-                let header = if frame_data.len() > 8 { 2 } else { 1 };
-                let used = address_len + header + data.len();
+                let used = pdu.buffer_len(address_len);
                 if !padding_ok(check, config.rx_padding, frame_data, used) {
                     events.push_back(Event::ReceiveFailed {
                         error: ProtocolError::InvalidPadding {
@@ -278,7 +277,7 @@ impl Receiver {
                     return;
                 }
                 if last {
-                    let used = address_len + 1 + remaining;
+                    let used = address_len.bytes() + pdu.header_len() + remaining;
                     if !padding_ok(check, config.rx_padding, frame_data, used) {
                         self.reception = None;
                         events.push_back(Event::ReceiveFailed {
@@ -292,13 +291,11 @@ impl Receiver {
                         Some(r) => r,
                         None => return,
                     };
-                    r.buffer.reserve_exact(remaining);
-                    r.buffer.extend_from_slice(&data[..remaining]);
+                    append(&mut r.buffer, &data[..remaining], r.length);
                     self.deliver(r.buffer, r.target, events);
                     return;
                 }
-                r.buffer.reserve_exact(data.len());
-                r.buffer.extend_from_slice(data);
+                append(&mut r.buffer, data, r.length);
                 r.next_sn = (r.next_sn + 1) & 0x0F;
                 r.in_block = r.in_block.wrapping_add(1);
                 let block_size = if self.listen {
@@ -416,5 +413,42 @@ impl Receiver {
             return Some(Instant::ZERO);
         }
         self.reception.as_ref().and_then(|r| r.deadline)
+    }
+}
+
+/// Appends received bytes. Capacity grows geometrically (amortised O(1) per byte) but never beyond the
+/// announced length, nor beyond twice the bytes received: a hostile FF_DL reserves nothing.
+fn append(buffer: &mut Vec<u8>, data: &[u8], length: u32) {
+    if buffer.capacity() - buffer.len() < data.len() {
+        let remaining = (length as usize).saturating_sub(buffer.len());
+        let grow = buffer.len().min(remaining).max(data.len());
+        buffer.reserve_exact(grow);
+    }
+    buffer.extend_from_slice(data);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::append;
+    use alloc::vec::Vec;
+
+    #[test]
+    fn growth_is_geometric_and_bounded_by_what_was_received_and_announced() {
+        let mut buffer = Vec::new();
+        let mut reallocations = 0;
+        for _ in 0..10_000 {
+            let before = buffer.capacity();
+            append(&mut buffer, &[0; 7], 100_000);
+            if buffer.capacity() != before {
+                reallocations += 1;
+            }
+            assert!(buffer.capacity() <= 2 * buffer.len());
+        }
+        assert!(reallocations < 20, "{reallocations} reallocations");
+        let mut near_end = Vec::new();
+        for _ in 0..10 {
+            append(&mut near_end, &[0; 7], 70);
+        }
+        assert_eq!(near_end.capacity(), 70);
     }
 }

@@ -126,7 +126,7 @@ impl Transmitter {
         let (frame, step, taken) = match a.phase {
             Phase::Start => {
                 if payload.len() <= framer.single_frame_capacity() {
-                    let f = framer.build(id, &Pdu::SingleFrame { data: payload });
+                    let f = framer.build(id, &framer.single_frame(payload));
                     (f, TxStep::SingleFrame, payload.len())
                 } else {
                     let length = payload.len() as u32;

@@ -2,7 +2,10 @@
 
 use core::fmt;
 
+use super::address_length::AddressLength;
+use super::dlc;
 use super::st_min::StMin;
+use crate::error::{EmitError, ParseError};
 
 /// FF_DL above this value needs the 32-bit escape form of the first frame.
 pub const FF_ESCAPE_THRESHOLD: u32 = 4095;
@@ -56,6 +59,16 @@ pub enum FlowStatus {
 }
 
 impl FlowStatus {
+    /// The status of an FS nibble; `None` for the reserved values 3 to 15.
+    pub fn from_nibble(value: u8) -> Option<FlowStatus> {
+        match value {
+            0 => Some(FlowStatus::ContinueToSend),
+            1 => Some(FlowStatus::Wait),
+            2 => Some(FlowStatus::Overflow),
+            _ => None,
+        }
+    }
+
     /// The FS nibble.
     pub fn to_nibble(self) -> u8 {
         match self {
@@ -68,17 +81,22 @@ impl FlowStatus {
 
 /// One ISO-TP protocol data unit, borrowing its data from the frame it was parsed from.
 ///
+/// [`parse`](Pdu::parse) and [`emit`](Pdu::emit) are total: any bytes give a PDU or a [`ParseError`],
+/// any PDU and buffer give the bytes used or an [`EmitError`]; neither panics. A parsed PDU emits the
+/// same PCI bytes again (the form, escaped or not, is part of the value).
+///
 /// ```
-/// use isotp_core::wire::{Pdu, FlowStatus, StMin};
+/// use isotp_core::wire::{AddressLength, FlowStatus, Pdu, StMin};
 /// // A first frame announcing 20 bytes, normal addressing (no address byte).
-/// let pdu = Pdu::parse(&[0x10, 0x14, 1, 2, 3, 4, 5, 6], 0)?;
+/// let pdu = Pdu::parse(&[0x10, 0x14, 1, 2, 3, 4, 5, 6], AddressLength::Zero)?;
 /// assert_eq!(pdu, Pdu::FirstFrame { length: 20, data: &[1, 2, 3, 4, 5, 6] });
+/// assert_eq!(pdu.header_len(), 2);
 ///
 /// let mut out = [0u8; 8];
 /// let fc = Pdu::FlowControl { status: FlowStatus::ContinueToSend, block_size: 8, st_min: StMin::from_byte(5) };
-/// let used = fc.emit(&mut out, 0)?;
+/// let used = fc.emit(&mut out, AddressLength::Zero)?;
 /// assert_eq!(&out[..used], &[0x30, 0x08, 0x05]);
-/// # Ok::<(), isotp_core::wire::PduError>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Pdu<'a> {
@@ -86,8 +104,12 @@ pub enum Pdu<'a> {
     SingleFrame {
         /// The message.
         data: &'a [u8],
+        /// The CAN FD form `00 LL` (SF_DL in the second byte), required in frames longer than 8 bytes;
+        /// otherwise SF_DL is the low nibble of the first byte and the frame is at most 8 bytes.
+        escaped: bool,
     },
-    /// The first part of a message of `length` bytes (FF_DL).
+    /// The first part of a message of `length` bytes (FF_DL). Above 4095 bytes the 32-bit escape form
+    /// is used, below never.
     FirstFrame {
         /// FF_DL: the length of the whole message.
         length: u32,
@@ -112,146 +134,23 @@ pub enum Pdu<'a> {
     },
 }
 
-/// Why bytes are not a valid PDU. A receiver ignores such frames (or, for a malformed flow control frame
-/// that it was waiting for, aborts the transmission).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum PduError {
-    /// The frame has no PCI byte after the address byte.
-    Empty,
-    /// PCI types 4 to 15 are not defined.
-    UnknownPciType {
-        /// The first PCI byte.
-        pci: u8,
-    },
-    /// A single frame announcing 0 bytes (an escape single frame in a frame of 8 bytes or less is one).
-    SingleFrameEmpty,
-    /// A single frame announcing more bytes than the frame holds.
-    SingleFrameTooLong {
-        /// SF_DL.
-        declared: usize,
-        /// Bytes after the PCI.
-        available: usize,
-    },
-    /// A CAN FD frame longer than 8 bytes must use the escape single frame (`00 LL`).
-    SingleFrameNotEscaped,
-    /// A first frame in a CAN frame shorter than 8 bytes.
-    FirstFrameTooShort {
-        /// CAN_DL of the frame.
-        frame_len: usize,
-    },
-    /// FF_DL small enough for a single frame: ISO says ignore such a first frame.
-    FirstFrameLengthTooSmall {
-        /// FF_DL.
-        length: u32,
-        /// The largest single frame payload in a frame of this length.
-        single_frame_max: usize,
-    },
-    /// The 32-bit FF_DL escape used for a length that fits in 12 bits.
-    FirstFrameEscapeNotAllowed {
-        /// FF_DL.
-        length: u32,
-    },
-    /// A flow control frame needs three PCI bytes.
-    FlowControlTooShort {
-        /// Bytes present after the address byte.
-        len: usize,
-    },
-    /// A flow status other than 0 (CTS), 1 (WAIT) or 2 (OVFLW).
-    InvalidFlowStatus {
-        /// The FS nibble.
-        value: u8,
-    },
-    /// Emitting: the output buffer is too small for this PDU.
-    BufferTooSmall {
-        /// Bytes needed.
-        needed: usize,
-        /// Bytes available.
-        available: usize,
-    },
-    /// Emitting: a single frame cannot carry this many bytes (1 to 62, depending on the frame size).
-    SingleFrameDataLength {
-        /// The data length asked for.
-        len: usize,
-    },
-    /// Emitting: a sequence number above 15.
-    SequenceNumberOutOfRange {
-        /// The number asked for.
-        sequence_number: u8,
-    },
-}
-
-impl fmt::Display for PduError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            PduError::Empty => f.write_str("the frame has no protocol control information byte"),
-            PduError::UnknownPciType { pci } => {
-                write!(f, "unknown PCI type {} (byte 0x{pci:02X})", pci >> 4)
-            }
-            PduError::SingleFrameEmpty => f.write_str("single frame with data length 0"),
-            PduError::SingleFrameTooLong {
-                declared,
-                available,
-            } => write!(
-                f,
-                "single frame announces {declared} bytes but carries only {available}"
-            ),
-            PduError::SingleFrameNotEscaped => f.write_str(
-                "CAN FD frame longer than 8 bytes with a 4-bit single frame length (escape form required)",
-            ),
-            PduError::FirstFrameTooShort { frame_len } => {
-                write!(f, "first frame in a {frame_len}-byte CAN frame (at least 8 required)")
-            }
-            PduError::FirstFrameLengthTooSmall {
-                length,
-                single_frame_max,
-            } => write!(
-                f,
-                "first frame announces {length} bytes, which fit in a single frame (up to {single_frame_max})"
-            ),
-            PduError::FirstFrameEscapeNotAllowed { length } => write!(
-                f,
-                "first frame uses the 32-bit length escape for {length} bytes (allowed only above 4095)"
-            ),
-            PduError::FlowControlTooShort { len } => {
-                write!(f, "flow control frame of {len} bytes (3 required)")
-            }
-            PduError::InvalidFlowStatus { value } => {
-                write!(f, "flow control with invalid flow status {value}")
-            }
-            PduError::BufferTooSmall { needed, available } => {
-                write!(f, "PDU needs {needed} bytes, buffer has {available}")
-            }
-            PduError::SingleFrameDataLength { len } => {
-                write!(f, "a single frame cannot carry {len} bytes")
-            }
-            PduError::SequenceNumberOutOfRange { sequence_number } => {
-                write!(f, "sequence number {sequence_number} is above 15")
-            }
-        }
-    }
-}
-
-#[cfg(feature = "std")]
-impl std::error::Error for PduError {}
-
-/// Largest single frame payload in a CAN frame of `frame_len` bytes with `address_len` address bytes.
-///
-/// ```
-/// use isotp_core::wire::Pdu;
-/// assert_eq!(Pdu::single_frame_capacity(8, 0), 7);
-/// assert_eq!(Pdu::single_frame_capacity(8, 1), 6);
-/// assert_eq!(Pdu::single_frame_capacity(64, 0), 62);
-/// assert_eq!(Pdu::single_frame_capacity(12, 1), 9);
-/// ```
 impl Pdu<'_> {
     /// The most payload bytes a single frame can carry in a frame of `frame_len` bytes.
-    pub fn single_frame_capacity(frame_len: usize, address_len: usize) -> usize {
-        if frame_len <= 8 {
-            frame_len.saturating_sub(1 + address_len)
+    ///
+    /// ```
+    /// use isotp_core::wire::{AddressLength::{One, Zero}, Pdu};
+    /// assert_eq!(Pdu::single_frame_capacity(8, Zero), 7);
+    /// assert_eq!(Pdu::single_frame_capacity(8, One), 6);
+    /// assert_eq!(Pdu::single_frame_capacity(64, Zero), 62);
+    /// assert_eq!(Pdu::single_frame_capacity(12, One), 9);
+    /// ```
+    pub fn single_frame_capacity(frame_len: usize, address_len: AddressLength) -> usize {
+        let header = if frame_len <= dlc::CLASSIC_MAX_LEN {
+            1
         } else {
-            frame_len.saturating_sub(2 + address_len)
-        }
+            2
+        };
+        frame_len.saturating_sub(header + address_len.bytes())
     }
 
     /// PCI bytes of a first frame announcing `length` bytes (2, or 6 with the escape).
@@ -262,19 +161,59 @@ impl Pdu<'_> {
             2
         }
     }
+
+    /// The frame type.
+    pub fn pci_type(&self) -> PciType {
+        match self {
+            Pdu::SingleFrame { .. } => PciType::SingleFrame,
+            Pdu::FirstFrame { .. } => PciType::FirstFrame,
+            Pdu::ConsecutiveFrame { .. } => PciType::ConsecutiveFrame,
+            Pdu::FlowControl { .. } => PciType::FlowControl,
+        }
+    }
+
+    /// Bytes of PCI: 1 (SF, CF), 2 (escaped SF, FF), 6 (escaped FF) or 3 (FC).
+    pub fn header_len(&self) -> usize {
+        match *self {
+            Pdu::SingleFrame { escaped: false, .. } | Pdu::ConsecutiveFrame { .. } => 1,
+            Pdu::SingleFrame { escaped: true, .. } => 2,
+            Pdu::FirstFrame { length, .. } => Pdu::first_frame_header_len(length),
+            Pdu::FlowControl { .. } => 3,
+        }
+    }
+
+    /// The message bytes the PDU carries (empty for flow control).
+    pub fn data(&self) -> &[u8] {
+        match *self {
+            Pdu::SingleFrame { data, .. }
+            | Pdu::FirstFrame { data, .. }
+            | Pdu::ConsecutiveFrame { data, .. } => data,
+            Pdu::FlowControl { .. } => &[],
+        }
+    }
+
+    /// Bytes [`emit`](Pdu::emit) writes: address, PCI and data, without padding.
+    pub fn buffer_len(&self, address_len: AddressLength) -> usize {
+        address_len.bytes() + self.header_len() + self.data().len()
+    }
 }
 
 impl<'a> Pdu<'a> {
-    /// Parses the data of a received CAN frame. `address_len` (0 or 1) bytes of extended or mixed
+    /// Parses the data of a received CAN frame (0 to 8 bytes, or a CAN FD length up to 64). The
+    /// `address_len` bytes of extended or mixed
     /// addressing come first and are skipped; the caller has already checked them.
     ///
-    /// Applies ISO 15765-2's validity rules; see [`PduError`] for what is rejected.
-    pub fn parse(frame_data: &'a [u8], address_len: usize) -> Result<Pdu<'a>, PduError> {
+    /// Applies ISO 15765-2's validity rules; see [`ParseError`] for what is rejected. To show any frame,
+    /// valid or not, use [`explain`](super::explain) instead.
+    pub fn parse(frame_data: &'a [u8], address_len: AddressLength) -> Result<Pdu<'a>, ParseError> {
         let frame_len = frame_data.len();
-        let pci = frame_data.get(address_len..).unwrap_or(&[]);
-        let first = *pci.first().ok_or(PduError::Empty)?;
+        if frame_len > dlc::CLASSIC_MAX_LEN && !dlc::is_valid_fd_len(frame_len) {
+            return Err(ParseError::InvalidFrameLength { len: frame_len });
+        }
+        let pci = frame_data.get(address_len.bytes()..).unwrap_or(&[]);
+        let first = *pci.first().ok_or(ParseError::Empty)?;
         match PciType::of(first) {
-            None => Err(PduError::UnknownPciType { pci: first }),
+            None => Err(ParseError::UnknownPciType { pci: first }),
             Some(PciType::SingleFrame) => Self::parse_single(pci, frame_len),
             Some(PciType::FirstFrame) => Self::parse_first(pci, frame_len, address_len),
             Some(PciType::ConsecutiveFrame) => Ok(Pdu::ConsecutiveFrame {
@@ -282,40 +221,38 @@ impl<'a> Pdu<'a> {
                 data: &pci[1..],
             }),
             Some(PciType::FlowControl) => {
-                let status = match first & 0x0F {
-                    0 => FlowStatus::ContinueToSend,
-                    1 => FlowStatus::Wait,
-                    2 => FlowStatus::Overflow,
-                    value => return Err(PduError::InvalidFlowStatus { value }),
-                };
-                if pci.len() < 3 {
-                    return Err(PduError::FlowControlTooShort { len: pci.len() });
+                let value = first & 0x0F;
+                let status = FlowStatus::from_nibble(value)
+                    .ok_or(ParseError::InvalidFlowStatus { value })?;
+                match *pci {
+                    [_, block_size, st_min, ..] => Ok(Pdu::FlowControl {
+                        status,
+                        block_size,
+                        st_min: StMin::from_byte(st_min),
+                    }),
+                    _ => Err(ParseError::FlowControlTooShort { len: pci.len() }),
                 }
-                Ok(Pdu::FlowControl {
-                    status,
-                    block_size: pci[1],
-                    st_min: StMin::from_byte(pci[2]),
-                })
             }
         }
     }
 
-    fn parse_single(pci: &'a [u8], frame_len: usize) -> Result<Pdu<'a>, PduError> {
+    fn parse_single(pci: &'a [u8], frame_len: usize) -> Result<Pdu<'a>, ParseError> {
         let nibble = usize::from(pci[0] & 0x0F);
-        let (declared, body) = if frame_len <= 8 {
+        let escaped = frame_len > dlc::CLASSIC_MAX_LEN;
+        let (declared, body) = if !escaped {
             (nibble, &pci[1..])
         } else if nibble != 0 {
-            return Err(PduError::SingleFrameNotEscaped);
+            return Err(ParseError::SingleFrameNotEscaped);
         } else {
-            let len = usize::from(*pci.get(1).ok_or(PduError::SingleFrameEmpty)?);
+            let len = usize::from(*pci.get(1).ok_or(ParseError::SingleFrameEmpty)?);
             (len, &pci[2..])
         };
         if declared == 0 {
-            return Err(PduError::SingleFrameEmpty);
+            return Err(ParseError::SingleFrameEmpty);
         }
         match body.get(..declared) {
-            Some(data) => Ok(Pdu::SingleFrame { data }),
-            None => Err(PduError::SingleFrameTooLong {
+            Some(data) => Ok(Pdu::SingleFrame { data, escaped }),
+            None => Err(ParseError::SingleFrameTooLong {
                 declared,
                 available: body.len(),
             }),
@@ -325,28 +262,31 @@ impl<'a> Pdu<'a> {
     fn parse_first(
         pci: &'a [u8],
         frame_len: usize,
-        address_len: usize,
-    ) -> Result<Pdu<'a>, PduError> {
-        if frame_len < 8 {
-            return Err(PduError::FirstFrameTooShort { frame_len });
+        address_len: AddressLength,
+    ) -> Result<Pdu<'a>, ParseError> {
+        if frame_len < dlc::CLASSIC_MAX_LEN {
+            return Err(ParseError::FirstFrameTooShort { frame_len });
         }
-        let short = (u32::from(pci[0] & 0x0F) << 8) | u32::from(pci[1]);
+        // At least 7 PCI bytes follow the address byte in a frame of 8 or more.
+        let (Some(&high), Some(&low)) = (pci.first(), pci.get(1)) else {
+            return Err(ParseError::FirstFrameTooShort { frame_len });
+        };
+        let short = (u32::from(high & 0x0F) << 8) | u32::from(low);
         let (length, data) = if short != 0 {
             (short, &pci[2..])
         } else {
-            // frame_len >= 8 guarantees six PCI bytes when address_len <= 2.
-            let Some(bytes) = pci.get(2..6) else {
-                return Err(PduError::FirstFrameTooShort { frame_len });
+            let Some(&[a, b, c, d]) = pci.get(2..6) else {
+                return Err(ParseError::FirstFrameTooShort { frame_len });
             };
-            let length = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+            let length = u32::from_be_bytes([a, b, c, d]);
             if length <= FF_ESCAPE_THRESHOLD {
-                return Err(PduError::FirstFrameEscapeNotAllowed { length });
+                return Err(ParseError::FirstFrameEscapeNotAllowed { length });
             }
             (length, &pci[6..])
         };
         let single_frame_max = Pdu::single_frame_capacity(frame_len, address_len);
-        if (length as usize) <= single_frame_max {
-            return Err(PduError::FirstFrameLengthTooSmall {
+        if u64::from(length) <= single_frame_max as u64 {
+            return Err(ParseError::FirstFrameLengthTooSmall {
                 length,
                 single_frame_max,
             });
@@ -355,84 +295,120 @@ impl<'a> Pdu<'a> {
     }
 
     /// Writes the PDU after `address_len` bytes of `out` (which the caller fills with the address byte)
-    /// and returns the number of bytes used, address byte included. No padding is added.
+    /// and returns the number of bytes used, address byte included ([`buffer_len`](Pdu::buffer_len)).
+    /// No padding is added.
     ///
-    /// A single frame uses the 4-bit length when the frame stays within 8 bytes, the escape form
-    /// (`00 LL`) otherwise; a first frame uses the 32-bit escape only above 4095 bytes.
-    pub fn emit(&self, out: &mut [u8], address_len: usize) -> Result<usize, PduError> {
-        let (header, header_len, data): ([u8; 6], usize, &[u8]) = match *self {
-            Pdu::SingleFrame { data } => {
-                let len = data.len();
-                if len == 0 || len > 62 {
-                    return Err(PduError::SingleFrameDataLength { len });
-                }
-                if address_len + 1 + len <= 8 {
-                    ([len as u8, 0, 0, 0, 0, 0], 1, data)
-                } else {
-                    ([0, len as u8, 0, 0, 0, 0], 2, data)
-                }
+    /// The PDU is checked first, so what is written is a frame [`parse`](Pdu::parse) accepts: a single
+    /// frame of 1 to 62 bytes that fits its form (an escaped one must be padded to more than 8 bytes by
+    /// the caller); a first frame that fills a whole frame of 8 bytes or a valid CAN FD length, carries
+    /// less than FF_DL, and announces more than a single frame in that frame could carry; a sequence
+    /// number of at most 15; at most 64 bytes in all.
+    pub fn emit(&self, out: &mut [u8], address_len: AddressLength) -> Result<usize, EmitError> {
+        self.check(address_len)?;
+        let header_len = self.header_len();
+        let header: [u8; 6] = match *self {
+            Pdu::SingleFrame {
+                data,
+                escaped: false,
+            } => [data.len() as u8, 0, 0, 0, 0, 0],
+            Pdu::SingleFrame {
+                data,
+                escaped: true,
+            } => [0, data.len() as u8, 0, 0, 0, 0],
+            Pdu::FirstFrame { length, .. } if header_len == 6 => {
+                let l = length.to_be_bytes();
+                [0x10, 0, l[0], l[1], l[2], l[3]]
             }
-            Pdu::FirstFrame { length, data } => {
-                if length > FF_ESCAPE_THRESHOLD {
-                    let l = length.to_be_bytes();
-                    ([0x10, 0, l[0], l[1], l[2], l[3]], 6, data)
-                } else {
-                    (
-                        [0x10 | (length >> 8) as u8, length as u8, 0, 0, 0, 0],
-                        2,
-                        data,
-                    )
-                }
+            Pdu::FirstFrame { length, .. } => {
+                [0x10 | (length >> 8) as u8, length as u8, 0, 0, 0, 0]
             }
             Pdu::ConsecutiveFrame {
-                sequence_number,
-                data,
-            } => {
-                if sequence_number > 15 {
-                    return Err(PduError::SequenceNumberOutOfRange { sequence_number });
-                }
-                ([0x20 | sequence_number, 0, 0, 0, 0, 0], 1, data)
-            }
+                sequence_number, ..
+            } => [0x20 | sequence_number, 0, 0, 0, 0, 0],
             Pdu::FlowControl {
                 status,
                 block_size,
                 st_min,
-            } => (
-                [
-                    0x30 | status.to_nibble(),
-                    block_size,
-                    st_min.to_byte(),
-                    0,
-                    0,
-                    0,
-                ],
-                3,
-                &[][..],
-            ),
+            } => [
+                0x30 | status.to_nibble(),
+                block_size,
+                st_min.to_byte(),
+                0,
+                0,
+                0,
+            ],
         };
-        let needed = address_len + header_len + data.len();
-        let Some(dest) = out.get_mut(address_len..needed) else {
-            return Err(PduError::BufferTooSmall {
+        let needed = self.buffer_len(address_len);
+        let Some(dest) = out.get_mut(address_len.bytes()..needed) else {
+            return Err(EmitError::BufferTooSmall {
                 needed,
                 available: out.len(),
             });
         };
         dest[..header_len].copy_from_slice(&header[..header_len]);
-        dest[header_len..].copy_from_slice(data);
+        dest[header_len..].copy_from_slice(self.data());
         Ok(needed)
+    }
+
+    /// The rules of [`emit`](Pdu::emit), without writing.
+    fn check(&self, address_len: AddressLength) -> Result<(), EmitError> {
+        let used = self.buffer_len(address_len);
+        if used > dlc::FD_MAX_LEN {
+            return Err(EmitError::TooLong { len: used });
+        }
+        match *self {
+            Pdu::SingleFrame { data, escaped } => {
+                let len = data.len();
+                if len == 0 || len > 62 {
+                    return Err(EmitError::SingleFrameDataLength { len });
+                }
+                if !escaped && used > dlc::CLASSIC_MAX_LEN {
+                    return Err(EmitError::SingleFrameNeedsEscape { len });
+                }
+            }
+            Pdu::FirstFrame { length, data } => {
+                if u64::from(length) <= data.len() as u64 {
+                    return Err(EmitError::FirstFrameCarriesAll {
+                        length,
+                        carried: data.len(),
+                    });
+                }
+                if used < dlc::CLASSIC_MAX_LEN || !dlc::is_valid_fd_len(used) {
+                    return Err(EmitError::FirstFrameNotFull { frame_len: used });
+                }
+                let single_frame_max = Pdu::single_frame_capacity(used, address_len);
+                if u64::from(length) <= single_frame_max as u64 {
+                    return Err(EmitError::FirstFrameLengthTooSmall {
+                        length,
+                        single_frame_max,
+                    });
+                }
+            }
+            Pdu::ConsecutiveFrame {
+                sequence_number, ..
+            } => {
+                if sequence_number > 15 {
+                    return Err(EmitError::SequenceNumberOutOfRange { sequence_number });
+                }
+            }
+            Pdu::FlowControl { .. } => {}
+        }
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use AddressLength::{One, Zero};
 
     #[test]
     fn single_frame_classic() {
         assert_eq!(
-            Pdu::parse(&[0x03, 0x22, 0xF1, 0x90], 0),
+            Pdu::parse(&[0x03, 0x22, 0xF1, 0x90], Zero),
             Ok(Pdu::SingleFrame {
-                data: &[0x22, 0xF1, 0x90]
+                data: &[0x22, 0xF1, 0x90],
+                escaped: false
             })
         );
     }
@@ -440,9 +416,10 @@ mod tests {
     #[test]
     fn single_frame_ignores_trailing_padding() {
         assert_eq!(
-            Pdu::parse(&[0x02, 0x10, 0x03, 0xCC, 0xCC, 0xCC, 0xCC, 0xCC], 0),
+            Pdu::parse(&[0x02, 0x10, 0x03, 0xCC, 0xCC, 0xCC, 0xCC, 0xCC], Zero),
             Ok(Pdu::SingleFrame {
-                data: &[0x10, 0x03]
+                data: &[0x10, 0x03],
+                escaped: false
             })
         );
     }
@@ -450,9 +427,10 @@ mod tests {
     #[test]
     fn single_frame_with_address_byte() {
         assert_eq!(
-            Pdu::parse(&[0xF1, 0x02, 0x3E, 0x00], 1),
+            Pdu::parse(&[0xF1, 0x02, 0x3E, 0x00], One),
             Ok(Pdu::SingleFrame {
-                data: &[0x3E, 0x00]
+                data: &[0x3E, 0x00],
+                escaped: false
             })
         );
     }
@@ -460,24 +438,24 @@ mod tests {
     #[test]
     fn single_frame_length_zero_is_rejected() {
         assert_eq!(
-            Pdu::parse(&[0x00, 1, 2], 0),
-            Err(PduError::SingleFrameEmpty)
+            Pdu::parse(&[0x00, 1, 2], Zero),
+            Err(ParseError::SingleFrameEmpty)
         );
     }
 
     #[test]
     fn single_frame_escape_in_classic_frame_is_rejected() {
         assert_eq!(
-            Pdu::parse(&[0x00, 0x05, 1, 2, 3, 4, 5, 0], 0),
-            Err(PduError::SingleFrameEmpty)
+            Pdu::parse(&[0x00, 0x05, 1, 2, 3, 4, 5, 0], Zero),
+            Err(ParseError::SingleFrameEmpty)
         );
     }
 
     #[test]
     fn single_frame_longer_than_frame_is_rejected() {
         assert_eq!(
-            Pdu::parse(&[0x05, 1, 2], 0),
-            Err(PduError::SingleFrameTooLong {
+            Pdu::parse(&[0x05, 1, 2], Zero),
+            Err(ParseError::SingleFrameTooLong {
                 declared: 5,
                 available: 2
             })
@@ -488,17 +466,20 @@ mod tests {
     fn fd_single_frame_needs_escape() {
         let mut frame = [0u8; 12];
         frame[0] = 0x05;
-        assert_eq!(Pdu::parse(&frame, 0), Err(PduError::SingleFrameNotEscaped));
+        assert_eq!(
+            Pdu::parse(&frame, Zero),
+            Err(ParseError::SingleFrameNotEscaped)
+        );
         frame[0] = 0x00;
         frame[1] = 10;
         assert!(matches!(
-            Pdu::parse(&frame, 0),
-            Ok(Pdu::SingleFrame { data }) if data.len() == 10
+            Pdu::parse(&frame, Zero),
+            Ok(Pdu::SingleFrame { data, escaped: true }) if data.len() == 10
         ));
         frame[1] = 11;
         assert_eq!(
-            Pdu::parse(&frame, 0),
-            Err(PduError::SingleFrameTooLong {
+            Pdu::parse(&frame, Zero),
+            Err(ParseError::SingleFrameTooLong {
                 declared: 11,
                 available: 10
             })
@@ -508,7 +489,7 @@ mod tests {
     #[test]
     fn first_frame_12_bit_length() {
         assert_eq!(
-            Pdu::parse(&[0x1F, 0xFF, 1, 2, 3, 4, 5, 6], 0),
+            Pdu::parse(&[0x1F, 0xFF, 1, 2, 3, 4, 5, 6], Zero),
             Ok(Pdu::FirstFrame {
                 length: 4095,
                 data: &[1, 2, 3, 4, 5, 6]
@@ -519,7 +500,7 @@ mod tests {
     #[test]
     fn first_frame_escape_length() {
         assert_eq!(
-            Pdu::parse(&[0x10, 0x00, 0x00, 0x00, 0x10, 0x00, 0xAA, 0xBB], 0),
+            Pdu::parse(&[0x10, 0x00, 0x00, 0x00, 0x10, 0x00, 0xAA, 0xBB], Zero),
             Ok(Pdu::FirstFrame {
                 length: 4096,
                 data: &[0xAA, 0xBB]
@@ -530,36 +511,36 @@ mod tests {
     #[test]
     fn first_frame_escape_for_small_length_is_rejected() {
         assert_eq!(
-            Pdu::parse(&[0x10, 0x00, 0x00, 0x00, 0x0F, 0xFF, 0, 0], 0),
-            Err(PduError::FirstFrameEscapeNotAllowed { length: 4095 })
+            Pdu::parse(&[0x10, 0x00, 0x00, 0x00, 0x0F, 0xFF, 0, 0], Zero),
+            Err(ParseError::FirstFrameEscapeNotAllowed { length: 4095 })
         );
     }
 
     #[test]
     fn first_frame_that_fits_a_single_frame_is_rejected() {
         assert_eq!(
-            Pdu::parse(&[0x10, 0x07, 1, 2, 3, 4, 5, 6], 0),
-            Err(PduError::FirstFrameLengthTooSmall {
+            Pdu::parse(&[0x10, 0x07, 1, 2, 3, 4, 5, 6], Zero),
+            Err(ParseError::FirstFrameLengthTooSmall {
                 length: 7,
                 single_frame_max: 7
             })
         );
         // With an address byte 7 bytes no longer fit a single frame.
-        assert!(Pdu::parse(&[0xAA, 0x10, 0x07, 1, 2, 3, 4, 5], 1).is_ok());
+        assert!(Pdu::parse(&[0xAA, 0x10, 0x07, 1, 2, 3, 4, 5], One).is_ok());
     }
 
     #[test]
     fn first_frame_in_short_frame_is_rejected() {
         assert_eq!(
-            Pdu::parse(&[0x10, 0x20, 1, 2, 3], 0),
-            Err(PduError::FirstFrameTooShort { frame_len: 5 })
+            Pdu::parse(&[0x10, 0x20, 1, 2, 3], Zero),
+            Err(ParseError::FirstFrameTooShort { frame_len: 5 })
         );
     }
 
     #[test]
     fn consecutive_frame() {
         assert_eq!(
-            Pdu::parse(&[0x2F, 9, 8], 0),
+            Pdu::parse(&[0x2F, 9, 8], Zero),
             Ok(Pdu::ConsecutiveFrame {
                 sequence_number: 15,
                 data: &[9, 8]
@@ -575,7 +556,7 @@ mod tests {
             (0x32, FlowStatus::Overflow),
         ] {
             assert_eq!(
-                Pdu::parse(&[byte, 4, 0xF5], 0),
+                Pdu::parse(&[byte, 4, 0xF5], Zero),
                 Ok(Pdu::FlowControl {
                     status,
                     block_size: 4,
@@ -584,41 +565,52 @@ mod tests {
             );
         }
         assert_eq!(
-            Pdu::parse(&[0x33, 0, 0], 0),
-            Err(PduError::InvalidFlowStatus { value: 3 })
+            Pdu::parse(&[0x33, 0, 0], Zero),
+            Err(ParseError::InvalidFlowStatus { value: 3 })
         );
         assert_eq!(
-            Pdu::parse(&[0x30, 0], 0),
-            Err(PduError::FlowControlTooShort { len: 2 })
+            Pdu::parse(&[0x30, 0], Zero),
+            Err(ParseError::FlowControlTooShort { len: 2 })
         );
     }
 
     #[test]
     fn unknown_types_and_empty_frames() {
         assert_eq!(
-            Pdu::parse(&[0x40], 0),
-            Err(PduError::UnknownPciType { pci: 0x40 })
+            Pdu::parse(&[0x40], Zero),
+            Err(ParseError::UnknownPciType { pci: 0x40 })
         );
-        assert_eq!(Pdu::parse(&[], 0), Err(PduError::Empty));
-        assert_eq!(Pdu::parse(&[0xAA], 1), Err(PduError::Empty));
+        assert_eq!(Pdu::parse(&[], Zero), Err(ParseError::Empty));
+        assert_eq!(Pdu::parse(&[0xAA], One), Err(ParseError::Empty));
     }
 
     #[test]
-    fn emit_single_frame_switches_to_escape_above_eight_bytes() {
+    fn emit_single_frame_forms() {
         let mut out = [0u8; 64];
-        let n = Pdu::SingleFrame { data: &[7; 7] }
-            .emit(&mut out, 0)
-            .unwrap();
+        let sf = |data, escaped| Pdu::SingleFrame { data, escaped };
+        let n = sf(&[7; 7], false).emit(&mut out, Zero).unwrap();
         assert_eq!(&out[..n], &[0x07, 7, 7, 7, 7, 7, 7, 7]);
-        let n = Pdu::SingleFrame { data: &[8; 8] }
-            .emit(&mut out, 0)
-            .unwrap();
+        assert_eq!(
+            sf(&[8; 8], false).emit(&mut out, Zero),
+            Err(EmitError::SingleFrameNeedsEscape { len: 8 })
+        );
+        assert_eq!(
+            sf(&[7; 7], false).emit(&mut out, One),
+            Err(EmitError::SingleFrameNeedsEscape { len: 7 })
+        );
+        let n = sf(&[8; 8], true).emit(&mut out, Zero).unwrap();
         assert_eq!(&out[..n], &[0x00, 0x08, 8, 8, 8, 8, 8, 8, 8, 8]);
-        let n = Pdu::SingleFrame { data: &[7; 7] }
-            .emit(&mut out, 1)
-            .unwrap();
-        assert_eq!(n, 10);
-        assert_eq!(&out[1..3], &[0x00, 0x07]);
+        let n = sf(&[3; 3], true).emit(&mut out, One).unwrap();
+        assert_eq!(n, 6);
+        assert_eq!(&out[1..n], &[0x00, 0x03, 3, 3, 3]);
+        assert_eq!(
+            sf(&[], false).emit(&mut out, Zero),
+            Err(EmitError::SingleFrameDataLength { len: 0 })
+        );
+        assert_eq!(
+            sf(&[0; 63], true).emit(&mut out, Zero),
+            Err(EmitError::TooLong { len: 65 })
+        );
     }
 
     #[test]
@@ -628,16 +620,98 @@ mod tests {
             length: 0x123,
             data: &[1, 2, 3, 4, 5, 6],
         }
-        .emit(&mut out, 0)
+        .emit(&mut out, Zero)
         .unwrap();
         assert_eq!(&out[..n], &[0x11, 0x23, 1, 2, 3, 4, 5, 6]);
         let n = Pdu::FirstFrame {
             length: 0x0001_0000,
             data: &[1, 2],
         }
-        .emit(&mut out, 0)
+        .emit(&mut out, Zero)
         .unwrap();
         assert_eq!(&out[..n], &[0x10, 0, 0, 1, 0, 0, 1, 2]);
+    }
+
+    #[test]
+    fn emit_validates_first_frames() {
+        let mut out = [0u8; 64];
+        let ff = |length, data| Pdu::FirstFrame { length, data };
+        assert_eq!(
+            ff(20, &[1, 2, 3][..]).emit(&mut out, Zero),
+            Err(EmitError::FirstFrameNotFull { frame_len: 5 })
+        );
+        assert_eq!(
+            ff(20, &[0; 8][..]).emit(&mut out, Zero),
+            Err(EmitError::FirstFrameNotFull { frame_len: 10 })
+        );
+        assert_eq!(
+            ff(6, &[0; 6][..]).emit(&mut out, Zero),
+            Err(EmitError::FirstFrameCarriesAll {
+                length: 6,
+                carried: 6
+            })
+        );
+        assert_eq!(
+            ff(7, &[0; 6][..]).emit(&mut out, Zero),
+            Err(EmitError::FirstFrameLengthTooSmall {
+                length: 7,
+                single_frame_max: 7
+            })
+        );
+        assert_eq!(ff(7, &[0; 5][..]).emit(&mut out, One), Ok(8));
+        assert_eq!(ff(100, &[0; 62][..]).emit(&mut out, Zero), Ok(64));
+    }
+
+    #[test]
+    fn header_lengths() {
+        let d = &[1u8, 2][..];
+        assert_eq!(
+            Pdu::SingleFrame {
+                data: d,
+                escaped: false
+            }
+            .header_len(),
+            1
+        );
+        assert_eq!(
+            Pdu::SingleFrame {
+                data: d,
+                escaped: true
+            }
+            .header_len(),
+            2
+        );
+        assert_eq!(
+            Pdu::FirstFrame {
+                length: 4095,
+                data: d
+            }
+            .header_len(),
+            2
+        );
+        assert_eq!(
+            Pdu::FirstFrame {
+                length: 4096,
+                data: d
+            }
+            .header_len(),
+            6
+        );
+        assert_eq!(
+            Pdu::ConsecutiveFrame {
+                sequence_number: 0,
+                data: d
+            }
+            .header_len(),
+            1
+        );
+        let fc = Pdu::FlowControl {
+            status: FlowStatus::Wait,
+            block_size: 0,
+            st_min: StMin::ZERO,
+        };
+        assert_eq!(fc.header_len(), 3);
+        assert_eq!(fc.buffer_len(One), 4);
     }
 
     #[test]
@@ -648,8 +722,8 @@ mod tests {
                 sequence_number: 1,
                 data: &[0; 7]
             }
-            .emit(&mut out, 0),
-            Err(PduError::BufferTooSmall {
+            .emit(&mut out, Zero),
+            Err(EmitError::BufferTooSmall {
                 needed: 8,
                 available: 4
             })
@@ -659,10 +733,16 @@ mod tests {
                 sequence_number: 16,
                 data: &[]
             }
-            .emit(&mut out, 0),
-            Err(PduError::SequenceNumberOutOfRange {
+            .emit(&mut out, Zero),
+            Err(EmitError::SequenceNumberOutOfRange {
                 sequence_number: 16
             })
         );
+    }
+
+    #[test]
+    fn the_address_length_is_a_type_so_no_length_can_panic() {
+        // Formerly an unchecked usize: 7 address bytes made the first frame check index out of range.
+        assert!(Pdu::parse(&[0, 0, 0, 0, 0, 0, 0, 0x10], One).is_err());
     }
 }

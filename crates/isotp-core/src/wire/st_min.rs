@@ -80,7 +80,7 @@ impl fmt::Display for StMin {
         match self.0 {
             ms @ 0x00..=0x7F => write!(f, "{ms} ms"),
             us @ 0xF1..=0xF9 => write!(f, "{} us", u32::from(us - 0xF0) * 100),
-            raw => write!(f, "reserved 0x{raw:02X} (127 ms)"),
+            _ => f.write_str("reserved (127 ms)"),
         }
     }
 }

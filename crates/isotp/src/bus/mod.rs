@@ -6,8 +6,6 @@ use isotp_core::{CanId, Frame};
 
 mod virtual_bus;
 
-#[cfg(feature = "embedded-can")]
-pub mod embedded;
 #[cfg(all(target_os = "linux", feature = "socketcan"))]
 pub(crate) mod linux_fd;
 #[cfg(all(target_os = "linux", feature = "socketcan"))]

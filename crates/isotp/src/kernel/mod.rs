@@ -42,7 +42,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 pub use error::{KernelError, KernelProtocolError};
-pub use options::{FlowControlOptions, KernelOptions, LinkLayerOptions, Mtu};
+pub use options::{FlowControlOptions, KernelOptions};
 
 /// The largest message Linux 6.1's CAN_ISOTP sends or receives (its `MAX_MSG_LENGTH`).
 pub const LINUX_6_1_MAX_MESSAGE: usize = 66_000;
@@ -150,8 +150,8 @@ impl KernelSocket {
         let (rx_id, tx_id) = options.raw_ids();
         sys::bind_isotp(&fd, ifindex, rx_id, tx_id).map_err(|e| {
             let hint = match e.raw_os_error() {
-                Some(libc::EINVAL) if options.link_layer.mtu == Mtu::Fd => format!(
-                    " ({iface} does not carry CAN FD frames: `ip link set {iface} mtu 72`, or use LinkLayerOptions::classic())"
+                Some(libc::EINVAL) if options.link_layer.can_fd => format!(
+                    " ({iface} does not carry CAN FD frames: `ip link set {iface} mtu 72`, or use LinkLayer::classic())"
                 ),
                 Some(libc::EADDRNOTAVAIL) => " (tx and rx ids must differ)".to_string(),
                 Some(libc::ENODEV) => format!(" ({iface} is not a CAN interface)"),
@@ -205,7 +205,7 @@ impl KernelSocket {
                 "the kernel refused a message of {len} bytes (EINVAL): with sf_broadcast only single \
                  frames are sent (at most {} bytes with tx_dl {})",
                 single_frame_capacity(&self.options),
-                self.options.link_layer.tx_dl
+                self.options.link_layer.tx_data_length
             ))
         } else {
             KernelError::InvalidPayload(format!(
@@ -543,7 +543,7 @@ fn far_future() -> Instant {
 /// Largest single-frame payload for the options (what the kernel computes in isotp_sendmsg).
 fn single_frame_capacity(options: &KernelOptions) -> usize {
     let ae = usize::from(options.ext_address.is_some());
-    let tx_dl = usize::from(options.link_layer.tx_dl);
+    let tx_dl = usize::from(options.link_layer.tx_data_length);
     let escape = usize::from(tx_dl > 8);
     tx_dl.saturating_sub(1 + ae + escape)
 }

@@ -3,61 +3,10 @@
 use std::time::Duration;
 
 use isotp_core::wire::StMin;
-use isotp_core::{Address, CanId, PaddingCheck, TargetAddressType};
+use isotp_core::{Address, AddressBytes, CanId, LinkLayer, PaddingCheck};
 
 use super::error::KernelError;
 use super::sys;
-
-/// The CAN frame type a kernel socket sends and accepts (`can_isotp_ll_options.mtu`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub enum Mtu {
-    /// Classic CAN (`CAN_MTU`, 16): frames of up to 8 bytes.
-    #[default]
-    Classic,
-    /// CAN FD (`CANFD_MTU`, 72): frames of up to 64 bytes. The interface must have MTU 72.
-    Fd,
-}
-
-/// Link layer options (`CAN_ISOTP_LL_OPTS`): frame type, transmit data length and CAN FD flags.
-///
-/// The kernel accepts only frames of the configured type: a CAN FD socket ignores classic frames
-/// and the other way round.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub struct LinkLayerOptions {
-    /// Frame type.
-    pub mtu: Mtu,
-    /// TX_DL: bytes per transmitted frame (8; or 12, 16, 20, 24, 32, 48, 64 with [`Mtu::Fd`]).
-    pub tx_dl: u8,
-    /// Set the bit rate switch (`CANFD_BRS` in `tx_flags`) on transmitted CAN FD frames.
-    pub brs: bool,
-}
-
-impl Default for LinkLayerOptions {
-    fn default() -> Self {
-        LinkLayerOptions::classic()
-    }
-}
-
-impl LinkLayerOptions {
-    /// Classic CAN, 8-byte frames (the kernel's default).
-    pub const fn classic() -> LinkLayerOptions {
-        LinkLayerOptions {
-            mtu: Mtu::Classic,
-            tx_dl: 8,
-            brs: false,
-        }
-    }
-
-    /// CAN FD frames of up to `tx_dl` bytes, with or without the bit rate switch.
-    pub const fn fd(tx_dl: u8, brs: bool) -> LinkLayerOptions {
-        LinkLayerOptions {
-            mtu: Mtu::Fd,
-            tx_dl,
-            brs,
-        }
-    }
-}
 
 /// The flow control this socket sends as a receiver (`CAN_ISOTP_RECV_FC`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -87,14 +36,15 @@ impl FlowControlOptions {
 /// `can_isotp_fc_options`, `can_isotp_ll_options` and the STmin socket options.
 ///
 /// ```
-/// use isotp::kernel::{KernelOptions, LinkLayerOptions};
+/// use isotp::kernel::KernelOptions;
+/// use isotp::LinkLayer;
 /// use isotp_core::{wire::StMin, CanId};
 /// use std::time::Duration;
 ///
 /// let options = KernelOptions::new(CanId::standard(0x7E0)?, CanId::standard(0x7E8)?)
 ///     .tx_padding(0xCC)
 ///     .flow_control(8, StMin::from_duration(Duration::from_millis(5)).unwrap())
-///     .link_layer(LinkLayerOptions::fd(64, true));
+///     .link_layer(LinkLayer::fd(64, true));
 /// assert!(options.validate().is_ok());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -139,8 +89,9 @@ pub struct KernelOptions {
     pub frame_txtime: Option<Duration>,
     /// The flow control sent as a receiver.
     pub flow_control: FlowControlOptions,
-    /// Frame type, TX_DL and BRS.
-    pub link_layer: LinkLayerOptions,
+    /// Frame type, TX_DL and BRS (`CAN_ISOTP_LL_OPTS`; the kernel has no minimum frame length, so
+    /// `tx_data_min_length` must stay unset). A CAN FD socket accepts only CAN FD frames.
+    pub link_layer: LinkLayer,
     /// Separate transmitted CFs by this much whatever the receiver's STmin says
     /// (`CAN_ISOTP_FORCE_TXSTMIN` + `CAN_ISOTP_TX_STMIN`).
     pub force_tx_st_min: Option<Duration>,
@@ -168,7 +119,7 @@ impl KernelOptions {
             cf_broadcast: false,
             frame_txtime: None,
             flow_control: FlowControlOptions::default(),
-            link_layer: LinkLayerOptions::classic(),
+            link_layer: LinkLayer::classic(),
             force_tx_st_min: None,
             force_rx_st_min: None,
         }
@@ -178,37 +129,27 @@ impl KernelOptions {
     /// its address bytes (extended and mixed modes). Functional addresses are not carried: a kernel
     /// socket has one id pair.
     pub fn from_address(address: &Address) -> Result<KernelOptions, KernelError> {
-        let tx_id = address.tx_id(TargetAddressType::Physical).ok_or_else(|| {
+        let (tx_id, rx_id, bytes) = address
+            .ids()
+            .map_err(|e| KernelError::InvalidOptions(format!("the address {address}: {e}")))?;
+        let tx_id = tx_id.ok_or_else(|| {
             KernelError::InvalidOptions(format!(
                 "the address {address} has no transmit id; a kernel socket needs one (use a tx_id nobody listens to)"
             ))
         })?;
-        let rx_id = match address.rx_ids() {
-            Some((physical, _)) => Some(physical),
-            None => address
-                .mirrored()
-                .ok()
-                .and_then(|m| m.tx_id(TargetAddressType::Physical)),
-        }
-        .ok_or_else(|| {
+        let rx_id = rx_id.ok_or_else(|| {
             KernelError::InvalidOptions(format!(
                 "the address {address} has no receive id; a kernel socket needs one"
             ))
         })?;
         let mut options = KernelOptions::new(tx_id, rx_id);
-        match (address.tx_prefix(), address.rx_prefix()) {
-            (None, None) => {}
-            (Some(tx), Some(rx)) if tx == rx => options.ext_address = Some(tx),
-            (Some(tx), Some(rx)) => {
+        match bytes {
+            AddressBytes::None => {}
+            AddressBytes::Mixed(ae) => options.ext_address = Some(ae),
+            AddressBytes::Extended { tx, rx } if tx == rx => options.ext_address = Some(tx),
+            AddressBytes::Extended { tx, rx } => {
                 options.ext_address = Some(tx);
                 options.rx_ext_address = Some(rx);
-            }
-            (Some(tx), None) => options.ext_address = Some(tx),
-            (None, Some(_)) => {
-                return Err(KernelError::InvalidOptions(format!(
-                    "the address {address} expects an address byte on reception only; the kernel \
-                     supports that only together with a transmit address byte"
-                )))
             }
         }
         Ok(options)
@@ -242,7 +183,7 @@ impl KernelOptions {
     }
 
     /// Sets the link layer (classic CAN or CAN FD).
-    pub fn link_layer(mut self, link_layer: LinkLayerOptions) -> KernelOptions {
+    pub fn link_layer(mut self, link_layer: LinkLayer) -> KernelOptions {
         self.link_layer = link_layer;
         self
     }
@@ -280,23 +221,14 @@ impl KernelOptions {
     /// Checks the options the way the kernel would, with errors that say what to change.
     pub fn validate(&self) -> Result<(), KernelError> {
         let bad = |s: String| Err(KernelError::InvalidOptions(s));
-        let ll = &self.link_layer;
-        let valid_dl = matches!(ll.tx_dl, 8 | 12 | 16 | 20 | 24 | 32 | 48 | 64);
-        if !valid_dl {
-            return bad(format!(
-                "link_layer.tx_dl = {} is not allowed: 8, 12, 16, 20, 24, 32, 48 or 64",
-                ll.tx_dl
-            ));
-        }
-        if ll.mtu == Mtu::Classic && ll.tx_dl > 8 {
-            return bad(format!(
-                "link_layer.tx_dl = {} needs CAN FD: use LinkLayerOptions::fd({}, brs)",
-                ll.tx_dl, ll.tx_dl
-            ));
-        }
-        if ll.mtu == Mtu::Classic && ll.brs {
+        self.link_layer
+            .validate()
+            .map_err(|e| KernelError::InvalidOptions(e.to_string()))?;
+        if self.link_layer.tx_data_min_length.is_some() {
             return bad(
-                "link_layer.brs is a CAN FD flag: use LinkLayerOptions::fd(tx_dl, true)".into(),
+                "link_layer.tx_data_min_length has no kernel option: leave it unset (the kernel pads to \
+                 8 bytes with tx_padding, and CAN FD frames to the next valid length)"
+                    .into(),
             );
         }
         if self.sf_broadcast && self.cf_broadcast {
@@ -410,12 +342,17 @@ impl KernelOptions {
     pub(crate) fn sys_ll_options(&self) -> sys::CanIsotpLlOptions {
         let ll = &self.link_layer;
         sys::CanIsotpLlOptions {
-            mtu: match ll.mtu {
-                Mtu::Classic => libc::CAN_MTU as u8,
-                Mtu::Fd => libc::CANFD_MTU as u8,
+            mtu: if ll.can_fd {
+                libc::CANFD_MTU as u8
+            } else {
+                libc::CAN_MTU as u8
             },
-            tx_dl: ll.tx_dl,
-            tx_flags: if ll.brs { libc::CANFD_BRS as u8 } else { 0 },
+            tx_dl: ll.tx_data_length,
+            tx_flags: if ll.bitrate_switch {
+                libc::CANFD_BRS as u8
+            } else {
+                0
+            },
         }
     }
 }
@@ -468,7 +405,7 @@ mod tests {
             .wait_tx_done(true)
             .force_tx_st_min(Duration::from_millis(2))
             .frame_txtime(Duration::ZERO)
-            .link_layer(LinkLayerOptions::fd(64, true));
+            .link_layer(LinkLayer::fd(64, true));
         assert!(o.validate().is_ok());
         let s = o.sys_options();
         assert_eq!(
@@ -506,16 +443,24 @@ mod tests {
                 "cannot receive on the id it sends on",
             ),
             (
-                KernelOptions::new(tx, rx).link_layer(LinkLayerOptions::fd(10, false)),
-                "tx_dl = 10",
+                KernelOptions::new(tx, rx).link_layer(LinkLayer::fd(10, false)),
+                "tx_data_length = 10",
             ),
             (
-                KernelOptions::new(tx, rx).link_layer(LinkLayerOptions {
-                    mtu: Mtu::Classic,
-                    tx_dl: 64,
-                    brs: false,
+                KernelOptions::new(tx, rx).link_layer({
+                    let mut ll = LinkLayer::classic();
+                    ll.tx_data_length = 64;
+                    ll
                 }),
                 "needs CAN FD",
+            ),
+            (
+                KernelOptions::new(tx, rx).link_layer({
+                    let mut ll = LinkLayer::fd(64, false);
+                    ll.tx_data_min_length = Some(12);
+                    ll
+                }),
+                "no kernel option",
             ),
             (
                 KernelOptions {

@@ -59,9 +59,9 @@ fn queued_messages_go_out_in_order() {
 #[test]
 fn can_fd_with_block_size_and_st_min() {
     let mut config = Config::default();
-    config.can_fd = true;
-    config.tx_data_length = 64;
-    config.bitrate_switch = true;
+    config.link_layer.can_fd = true;
+    config.link_layer.tx_data_length = 64;
+    config.link_layer.bitrate_switch = true;
     config.block_size = 4;
     config.st_min = StMin::from_byte(0xF1);
     let (_bus, a, b) = pair_with(config);
@@ -292,7 +292,7 @@ fn listen_mode_observes_both_directions_without_transmitting() {
 fn invalid_configuration_is_refused_with_the_field_named() {
     let bus = VirtualBus::new();
     let mut config = Config::default();
-    config.tx_data_length = 13;
+    config.link_layer.tx_data_length = 13;
     let err = Stack::new(bus.attach(), Address::normal_11(1, 2).unwrap(), config)
         .err()
         .unwrap();

@@ -210,16 +210,14 @@ fn hex_u32(s: &str, what: &str) -> Result<u32, ParseError> {
     u32::from_str_radix(s, 16).map_err(|e| ParseError(format!("{what} `{s}`: {e}")))
 }
 
-/// A CAN id: up to 3 hex digits is 11-bit, 4 to 8 digits 29-bit (socketcand writes `%03X` and
-/// `%08X`; python-can's client treats any id not 3 digits long as 29-bit).
+/// A CAN id by the core's digit rule ([`isotp_core::candump`]): socketcand writes `%03X` (11-bit) and
+/// `%08X` (29-bit); up to 3 digits are 11-bit, 4 to 8 digits 29-bit.
 pub(crate) fn parse_id(s: &str) -> Result<CanId, ParseError> {
-    let raw = hex_u32(s, "CAN id")?;
-    let id = if s.len() <= 3 {
-        CanId::standard(raw)
-    } else {
-        CanId::extended(raw)
-    };
-    id.map_err(|e| ParseError(format!("CAN id `{s}`: {e}")))
+    if s.starts_with("0x") || s.starts_with("0X") {
+        return err(format!("CAN id `{s}`: socketcand writes bare hex digits"));
+    }
+    s.parse()
+        .map_err(|e| ParseError(format!("CAN id `{s}`: {e}")))
 }
 
 /// Data bytes: each token of one or two hex digits is a byte (with or without a leading zero, any

@@ -5,12 +5,17 @@ use core::fmt;
 use crate::error::FrameError;
 use crate::wire::dlc;
 
+#[cfg(feature = "embedded-can")]
+mod embedded;
+
 /// Largest standard (11-bit) identifier.
 pub const MAX_STANDARD_ID: u32 = 0x7FF;
 /// Largest extended (29-bit) identifier.
 pub const MAX_EXTENDED_ID: u32 = 0x1FFF_FFFF;
 
 /// A CAN identifier: 11-bit standard or 29-bit extended. Always in range once constructed.
+///
+/// Reads and writes candump's text (`7E0`, `18DAF110`; see [`crate::candump`] for the rule).
 ///
 /// ```
 /// use isotp_core::CanId;
@@ -62,6 +67,11 @@ impl CanId {
         }
     }
 
+    /// Caller guarantees the range.
+    pub(crate) const fn from_parts(raw: u32, extended: bool) -> CanId {
+        CanId { raw, extended }
+    }
+
     /// The numeric identifier.
     pub const fn raw(self) -> u32 {
         self.raw
@@ -93,7 +103,8 @@ impl fmt::Display for CanId {
 /// One CAN or CAN FD data frame: identifier, 0 to 64 data bytes, and the FD and bit-rate-switch flags.
 ///
 /// The data length is always one the bus can carry (0 to 8 for classic CAN; 0-8, 12, 16, 20, 24, 32, 48
-/// or 64 for CAN FD).
+/// or 64 for CAN FD). Reads and writes candump's text (`7E0#0322F190`, `7E0##1...` for CAN FD; see
+/// [`crate::candump`]).
 ///
 /// ```
 /// use isotp_core::{CanId, Frame};

@@ -1,14 +1,13 @@
 //! CAN FD: escape single frames, RX_DL taken from the first frame, mandatory padding to valid lengths,
 //! the DLC map, TX_DL 12..64, FD and BRS flags (can-isotp's CAN FD cases and Zephyr's
 //! test_canfd_mandatory_padding / test_canfd_rx_dl_validation).
-mod common;
-use common::reference::{dlc_of, fd_round_up};
-use common::*;
+use crate::common::reference::{dlc_of, fd_round_up};
+use crate::common::*;
 
 fn fd(tx_dl: u8) -> Config {
     config(|c| {
-        c.can_fd = true;
-        c.tx_data_length = tx_dl;
+        c.link_layer.can_fd = true;
+        c.link_layer.tx_data_length = tx_dl;
     })
 }
 
@@ -20,8 +19,8 @@ fn fd_with(tx_dl: u8, f: impl FnOnce(&mut Config)) -> Config {
 
 fn rx_solo() -> Solo {
     Solo::new(config(|c| {
-        c.can_fd = true;
-        c.tx_data_length = 64;
+        c.link_layer.can_fd = true;
+        c.link_layer.tx_data_length = 64;
         c.st_min = StMin::from_byte(5);
         c.block_size = 4;
         c.max_frame_size = 100_000;
@@ -37,7 +36,7 @@ fn fd_single_frame_12_bytes_without_escape_is_ignored() {
     assert_eq!(
         s.take_events(),
         vec![Event::Warning(Warning::Malformed(
-            PduError::SingleFrameNotEscaped
+            ParseError::SingleFrameNotEscaped
         ))]
     );
 }
@@ -57,7 +56,7 @@ fn fd_single_frame_16_bytes_without_escape_is_ignored() {
     assert_eq!(
         s.take_events(),
         vec![Event::Warning(Warning::Malformed(
-            PduError::SingleFrameNotEscaped
+            ParseError::SingleFrameNotEscaped
         ))]
     );
 }
@@ -101,7 +100,7 @@ fn fd_single_frame_escape_longer_than_the_frame_is_ignored() {
     assert_eq!(
         s.take_events(),
         vec![Event::Warning(Warning::Malformed(
-            PduError::SingleFrameTooLong {
+            ParseError::SingleFrameTooLong {
                 declared: 11,
                 available: 10
             }
@@ -116,7 +115,7 @@ fn fd_single_frame_escape_with_length_zero_is_ignored() {
     assert_eq!(
         s.take_events(),
         vec![Event::Warning(Warning::Malformed(
-            PduError::SingleFrameEmpty
+            ParseError::SingleFrameEmpty
         ))]
     );
 }
@@ -128,7 +127,7 @@ fn escape_single_frame_in_an_fd_frame_of_8_bytes_is_ignored() {
     assert_eq!(
         s.take_events(),
         vec![Event::Warning(Warning::Malformed(
-            PduError::SingleFrameEmpty
+            ParseError::SingleFrameEmpty
         ))]
     );
 }
@@ -201,7 +200,7 @@ fn fd_multi_frame_with_64_byte_frames_and_escaped_first_frame() {
     assert_eq!(
         s.take_events(),
         vec![Event::Warning(Warning::Malformed(
-            PduError::FirstFrameEscapeNotAllowed { length: 288 }
+            ParseError::FirstFrameEscapeNotAllowed { length: 288 }
         ))]
     );
     s.expect_no_tx();
@@ -286,7 +285,7 @@ fn fd_first_frame_whose_length_fits_a_single_frame_of_its_size_is_ignored() {
     assert_eq!(
         s.take_events(),
         vec![Event::Warning(Warning::Malformed(
-            PduError::FirstFrameLengthTooSmall {
+            ParseError::FirstFrameLengthTooSmall {
                 length: 62,
                 single_frame_max: 62
             }
@@ -342,6 +341,7 @@ fn tx_single_frame_with_tx_dl_12_uses_the_escape() {
     let f = s.expect_tx(&cat(&[&[0x00, 10], &p]));
     assert_eq!(f.dlc(), 9);
     assert!(f.is_fd());
+    s.expect_sent(1);
 }
 
 #[test]
@@ -351,6 +351,7 @@ fn tx_single_frame_with_tx_dl_12_is_padded_with_cc_by_default() {
     s.send(&p);
     let f = s.expect_tx(&cat(&[&[0x00, 9], &p, &[0xCC]]));
     assert_eq!(f.dlc(), 9);
+    s.expect_sent(1);
 }
 
 #[test]
@@ -360,18 +361,20 @@ fn tx_single_frame_with_tx_dl_16_and_padding_uses_the_smallest_length() {
     s.send(&p);
     let f = s.expect_tx(&cat(&[&[0x00, 10], &p]));
     assert_eq!(f.dlc(), 9);
+    s.expect_sent(1);
 }
 
 #[test]
 fn tx_single_frame_with_tx_dl_16_and_min_length_16_is_padded_to_16() {
     let mut s = Solo::new(fd_with(16, |c| {
         c.tx_padding = Some(0xAA);
-        c.tx_data_min_length = Some(16);
+        c.link_layer.tx_data_min_length = Some(16);
     }));
     let p = payload(10, 0);
     s.send(&p);
     let f = s.expect_tx(&cat(&[&[0x00, 10], &p, &[0xAA; 4]]));
     assert_eq!(f.dlc(), 10);
+    s.expect_sent(1);
 }
 
 #[test]
@@ -381,6 +384,7 @@ fn tx_single_frame_with_tx_dl_64_of_55_bytes_is_padded_to_64() {
     s.send(&p);
     let f = s.expect_tx(&cat(&[&[0x00, 55], &p, &[0xCC; 7]]));
     assert_eq!(f.dlc(), 15);
+    s.expect_sent(1);
 }
 
 #[test]
@@ -390,21 +394,23 @@ fn tx_single_frame_with_tx_dl_64_of_16_bytes_uses_20_bytes() {
     s.send(&p);
     let f = s.expect_tx(&cat(&[&[0x00, 16], &p, &[0xCC, 0xCC]]));
     assert_eq!(f.dlc(), 11);
+    s.expect_sent(1);
 }
 
 #[test]
 fn tx_single_frame_with_min_length_64_is_padded_to_64() {
-    let mut s = Solo::new(fd_with(64, |c| c.tx_data_min_length = Some(64)));
+    let mut s = Solo::new(fd_with(64, |c| c.link_layer.tx_data_min_length = Some(64)));
     let p = payload(16, 0);
     s.send(&p);
     let f = s.expect_tx(&cat(&[&[0x00, 16], &p, &[0xCC; 46]]));
     assert_eq!(f.dlc(), 15);
+    s.expect_sent(1);
 }
 
 #[test]
 fn tx_multi_frame_with_tx_dl_64_and_min_length_32() {
     let mut s = Solo::new(fd_with(64, |c| {
-        c.tx_data_min_length = Some(32);
+        c.link_layer.tx_data_min_length = Some(32);
         c.tx_padding = Some(0xBB);
     }));
     let p = payload(128, 0);
@@ -415,13 +421,14 @@ fn tx_multi_frame_with_tx_dl_64_and_min_length_32() {
     let last = s.expect_tx(&cat(&[&[0x22], &p[125..], &[0xBB; 28]]));
     assert_eq!(last.dlc(), 13);
     s.expect_no_tx();
+    s.expect_sent(1);
 }
 
 macro_rules! sf_dlc_map {
     ($($name:ident: $tx_dl:expr => $dlc:expr,)*) => {$(
         #[test]
         fn $name() {
-            let mut s = Solo::new(if $tx_dl == 8 { config(|c| c.can_fd = true) } else { fd($tx_dl) });
+            let mut s = Solo::new(if $tx_dl == 8 { config(|c| c.link_layer.can_fd = true) } else { fd($tx_dl) });
             let escape = $tx_dl > 8;
             let n = if escape { $tx_dl - 2 } else { $tx_dl - 1 };
             let p = payload(n, 1);
@@ -430,6 +437,7 @@ macro_rules! sf_dlc_map {
             let f = s.expect_tx(&cat(&[&header, &p]));
             assert_eq!(f.dlc(), $dlc);
             assert_eq!(f.len(), $tx_dl);
+            s.expect_sent(1);
         }
     )*};
 }
@@ -460,19 +468,21 @@ fn frame_dlc_follows_the_can_fd_length_table() {
 
 #[test]
 fn tx_frames_are_fd_only_when_can_fd_is_set() {
-    let mut s = Solo::new(config(|c| c.can_fd = true));
+    let mut s = Solo::new(config(|c| c.link_layer.can_fd = true));
     s.send(&payload(5, 0));
     let f = s.tx().unwrap();
     assert!(f.is_fd());
     assert!(!f.is_brs());
+    s.expect_sent(1);
     let mut s = Solo::new(Config::default());
     s.send(&payload(5, 0));
     assert!(!s.tx().unwrap().is_fd());
+    s.expect_sent(1);
 }
 
 #[test]
 fn tx_frames_carry_brs_when_bitrate_switch_is_set() {
-    let mut s = Solo::new(fd_with(64, |c| c.bitrate_switch = true));
+    let mut s = Solo::new(fd_with(64, |c| c.link_layer.bitrate_switch = true));
     s.send(&payload(200, 0));
     let ff = s.tx().unwrap();
     assert!(ff.is_fd() && ff.is_brs());
@@ -480,11 +490,12 @@ fn tx_frames_carry_brs_when_bitrate_switch_is_set() {
     for f in s.tx_all() {
         assert!(f.is_fd() && f.is_brs());
     }
+    s.expect_sent(1);
 }
 
 #[test]
 fn flow_control_of_an_fd_receiver_is_an_fd_frame_of_3_bytes() {
-    let mut s = Solo::new(fd_with(64, |c| c.bitrate_switch = true));
+    let mut s = Solo::new(fd_with(64, |c| c.link_layer.bitrate_switch = true));
     s.rx_fd(&cat(&[&[0x10, 100], &payload(62, 0)]));
     let fc = s.expect_tx(&[0x30, 0, 0]);
     assert!(fc.is_fd() && fc.is_brs());
@@ -535,6 +546,7 @@ fn tx_can_fd_multi_frame_with_tx_dl_32() {
     s.expect_tx(&cat(&[&[0x22], &p[61..92]]));
     s.expect_tx(&cat(&[&[0x23], &p[92..100], &[0xCC; 3]]));
     s.expect_no_tx();
+    s.expect_sent(1);
 }
 
 macro_rules! fd_boundary_sizes {

@@ -1,7 +1,6 @@
 //! Transmit padding (tx_padding, tx_data_min_length, mandatory CAN FD padding) and the receive padding
 //! checks of the Linux kernel (CAN_ISOTP_CHK_PAD_LEN / CAN_ISOTP_CHK_PAD_DATA).
-mod common;
-use common::*;
+use crate::common::*;
 
 fn invalid_padding(pci: PciType) -> Event {
     Event::ReceiveFailed {
@@ -45,13 +44,14 @@ fn tx_padding_pads_every_classic_frame_to_8_bytes_with_the_byte() {
 fn min_length_6_with_padding_pads_a_single_frame_to_6() {
     // can-isotp test_transmit_single_frame_txdl_8_min_length_6.
     let mut s = Solo::new(config(|c| {
-        c.tx_data_min_length = Some(6);
+        c.link_layer.tx_data_min_length = Some(6);
         c.tx_padding = Some(0xAA);
     }));
     let p = payload(3, 0);
     s.send(&p);
     let f = s.expect_tx(&cat(&[&[0x03], &p, &[0xAA; 2]]));
     assert_eq!(f.dlc(), 6);
+    s.expect_sent(1);
 }
 
 #[test]
@@ -62,21 +62,23 @@ fn no_min_length_with_padding_pads_to_8() {
     s.send(&p);
     let f = s.expect_tx(&cat(&[&[0x03], &p, &[0xAA; 4]]));
     assert_eq!(f.dlc(), 8);
+    s.expect_sent(1);
 }
 
 macro_rules! classic_min_length {
     ($($name:ident: $min:expr,)*) => {$(
         #[test]
         fn $name() {
-            let mut s = Solo::new(config(|c| c.tx_data_min_length = Some($min)));
+            let mut s = Solo::new(config(|c| c.link_layer.tx_data_min_length = Some($min)));
             s.send(&[0x42]);
             let f = s.tx().unwrap();
             let len = 2usize.max($min);
             let mut expected = vec![0x01, 0x42];
             expected.resize(len, 0xCC);
             assert_eq!(f.data(), &expected[..], "min {}", $min);
+            s.expect_sent(1);
             // The flow control of the same endpoint obeys it too.
-            let mut s = Solo::new(config(|c| c.tx_data_min_length = Some($min)));
+            let mut s = Solo::new(config(|c| c.link_layer.tx_data_min_length = Some($min)));
             s.rx(&cat(&[&[0x10, 10], &[0; 6]]));
             let fc = s.tx().unwrap();
             assert_eq!(fc.len(), 3usize.max($min));
@@ -101,9 +103,9 @@ fn fd_min_length(min: u8) {
             continue;
         }
         let c = config(|c| {
-            c.can_fd = true;
-            c.tx_data_length = tx_dl;
-            c.tx_data_min_length = Some(min);
+            c.link_layer.can_fd = true;
+            c.link_layer.tx_data_length = tx_dl;
+            c.link_layer.tx_data_min_length = Some(min);
             c.max_frame_size = 100_000;
         });
         for size in [1usize, 3, 6, 7, 8, 10, 20, 62, 63, 200] {
@@ -121,6 +123,7 @@ fn fd_min_length(min: u8) {
                 got.extend(s.tx_data());
             }
             assert_eq!(got, expected, "min {min} tx_dl {tx_dl} size {size}");
+            s.expect_sent(1);
             for f in &got {
                 assert!(f.len() >= usize::from(min));
             }
@@ -162,51 +165,55 @@ fd_min_lengths! {
 #[test]
 fn single_frame_padded_beyond_8_bytes_uses_the_escape_form() {
     let mut s = Solo::new(config(|c| {
-        c.can_fd = true;
-        c.tx_data_length = 64;
-        c.tx_data_min_length = Some(12);
+        c.link_layer.can_fd = true;
+        c.link_layer.tx_data_length = 64;
+        c.link_layer.tx_data_min_length = Some(12);
     }));
     s.send(&[1, 2, 3]);
     s.expect_tx(&[
         0x00, 0x03, 1, 2, 3, 0xCC, 0xCC, 0xCC, 0xCC, 0xCC, 0xCC, 0xCC,
     ]);
+    s.expect_sent(1);
 }
 
 #[test]
 fn fd_tx_padding_pads_short_frames_to_8_like_the_kernel() {
     // The kernel pads to 8 at least (CAN_ISOTP_TX_PADDING); can-isotp would send 4 bytes here.
     let mut s = Solo::new(config(|c| {
-        c.can_fd = true;
-        c.tx_data_length = 64;
+        c.link_layer.can_fd = true;
+        c.link_layer.tx_data_length = 64;
         c.tx_padding = Some(0x55);
     }));
     s.send(&[1, 2, 3]);
     s.expect_tx(&[0x03, 1, 2, 3, 0x55, 0x55, 0x55, 0x55]);
+    s.expect_sent(1);
 }
 
 #[test]
 fn fd_mandatory_padding_uses_cc_without_tx_padding() {
     let mut s = Solo::new(config(|c| {
-        c.can_fd = true;
-        c.tx_data_length = 64;
+        c.link_layer.can_fd = true;
+        c.link_layer.tx_data_length = 64;
     }));
     s.send(&payload(9, 0));
     let f = s.tx().unwrap();
     assert_eq!(f.len(), 12);
     assert_eq!(&f.data()[11..], &[0xCC]);
+    s.expect_sent(1);
 }
 
 #[test]
 fn fd_mandatory_padding_uses_the_tx_padding_byte() {
     let mut s = Solo::new(config(|c| {
-        c.can_fd = true;
-        c.tx_data_length = 64;
+        c.link_layer.can_fd = true;
+        c.link_layer.tx_data_length = 64;
         c.tx_padding = Some(0x00);
     }));
     s.send(&payload(9, 0));
     let f = s.tx().unwrap();
     assert_eq!(f.len(), 12);
     assert_eq!(&f.data()[11..], &[0x00]);
+    s.expect_sent(1);
 }
 
 // ---------------------------------------------------------------- receive checks
@@ -345,8 +352,8 @@ fn correctly_padded_flow_control_is_accepted_by_a_checking_sender() {
 #[test]
 fn fd_single_frame_length_check_without_padding_follows_the_kernel() {
     let mut s = Solo::new(config(|c| {
-        c.can_fd = true;
-        c.tx_data_length = 64;
+        c.link_layer.can_fd = true;
+        c.link_layer.tx_data_length = 64;
         c.rx_padding_check = PaddingCheck::Length;
     }));
     // 10 payload bytes + 2 PCI = 12: optimal.
@@ -360,8 +367,8 @@ fn fd_single_frame_length_check_without_padding_follows_the_kernel() {
 #[test]
 fn fd_frames_above_8_bytes_pass_the_length_check_with_padding() {
     let mut s = Solo::new(config(|c| {
-        c.can_fd = true;
-        c.tx_data_length = 64;
+        c.link_layer.can_fd = true;
+        c.link_layer.tx_data_length = 64;
         c.rx_padding_check = PaddingCheck::LengthAndContent;
         c.rx_padding = Some(0xCC);
     }));

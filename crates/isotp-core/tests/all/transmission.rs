@@ -1,7 +1,6 @@
 //! Transmission, frame by frame in virtual time: every behaviour python can-isotp 2.0.7's
 //! test_transport_layer_logic.py checks on the send side (classic CAN), with exact bytes and DLCs.
-mod common;
-use common::*;
+use crate::common::*;
 
 fn params() -> Config {
     config(|c| {
@@ -53,6 +52,7 @@ macro_rules! single_frame_lengths {
             assert_eq!(f.dlc(), $n + 1);
             assert!(!f.is_fd());
             s.expect_no_tx();
+            s.expect_sent(1);
         }
     )*};
 }
@@ -78,6 +78,7 @@ macro_rules! padded_single_frame_lengths {
             expected.resize(8, 0xAA);
             let f = s.expect_tx(&expected);
             assert_eq!(f.dlc(), 8);
+            s.expect_sent(1);
         }
     )*};
 }
@@ -143,6 +144,7 @@ fn padded_multi_frame_pads_the_last_consecutive_frame() {
     let cf = s.expect_tx(&cat(&[&[0x21], &p[6..10], &[0x55; 3]]));
     assert_eq!(cf.dlc(), 8);
     s.expect_no_tx();
+    s.expect_sent(1);
 }
 
 #[test]
@@ -243,6 +245,7 @@ fn send_4095_bytes_with_block_size_0_needs_one_flow_control() {
             ])
         );
     }
+    s.expect_sent(1);
 }
 
 #[test]
@@ -264,6 +267,7 @@ fn send_10000_bytes_uses_the_escaped_first_frame() {
         assert_eq!(f.data(), &expected[..]);
         assert_eq!(usize::from(f.dlc()), f.len());
     }
+    s.expect_sent(1);
 }
 
 #[test]
@@ -279,6 +283,7 @@ fn send_4096_bytes_uses_the_escaped_first_frame() {
         frames.last().unwrap().data(),
         &cat(&[&[0x20 | (585 & 0xF) as u8], &p[4090..]])[..]
     );
+    s.expect_sent(1);
 }
 
 #[test]
@@ -297,6 +302,7 @@ fn send_8_bytes_is_the_smallest_multi_frame_on_classic_can() {
     s.expect_tx(&cat(&[&[0x10, 8], &p[..6]]));
     s.fc(0, 0, 0);
     s.expect_tx(&cat(&[&[0x21], &p[6..]]));
+    s.expect_sent(1);
 }
 
 #[test]
@@ -320,6 +326,7 @@ fn single_frame_after_a_refused_empty_payload_goes_out() {
     assert!(s.ep.send(&[], TargetAddressType::Physical).is_err());
     s.expect_tx(&[0x01, 0x55]);
     s.expect_no_tx();
+    s.expect_sent(1);
 }
 
 #[test]
@@ -343,6 +350,11 @@ fn message_ids_count_up_from_zero() {
     for i in 0..5 {
         assert_eq!(s.send(&[i as u8 + 1]).get(), i);
     }
+    assert_eq!(
+        s.tx_data(),
+        (1..=5u8).map(|i| vec![0x01, i]).collect::<Vec<_>>()
+    );
+    s.expect_sent(5);
 }
 
 #[test]
@@ -370,6 +382,7 @@ fn is_transmitting_covers_the_queue_and_the_active_message() {
     s.fc(0, 0, 0);
     s.tx_all();
     assert!(!s.ep.is_transmitting());
+    s.expect_sent(1);
 }
 
 #[test]
@@ -392,6 +405,7 @@ fn stop_sending_drops_the_active_message_and_the_queue_silently() {
     // The next message starts afresh.
     s.send(&[9]);
     s.expect_tx(&[0x01, 9]);
+    s.expect_sent(1);
 }
 
 #[test]
@@ -405,6 +419,8 @@ fn queue_limit_refuses_extra_messages() {
     );
     s.tx_all();
     s.send(&[3]);
+    s.expect_tx(&[0x01, 3]);
+    s.expect_sent(3);
 }
 
 #[test]
@@ -443,6 +459,7 @@ fn consecutive_frames_use_the_physical_transmit_id() {
     let cfs = s.tx_all();
     assert_eq!(ff.id(), sid(0x7E0));
     assert!(cfs.iter().all(|f| f.id() == sid(0x7E0)));
+    s.expect_sent(1);
 }
 
 #[test]
@@ -458,6 +475,7 @@ fn functional_single_frame_uses_the_functional_id() {
         .unwrap();
     let f = s.expect_tx(&[0x02, 0x3E, 0x80]);
     assert_eq!(f.id(), sid(0x7DF));
+    s.expect_sent(1);
 }
 
 #[test]
@@ -473,6 +491,7 @@ fn classic_segmentation_matches_the_reference_for_many_sizes() {
             got.extend(s.tx_data());
         }
         assert_eq!(got, expected, "size {size}");
+        s.expect_sent(1);
     }
 }
 

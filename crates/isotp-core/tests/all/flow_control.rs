@@ -1,7 +1,6 @@
 //! The sender's side of flow control: CTS with BS and STmin (from every FC), WAIT and wft_max, OVFLW,
 //! invalid flow status, malformed and unexpected flow control frames, STmin timing in virtual time.
-mod common;
-use common::*;
+use crate::common::*;
 
 fn sender(f: impl FnOnce(&mut Config)) -> (Solo, Vec<u8>, MessageId) {
     let mut s = Solo::new(config(f));
@@ -145,6 +144,10 @@ fn wait_after_a_block_beyond_wft_max_aborts() {
     );
     s.fc(0, 1, 0);
     s.expect_no_tx();
+    assert_eq!(
+        s.take_events(),
+        vec![Event::Warning(Warning::UnexpectedFlowControl)]
+    );
 }
 
 #[test]
@@ -248,7 +251,7 @@ fn invalid_flow_status_while_not_waiting_is_only_a_warning() {
     assert_eq!(
         s.take_events(),
         vec![Event::Warning(Warning::Malformed(
-            PduError::InvalidFlowStatus { value: 3 }
+            ParseError::InvalidFlowStatus { value: 3 }
         ))]
     );
 }
@@ -276,7 +279,7 @@ fn flow_control_shorter_than_3_bytes_aborts_the_waiting_sender() {
         s.take_events(),
         vec![Event::SendFailed {
             id,
-            error: ProtocolError::InvalidFs { value: 0 }
+            error: ProtocolError::FlowControlTooShort { len: 2 }
         }]
     );
 }
@@ -288,7 +291,7 @@ fn flow_control_shorter_than_3_bytes_while_idle_is_a_warning() {
     assert_eq!(
         s.take_events(),
         vec![Event::Warning(Warning::Malformed(
-            PduError::FlowControlTooShort { len: 1 }
+            ParseError::FlowControlTooShort { len: 1 }
         ))]
     );
 }
@@ -317,7 +320,9 @@ fn flow_control_while_sending_consecutive_frames_is_ignored() {
 fn flow_control_is_padded_and_checked_like_any_frame_with_trailing_bytes() {
     let (mut s, p, _) = sender(|_| {});
     s.rx(&[0x30, 0, 0, 0xAA, 0xAA, 0xAA, 0xAA, 0xAA]);
-    s.expect_tx(&cat(&[&[0x21], &p[6..13]]));
+    let frames = s.tx_data();
+    assert_eq!(frames.first(), Some(&cat(&[&[0x21], &p[6..13]])));
+    s.expect_sent(1);
 }
 
 // ---------------------------------------------------------------- BS and STmin from every FC
@@ -346,6 +351,7 @@ fn block_size_and_st_min_are_taken_from_every_flow_control() {
     let b3 = s.run_for(ms(100));
     assert_eq!(b3.len(), 5);
     assert!(b3.iter().all(|(t, _)| *t == t1));
+    s.expect_sent(1);
 }
 
 #[test]
@@ -369,6 +375,7 @@ fn st_min_gaps(st_min: u8) -> Vec<Duration> {
     s.fc(0, 0, st_min);
     let frames = s.run_for(ms(1000));
     assert_eq!(frames.len(), 4);
+    s.expect_sent(1);
     frames.windows(2).map(|w| w[1].0 - w[0].0).collect()
 }
 
@@ -438,6 +445,7 @@ fn st_min_100_ms_is_honoured_across_blocks() {
     let rest = s.run_for(ms(1000));
     assert_eq!(rest.len(), 1);
     assert_eq!(rest[0].1.data(), &cat(&[&[0x24], &p[27..30]])[..]);
+    s.expect_sent(1);
 }
 
 #[test]
@@ -491,6 +499,7 @@ fn override_receiver_st_min_replaces_a_larger_request() {
         frames.iter().map(|(t, _)| *t).collect::<Vec<_>>(),
         vec![at_ms(0), at_ms(10), at_ms(20)]
     );
+    s.expect_sent(1);
 }
 
 #[test]
@@ -508,6 +517,7 @@ fn override_receiver_st_min_replaces_a_smaller_request() {
             Instant::from_micros(5000)
         ]
     );
+    s.expect_sent(1);
 }
 
 #[test]

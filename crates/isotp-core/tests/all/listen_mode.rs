@@ -1,7 +1,6 @@
 //! Listen mode: never transmit, reassemble both directions of a conversation, follow the observed flow
 //! control (block size, WAIT, OVFLW) and time out like a receiver.
-mod common;
-use common::*;
+use crate::common::*;
 
 fn listener() -> Endpoint {
     Endpoint::new(tester_address(), config(|c| c.listen_mode = true)).unwrap()
@@ -119,8 +118,8 @@ fn listen_mode_follows_the_observed_block_size() {
 #[test]
 fn listen_mode_reassembles_can_fd_conversations() {
     let c = config(|c| {
-        c.can_fd = true;
-        c.tx_data_length = 64;
+        c.link_layer.can_fd = true;
+        c.link_layer.tx_data_length = 64;
     });
     let mut p = Pair::symmetric(c);
     p.send(Side::A, &payload(1000, 0));
@@ -130,8 +129,8 @@ fn listen_mode_reassembles_can_fd_conversations() {
         tester_address(),
         config(|c| {
             c.listen_mode = true;
-            c.can_fd = true;
-            c.tx_data_length = 64;
+            c.link_layer.can_fd = true;
+            c.link_layer.tx_data_length = 64;
         }),
     )
     .unwrap();

@@ -1,7 +1,6 @@
 //! API misuse returns `Err` and never panics; configuration validation with exact messages; the
 //! `Display` text of every error and warning.
-mod common;
-use common::*;
+use crate::common::*;
 
 fn cfg_err(f: impl FnOnce(&mut Config)) -> String {
     let c = config(f);
@@ -19,7 +18,7 @@ fn default_config_is_valid_and_has_iso_defaults() {
     assert_eq!(c.block_size, 0);
     assert_eq!(c.st_min, StMin::ZERO);
     assert_eq!(c.wft_max, 10);
-    assert_eq!(c.tx_data_length, 8);
+    assert_eq!(c.link_layer.tx_data_length, 8);
     assert_eq!(c.max_frame_size, 4095);
     assert_eq!(
         (c.n_as, c.n_ar, c.n_bs, c.n_cr),
@@ -32,8 +31,8 @@ fn default_config_is_valid_and_has_iso_defaults() {
 fn every_valid_tx_data_length_is_accepted() {
     for dl in [8u8, 12, 16, 20, 24, 32, 48, 64] {
         let c = config(|c| {
-            c.tx_data_length = dl;
-            c.can_fd = dl > 8;
+            c.link_layer.tx_data_length = dl;
+            c.link_layer.can_fd = dl > 8;
         });
         assert!(c.validate().is_ok(), "{dl}");
     }
@@ -44,10 +43,12 @@ fn invalid_tx_data_lengths_are_refused() {
     for dl in [0u8, 1, 7, 9, 10, 11, 13, 63, 65, 255] {
         assert_eq!(
             cfg_err(|c| {
-                c.tx_data_length = dl;
-                c.can_fd = true;
+                c.link_layer.tx_data_length = dl;
+                c.link_layer.can_fd = true;
             }),
-            format!("tx_data_length = {dl} is not allowed: 8, 12, 16, 20, 24, 32, 48 or 64")
+            format!(
+                "link_layer.tx_data_length = {dl} is not allowed: 8, 12, 16, 20, 24, 32, 48 or 64"
+            )
         );
     }
 }
@@ -55,8 +56,8 @@ fn invalid_tx_data_lengths_are_refused() {
 #[test]
 fn tx_data_length_above_8_needs_can_fd() {
     assert_eq!(
-        cfg_err(|c| c.tx_data_length = 64),
-        "tx_data_length above 8 needs CAN FD: set can_fd = true"
+        cfg_err(|c| c.link_layer.tx_data_length = 64),
+        "tx_data_length above 8 needs CAN FD: set link_layer.can_fd = true"
     );
 }
 
@@ -65,11 +66,11 @@ fn invalid_tx_data_min_lengths_are_refused() {
     for m in [0u8, 9, 10, 13, 65] {
         assert_eq!(
             cfg_err(|c| {
-                c.tx_data_min_length = Some(m);
-                c.can_fd = true;
-                c.tx_data_length = 64;
+                c.link_layer.tx_data_min_length = Some(m);
+                c.link_layer.can_fd = true;
+                c.link_layer.tx_data_length = 64;
             }),
-            format!("tx_data_min_length = {m} is not allowed: 1-8, 12, 16, 20, 24, 32, 48 or 64")
+            format!("link_layer.tx_data_min_length = {m} is not allowed: 1-8, 12, 16, 20, 24, 32, 48 or 64")
         );
     }
 }
@@ -77,8 +78,8 @@ fn invalid_tx_data_min_lengths_are_refused() {
 #[test]
 fn tx_data_min_length_above_8_needs_can_fd() {
     assert_eq!(
-        cfg_err(|c| c.tx_data_min_length = Some(12)),
-        "tx_data_min_length above 8 needs CAN FD: set can_fd = true"
+        cfg_err(|c| c.link_layer.tx_data_min_length = Some(12)),
+        "tx_data_min_length above 8 needs CAN FD: set link_layer.can_fd = true"
     );
 }
 
@@ -86,16 +87,16 @@ fn tx_data_min_length_above_8_needs_can_fd() {
 fn tx_data_min_length_above_tx_data_length_is_refused_like_can_isotp() {
     assert_eq!(
         cfg_err(|c| {
-            c.can_fd = true;
-            c.tx_data_length = 32;
-            c.tx_data_min_length = Some(64);
+            c.link_layer.can_fd = true;
+            c.link_layer.tx_data_length = 32;
+            c.link_layer.tx_data_min_length = Some(64);
         }),
         "tx_data_min_length must not exceed tx_data_length"
     );
     assert_eq!(
         cfg_err(|c| {
-            c.can_fd = true;
-            c.tx_data_min_length = Some(12);
+            c.link_layer.can_fd = true;
+            c.link_layer.tx_data_min_length = Some(12);
         }),
         "tx_data_min_length must not exceed tx_data_length"
     );
@@ -104,8 +105,8 @@ fn tx_data_min_length_above_tx_data_length_is_refused_like_can_isotp() {
 #[test]
 fn bitrate_switch_needs_can_fd() {
     assert_eq!(
-        cfg_err(|c| c.bitrate_switch = true),
-        "bitrate_switch is a CAN FD feature: set can_fd = true"
+        cfg_err(|c| c.link_layer.bitrate_switch = true),
+        "bitrate_switch is a CAN FD feature: set link_layer.can_fd = true"
     );
 }
 
@@ -185,11 +186,11 @@ fn time_going_backwards_does_not_panic() {
         .unwrap();
     ep.poll_transmit(at_ms(1000)).unwrap();
     ep.handle_frame(&Frame::new(sid(0x7E8), &[0x30, 0, 5]).unwrap(), at_ms(500));
-    ep.poll_transmit(Instant::ZERO);
-    ep.poll_transmit(Instant::MAX);
+    let _ = ep.poll_transmit(Instant::ZERO);
+    let _ = ep.poll_transmit(Instant::MAX);
     ep.handle_timeout(Instant::ZERO);
     ep.handle_timeout(Instant::MAX);
-    ep.poll_transmit(Instant::ZERO);
+    let _ = ep.poll_transmit(Instant::ZERO);
     while ep.poll_event().is_some() {}
 }
 
@@ -203,6 +204,7 @@ fn instant_max_never_overflows() {
     s.fc(0, 0, 0x7F);
     s.tx_all();
     s.timers();
+    s.expect_sent(1);
 }
 
 #[test]
@@ -329,7 +331,7 @@ fn protocol_error_messages() {
 fn warning_messages() {
     let cases: Vec<(Warning, &str)> = vec![
         (
-            Warning::Malformed(PduError::UnknownPciType { pci: 0x45 }),
+            Warning::Malformed(ParseError::UnknownPciType { pci: 0x45 }),
             "ignored a malformed frame: unknown PCI type 4 (byte 0x45)",
         ),
         (
@@ -356,28 +358,55 @@ fn warning_messages() {
 
 #[test]
 fn pdu_error_messages() {
-    let cases: Vec<(PduError, &str)> = vec![
-        (PduError::Empty, "the frame has no protocol control information byte"),
-        (PduError::SingleFrameEmpty, "single frame with data length 0"),
-        (PduError::SingleFrameTooLong { declared: 9, available: 6 }, "single frame announces 9 bytes but carries only 6"),
+    let cases: Vec<(ParseError, &str)> = vec![
+        (ParseError::InvalidFrameLength { len: 9 }, "9 bytes is not a CAN frame length: 0-8, 12, 16, 20, 24, 32, 48 or 64"),
+        (ParseError::Empty, "the frame has no protocol control information byte"),
+        (ParseError::SingleFrameEmpty, "single frame with data length 0"),
+        (ParseError::SingleFrameTooLong { declared: 9, available: 6 }, "single frame announces 9 bytes but carries only 6"),
         (
-            PduError::SingleFrameNotEscaped,
+            ParseError::SingleFrameNotEscaped,
             "CAN FD frame longer than 8 bytes with a 4-bit single frame length (escape form required)",
         ),
-        (PduError::FirstFrameTooShort { frame_len: 7 }, "first frame in a 7-byte CAN frame (at least 8 required)"),
+        (ParseError::FirstFrameTooShort { frame_len: 7 }, "first frame in a 7-byte CAN frame (at least 8 required)"),
         (
-            PduError::FirstFrameLengthTooSmall { length: 5, single_frame_max: 7 },
+            ParseError::FirstFrameLengthTooSmall { length: 5, single_frame_max: 7 },
             "first frame announces 5 bytes, which fit in a single frame (up to 7)",
         ),
         (
-            PduError::FirstFrameEscapeNotAllowed { length: 33 },
+            ParseError::FirstFrameEscapeNotAllowed { length: 33 },
             "first frame uses the 32-bit length escape for 33 bytes (allowed only above 4095)",
         ),
-        (PduError::FlowControlTooShort { len: 2 }, "flow control frame of 2 bytes (3 required)"),
-        (PduError::InvalidFlowStatus { value: 3 }, "flow control with invalid flow status 3"),
-        (PduError::BufferTooSmall { needed: 8, available: 4 }, "PDU needs 8 bytes, buffer has 4"),
-        (PduError::SingleFrameDataLength { len: 63 }, "a single frame cannot carry 63 bytes"),
-        (PduError::SequenceNumberOutOfRange { sequence_number: 16 }, "sequence number 16 is above 15"),
+        (ParseError::FlowControlTooShort { len: 2 }, "flow control frame of 2 bytes (3 required)"),
+        (ParseError::InvalidFlowStatus { value: 3 }, "flow control with invalid flow status 3"),
+    ];
+    for (e, text) in cases {
+        assert_eq!(e.to_string(), text);
+    }
+}
+
+#[test]
+fn emit_error_messages() {
+    let cases: Vec<(EmitError, &str)> = vec![
+        (EmitError::BufferTooSmall { needed: 8, available: 4 }, "PDU needs 8 bytes, buffer has 4"),
+        (EmitError::TooLong { len: 65 }, "PDU of 65 bytes does not fit a CAN FD frame (64 bytes)"),
+        (EmitError::SingleFrameDataLength { len: 63 }, "a single frame cannot carry 63 bytes (1 to 62)"),
+        (
+            EmitError::SingleFrameNeedsEscape { len: 8 },
+            "a single frame of 8 bytes does not fit 8 bytes: use the escaped (CAN FD) form",
+        ),
+        (
+            EmitError::FirstFrameNotFull { frame_len: 5 },
+            "a first frame must fill its frame: 5 bytes is not 8 or a CAN FD length",
+        ),
+        (
+            EmitError::FirstFrameCarriesAll { length: 6, carried: 6 },
+            "a first frame announcing 6 bytes cannot carry 6: send fewer, or a single frame",
+        ),
+        (
+            EmitError::FirstFrameLengthTooSmall { length: 7, single_frame_max: 7 },
+            "a message of 7 bytes fits a single frame (up to 7); receivers ignore such a first frame",
+        ),
+        (EmitError::SequenceNumberOutOfRange { sequence_number: 16 }, "sequence number 16 is above 15"),
     ];
     for (e, text) in cases {
         assert_eq!(e.to_string(), text);
@@ -388,7 +417,7 @@ fn pdu_error_messages() {
 fn st_min_display() {
     assert_eq!(StMin::from_byte(5).to_string(), "5 ms");
     assert_eq!(StMin::from_byte(0xF3).to_string(), "300 us");
-    assert_eq!(StMin::from_byte(0x80).to_string(), "reserved 0x80 (127 ms)");
+    assert_eq!(StMin::from_byte(0x80).to_string(), "reserved (127 ms)");
 }
 
 #[test]

@@ -1,6 +1,5 @@
 //! N_As, N_Ar, N_Bs and N_Cr, measured exactly in virtual time; `poll_timeout` and `handle_timeout`.
-mod common;
-use common::*;
+use crate::common::*;
 
 fn receiver(f: impl FnOnce(&mut Config)) -> (Solo, Vec<u8>) {
     let mut s = Solo::new(config(f));
@@ -232,6 +231,8 @@ fn queued_message_is_due_at_once() {
     let mut s = Solo::new(Config::default());
     s.send(&[1]);
     assert!(s.ep.poll_timeout().is_some_and(|t| t <= s.now));
+    s.expect_tx(&[0x01, 1]);
+    s.expect_sent(1);
 }
 
 #[test]
@@ -247,6 +248,7 @@ fn handle_timeout_early_or_repeated_is_harmless() {
     s.expect_no_events();
     s.fc(0, 0, 0);
     assert_eq!(s.tx_all().len(), 2);
+    s.expect_sent(1);
 }
 
 #[test]
@@ -259,6 +261,7 @@ fn timers_use_the_time_given_not_a_clock() {
         s.tx();
         s.fc(0, 0, 7);
         let frames = s.run_for(ms(100));
+        s.expect_sent(1);
         frames
             .iter()
             .map(|(t, f)| (t.as_micros() - start * 1000, f.data().to_vec()))
@@ -398,6 +401,7 @@ fn confirmation_without_a_frame_is_an_error() {
         s.ep.handle_tx_confirmation(Instant::ZERO),
         Err(isotp_core::NothingToConfirm)
     );
+    s.expect_sent(1);
 }
 
 #[test]

@@ -1,6 +1,5 @@
 //! Tests of the test harness itself: the pair, the link, the fault injector and the reference model.
-mod common;
-use common::*;
+use crate::common::*;
 
 #[test]
 fn pair_delivers_a_single_frame_and_records_it() {
@@ -177,4 +176,18 @@ fn pair_inject_delivers_a_raw_frame_and_logs_it() {
         p.event_list(Side::A),
         vec![Event::Warning(Warning::UnexpectedFlowControl)]
     );
+}
+
+#[test]
+#[should_panic(expected = "stray events left at the end of the test")]
+fn solo_refuses_to_end_with_an_event_nobody_looked_at() {
+    let mut s = Solo::new(Config::default());
+    s.rx(&[0x01, 0x42]);
+}
+
+#[test]
+#[should_panic(expected = "stray frame left at the end of the test")]
+fn solo_refuses_to_end_with_a_frame_nobody_took() {
+    let mut s = Solo::new(Config::default());
+    s.send(&[1]);
 }

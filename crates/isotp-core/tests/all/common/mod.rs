@@ -15,11 +15,13 @@ pub mod solo;
 
 pub use core::time::Duration;
 
-pub use isotp_core::wire::{FlowStatus, PciType, Pdu, PduError, StMin};
+pub use isotp_core::wire::{
+    explain, AddressLength, EmitError, FlowStatus, ParseError, PciType, Pdu, StMin,
+};
 pub use isotp_core::{
     ATimer, Address, AddressError, AddressingMode, CanId, Config, ConfigError, Endpoint, Event,
-    Frame, Instant, MessageId, PaddingCheck, ProtocolError, RateLimit, ReceptionProgress,
-    SendError, TargetAddressType, Warning,
+    Frame, Instant, MessageId, PaddingCheck, ParseFrameError, ProtocolError, RateLimit,
+    ReceptionProgress, SendError, TargetAddressType, Warning,
 };
 pub use link::{FaultStats, Faults, Link, Side};
 pub use pair::{Confirm, Pair, Record};

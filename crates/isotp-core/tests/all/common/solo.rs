@@ -34,9 +34,19 @@ impl Solo {
     /// Normal 11-bit addressing, the test confirming each transmitted frame itself
     /// (`Endpoint::with_tx_confirmation`).
     pub fn confirming(config: Config) -> Solo {
-        let mut s = Solo::new(config);
-        s.ep = s.ep.with_tx_confirmation();
-        s
+        let ep = Endpoint::new(super::tester_address(), config).expect("valid endpoint");
+        Solo::from_endpoint(ep.with_tx_confirmation(), CanId::standard(0x7E8).unwrap())
+    }
+
+    /// A ready-made endpoint; `rx_id` is the id `rx`/`rx_fd` use.
+    pub fn from_endpoint(ep: Endpoint, rx_id: CanId) -> Solo {
+        Solo {
+            ep,
+            now: Instant::ZERO,
+            rx_id,
+            sent: Vec::new(),
+            events: Vec::new(),
+        }
     }
 
     /// Default configuration.
@@ -46,13 +56,10 @@ impl Solo {
 
     /// Any address; `rx_id` is the id `rx`/`rx_fd` use.
     pub fn with_address(address: Address, config: Config, rx_id: CanId) -> Solo {
-        Solo {
-            ep: Endpoint::new(address, config).expect("valid endpoint"),
-            now: Instant::ZERO,
+        Solo::from_endpoint(
+            Endpoint::new(address, config).expect("valid endpoint"),
             rx_id,
-            sent: Vec::new(),
-            events: Vec::new(),
-        }
+        )
     }
 
     fn collect(&mut self) {
@@ -227,6 +234,16 @@ impl Solo {
         assert!(e.is_empty(), "expected no events, got {e:?}");
     }
 
+    /// Takes the events, asserting they are exactly `n` completions ([`Event::Sent`]).
+    #[track_caller]
+    pub fn expect_sent(&mut self, n: usize) {
+        let e = self.take_events();
+        assert!(
+            e.len() == n && e.iter().all(|e| matches!(e, Event::Sent { .. })),
+            "expected {n} Sent events, got {e:?}"
+        );
+    }
+
     /// Takes the events and returns the single received payload.
     #[track_caller]
     pub fn expect_received(&mut self) -> Vec<u8> {
@@ -235,5 +252,25 @@ impl Solo {
             [Event::Received { payload, .. }] => payload.clone(),
             other => panic!("expected exactly one Received, got {other:?}"),
         }
+    }
+}
+
+impl Drop for Solo {
+    /// Every test ends with nothing unaccounted for: no frame due now that the test did not take, no
+    /// event it did not look at.
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let now = self.now;
+        if let Some(f) = self.ep.poll_transmit(now) {
+            panic!("stray frame left at the end of the test: {f:?} at {now:?}");
+        }
+        self.collect();
+        let events = core::mem::take(&mut self.events);
+        assert!(
+            events.is_empty(),
+            "stray events left at the end of the test: {events:?}"
+        );
     }
 }

@@ -1,8 +1,7 @@
 //! Every case of Zephyr's ISO-TP conformance suite (tests/subsys/canbus/isotp/conformance), in virtual
 //! time: the node under test sends on 0x10 and receives on 0x11 (or the reverse), timeouts must fire
 //! within 1000-1100 ms (here: exactly at 1000 ms), STmin gaps within STmin..STmin+5 ms (here: exactly).
-mod common;
-use common::*;
+use crate::common::*;
 
 const DATA_SEND_LENGTH: usize = 272;
 const EXT_ADDR: u8 = 5;
@@ -91,6 +90,7 @@ fn test_send_sf_ext() {
     s.send(&data);
     let f = s.expect_tx(&cat(&[&[EXT_ADDR, 0x06], &data]));
     assert_eq!(f.len(), 8);
+    s.expect_sent(1);
 }
 
 #[test]
@@ -113,6 +113,7 @@ fn test_send_sf_fixed() {
     s.send(&data);
     let f = s.expect_tx(&cat(&[&[0x07], &data]));
     assert_eq!(f.id(), xid(0x18DA0201));
+    s.expect_sent(1);
 }
 
 #[test]
@@ -211,9 +212,8 @@ fn test_send_timeouts_first_flow_control() {
     s.tx();
     s.run_until(at_ms(1100));
     assert_eq!(
-        s.events
-            .iter()
-            .map(|(t, e)| (*t, e.clone()))
+        std::mem::take(&mut s.events)
+            .into_iter()
             .collect::<Vec<_>>(),
         vec![(
             at_ms(1000),
@@ -235,9 +235,8 @@ fn test_send_timeouts_consecutive_flow_control() {
     let start = s.now;
     s.run_until(start + ms(1100));
     assert_eq!(
-        s.events
-            .iter()
-            .map(|(t, e)| (*t, e.clone()))
+        std::mem::take(&mut s.events)
+            .into_iter()
             .collect::<Vec<_>>(),
         vec![(
             start + ms(1000),
@@ -261,9 +260,8 @@ fn test_send_timeouts_reset_by_a_late_flow_control() {
     s.tx_all();
     s.run_until(at_ms(1900));
     assert_eq!(
-        s.events
-            .iter()
-            .map(|(t, e)| (*t, e.clone()))
+        std::mem::take(&mut s.events)
+            .into_iter()
             .collect::<Vec<_>>(),
         vec![(
             at_ms(1800),
@@ -283,9 +281,8 @@ fn test_receive_timeouts() {
     s.tx();
     s.run_until(at_ms(1100));
     assert_eq!(
-        s.events
-            .iter()
-            .map(|(t, e)| (*t, e.clone()))
+        std::mem::take(&mut s.events)
+            .into_iter()
             .collect::<Vec<_>>(),
         vec![(
             at_ms(1000),
@@ -310,6 +307,7 @@ fn test_stmin() {
     let block = s.run_for(ms(100));
     assert_eq!(block.len(), 2);
     assert_eq!(block[1].0 - block[0].0, ms(50));
+    s.expect_sent(1);
 }
 
 #[test]
@@ -340,6 +338,15 @@ fn test_receiver_fc_errors_buffer_overflow() {
     let mut s = receiver(config(|c| c.max_frame_size = 128));
     s.rx(&[0x1F, 0xFF, 0, 0, 0, 0, 0, 0]);
     s.expect_tx(&[0x32, 0, 0]);
+    assert_eq!(
+        s.take_events(),
+        vec![Event::ReceiveFailed {
+            error: ProtocolError::MessageTooLarge {
+                length: 4095,
+                max_frame_size: 128
+            }
+        }]
+    );
 }
 
 #[test]
@@ -425,14 +432,15 @@ macro_rules! canfd_mandatory_padding {
         fn $name() {
             let data = random_data(8);
             let mut s = sender(config(|c| {
-                c.can_fd = true;
-                c.tx_data_length = $tx_dl;
-                c.bitrate_switch = true;
+                c.link_layer.can_fd = true;
+                c.link_layer.tx_data_length = $tx_dl;
+                c.link_layer.bitrate_switch = true;
             }));
             s.send(&data);
             let f = s.expect_tx(&cat(&[&[0x00, 0x08], &data, &[0xCC, 0xCC]]));
             assert_eq!(f.len(), 12);
             assert!(f.is_fd() && f.is_brs());
+            s.expect_sent(1);
         }
     )*};
 }
@@ -451,8 +459,8 @@ canfd_mandatory_padding! {
 fn test_canfd_rx_dl_validation() {
     let data = random_data(14 + 2 * 11);
     let mut s = receiver(config(|c| {
-        c.can_fd = true;
-        c.tx_data_length = 64;
+        c.link_layer.can_fd = true;
+        c.link_layer.tx_data_length = 64;
     }));
     s.rx_fd(&cat(&[&[0x10, data.len() as u8], &data[..14]])); // FF with CAN_DL 16
     s.expect_tx(&[0x30, 0, 0]);
@@ -472,9 +480,9 @@ fn test_canfd_rx_dl_validation() {
 
 fn fd_node(tx_dl: u8) -> Config {
     config(|c| {
-        c.can_fd = true;
-        c.tx_data_length = tx_dl;
-        c.bitrate_switch = true;
+        c.link_layer.can_fd = true;
+        c.link_layer.tx_data_length = tx_dl;
+        c.link_layer.bitrate_switch = true;
     })
 }
 
@@ -488,6 +496,7 @@ macro_rules! fd_mode_sf {
             s.send(&data);
             let f = s.expect_tx(&cat(&[&[0x00, ($tx_dl - 2) as u8], &data]));
             assert_eq!(f.len(), $tx_dl);
+            s.expect_sent(1);
         }
         #[test]
         fn $recv() {
@@ -523,4 +532,5 @@ fn test_send_data_fd_tx_dl_64() {
     s.fc(0, 0, 0);
     got.extend(s.tx_data());
     assert_eq!(got, expected_frames(&data, &Layout::fd(64)));
+    s.expect_sent(1);
 }

@@ -1,8 +1,7 @@
 //! Reception, frame by frame in virtual time: every behaviour python can-isotp 2.0.7's
 //! test_transport_layer_logic.py checks on the receive side, with exact bytes, plus the ISO rules behind
 //! them.
-mod common;
-use common::*;
+use crate::common::*;
 
 /// can-isotp's STACK_PARAMS in its logic tests: stmin 1, blocksize 8, wftmax 0.
 fn params() -> Config {
@@ -82,7 +81,7 @@ fn single_frame_with_length_zero_is_ignored() {
     assert_eq!(
         s.take_events(),
         vec![Event::Warning(Warning::Malformed(
-            PduError::SingleFrameEmpty
+            ParseError::SingleFrameEmpty
         ))]
     );
 }
@@ -94,7 +93,7 @@ fn single_frame_announcing_more_than_the_frame_holds_is_ignored() {
     assert_eq!(
         s.take_events(),
         vec![Event::Warning(Warning::Malformed(
-            PduError::SingleFrameTooLong {
+            ParseError::SingleFrameTooLong {
                 declared: 5,
                 available: 3
             }
@@ -108,7 +107,7 @@ fn empty_frame_is_ignored() {
     s.rx(&[]);
     assert_eq!(
         s.take_events(),
-        vec![Event::Warning(Warning::Malformed(PduError::Empty))]
+        vec![Event::Warning(Warning::Malformed(ParseError::Empty))]
     );
 }
 
@@ -131,7 +130,7 @@ macro_rules! unknown_pci_type_is_ignored {
             s.rx(&[pci, 0x00, 0x00]);
             assert_eq!(
                 s.take_events(),
-                vec![Event::Warning(Warning::Malformed(PduError::UnknownPciType { pci }))]
+                vec![Event::Warning(Warning::Malformed(ParseError::UnknownPciType { pci }))]
             );
             s.expect_no_tx();
             // Nothing changed: a message still goes through.
@@ -425,7 +424,7 @@ fn escaped_first_frame_with_a_12_bit_length_is_ignored_unlike_can_isotp() {
     assert_eq!(
         s.take_events(),
         vec![Event::Warning(Warning::Malformed(
-            PduError::FirstFrameEscapeNotAllowed { length: 33 }
+            ParseError::FirstFrameEscapeNotAllowed { length: 33 }
         ))]
     );
     s.expect_no_tx();
@@ -519,6 +518,15 @@ fn receive_4096_bytes_is_refused_with_the_default_max_frame_size() {
     let mut s = Solo::new(Config::default());
     s.rx(&[0x10, 0, 0, 0, 0x10, 0x00, 0, 0]);
     s.expect_tx(&[0x32, 0, 0]);
+    assert_eq!(
+        s.take_events(),
+        vec![Event::ReceiveFailed {
+            error: ProtocolError::MessageTooLarge {
+                length: 4096,
+                max_frame_size: 4095
+            }
+        }]
+    );
 }
 
 /// can-isotp perform_receive_4095_multiframe_check_blocksize: a FC after every `bs` CFs, none after the
@@ -576,7 +584,7 @@ fn first_frame_shorter_than_8_bytes_is_ignored_like_the_kernel() {
     assert_eq!(
         s.take_events(),
         vec![Event::Warning(Warning::Malformed(
-            PduError::FirstFrameTooShort { frame_len: 7 }
+            ParseError::FirstFrameTooShort { frame_len: 7 }
         ))]
     );
     s.expect_no_tx();
@@ -589,7 +597,7 @@ fn first_frame_whose_length_fits_a_single_frame_is_ignored() {
     assert_eq!(
         s.take_events(),
         vec![Event::Warning(Warning::Malformed(
-            PduError::FirstFrameLengthTooSmall {
+            ParseError::FirstFrameLengthTooSmall {
                 length: 7,
                 single_frame_max: 7
             }

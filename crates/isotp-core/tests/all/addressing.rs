@@ -1,7 +1,6 @@
 //! The seven addressing modes of can-isotp, functional addressing, asymmetric addresses, receive
 //! filtering, and address validation (exact error texts).
-mod common;
-use common::*;
+use crate::common::*;
 
 /// The tester address of each mode, shared with the other suites.
 fn build(mode: AddressingMode) -> Address {
@@ -57,7 +56,7 @@ fn frames_of_mode(mode: AddressingMode) {
         .frames_from(Side::B)
         .into_iter()
         .map(|r| r.frame)
-        .find(|f| f.data()[mode.address_len()] >> 4 == 3)
+        .find(|f| f.data()[mode.address_len().bytes()] >> 4 == 3)
         .expect("a flow control");
     let fc_expected: Vec<u8> = rx_prefix.into_iter().chain([0x30, 0, 0]).collect();
     assert_eq!(fc.data(), &fc_expected[..]);
@@ -66,23 +65,27 @@ fn frames_of_mode(mode: AddressingMode) {
 fn single_frame_capacity_of_mode(mode: AddressingMode) {
     let addr = build(mode);
     let ep = Endpoint::new(addr, Config::default()).unwrap();
-    let cap = 7 - mode.address_len();
+    let cap = 7 - mode.address_len().bytes();
     assert_eq!(ep.single_frame_capacity(), cap);
     let fd = Endpoint::new(
         addr,
         config(|c| {
-            c.can_fd = true;
-            c.tx_data_length = 64;
+            c.link_layer.can_fd = true;
+            c.link_layer.tx_data_length = 64;
         }),
     )
     .unwrap();
-    assert_eq!(fd.single_frame_capacity(), 62 - mode.address_len());
+    assert_eq!(fd.single_frame_capacity(), 62 - mode.address_len().bytes());
     // The largest SF goes as one frame, one more byte needs a FF.
     let mut s = Solo::with_address(addr, Config::default(), expected(mode).1);
     s.send(&payload(cap, 0));
-    assert_eq!(s.tx().unwrap().data()[mode.address_len()], cap as u8);
+    assert_eq!(
+        s.tx().unwrap().data()[mode.address_len().bytes()],
+        cap as u8
+    );
     s.send(&payload(cap + 1, 0));
-    assert_eq!(s.tx().unwrap().data()[mode.address_len()] >> 4, 1);
+    assert_eq!(s.tx().unwrap().data()[mode.address_len().bytes()] >> 4, 1);
+    s.expect_sent(1);
 }
 
 fn functional_of_mode(mode: AddressingMode) {
@@ -427,7 +430,7 @@ fn extended_frame_without_data_is_not_accepted() {
     s.rx(&[0xF1]); // the address byte but no PCI
     assert_eq!(
         s.take_events(),
-        vec![Event::Warning(Warning::Malformed(PduError::Empty))]
+        vec![Event::Warning(Warning::Malformed(ParseError::Empty))]
     );
 }
 
@@ -704,4 +707,120 @@ fn frame_debug_is_candump_style() {
         ),
         "18DA10F1##10102"
     );
+}
+
+// ---------------------------------------------------------------- from ids and address bytes
+
+#[test]
+fn from_ids_picks_the_mode_from_the_id_width_and_the_bytes() {
+    use isotp_core::AddressBytes;
+    let cases = [
+        (
+            sid(0x7E0),
+            sid(0x7E8),
+            AddressBytes::None,
+            AddressingMode::Normal11,
+        ),
+        (
+            xid(0x18DA_10F1),
+            xid(0x18DA_F110),
+            AddressBytes::None,
+            AddressingMode::Normal29,
+        ),
+        (
+            sid(0x6F1),
+            sid(0x610),
+            AddressBytes::Extended { tx: 0x10, rx: 0xF1 },
+            AddressingMode::Extended11,
+        ),
+        (
+            xid(0x1BAD_0001),
+            xid(0x1BAD_0002),
+            AddressBytes::Extended { tx: 0x10, rx: 0xF1 },
+            AddressingMode::Extended29,
+        ),
+        (
+            sid(0x7E0),
+            sid(0x7E8),
+            AddressBytes::Mixed(0x99),
+            AddressingMode::Mixed11,
+        ),
+        // Free 29-bit ids with one byte both ways: extended addressing, the same on the wire.
+        (
+            xid(0x1BAD_0001),
+            xid(0x1BAD_0002),
+            AddressBytes::Mixed(0x99),
+            AddressingMode::Extended29,
+        ),
+    ];
+    for (tx, rx, bytes, mode) in cases {
+        let a = Address::from_ids(Some(tx), Some(rx), bytes).unwrap();
+        assert_eq!(a.mode(), mode, "{bytes:?}");
+        assert_eq!(a.tx_id(TargetAddressType::Physical), Some(tx));
+        let (t, r, b) = a.ids().unwrap();
+        assert_eq!((t, r), (Some(tx), Some(rx)));
+        let again = Address::from_ids(t, r, b).unwrap();
+        assert_eq!(
+            (again.tx_prefix(), again.rx_prefix()),
+            (a.tx_prefix(), a.rx_prefix())
+        );
+        assert_eq!(again.rx_ids(), a.rx_ids());
+    }
+}
+
+#[test]
+fn from_ids_one_sided_and_asymmetric() {
+    use isotp_core::AddressBytes;
+    let tx_only = Address::from_ids(Some(sid(0x7DF)), None, AddressBytes::None).unwrap();
+    assert!(tx_only.can_transmit() && !tx_only.can_receive());
+    let rx_only = Address::from_ids(None, Some(sid(0x7E8)), AddressBytes::None).unwrap();
+    assert!(!rx_only.can_transmit() && rx_only.can_receive());
+    let mixed_widths =
+        Address::from_ids(Some(sid(0x7E0)), Some(xid(0x18DA_F110)), AddressBytes::None).unwrap();
+    assert_eq!(mixed_widths.rx_ids(), Some((xid(0x18DA_F110), None)));
+    assert_eq!(
+        Address::from_ids(None, None, AddressBytes::None),
+        Err(AddressError::MissingDirection {
+            needed: "transmit or receive"
+        })
+    );
+    assert_eq!(
+        Address::from_ids(Some(sid(0x7E0)), Some(sid(0x7E0)), AddressBytes::None),
+        Err(AddressError::SameTxRx {
+            mode: AddressingMode::Normal11
+        })
+    );
+    // The same id both ways works when the address bytes tell the directions apart.
+    assert!(Address::from_ids(
+        Some(sid(0x7E0)),
+        Some(sid(0x7E0)),
+        AddressBytes::Extended { tx: 1, rx: 2 }
+    )
+    .is_ok());
+}
+
+#[test]
+fn ids_of_fixed_modes_and_one_sided_bytes() {
+    let fixed = Address::normal_fixed_29(0x10, 0xF1).unwrap();
+    assert_eq!(
+        fixed.ids(),
+        Ok((
+            Some(xid(0x18DA_10F1)),
+            Some(xid(0x18DA_F110)),
+            isotp_core::AddressBytes::None
+        ))
+    );
+    let tx = Address::builder(AddressingMode::Normal11)
+        .txid(0x7E0)
+        .tx_only()
+        .build()
+        .unwrap();
+    let rx = Address::builder(AddressingMode::Extended11)
+        .rxid(0x7E8)
+        .source_address(0xF1)
+        .rx_only()
+        .build()
+        .unwrap();
+    let a = Address::asymmetric(tx, rx).unwrap();
+    assert_eq!(a.ids(), Err(AddressError::OneSidedAddressByte));
 }

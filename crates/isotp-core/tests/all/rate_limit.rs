@@ -1,7 +1,6 @@
 //! Rate limiting (can-isotp's rate_limit_max_bitrate / rate_limit_window_size): never more than
 //! max_bitrate * window bits of frame data in any window; the sender waits instead.
-mod common;
-use common::*;
+use crate::common::*;
 
 fn limited(bitrate: u32, window: Duration) -> Config {
     config(|c| {
@@ -22,6 +21,7 @@ fn single_frames_beyond_the_budget_wait_for_the_window() {
     let frames = s.run_until(at_ms(5000));
     let times: Vec<u64> = frames.iter().map(|(t, _)| t.as_micros() / 1000).collect();
     assert_eq!(times, [vec![0; 8], vec![1000; 8], vec![2000; 4]].concat());
+    s.expect_sent(20);
 }
 
 #[test]
@@ -36,6 +36,7 @@ fn poll_timeout_reports_when_the_budget_frees_up() {
     s.expect_no_tx();
     s.advance_to(at_ms(1000));
     assert!(s.tx().is_some());
+    s.expect_sent(9);
 }
 
 #[test]
@@ -73,8 +74,8 @@ fn big_multi_frame_is_sent_at_the_limited_rate() {
 #[test]
 fn rate_limit_counts_fd_frame_lengths() {
     let c = config(|c| {
-        c.can_fd = true;
-        c.tx_data_length = 64;
+        c.link_layer.can_fd = true;
+        c.link_layer.tx_data_length = 64;
         c.rate_limit = Some(RateLimit {
             max_bitrate: 1024,
             window: ms(1000),
@@ -87,6 +88,7 @@ fn rate_limit_counts_fd_frame_lengths() {
     let frames = s.run_until(at_ms(3000));
     let times: Vec<u64> = frames.iter().map(|(t, _)| t.as_micros() / 1000).collect();
     assert_eq!(times, vec![0, 0, 1000]);
+    s.expect_sent(3);
 }
 
 #[test]
@@ -96,6 +98,7 @@ fn without_rate_limit_everything_goes_at_once() {
         s.send(&payload(7, i));
     }
     assert_eq!(s.tx_all().len(), 20);
+    s.expect_sent(20);
 }
 
 #[test]
@@ -110,6 +113,7 @@ fn stop_sending_forgets_the_rate_limit_history() {
     s.ep.stop_sending();
     s.send(&[2]);
     s.expect_tx(&[0x01, 2]);
+    s.expect_sent(9);
 }
 
 #[test]

@@ -2,8 +2,7 @@
 //! padding; transfers over a lossy, duplicating, reordering link never deliver a wrong payload and
 //! never hang past the protocol timeouts; the wire parser is total and emit/parse round-trip; the
 //! endpoint survives arbitrary frame and time sequences.
-mod common;
-use common::*;
+use crate::common::*;
 use proptest::prelude::*;
 
 /// The case count, or `PROPTEST_CASES` when set (for longer runs: `PROPTEST_CASES=5000 cargo test`).
@@ -62,8 +61,8 @@ fn setup() -> impl Strategy<Value = Setup> {
 
 fn config_of(s: &Setup) -> Config {
     config(|c| {
-        c.can_fd = s.tx_dl > 8;
-        c.tx_data_length = s.tx_dl;
+        c.link_layer.can_fd = s.tx_dl > 8;
+        c.link_layer.tx_data_length = s.tx_dl;
         c.block_size = s.block_size;
         c.st_min = StMin::from_byte(s.st_min);
         c.tx_padding = s.padding;
@@ -260,109 +259,144 @@ proptest! {
 
 // ---------------------------------------------------------------- wire
 
-fn frame_len() -> impl Strategy<Value = usize> {
-    prop::sample::select(vec![8usize, 12, 16, 20, 24, 32, 48, 64])
+fn address_length() -> impl Strategy<Value = AddressLength> {
+    prop_oneof![Just(AddressLength::Zero), Just(AddressLength::One)]
 }
 
-fn pdu_case() -> impl Strategy<Value = (Vec<u8>, usize)> {
-    // Emit a valid PDU into a buffer; return (frame bytes, address length).
+fn flow_status() -> impl Strategy<Value = FlowStatus> {
     prop_oneof![
-        (0usize..=1, 1usize..=62, any::<u8>()).prop_filter_map("fits", |(alen, n, b)| {
-            if alen + 2 + n > 64 {
-                return None;
-            }
-            let data = vec![b; n];
-            let mut out = [0u8; 64];
-            let used = Pdu::SingleFrame { data: &data }.emit(&mut out, alen).ok()?;
-            Some((out[..used].to_vec(), alen))
-        }),
-        (0usize..=1, frame_len(), any::<u32>(), any::<u8>()).prop_filter_map(
-            "valid ff",
-            |(alen, fl, len, b)| {
-                let header = Pdu::first_frame_header_len(len);
-                if fl < alen + header {
-                    return None;
-                }
-                if (len as usize) <= Pdu::single_frame_capacity(fl, alen) {
-                    return None;
-                }
-                let data = vec![b; fl - alen - header];
-                let mut out = [0u8; 64];
-                let used = Pdu::FirstFrame {
-                    length: len,
-                    data: &data,
-                }
-                .emit(&mut out, alen)
-                .ok()?;
-                Some((out[..used].to_vec(), alen))
-            }
-        ),
-        (0usize..=1, 0u8..16, 0usize..=62, any::<u8>()).prop_map(|(alen, sn, n, b)| {
-            let data = vec![b; n];
-            let mut out = [0u8; 64];
-            let used = Pdu::ConsecutiveFrame {
-                sequence_number: sn,
-                data: &data,
-            }
-            .emit(&mut out, alen)
-            .unwrap();
-            (out[..used].to_vec(), alen)
-        }),
-        (0usize..=1, 0u8..3, any::<u8>(), any::<u8>()).prop_map(|(alen, fs, bs, st)| {
-            let status = [
-                FlowStatus::ContinueToSend,
-                FlowStatus::Wait,
-                FlowStatus::Overflow,
-            ][usize::from(fs)];
-            let mut out = [0u8; 64];
-            let used = Pdu::FlowControl {
-                status,
-                block_size: bs,
-                st_min: StMin::from_byte(st),
-            }
-            .emit(&mut out, alen)
-            .unwrap();
-            (out[..used].to_vec(), alen)
-        }),
+        Just(FlowStatus::ContinueToSend),
+        Just(FlowStatus::Wait),
+        Just(FlowStatus::Overflow)
     ]
 }
 
+/// Any PDU value at all, valid or not: every input `emit` accepts.
+#[derive(Clone, Debug)]
+enum AnyPdu {
+    Single(Vec<u8>, bool),
+    First(u32, Vec<u8>),
+    Consecutive(u8, Vec<u8>),
+    Flow(FlowStatus, u8, u8),
+}
+
+impl AnyPdu {
+    fn pdu(&self) -> Pdu<'_> {
+        match self {
+            AnyPdu::Single(data, escaped) => Pdu::SingleFrame {
+                data,
+                escaped: *escaped,
+            },
+            AnyPdu::First(length, data) => Pdu::FirstFrame {
+                length: *length,
+                data,
+            },
+            AnyPdu::Consecutive(sn, data) => Pdu::ConsecutiveFrame {
+                sequence_number: *sn,
+                data,
+            },
+            AnyPdu::Flow(status, bs, st) => Pdu::FlowControl {
+                status: *status,
+                block_size: *bs,
+                st_min: StMin::from_byte(*st),
+            },
+        }
+    }
+}
+
+fn ff_length() -> impl Strategy<Value = u32> {
+    prop_oneof![0u32..=80, 4090u32..=4100, any::<u32>()]
+}
+
+fn any_pdu() -> impl Strategy<Value = AnyPdu> {
+    let data = || prop::collection::vec(any::<u8>(), 0..=70);
+    prop_oneof![
+        (data(), any::<bool>()).prop_map(|(d, e)| AnyPdu::Single(d, e)),
+        (ff_length(), data()).prop_map(|(l, d)| AnyPdu::First(l, d)),
+        (any::<u8>(), data()).prop_map(|(sn, d)| AnyPdu::Consecutive(sn, d)),
+        (flow_status(), any::<u8>(), any::<u8>()).prop_map(|(s, b, t)| AnyPdu::Flow(s, b, t)),
+    ]
+}
+
+/// The frame a sender makes of emitted bytes: padded to a CAN FD length, an escaped single frame beyond
+/// 8 bytes.
+fn as_frame(pdu: &Pdu<'_>, emitted: &[u8]) -> Vec<u8> {
+    let min = match pdu {
+        Pdu::SingleFrame { escaped: true, .. } => 9,
+        _ => 0,
+    };
+    let len = isotp_core::wire::dlc::round_up(emitted.len().max(min)).unwrap();
+    let mut frame = emitted.to_vec();
+    frame.resize(len, 0xCC);
+    frame
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(2000), ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(3000), ..ProptestConfig::default() })]
 
     #[test]
-    fn pdu_parse_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..=64), alen in 0usize..=3) {
-        let _ = Pdu::parse(&bytes, alen);
+    fn parse_and_explain_never_panic_and_agree(
+        bytes in prop::collection::vec(any::<u8>(), 0..=80),
+        alen in address_length(),
+    ) {
+        let parsed = Pdu::parse(&bytes, alen);
+        let view = explain(&bytes, alen);
+        prop_assert_eq!(view.problem, parsed.err());
+        if let Ok(pdu) = parsed {
+            prop_assert_eq!(view.pci.pci_type(), Some(pdu.pci_type()));
+            prop_assert_eq!(view.data, pdu.data());
+            prop_assert!(pdu.buffer_len(alen) <= bytes.len());
+            prop_assert_eq!(pdu.header_len() + alen.bytes() + pdu.data().len(), pdu.buffer_len(alen));
+        }
+        let _ = view.pci.to_string();
     }
 
     #[test]
-    fn parse_then_emit_then_parse_is_stable(bytes in prop::collection::vec(any::<u8>(), 0..=64), alen in 0usize..=1) {
+    fn a_parsed_pdu_emits_its_own_bytes(
+        bytes in prop::collection::vec(any::<u8>(), 0..=64),
+        alen in address_length(),
+    ) {
         if let Ok(pdu) = Pdu::parse(&bytes, alen) {
             let mut out = [0u8; 64];
             let used = pdu.emit(&mut out, alen).expect("a parsed PDU can be emitted");
-            prop_assert!(used <= bytes.len());
-            prop_assert_eq!(Pdu::parse(&out[..used], alen), Ok(pdu));
+            prop_assert_eq!(used, pdu.buffer_len(alen));
+            prop_assert_eq!(&out[alen.bytes()..used], &bytes[alen.bytes()..used]);
+            // With the original padding the frame parses back to the same PDU.
+            out[used..bytes.len()].copy_from_slice(&bytes[used..]);
+            prop_assert_eq!(Pdu::parse(&out[..bytes.len()], alen), Ok(pdu));
         }
     }
 
     #[test]
-    fn emit_then_parse_round_trips((frame, alen) in pdu_case()) {
-        let pdu = Pdu::parse(&frame, alen);
-        prop_assert!(pdu.is_ok(), "{:?} {:?}", frame, pdu);
-        let pdu = pdu.unwrap();
-        let mut out = [0u8; 64];
-        let used = pdu.emit(&mut out, alen).unwrap();
-        prop_assert_eq!(&out[alen..used], &frame[alen..]);
-    }
-
-    #[test]
-    fn emit_never_panics_on_small_buffers(n in 0usize..=70, buf_len in 0usize..=64, alen in 0usize..=3, sn in any::<u8>(), len in any::<u32>()) {
-        let data = vec![0xAB; n];
+    fn whatever_emit_accepts_parses_back(p in any_pdu(), alen in address_length(), buf_len in 0usize..=70) {
+        let pdu = p.pdu();
         let mut out = vec![0u8; buf_len];
-        let _ = Pdu::SingleFrame { data: &data }.emit(&mut out, alen);
-        let _ = Pdu::FirstFrame { length: len, data: &data }.emit(&mut out, alen);
-        let _ = Pdu::ConsecutiveFrame { sequence_number: sn, data: &data }.emit(&mut out, alen);
-        let _ = Pdu::FlowControl { status: FlowStatus::Wait, block_size: sn, st_min: StMin::from_byte(sn) }.emit(&mut out, alen);
+        match pdu.emit(&mut out, alen) {
+            Ok(used) => {
+                prop_assert_eq!(used, pdu.buffer_len(alen));
+                let frame = as_frame(&pdu, &out[..used]);
+                let back = Pdu::parse(&frame, alen);
+                match (pdu, back) {
+                    // The padding of a consecutive frame reads as data: the receiver knows where the
+                    // message ends.
+                    (
+                        Pdu::ConsecutiveFrame { sequence_number, data },
+                        Ok(Pdu::ConsecutiveFrame { sequence_number: sn, data: read }),
+                    ) => {
+                        prop_assert_eq!(sn, sequence_number);
+                        prop_assert_eq!(&read[..data.len()], data);
+                    }
+                    (pdu, back) => prop_assert_eq!(back, Ok(pdu)),
+                }
+            }
+            Err(EmitError::BufferTooSmall { needed, available }) => {
+                prop_assert_eq!((needed, available), (pdu.buffer_len(alen), buf_len));
+                // The same PDU in a big enough buffer is fine.
+                let mut big = [0u8; 64];
+                prop_assert!(pdu.emit(&mut big, alen).is_ok());
+            }
+            Err(_) => {}
+        }
     }
 
     #[test]
@@ -372,6 +406,14 @@ proptest! {
             Some(s) => prop_assert!(s.duration() >= d && !s.is_reserved()),
             None => prop_assert!(us_ > 127_000),
         }
+    }
+
+    #[test]
+    fn st_min_every_byte_has_a_duration_and_text(b in any::<u8>()) {
+        let s = StMin::from_byte(b);
+        prop_assert!(s.duration() <= StMin::RESERVED_MEANS);
+        prop_assert_eq!(s.to_byte(), b);
+        prop_assert!(!s.to_string().is_empty());
     }
 }
 
@@ -431,8 +473,8 @@ fn robust_config() -> impl Strategy<Value = (bool, Config)> {
             match preset {
                 0 => {}
                 1 => {
-                    c.can_fd = true;
-                    c.tx_data_length = 64;
+                    c.link_layer.can_fd = true;
+                    c.link_layer.tx_data_length = 64;
                     c.max_frame_size = u32::MAX;
                 }
                 2 => c.listen_mode = true,
@@ -448,9 +490,9 @@ fn robust_config() -> impl Strategy<Value = (bool, Config)> {
                     })
                 }
                 _ => {
-                    c.can_fd = true;
-                    c.tx_data_length = 12;
-                    c.tx_data_min_length = Some(12);
+                    c.link_layer.can_fd = true;
+                    c.link_layer.tx_data_length = 12;
+                    c.link_layer.tx_data_min_length = Some(12);
                     c.tx_padding = Some(0x55);
                 }
             }
@@ -512,7 +554,7 @@ proptest! {
                     while let Some(f) = ep.poll_transmit(now) {
                         prop_assert!(valid_len(&f));
                         prop_assert!(tx_ids.contains(&f.id()) || f.id() == sid(0x7DF) || f.id() == sid(0x6F1));
-                        prop_assert_eq!(f.is_fd(), cfg.can_fd);
+                        prop_assert_eq!(f.is_fd(), cfg.link_layer.can_fd);
                         prop_assert!(!cfg.listen_mode, "listen mode transmitted {:?}", f);
                         count += 1;
                         prop_assert!(count < 10_000);
@@ -537,6 +579,134 @@ proptest! {
                 let next = ep.poll_timeout();
                 prop_assert!(!matches!(next, Some(t) if t <= now), "wakeup {:?} not after now {:?}", next, now);
             }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- candump text
+
+fn any_frame() -> impl Strategy<Value = Frame> {
+    (
+        any::<bool>(),
+        any::<u32>(),
+        any::<bool>(),
+        any::<bool>(),
+        prop::collection::vec(any::<u8>(), 0..=64),
+    )
+        .prop_map(|(extended, raw, fd, brs, mut data)| {
+            let id = if extended {
+                xid(raw & 0x1FFF_FFFF)
+            } else {
+                sid(raw & 0x7FF)
+            };
+            if fd {
+                data.truncate(
+                    isotp_core::wire::dlc::round_up(data.len()).map_or(64, |_| data.len()),
+                );
+                let n = isotp_core::wire::dlc::round_up(data.len()).unwrap();
+                data.resize(n, 0);
+                Frame::new_fd(id, &data, brs).unwrap()
+            } else {
+                data.truncate(8);
+                Frame::new(id, &data).unwrap()
+            }
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(2000), ..ProptestConfig::default() })]
+
+    #[test]
+    fn frames_read_back_what_they_write(frame in any_frame()) {
+        prop_assert_eq!(frame.to_string().parse::<Frame>(), Ok(frame));
+        prop_assert_eq!(frame.id().to_string().parse::<CanId>(), Ok(frame.id()));
+    }
+
+    #[test]
+    fn any_text_gives_a_frame_or_an_error(text in "[0-9A-Fa-fxXrR#._ \u{e9}]{0,40}") {
+        if let Ok(f) = text.parse::<Frame>() {
+            // A frame read from text writes the same id and bytes back.
+            let back = f.to_string();
+            prop_assert_eq!(back.parse::<Frame>(), Ok(f));
+        }
+        let _ = text.parse::<CanId>();
+    }
+
+    #[test]
+    fn arbitrary_strings_never_panic(text in any::<String>()) {
+        let _ = text.parse::<Frame>();
+        let _ = text.parse::<CanId>();
+    }
+
+    #[test]
+    fn ids_follow_the_digit_rule(raw in 0u32..=0x1FFF_FFFF, digits in 1usize..=8) {
+        let text = format!("{raw:0digits$X}");
+        let parsed = text.parse::<CanId>();
+        match text.len() {
+            1..=3 if raw <= 0x7FF => prop_assert_eq!(parsed, Ok(sid(raw))),
+            1..=3 => prop_assert_eq!(parsed, Err(ParseFrameError::StandardIdOutOfRange { id: raw })),
+            4..=8 => prop_assert_eq!(parsed, Ok(xid(raw))),
+            _ => prop_assert_eq!(parsed, Err(ParseFrameError::InvalidId)),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- addresses from ids
+
+fn any_id() -> impl Strategy<Value = CanId> {
+    prop_oneof![
+        (0u32..=0x7FF).prop_map(sid),
+        (0u32..=0x1FFF_FFFF).prop_map(xid),
+    ]
+}
+
+fn any_bytes() -> impl Strategy<Value = isotp_core::AddressBytes> {
+    use isotp_core::AddressBytes;
+    prop_oneof![
+        Just(AddressBytes::None),
+        any::<u8>().prop_map(AddressBytes::Mixed),
+        (any::<u8>(), any::<u8>()).prop_map(|(tx, rx)| AddressBytes::Extended { tx, rx }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(2000), ..ProptestConfig::default() })]
+
+    #[test]
+    fn from_ids_and_ids_are_inverse(
+        tx in prop::option::of(any_id()),
+        rx in prop::option::of(any_id()),
+        bytes in any_bytes(),
+    ) {
+        if let Ok(a) = Address::from_ids(tx, rx, bytes) {
+            let (t, r, b) = a.ids().unwrap();
+            prop_assert_eq!((t, r), (tx, rx));
+            let again = Address::from_ids(t, r, b).unwrap();
+            prop_assert_eq!(again.tx_id(TargetAddressType::Physical), a.tx_id(TargetAddressType::Physical));
+            prop_assert_eq!(again.rx_ids(), a.rx_ids());
+            prop_assert_eq!((again.tx_prefix(), again.rx_prefix()), (a.tx_prefix(), a.rx_prefix()));
+        } else {
+            // Refused only without ids, or when both directions would look the same on the wire.
+            prop_assert!(tx.is_none() && rx.is_none() || tx == rx);
+        }
+    }
+
+    #[test]
+    fn any_link_layer_is_validated_without_panicking(
+        can_fd in any::<bool>(),
+        tx_dl in any::<u8>(),
+        brs in any::<bool>(),
+        min in prop::option::of(any::<u8>()),
+    ) {
+        let mut l = if can_fd { isotp_core::LinkLayer::fd(tx_dl, brs) } else { isotp_core::LinkLayer::classic() };
+        l.tx_data_length = tx_dl;
+        l.bitrate_switch = brs;
+        l.tx_data_min_length = min;
+        let mut c = Config::default();
+        c.link_layer = l;
+        prop_assert_eq!(c.validate().is_ok(), l.validate().is_ok());
+        if l.validate().is_ok() {
+            prop_assert!(Endpoint::new(address_for(AddressingMode::Normal11), c).is_ok());
         }
     }
 }

@@ -1,8 +1,7 @@
 //! What a driver tells the endpoint beyond frames and time: negative transmit confirmations, receive
 //! back-pressure; and what it can learn: first frame indications and reception progress.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 // ---------------------------------------------------------------- negative transmit confirmation
 
@@ -99,6 +98,7 @@ fn a_failure_with_nothing_in_flight_is_an_error_not_a_panic() {
     s.tx().unwrap();
     // Without transmit confirmation the frame counted as sent when it was handed out.
     assert_eq!(s.ep.handle_tx_failure(), Err(isotp_core::NothingToConfirm));
+    s.expect_sent(1);
     let mut s = Solo::confirming(Config::default());
     assert_eq!(s.ep.handle_tx_failure(), Err(isotp_core::NothingToConfirm));
     s.send(&[1]);
@@ -110,10 +110,14 @@ fn a_failure_with_nothing_in_flight_is_an_error_not_a_panic() {
 
 // ---------------------------------------------------------------- indications and progress
 
+fn indicating(config: Config) -> Solo {
+    let ep = Endpoint::new(tester_address(), config).unwrap();
+    Solo::from_endpoint(ep.with_first_frame_indication(), sid(0x7E8))
+}
+
 #[test]
 fn first_frame_indication_and_progress_follow_a_reception() {
-    let mut s = Solo::new(Config::default());
-    s.ep = s.ep.with_first_frame_indication();
+    let mut s = indicating(Config::default());
     let data = payload(20, 0);
     assert_eq!(s.ep.reception_progress(), None);
     s.rx(&cat(&[&[0x10, 20], &data[..6]]));
@@ -150,6 +154,7 @@ fn first_frame_indication_and_progress_follow_a_reception() {
 fn without_the_option_no_indication_is_reported() {
     let mut s = Solo::new(Config::default());
     s.rx(&[0x10, 20, 1, 2, 3, 4, 5, 6]);
+    s.expect_tx(&[0x30, 0, 0]);
     s.expect_no_events();
     assert_eq!(
         s.ep.reception_progress(),
@@ -162,8 +167,7 @@ fn without_the_option_no_indication_is_reported() {
 
 #[test]
 fn a_refused_first_frame_is_not_indicated() {
-    let mut s = Solo::new(config(|c| c.max_frame_size = 10));
-    s.ep = s.ep.with_first_frame_indication();
+    let mut s = indicating(config(|c| c.max_frame_size = 10));
     s.rx(&[0x10, 20, 1, 2, 3, 4, 5, 6]);
     assert!(matches!(
         s.take_events().as_slice(),
