@@ -20,7 +20,7 @@ pub enum StackError {
     #[error("invalid configuration: {0}")]
     Config(#[from] ConfigError),
     /// The configuration asks for CAN FD and the bus carries classic frames only.
-    #[error("the configuration asks for CAN FD but this bus carries classic CAN frames only (open the interface in CAN FD mode, or set can_fd = false)")]
+    #[error("the configuration asks for CAN FD but this bus carries classic CAN frames only (open the interface in CAN FD mode, or set link_layer.can_fd = false)")]
     CanFdUnsupported,
     /// The bus failed.
     #[error("{0}")]

@@ -101,7 +101,7 @@ impl Node {
     /// Refused with [`StackError::CanFdUnsupported`] when `config` asks for CAN FD and the bus
     /// cannot carry it (see [`CanBus::capabilities`]).
     pub fn add(&self, address: isotp_core::Address, config: Config) -> Result<Link, StackError> {
-        if config.can_fd && !self.runner.shared.bus.capabilities().can_fd {
+        if config.link_layer.can_fd && !self.runner.shared.bus.capabilities().can_fd {
             return Err(StackError::CanFdUnsupported);
         }
         // The driver confirms every frame once the bus accepted it, which gives N_As/N_Ar meaning

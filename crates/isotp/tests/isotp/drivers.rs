@@ -82,8 +82,8 @@ impl CanBus for Classic {
 fn a_can_fd_configuration_on_a_classic_bus_is_refused_when_built() {
     let bus = VirtualBus::new();
     let mut config = Config::default();
-    config.can_fd = true;
-    config.tx_data_length = 64;
+    config.link_layer.can_fd = true;
+    config.link_layer.tx_data_length = 64;
     let err = Stack::new(Classic(bus.attach()), address(), config).err();
     assert!(matches!(err, Some(StackError::CanFdUnsupported)), "{err:?}");
     assert!(err.unwrap().to_string().contains("classic"));
