@@ -298,7 +298,7 @@ fn invalid_configuration_is_refused_with_the_field_named() {
         .unwrap();
     assert_eq!(
         err.to_string(),
-        "invalid configuration: tx_data_length = 13 is not allowed: 8, 12, 16, 20, 24, 32, 48 or 64"
+        "invalid configuration: link_layer.tx_data_length = 13 is not allowed: 8, 12, 16, 20, 24, 32, 48 or 64"
     );
 }
 
