@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use isotp::bus::{CanBus, Direction, Tracer, VirtualBus};
-use isotp::measure::{self, Percentiles};
+use isotp::measure::{self, Percentiles, Step};
 use isotp::{Stack, StackError};
 use isotp_core::{Address, CanId, Config};
 
@@ -109,11 +109,20 @@ fn traced<B: CanBus>(bus: B, address: Address) -> Arc<Tracer<B>> {
     }))
 }
 
-/// What a measuring loop's error means to the user.
-fn run_error(e: StackError) -> CliError {
-    match e {
-        StackError::Timeout { waited, what } => timed_out(what, waited),
-        e => from_stack(e),
+/// What a measuring loop's failure means to the user.
+fn run_error(count: u64) -> impl Fn(measure::Failure) -> CliError {
+    move |f| {
+        let which = format!("PDU {} of {count}", f.number);
+        match (f.error, f.step) {
+            (StackError::Timeout { waited, .. }, Step::Send | Step::SendBack) => {
+                timed_out(&format!("{which} to be sent"), waited)
+            }
+            (StackError::Timeout { waited, .. }, Step::Echo) => {
+                timed_out(&format!("the echo of {which}"), waited)
+            }
+            (StackError::Timeout { waited, .. }, _) => timed_out(&which, waited),
+            (e, _) => from_stack(e),
+        }
     }
 }
 
@@ -148,8 +157,8 @@ fn local(args: &PerfArgs, address: Address, config: Config) -> CliResult<Report>
         .join()
         .map_err(|_| CliError::failure("the receiving stack's thread failed"))?;
     bar.finish_and_clear();
-    let sent = sent.map_err(run_error)?;
-    let received = received.map_err(run_error)?;
+    let sent = sent.map_err(run_error(count))?;
+    let received = received.map_err(run_error(count))?;
     // Throughput ends when the receiver has the last PDU; round trips when the sender has the echo.
     let start = sent.ended.map(|e| e - sent.elapsed);
     let elapsed = match (rtt, start, received.ended) {
@@ -188,7 +197,7 @@ fn remote(
         }
     };
     bar.finish_and_clear();
-    let run = result.map_err(run_error)?;
+    let run = result.map_err(run_error(count))?;
     let elapsed = match role {
         Role::Send => run.elapsed,
         // From the first frame of the link, as isotpperf counts.
