@@ -1051,9 +1051,11 @@ fn interrupt_wakes_recv() -> CaseResult {
         bus_none && kernel_none,
         "recv returned something instead of None"
     );
+    // Woken at all is the check (a recv(None) not woken never returns); how soon is a figure,
+    // reported below: on a loaded host the guest's threads can wait tens of milliseconds to run.
     ensure!(
-        bus_late < Duration::from_millis(50) && kernel_late < Duration::from_millis(50),
-        "woken after {bus_late:?} (bus) / {kernel_late:?} (kernel)"
+        bus_late < Duration::from_secs(5) && kernel_late < Duration::from_secs(5),
+        "woken only after {bus_late:?} (bus) / {kernel_late:?} (kernel)"
     );
     Ok(format!(
         "woken after {:.2} ms (bus), {:.2} ms (kernel socket)",
