@@ -205,6 +205,9 @@ pub struct SocketCanBus {
     /// Held while reading the socket, so frames read by a sender waiting for its echo keep their
     /// order (they wait in the echo's stash for `recv`).
     read_lock: Mutex<()>,
+    /// The ids asked for by `set_receive_filter` (`None`: every frame), and the ids we sent, which
+    /// the kernel's filter must also pass for their echoes to reach us.
+    filter: Mutex<(Option<Vec<CanId>>, Vec<CanId>)>,
 }
 
 /// Own-echo bookkeeping: frames written and echoes seen (the kernel echoes in order), and data
@@ -309,6 +312,7 @@ impl SocketCanBus {
             send_timeout: DEFAULT_SEND_TIMEOUT,
             echo,
             read_lock: Mutex::new(()),
+            filter: Mutex::new((None, Vec::new())),
         })
     }
 
@@ -565,6 +569,51 @@ impl SocketCanBus {
     }
 }
 
+impl SocketCanBus {
+    /// Installs `CAN_RAW_FILTER` for `ids` plus the ids we sent (their echoes confirm our frames).
+    fn apply_filter(&self, ids: &Option<Vec<CanId>>, sent: &[CanId]) -> Result<(), BusError> {
+        let all: Option<Vec<CanId>> = ids.as_ref().map(|ids| {
+            let mut all = ids.clone();
+            if self.echo.is_some() {
+                all.extend(sent.iter().filter(|s| !ids.contains(s)));
+            }
+            all
+        });
+        let ids = all.as_deref();
+        let filters: Vec<(u32, u32)> = match ids {
+            // id 0, mask 0: every frame.
+            None => vec![(0, 0)],
+            Some(ids) => ids
+                .iter()
+                .map(|id| {
+                    if id.is_extended() {
+                        let flag = libc::CAN_EFF_FLAG;
+                        (id.raw() | flag, libc::CAN_EFF_MASK | flag)
+                    } else {
+                        // The EFF flag in the mask keeps an 11-bit filter from matching 29-bit ids.
+                        (id.raw(), libc::CAN_SFF_MASK | libc::CAN_EFF_FLAG)
+                    }
+                })
+                .collect(),
+        };
+        self.set_filters(&filters)
+    }
+
+    /// Before sending with `id`: makes sure the kernel's filter lets its echo through.
+    fn pass_echoes_of(&self, id: CanId) -> Result<(), BusError> {
+        let mut f = self.filter.lock().unwrap_or_else(|e| e.into_inner());
+        if f.1.contains(&id) {
+            return Ok(());
+        }
+        f.1.push(id);
+        if f.0.is_some() {
+            let (ids, sent) = (&f.0, &f.1);
+            self.apply_filter(ids, sent)?;
+        }
+        Ok(())
+    }
+}
+
 impl Echo {
     fn lock(&self) -> std::sync::MutexGuard<'_, EchoState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
@@ -657,6 +706,7 @@ impl CanBus for SocketCanBus {
         let Some(echo) = &self.echo else {
             return self.send_any(frame, &to_can_any_frame(frame));
         };
+        self.pass_echoes_of(frame.id())?;
         // Tickets in write order: the kernel echoes in that order.
         let ticket = {
             let mut st = echo.lock();
@@ -710,23 +760,9 @@ impl CanBus for SocketCanBus {
     }
 
     fn set_receive_filter(&self, ids: Option<&[isotp_core::CanId]>) -> Result<(), BusError> {
-        let filters: Vec<(u32, u32)> = match ids {
-            // id 0, mask 0: every frame.
-            None => vec![(0, 0)],
-            Some(ids) => ids
-                .iter()
-                .map(|id| {
-                    if id.is_extended() {
-                        let flag = libc::CAN_EFF_FLAG;
-                        (id.raw() | flag, libc::CAN_EFF_MASK | flag)
-                    } else {
-                        // The EFF flag in the mask keeps an 11-bit filter from matching 29-bit ids.
-                        (id.raw(), libc::CAN_SFF_MASK | libc::CAN_EFF_FLAG)
-                    }
-                })
-                .collect(),
-        };
-        self.set_filters(&filters)
+        let mut f = self.filter.lock().unwrap_or_else(|e| e.into_inner());
+        f.0 = ids.map(<[CanId]>::to_vec);
+        self.apply_filter(&f.0, &f.1)
     }
 }
 
