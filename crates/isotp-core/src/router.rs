@@ -246,11 +246,7 @@ impl<L> Router<L> {
 
     /// The link of `key`, mutably, if it is still present.
     pub fn get_mut(&mut self, key: LinkKey) -> Option<&mut L> {
-        let slot = self.slots.get_mut(key.slot as usize)?;
-        if slot.generation != key.generation {
-            return None;
-        }
-        slot.entry.as_mut().map(|e| &mut e.link)
+        self.entry_mut(key).map(|e| &mut e.link)
     }
 
     /// How many links there are.
@@ -378,38 +374,41 @@ impl<L> Router<L> {
         slot.entry.as_mut()
     }
 
+    /// The route of a present link; borrows only `slots`, so the indexes can change meanwhile.
+    fn route_in(slots: &[Slot<L>], key: LinkKey) -> Option<&Route> {
+        let slot = slots.get(key.slot as usize)?;
+        if slot.generation != key.generation {
+            return None;
+        }
+        slot.entry.as_ref().map(|e| &e.route)
+    }
+
     fn index(&mut self, key: LinkKey) {
-        let Some(e) = self.entry(key) else {
-            return;
-        };
-        match &e.route {
-            Route::Ids(ids) => {
-                let ids = ids.clone();
-                for id in ids {
+        match Self::route_in(&self.slots, key) {
+            Some(Route::Ids(ids)) => {
+                for &id in ids {
                     self.by_id.entry(id).or_default().push(key);
                 }
             }
-            Route::Every => self.every.push(key),
+            Some(Route::Every) => self.every.push(key),
+            None => {}
         }
     }
 
     fn unindex(&mut self, key: LinkKey) {
-        let Some(e) = self.entry(key) else {
-            return;
-        };
-        match &e.route {
-            Route::Ids(ids) => {
-                let ids = ids.clone();
+        match Self::route_in(&self.slots, key) {
+            Some(Route::Ids(ids)) => {
                 for id in ids {
-                    if let Some(v) = self.by_id.get_mut(&id) {
+                    if let Some(v) = self.by_id.get_mut(id) {
                         v.retain(|&k| k != key);
                         if v.is_empty() {
-                            self.by_id.remove(&id);
+                            self.by_id.remove(id);
                         }
                     }
                 }
             }
-            Route::Every => self.every.retain(|&k| k != key),
+            Some(Route::Every) => self.every.retain(|&k| k != key),
+            None => {}
         }
     }
 }
