@@ -1,15 +1,4 @@
 #![doc = include_str!("../README.md")]
-//! # isotp
-//!
-//! ISO 15765-2 (ISO-TP) on real and virtual CAN buses, built on the sans-IO engine
-//! [`isotp_core`].
-//!
-//! - [`Stack`]: a blocking link with one background thread, the counterpart of can-isotp's `CanStack`.
-//! - [`Node`]: hundreds of links on one bus and one thread.
-//! - `AsyncStack` (feature `tokio`): the same over tokio.
-//! - [`bus`]: the [`bus::CanBus`] trait and its backends.
-//! - `kernel` (Linux, feature `socketcan`): the kernel's own CAN_ISOTP socket behind the same
-//!   send/receive surface.
 #![deny(missing_docs)]
 
 // The project README's Rust examples are complete programs, compiled and run as doctests here.
@@ -19,9 +8,9 @@ struct ProjectReadme;
 
 pub mod bus;
 pub mod capture;
-pub mod hub;
 #[cfg(all(target_os = "linux", feature = "socketcan"))]
 pub mod kernel;
+pub mod measure;
 
 pub use isotp_core as core;
 // The engine's vocabulary, so a driver user needs no second dependency.
@@ -35,4 +24,6 @@ mod stack;
 
 #[cfg(feature = "tokio")]
 pub use stack::AsyncStack;
-pub use stack::{Link, Message, MessageDirection, Node, Stack, StackError};
+pub use stack::{
+    DriverOptions, Link, Message, MessageDirection, Node, Stack, StackError, DEFAULT_RECEIVE_QUEUE,
+};
