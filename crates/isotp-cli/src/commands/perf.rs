@@ -196,9 +196,15 @@ fn remote(
     let result = match role {
         Role::Send => measure::send(&stack, size, count, args.rtt, timeout, |_| bar.inc(1)),
         // --timeout bounds the first PDU too: start the sender within it (or raise it).
-        Role::Recv => measure::receive(&stack, size, count, args.rtt, timeout, Some(timeout), |_| {
-            bar.inc(1)
-        }),
+        Role::Recv => measure::receive(
+            &stack,
+            size,
+            count,
+            args.rtt,
+            timeout,
+            Some(timeout),
+            |_| bar.inc(1),
+        ),
     };
     bar.finish_and_clear();
     let run = result.map_err(run_error(count))?;
