@@ -10,7 +10,6 @@ mod hex;
 mod iface;
 mod link_options;
 mod logger;
-mod measure;
 mod message_format;
 mod output;
 mod reassembly;

@@ -5,11 +5,13 @@
 
 use std::time::{Duration, Instant};
 
-use isotp::bus::VirtualBus;
-use isotp::{Address, Config, Node, Stack};
+use isotp::bus::{CanBus, VirtualBus};
+use isotp::measure::{self, Percentiles};
+use isotp::{Address, Config, DriverOptions, Node, Stack};
 use isotp_core::wire::StMin;
 
 const WAIT: Option<Duration> = Some(Duration::from_secs(30));
+const TIMEOUT: Duration = Duration::from_secs(30);
 
 fn pair(config: Config) -> (VirtualBus, Stack, Stack) {
     let bus = VirtualBus::new();
@@ -27,69 +29,64 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// Frames/s of 4095-byte messages for about two seconds, with `isotp::measure`'s loops.
 fn throughput() {
     let (bus, a, b) = pair(Config::default());
-    let data = vec![0x55u8; 4095];
-    let receiver = std::thread::spawn(move || {
-        let mut n = 0;
-        while let Ok(Some(_)) = b.recv(Some(Duration::from_secs(5))) {
-            n += 1;
-        }
-        n
+    // Warm up, then as many messages as go in about two seconds.
+    let warm = std::thread::scope(|s| {
+        let rx = s.spawn(|| measure::receive(&b, 4095, 50, false, TIMEOUT, Some(TIMEOUT), |_| {}));
+        measure::send(&a, 4095, 50, false, TIMEOUT, |_| {}).expect("warm-up");
+        rx.join().expect("receiver")
     });
-    // Warm up, then measure for about two seconds.
-    for _ in 0..50 {
-        a.send_blocking(&data, WAIT).expect("send");
-    }
+    let warm = warm.expect("warm-up");
+    let per_s = 50.0 / warm.elapsed.as_secs_f64().max(1e-6);
+    let n = ((per_s * 2.0) as u64).clamp(100, 100_000);
     let frames0 = bus.frames_sent();
-    let start = Instant::now();
-    let mut messages = 0u64;
-    while start.elapsed() < Duration::from_secs(2) {
-        a.send_blocking(&data, WAIT).expect("send");
-        messages += 1;
-    }
-    let elapsed = start.elapsed().as_secs_f64();
+    let receiver = std::thread::spawn(move || {
+        measure::receive(&b, 4095, n, false, TIMEOUT, Some(TIMEOUT), |_| {})
+    });
+    let sent = measure::send(&a, 4095, n, false, TIMEOUT, |_| {}).expect("send");
+    let received = receiver.join().expect("receiver").expect("receive");
+    let start = sent.ended.expect("sent") - sent.elapsed;
+    let elapsed = (received.ended.expect("received") - start).as_secs_f64();
     let frames = bus.frames_sent() - frames0;
-    drop(a);
-    let _ = receiver.join();
     println!(
         "throughput 4095 B classic BS 0 STmin 0: {:.0} frames/s ({:.0} messages/s, {:.2} MB/s payload)",
         frames as f64 / elapsed,
-        messages as f64 / elapsed,
-        messages as f64 * 4095.0 / elapsed / 1e6
+        n as f64 / elapsed,
+        n as f64 * 4095.0 / elapsed / 1e6
     );
 }
 
-fn round_trip() {
-    let (_bus, a, b) = pair(Config::default());
-    let echo = std::thread::spawn(move || {
-        while let Ok(Some(m)) = b.recv(Some(Duration::from_secs(2))) {
-            if b.send(&m).is_err() {
-                break;
-            }
-        }
-    });
-    let mut samples = Vec::with_capacity(20_000);
-    let iterations: u32 = std::env::var("RTT_ITER")
+fn round_trip(spin: Duration) {
+    let bus = VirtualBus::new();
+    let address = Address::normal_11(0x7E0, 0x7E8).expect("valid address");
+    let options = DriverOptions::default().with_spin_before_park(spin);
+    let a = Stack::with_options(bus.attach(), address, Config::default(), options).expect("stack");
+    let b = Stack::with_options(
+        bus.attach(),
+        address.mirrored().expect("mirror"),
+        Config::default(),
+        options,
+    )
+    .expect("stack");
+    let iterations: u64 = std::env::var("RTT_ITER")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(21_000);
-    for i in 0..iterations {
-        let start = Instant::now();
-        a.send(&[i as u8]).expect("send");
-        a.recv(WAIT).expect("recv").expect("echo");
-        if i >= iterations / 20 {
-            samples.push(start.elapsed().as_secs_f64() * 1e6);
-        }
-    }
-    samples.sort_by(f64::total_cmp);
-    drop(a);
-    let _ = echo.join();
+    let echo = std::thread::spawn(move || {
+        measure::receive(&b, 1, iterations, true, TIMEOUT, Some(TIMEOUT), |_| {})
+    });
+    let cpu0 = cpu_seconds();
+    let run = measure::send(&a, 1, iterations, true, TIMEOUT, |_| {}).expect("round trips");
+    echo.join().expect("echo").expect("echo");
+    // The first 5 % warm up.
+    let samples = &run.round_trips[(iterations / 20) as usize..];
+    let p = Percentiles::of(samples).expect("samples");
+    let cpu = cpu_seconds() - cpu0;
     println!(
-        "round trip 1-byte request/response: median {:.1} us, p99 {:.1} us ({} samples)",
-        percentile(&samples, 0.5),
-        percentile(&samples, 0.99),
-        samples.len()
+        "round trip 1-byte request/response, spin {} us: median {:.1} us, p99 {:.1} us, max {:.1} us ({} samples, {:.0} us CPU per round trip)",
+        spin.as_micros(), p.p50, p.p99, p.max, p.count, cpu / iterations as f64 * 1e6
     );
 }
 
@@ -106,7 +103,10 @@ fn st_min_gaps(byte: u8) {
     b.recv(WAIT).expect("recv").expect("message");
     let mut last_cf: Option<Instant> = None;
     let mut gaps = Vec::new();
-    while let Some((frame, at)) = monitor.recv_timestamped(Some(Duration::from_millis(100))) {
+    while let Some((frame, at)) = monitor
+        .recv_timestamped(Some(Duration::from_millis(100)))
+        .expect("virtual port")
+    {
         if frame.data().first().map(|b| b >> 4) == Some(2) {
             if let Some(prev) = last_cf {
                 gaps.push((at - prev).as_secs_f64() * 1e6);
@@ -213,7 +213,8 @@ fn main() {
         throughput();
     }
     if want("rtt") {
-        round_trip();
+        round_trip(Duration::ZERO);
+        round_trip(Duration::from_micros(50));
     }
     if want("stmin") {
         st_min_gaps(0x01);

@@ -7,20 +7,23 @@
 //!     [--sizes 64,4095] [--block-sizes 0,8] [--messages 64=2000,4095=100] [--round-trips 2000]
 //! ```
 //!
+//! Both loops are `isotp::measure`'s, as in `isotp perf` and `cargo bench`.
+//!
 //! - Throughput: one thread sends `messages` messages of `size` bytes with `send_blocking`, another
 //!   receives them; the time runs from the first send until the last message is received. STmin 0,
 //!   the receiver asks for the block size given, classic CAN frames, no padding.
-//! - Round trip: a 1-byte request from A, B answers 1 byte as soon as it has the request; the time
-//!   runs from A's `send` until A's `recv` returns. Median and 99th percentile over `round-trips`.
+//! - Round trip: a 1-byte request from A (`send_blocking`), B echoes it as soon as it has it; the
+//!   time runs from A's send until A's `recv` returns. Median and 99th percentile over `round-trips`.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use isotp::bus::VirtualBus;
+use isotp::measure;
 use isotp::{Address, Config, Stack};
 use isotp_core::wire::StMin;
 
-const WAIT: Option<Duration> = Some(Duration::from_secs(30));
+const TIMEOUT: Duration = Duration::from_secs(30);
 
 struct Args {
     sizes: Vec<usize>,
@@ -90,55 +93,41 @@ fn config(block_size: u8) -> Config {
 /// Seconds to move `messages` messages of `size` bytes from one stack to the other.
 fn throughput(size: usize, block_size: u8, messages: usize) -> f64 {
     let (a, b) = pair(config(block_size));
-    let data: Vec<u8> = (0..size).map(|i| i as u8).collect();
+    let n = messages as u64;
     // Warm up both threads and the allocator.
-    for _ in 0..3 {
-        a.send_blocking(&data, WAIT).expect("send");
-        assert_eq!(b.recv(WAIT).expect("recv").map(|m| m.len()), Some(size));
-    }
-    let receiver = std::thread::spawn(move || {
-        for i in 0..messages {
-            match b.recv(WAIT) {
-                Ok(Some(m)) if m.len() == size => {}
-                other => panic!("message {i}: {other:?}"),
-            }
-        }
-        Instant::now()
+    let warm = std::thread::scope(|s| {
+        let rx = s.spawn(|| measure::receive(&b, size, 3, false, TIMEOUT, Some(TIMEOUT), |_| {}));
+        measure::send(&a, size, 3, false, TIMEOUT, |_| {}).expect("warm-up");
+        rx.join().expect("receiver")
     });
-    let start = Instant::now();
-    for _ in 0..messages {
-        a.send_blocking(&data, WAIT).expect("send");
-    }
-    let end = receiver.join().expect("receiver thread");
-    (end - start).as_secs_f64()
+    warm.expect("warm-up");
+    let receiver = std::thread::spawn(move || {
+        measure::receive(&b, size, n, false, TIMEOUT, Some(TIMEOUT), |_| {})
+    });
+    let sent = measure::send(&a, size, n, false, TIMEOUT, |_| {}).expect("send");
+    let received = receiver.join().expect("receiver thread").expect("receive");
+    assert_eq!(received.corrupt, 0);
+    let start = sent.ended.expect("sent") - sent.elapsed;
+    (received.ended.expect("received") - start).as_secs_f64()
 }
 
 /// Round-trip times of a 1-byte request and 1-byte response, in microseconds, sorted.
 fn round_trips(n: usize) -> Vec<f64> {
     let (a, b) = pair(config(0));
+    let total = n as u64 + 20;
     let responder = std::thread::spawn(move || {
-        while let Ok(Some(req)) = b.recv(Some(Duration::from_secs(5))) {
-            if req == [0xFF] {
-                break;
-            }
-            b.send(&[req[0] ^ 0x40]).expect("response");
-        }
+        measure::receive(&b, 1, total, true, TIMEOUT, Some(TIMEOUT), |_| {})
     });
-    let mut times = Vec::with_capacity(n);
-    for i in 0..n + 20 {
-        let req = [(i % 0x3F) as u8];
-        let t0 = Instant::now();
-        a.send(&req).expect("request");
-        let resp = a.recv(WAIT).expect("recv").expect("a response");
-        let dt = t0.elapsed();
-        assert_eq!(resp, [req[0] ^ 0x40]);
-        if i >= 20 {
-            // The first 20 warm up.
-            times.push(dt.as_secs_f64() * 1e6);
-        }
-    }
-    a.send(&[0xFF]).expect("stop");
-    let _ = responder.join();
+    let run = measure::send(&a, 1, total, true, TIMEOUT, |_| {}).expect("round trips");
+    assert_eq!(
+        responder.join().expect("responder").expect("echo").corrupt,
+        0
+    );
+    // The first 20 warm up.
+    let mut times: Vec<f64> = run.round_trips[20..]
+        .iter()
+        .map(|d| d.as_secs_f64() * 1e6)
+        .collect();
     times.sort_by(|x, y| x.total_cmp(y));
     times
 }

@@ -12,9 +12,9 @@
 #![deny(missing_docs)]
 
 pub mod bus;
-pub mod hub;
 #[cfg(all(target_os = "linux", feature = "socketcan"))]
 pub mod kernel;
+pub mod measure;
 
 pub use isotp_core as core;
 // The engine's vocabulary, so a driver user needs no second dependency.
@@ -28,4 +28,6 @@ mod stack;
 
 #[cfg(feature = "tokio")]
 pub use stack::AsyncStack;
-pub use stack::{Link, Message, MessageDirection, Node, Stack, StackError};
+pub use stack::{
+    DriverOptions, Link, Message, MessageDirection, Node, Stack, StackError, DEFAULT_RECEIVE_QUEUE,
+};

@@ -3,18 +3,18 @@
 
 use std::io::IsTerminal;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use isotp::bus::{CanBus, VirtualBus};
-use isotp::Stack;
+use isotp::bus::{CanBus, Direction, Tracer, VirtualBus};
+use isotp::measure::{self, Percentiles};
+use isotp::{Stack, StackError};
 use isotp_core::{Address, CanId, Config};
 
 use crate::cli::{PerfArgs, Role};
 use crate::error::{from_stack, CliError, CliResult};
 use crate::iface;
 use crate::link_options::{self, Needs};
-use crate::measure::{self, CountingBus, FrameCount, Percentiles};
 use crate::output::{seconds_text, JsonObject, Out};
 
 /// What a run measured.
@@ -101,115 +101,70 @@ fn timed_out(what: &str, waited: Duration) -> CliError {
     ))
 }
 
+/// A bus that counts the frames of one link: those it sends, and those it receives that are
+/// addressed to it (other traffic on a real bus is not counted).
+fn traced<B: CanBus>(bus: B, address: Address) -> Arc<Tracer<B>> {
+    Arc::new(Tracer::new(bus).with_watch(move |direction, frame| {
+        direction == Direction::Sent || address.accepts(frame).is_some()
+    }))
+}
+
+/// What a measuring loop's error means to the user.
+fn run_error(e: StackError) -> CliError {
+    match e {
+        StackError::Timeout { waited, what } => timed_out(what, waited),
+        e => from_stack(e),
+    }
+}
+
 /// Sender and receiver stacks on an in-process virtual bus.
 fn local(args: &PerfArgs, address: Address, config: Config) -> CliResult<Report> {
     let bus = VirtualBus::new();
-    let (sender_bus, count) = CountingBus::new(bus.attach(), address);
-    let sender = Stack::new(sender_bus, address, config).map_err(from_stack)?;
+    let sender_bus = traced(bus.attach(), address);
+    let sender = Stack::new(sender_bus.clone(), address, config).map_err(from_stack)?;
     let peer = address
         .mirrored()
         .map_err(|e| CliError::usage(e.to_string()))?;
-    let receiver = Arc::new(Stack::new(bus.attach(), peer, config).map_err(from_stack)?);
-    let size = args.size as usize;
-    let count_pdus = args.count;
-    let timeout = args.timeout;
-    let rtt = args.rtt;
-    let bar = progress(count_pdus, args.json);
+    let receiver = Stack::new(bus.attach(), peer, config).map_err(from_stack)?;
+    let (size, count, timeout, rtt) = (args.size as usize, args.count, args.timeout, args.rtt);
+    let bar = progress(count, args.json);
 
-    // The receiving end: checks every PDU and, with --rtt, echoes it.
-    let rx = receiver.clone();
+    // The receiving end checks every PDU and, with --rtt, echoes it; without --rtt it counts
+    // progress.
     let rx_bar = bar.clone();
-    let echo = std::thread::spawn(move || -> CliResult<(u64, Option<Instant>)> {
-        let mut corrupt = 0;
-        let mut last = None;
-        for n in 0..count_pdus {
-            let m = rx
-                .recv(Some(timeout))
-                .map_err(from_stack)?
-                .ok_or_else(|| timed_out(&format!("PDU {} of {count_pdus}", n + 1), timeout))?;
-            last = Some(Instant::now());
-            if !measure::is_intact(&m, size) {
-                corrupt += 1;
-            }
-            if rtt {
-                rx.send_blocking(&m, Some(timeout)).map_err(from_stack)?;
-            } else {
+    let echo = std::thread::spawn(move || {
+        measure::receive(&receiver, size, count, rtt, timeout, Some(timeout), |_| {
+            if !rtt {
                 rx_bar.inc(1);
             }
-        }
-        Ok((corrupt, last))
+        })
     });
-
-    let start = Instant::now();
-    let mut samples = Vec::new();
-    // Without --rtt the receiving thread counts progress.
-    let sent = drive(&sender, args, rtt.then_some(&bar), &mut samples);
-    let sent_at = Instant::now();
+    let sent = measure::send(&sender, size, count, rtt, timeout, |_| {
+        if rtt {
+            bar.inc(1);
+        }
+    });
     let received = echo
         .join()
         .map_err(|_| CliError::failure("the receiving stack's thread failed"))?;
     bar.finish_and_clear();
-    let echo_corrupt = sent?;
-    let (corrupt, last) = received?;
+    let sent = sent.map_err(run_error)?;
+    let received = received.map_err(run_error)?;
     // Throughput ends when the receiver has the last PDU; round trips when the sender has the echo.
-    let end = if rtt {
-        sent_at
-    } else {
-        last.unwrap_or(sent_at)
+    let start = sent.ended.map(|e| e - sent.elapsed);
+    let elapsed = match (rtt, start, received.ended) {
+        (false, Some(start), Some(last)) => last.saturating_duration_since(start),
+        _ => sent.elapsed,
     };
     Ok(Report {
         mode: "local",
-        pdus: count_pdus,
+        pdus: count,
         size: args.size,
-        elapsed: end.saturating_duration_since(start),
-        frames: count.frames(),
-        corrupt: corrupt + echo_corrupt,
-        rtt: if rtt { Percentiles::of(&samples) } else { None },
+        elapsed,
+        frames: sender_bus.frames(),
+        corrupt: received.corrupt + sent.corrupt,
+        rtt: Percentiles::of(&sent.round_trips),
     })
-}
-
-/// Sends the PDUs; with --rtt waits for each echo and records the round trip. Returns the number of
-/// corrupted echoes; advances `bar` per PDU when given.
-fn drive(
-    sender: &Stack,
-    args: &PerfArgs,
-    bar: Option<&ProgressBar>,
-    samples: &mut Vec<Duration>,
-) -> CliResult<u64> {
-    let size = args.size as usize;
-    let mut corrupt = 0;
-    for seq in 0..args.count {
-        let data = measure::payload(seq, size);
-        let t0 = Instant::now();
-        sender
-            .send_blocking(&data, Some(args.timeout))
-            .map_err(|e| match e {
-                isotp::StackError::Timeout { waited, .. } => timed_out(
-                    &format!("PDU {} of {} to be sent", seq + 1, args.count),
-                    waited,
-                ),
-                e => from_stack(e),
-            })?;
-        if args.rtt {
-            let back = sender
-                .recv(Some(args.timeout))
-                .map_err(from_stack)?
-                .ok_or_else(|| {
-                    timed_out(
-                        &format!("the echo of PDU {} of {}", seq + 1, args.count),
-                        args.timeout,
-                    )
-                })?;
-            samples.push(t0.elapsed());
-            if !measure::is_intact(&back, size) {
-                corrupt += 1;
-            }
-        }
-        if let Some(bar) = bar {
-            bar.inc(1);
-        }
-    }
-    Ok(corrupt)
 }
 
 /// One end of a real link.
@@ -221,73 +176,38 @@ fn remote(
     config: Config,
 ) -> CliResult<Report> {
     let bus: Box<dyn CanBus> = iface::open(spec)?;
-    let (counted, count) = CountingBus::new(bus, address);
-    let stack = Stack::new(counted, address, config).map_err(from_stack)?;
+    let counted = traced(bus, address);
+    let stack = Stack::new(counted.clone(), address, config).map_err(from_stack)?;
     let bar = progress(args.count, args.json);
+    let (size, count, timeout) = (args.size as usize, args.count, args.timeout);
     let result = match role {
-        Role::Send => remote_send(&stack, args, &bar, &count),
-        Role::Recv => remote_recv(&stack, args, &bar, &count),
+        Role::Send => measure::send(&stack, size, count, args.rtt, timeout, |_| bar.inc(1)),
+        // The first PDU may be a while coming: the other node starts when it starts.
+        Role::Recv => {
+            measure::receive(&stack, size, count, args.rtt, timeout, None, |_| bar.inc(1))
+        }
     };
     bar.finish_and_clear();
-    result
-}
-
-fn remote_send(
-    stack: &Stack,
-    args: &PerfArgs,
-    bar: &ProgressBar,
-    count: &FrameCount,
-) -> CliResult<Report> {
-    let start = Instant::now();
-    let mut samples = Vec::new();
-    let corrupt = drive(stack, args, Some(bar), &mut samples)?;
+    let run = result.map_err(run_error)?;
+    let elapsed = match role {
+        Role::Send => run.elapsed,
+        // From the first frame of the link, as isotpperf counts.
+        Role::Recv => match (counted.first(), run.ended) {
+            (Some(f), Some(e)) => e.saturating_duration_since(f),
+            _ => run.elapsed,
+        },
+    };
     Ok(Report {
-        mode: "send",
-        pdus: args.count,
+        mode: match role {
+            Role::Send => "send",
+            Role::Recv => "recv",
+        },
+        pdus: count,
         size: args.size,
-        elapsed: start.elapsed(),
-        frames: count.frames(),
-        corrupt,
-        rtt: Percentiles::of(&samples),
-    })
-}
-
-fn remote_recv(
-    stack: &Stack,
-    args: &PerfArgs,
-    bar: &ProgressBar,
-    count: &FrameCount,
-) -> CliResult<Report> {
-    let size = args.size as usize;
-    let mut corrupt = 0;
-    let mut last = Instant::now();
-    for n in 0..args.count {
-        // The first PDU may be a while coming: the other node starts when it starts.
-        let wait = if n == 0 { None } else { Some(args.timeout) };
-        let m = stack
-            .recv(wait)
-            .map_err(from_stack)?
-            .ok_or_else(|| timed_out(&format!("PDU {} of {}", n + 1, args.count), args.timeout))?;
-        last = Instant::now();
-        if !measure::is_intact(&m, size) {
-            corrupt += 1;
-        }
-        if args.rtt {
-            stack
-                .send_blocking(&m, Some(args.timeout))
-                .map_err(from_stack)?;
-        }
-        bar.inc(1);
-    }
-    let start = count.first().unwrap_or(last);
-    Ok(Report {
-        mode: "recv",
-        pdus: args.count,
-        size: args.size,
-        elapsed: last.saturating_duration_since(start),
-        frames: count.frames(),
-        corrupt,
-        rtt: None,
+        elapsed,
+        frames: counted.frames(),
+        corrupt: run.corrupt,
+        rtt: Percentiles::of(&run.round_trips),
     })
 }
 

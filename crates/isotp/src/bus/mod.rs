@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use isotp_core::Frame;
+use isotp_core::{CanId, Frame};
 
 mod virtual_bus;
 
@@ -11,12 +11,17 @@ pub(crate) mod linux_fd;
 #[cfg(all(target_os = "linux", feature = "socketcan"))]
 pub mod socketcan;
 
+mod fault;
 mod inbox;
 mod open;
 pub mod slcan;
 pub mod socketcand;
+mod trace;
+mod warning;
 
+pub use fault::{FaultCounts, FaultInjector, Faults};
 pub use open::{open, InterfaceSpec, OpenError, DEFAULT_SLCAN_BITRATE, INTERFACE_SYNTAX};
+pub use trace::{Direction, Tracer};
 pub use virtual_bus::{VirtualBus, VirtualPort};
 
 /// A CAN bus as a stack needs it: send a frame, receive one with a timeout, and be woken early.
@@ -27,7 +32,7 @@ pub use virtual_bus::{VirtualBus, VirtualPort};
 /// Implement it to plug in your own driver; see [`VirtualBus`] for an in-process bus.
 pub trait CanBus: Send + Sync + 'static {
     /// Puts one frame on the bus. Returns once the frame is queued for transmission (or, when
-    /// [`confirms_transmission`](CanBus::confirms_transmission) is true, once it has been sent).
+    /// [`Capabilities::tx_confirmation`] is true, once it has been sent).
     fn send(&self, frame: &Frame) -> Result<(), BusError>;
 
     /// Waits up to `timeout` (forever with `None`) for the next frame sent by another node.
@@ -38,10 +43,71 @@ pub trait CanBus: Send + Sync + 'static {
     /// when it needs its receive thread to reconsider its deadline.
     fn interrupt(&self);
 
-    /// True when `send` returns only after the frame is on the bus, so the stack can enforce N_As and
-    /// N_Ar.
-    fn confirms_transmission(&self) -> bool {
-        false
+    /// What the bus can do. The default says: classic CAN only, no transmit confirmation, no
+    /// capture timestamps; a backend that can do more says so, and a stack refuses a CAN FD
+    /// configuration on a bus that cannot carry it when it is built.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::default()
+    }
+
+    /// Like [`recv`](CanBus::recv), with the moment the frame was captured. The default stamps it
+    /// when `recv` returns; a backend that knows better (the virtual bus: when it was sent) says
+    /// so, and sets [`Capabilities::timestamps`].
+    fn recv_timestamped(
+        &self,
+        timeout: Option<Duration>,
+    ) -> Result<Option<(Frame, std::time::Instant)>, BusError> {
+        Ok(self.recv(timeout)?.map(|f| (f, std::time::Instant::now())))
+    }
+
+    /// Asks the bus to deliver only frames with one of `ids` (`None`: every frame), so that a busy
+    /// bus does not wake a node for traffic that is not its own. A hint: a bus without filters
+    /// (the default) delivers everything, and the node still ignores what is not for it.
+    fn set_receive_filter(&self, ids: Option<&[CanId]>) -> Result<(), BusError> {
+        let _ = ids;
+        Ok(())
+    }
+}
+
+/// What a [`CanBus`] can do, from [`CanBus::capabilities`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Capabilities {
+    /// Carries CAN FD frames.
+    pub can_fd: bool,
+    /// `send` returns only once the frame is on the bus, so N_As and N_Ar measure the bus.
+    pub tx_confirmation: bool,
+    /// Received frames carry the moment the hardware or the kernel captured them.
+    pub timestamps: bool,
+}
+
+impl Capabilities {
+    /// Classic CAN, nothing more.
+    pub const CLASSIC: Capabilities = Capabilities {
+        can_fd: false,
+        tx_confirmation: false,
+        timestamps: false,
+    };
+
+    /// Sets [`can_fd`](Capabilities::can_fd).
+    #[must_use]
+    pub const fn with_can_fd(mut self, yes: bool) -> Capabilities {
+        self.can_fd = yes;
+        self
+    }
+
+    /// Sets [`tx_confirmation`](Capabilities::tx_confirmation).
+    #[must_use]
+    pub const fn with_tx_confirmation(mut self, yes: bool) -> Capabilities {
+        self.tx_confirmation = yes;
+        self
+    }
+
+    /// Sets [`timestamps`](Capabilities::timestamps).
+    #[must_use]
+    pub const fn with_timestamps(mut self, yes: bool) -> Capabilities {
+        self.timestamps = yes;
+        self
     }
 }
 
@@ -55,8 +121,17 @@ impl<B: CanBus + ?Sized> CanBus for std::sync::Arc<B> {
     fn interrupt(&self) {
         (**self).interrupt()
     }
-    fn confirms_transmission(&self) -> bool {
-        (**self).confirms_transmission()
+    fn recv_timestamped(
+        &self,
+        timeout: Option<Duration>,
+    ) -> Result<Option<(Frame, std::time::Instant)>, BusError> {
+        (**self).recv_timestamped(timeout)
+    }
+    fn set_receive_filter(&self, ids: Option<&[CanId]>) -> Result<(), BusError> {
+        (**self).set_receive_filter(ids)
+    }
+    fn capabilities(&self) -> Capabilities {
+        (**self).capabilities()
     }
 }
 
@@ -70,8 +145,17 @@ impl CanBus for Box<dyn CanBus> {
     fn interrupt(&self) {
         (**self).interrupt()
     }
-    fn confirms_transmission(&self) -> bool {
-        (**self).confirms_transmission()
+    fn recv_timestamped(
+        &self,
+        timeout: Option<Duration>,
+    ) -> Result<Option<(Frame, std::time::Instant)>, BusError> {
+        (**self).recv_timestamped(timeout)
+    }
+    fn set_receive_filter(&self, ids: Option<&[CanId]>) -> Result<(), BusError> {
+        (**self).set_receive_filter(ids)
+    }
+    fn capabilities(&self) -> Capabilities {
+        (**self).capabilities()
     }
 }
 
@@ -100,6 +184,19 @@ pub enum BusError {
 }
 
 impl BusError {
+    /// A copy for a second recipient (an I/O error keeps its kind and text).
+    pub(crate) fn duplicate(&self) -> BusError {
+        match self {
+            BusError::Io { context, source } => BusError::Io {
+                context: context.clone(),
+                source: std::io::Error::new(source.kind(), source.to_string()),
+            },
+            BusError::Closed(s) => BusError::Closed(s.clone()),
+            BusError::Unsupported(s) => BusError::Unsupported(s.clone()),
+            BusError::Protocol(s) => BusError::Protocol(s.clone()),
+        }
+    }
+
     /// An I/O error with what was being done.
     pub fn io(context: impl Into<String>, source: std::io::Error) -> BusError {
         BusError::Io {

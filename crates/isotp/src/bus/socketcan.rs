@@ -15,7 +15,7 @@ use socketcan::{
     EmbeddedFrame, ExtendedId, Frame as _, Id, Socket, SocketOptions, StandardId,
 };
 
-use super::{linux_fd, BusError, CanBus};
+use super::{linux_fd, BusError, CanBus, Capabilities};
 
 /// How long [`SocketCanBus::send`](CanBus::send) keeps retrying by default while the kernel's
 /// transmit queue is full.
@@ -517,6 +517,30 @@ impl CanBus for SocketCanBus {
 
     fn interrupt(&self) {
         linux_fd::eventfd_signal(self.wake.as_raw_fd());
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::CLASSIC.with_can_fd(self.fd_capable)
+    }
+
+    fn set_receive_filter(&self, ids: Option<&[isotp_core::CanId]>) -> Result<(), BusError> {
+        let filters: Vec<(u32, u32)> = match ids {
+            // id 0, mask 0: every frame.
+            None => vec![(0, 0)],
+            Some(ids) => ids
+                .iter()
+                .map(|id| {
+                    if id.is_extended() {
+                        let flag = libc::CAN_EFF_FLAG;
+                        (id.raw() | flag, libc::CAN_EFF_MASK | flag)
+                    } else {
+                        // The EFF flag in the mask keeps an 11-bit filter from matching 29-bit ids.
+                        (id.raw(), libc::CAN_SFF_MASK | libc::CAN_EFF_FLAG)
+                    }
+                })
+                .collect(),
+        };
+        self.set_filters(&filters)
     }
 }
 

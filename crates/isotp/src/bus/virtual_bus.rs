@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 use isotp_core::Frame;
 
-use super::{BusError, CanBus};
+use super::{BusError, CanBus, Capabilities};
 
 /// Frames a port may hold unread. A sender to a full port waits for it to drain, as a CAN controller
 /// holds back transmission (the bus has no bit rate to slow a fast sender down otherwise).
@@ -39,6 +39,9 @@ struct BusInner {
     ports: Mutex<Arc<Vec<PortEntry>>>,
     next_id: AtomicU64,
     frames: AtomicU64,
+    /// Held while a frame is handed to every port, so all ports see all frames in one order (a
+    /// reply sent by a fast port cannot overtake, at a third port, the frame it answers).
+    order: Mutex<()>,
 }
 
 /// An in-process CAN bus for tests, demos and benchmarks.
@@ -134,20 +137,6 @@ impl VirtualPort {
         self.dropped.load(Ordering::Relaxed)
     }
 
-    /// Like [`CanBus::recv`], with the instant the sender put the frame on the bus (exact gaps for
-    /// monitors and measurements, whatever the receiving thread's scheduling).
-    pub fn recv_timestamped(&self, timeout: Option<Duration>) -> Option<(Frame, Instant)> {
-        let got = match timeout {
-            None => self.rx.recv().ok(),
-            Some(t) if t.is_zero() => self.rx.try_recv().ok(),
-            Some(t) => self.rx.recv_timeout(t).ok(),
-        };
-        match got {
-            Some(Delivery::Frame(f, at)) => Some((f, at)),
-            Some(Delivery::Wake) | None => None,
-        }
-    }
-
     /// The bus this port is attached to.
     pub fn bus(&self) -> &VirtualBus {
         &self.bus
@@ -156,6 +145,12 @@ impl VirtualPort {
 
 impl CanBus for VirtualPort {
     fn send(&self, frame: &Frame) -> Result<(), BusError> {
+        let _order = self
+            .bus
+            .inner
+            .order
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let at = Instant::now();
         let ports = Arc::clone(&self.bus.lock_ports());
         for p in ports.iter().filter(|p| p.id != self.id) {
@@ -175,11 +170,36 @@ impl CanBus for VirtualPort {
     }
 
     fn recv(&self, timeout: Option<Duration>) -> Result<Option<Frame>, BusError> {
-        Ok(self.recv_timestamped(timeout).map(|(f, _)| f))
+        Ok(self.recv_timestamped(timeout)?.map(|(f, _)| f))
+    }
+
+    /// The instant is when the sender put the frame on the bus (exact gaps for monitors and
+    /// measurements, whatever the receiving thread's scheduling).
+    fn recv_timestamped(
+        &self,
+        timeout: Option<Duration>,
+    ) -> Result<Option<(Frame, Instant)>, BusError> {
+        let got = match timeout {
+            None => self.rx.recv().ok(),
+            Some(t) if t.is_zero() => self.rx.try_recv().ok(),
+            Some(t) => self.rx.recv_timeout(t).ok(),
+        };
+        Ok(match got {
+            Some(Delivery::Frame(f, at)) => Some((f, at)),
+            Some(Delivery::Wake) | None => None,
+        })
     }
 
     fn interrupt(&self) {
         let _ = self.wake.send(Delivery::Wake);
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        // Frames are handed to every port before `send` returns.
+        Capabilities::CLASSIC
+            .with_can_fd(true)
+            .with_tx_confirmation(true)
+            .with_timestamps(true)
     }
 }
 
@@ -213,6 +233,42 @@ impl Drop for VirtualPort {
 mod tests {
     use super::*;
     use isotp_core::CanId;
+
+    #[test]
+    fn every_port_sees_every_frame_in_one_order() {
+        const ROUNDS: u16 = 3000;
+        let bus = VirtualBus::new();
+        let asker = bus.attach();
+        let responder = bus.attach();
+        let observer = bus.attach();
+        // Answers each frame at once: the race a third port must not see.
+        let echo = std::thread::spawn(move || {
+            for _ in 0..ROUNDS {
+                let f = responder
+                    .recv(Some(Duration::from_secs(10)))
+                    .unwrap()
+                    .unwrap();
+                let reply = Frame::new(CanId::standard(0x7E8).unwrap(), f.data()).unwrap();
+                responder.send(&reply).unwrap();
+            }
+        });
+        for i in 0..ROUNDS {
+            let ask = Frame::new(CanId::standard(0x7E0).unwrap(), &i.to_be_bytes()).unwrap();
+            asker.send(&ask).unwrap();
+            asker.recv(Some(Duration::from_secs(10))).unwrap().unwrap();
+        }
+        echo.join().unwrap();
+        let mut seen = Vec::new();
+        while let Some(f) = observer.recv(Some(Duration::ZERO)).unwrap() {
+            seen.push((f.id().raw(), f.data().to_vec()));
+        }
+        assert_eq!(seen.len(), usize::from(ROUNDS) * 2);
+        for (i, pair) in seen.chunks(2).enumerate() {
+            let n = (i as u16).to_be_bytes().to_vec();
+            assert_eq!(pair[0], (0x7E0, n.clone()), "round {i}: the question first");
+            assert_eq!(pair[1], (0x7E8, n), "round {i}: then its answer");
+        }
+    }
 
     #[test]
     fn a_port_nobody_reads_stalls_senders_once_then_loses_frames_counted() {

@@ -6,15 +6,17 @@ use std::time::Duration;
 use isotp_core::{Address, Config, TargetAddressType};
 
 use super::error::{Message, StackError};
-use super::link::Link;
-use super::node::{Node, Outcome};
+use super::link::{outcome_result, Link};
+use super::node::Node;
+use super::options::DriverOptions;
 use crate::bus::CanBus;
 
 /// An ISO-TP link for async code: `send(..).await`, `recv().await`, cloneable and usable from many
 /// tasks at once.
 ///
 /// The protocol runs on the same precise engine thread as [`Stack`](super::Stack); the async methods
-/// only wait, so they never block the runtime.
+/// only wait, so they never block the runtime. Every future is cancel-safe: dropping it leaves no
+/// state behind (a dropped `send` still sends its message; a dropped `recv` takes none).
 ///
 /// ```
 /// use isotp::{bus::VirtualBus, Address, AsyncStack, Config};
@@ -48,7 +50,17 @@ impl AsyncStack {
         address: Address,
         config: Config,
     ) -> Result<AsyncStack, StackError> {
-        let node = Node::new(bus);
+        AsyncStack::with_options(bus, address, config, DriverOptions::default())
+    }
+
+    /// [`AsyncStack::new`] with queue settings.
+    pub fn with_options(
+        bus: impl CanBus,
+        address: Address,
+        config: Config,
+        options: DriverOptions,
+    ) -> Result<AsyncStack, StackError> {
+        let node = Node::with_options(bus, options);
         let link = node.add(address, config)?;
         Ok(AsyncStack {
             link: Arc::new(link),
@@ -67,18 +79,15 @@ impl AsyncStack {
         payload: &[u8],
         target: TargetAddressType,
     ) -> Result<(), StackError> {
-        let id = self.link.queue_awaited(payload, target)?;
-        let outcome = self
-            .link
-            .mail()
-            .outcomes
-            .wait_where_async(|(i, _)| *i == id)
-            .await;
-        match outcome {
-            Ok((_, Outcome::Sent)) => Ok(()),
-            Ok((_, Outcome::Failed(e))) => Err(StackError::Protocol(e)),
-            Ok((_, Outcome::Dropped)) | Err(()) => Err(StackError::Stopped),
-        }
+        let (id, completion) = self.link.queue_awaited(payload, target)?;
+        // Dropped before the outcome (cancelled): the link stops keeping it.
+        let mut forget = Forget {
+            link: &self.link,
+            id: Some(id),
+        };
+        let outcome = completion.wait().await;
+        forget.id = None;
+        outcome_result(outcome)
     }
 
     /// Queues a message without waiting for it to go out.
@@ -93,12 +102,9 @@ impl AsyncStack {
 
     /// Waits for the next message, with its metadata.
     pub async fn recv_message(&self) -> Result<Message, StackError> {
-        self.link
-            .mail()
-            .messages
-            .wait_where_async(|_| true)
-            .await
-            .map_err(|()| StackError::Stopped)
+        let got = self.link.mail().messages.next_async().await;
+        self.link.made_room();
+        got.map_err(|()| StackError::Stopped)
     }
 
     /// Waits up to `timeout` for the next message; `Ok(None)` on timeout.
@@ -113,5 +119,50 @@ impl AsyncStack {
     /// `errors` and the rest.
     pub fn link(&self) -> &Link {
         &self.link
+    }
+}
+
+/// Forgets an awaited message when its future is dropped before the outcome.
+struct Forget<'a> {
+    link: &'a Link,
+    id: Option<isotp_core::MessageId>,
+}
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.take() {
+            self.link.forget(id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bus::VirtualBus;
+    use isotp_core::wire::StMin;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn dropped_futures_leave_nothing_behind() {
+        let mut config = Config::default();
+        config.st_min = StMin::from_byte(2);
+        let bus = VirtualBus::new();
+        let address = Address::normal_11(0x7E0, 0x7E8).unwrap();
+        let a = AsyncStack::new(bus.attach(), address, config).unwrap();
+        let b = AsyncStack::new(bus.attach(), address.mirrored().unwrap(), config).unwrap();
+        // A send cancelled while its ~60 frames go out: its outcome is not kept, the message still
+        // arrives.
+        let data = vec![0x11; 400];
+        let cancelled = tokio::time::timeout(Duration::from_millis(20), a.send(&data)).await;
+        assert!(cancelled.is_err(), "the send should still be running");
+        assert_eq!(a.link().awaited(), 0);
+        assert_eq!(b.recv().await.unwrap(), data);
+        // A receive cancelled before anything came takes nothing: the next one gets the message.
+        assert!(tokio::time::timeout(Duration::from_millis(5), b.recv())
+            .await
+            .is_err());
+        a.send(&[1, 2, 3]).await.unwrap();
+        assert_eq!(b.recv().await.unwrap(), [1, 2, 3]);
+        assert_eq!(a.link().awaited(), 0);
     }
 }

@@ -7,15 +7,18 @@ use isotp_core::{Address, Config};
 use super::error::StackError;
 use super::link::Link;
 use super::node::Node;
+use super::options::DriverOptions;
 use crate::bus::CanBus;
 
 /// A blocking ISO-TP link on its own bus, driven by one background thread — the counterpart of
 /// can-isotp's `CanStack`.
 ///
-/// The thread sleeps until the next frame or the engine's next deadline (no polling period) and meets
-/// STmin below 2 ms with a short spin, so gaps are never shorter than asked. Sending happens on the
-/// caller's thread, without a thread hop. All the methods of [`Link`] are available on a `Stack`.
-/// Dropping the stack stops its thread.
+/// Sending happens on the caller's thread, and a caller waiting in `recv` or `send_blocking` reads the
+/// bus itself, so a request/response round trip costs one thread wake-up per direction. The
+/// background thread drives the link while nobody waits. Both sleep until the next frame or the
+/// engine's next deadline (no polling period) and meet STmin below 2 ms with a short spin, so gaps are
+/// never shorter than asked. All the methods of [`Link`] are available on a `Stack`. Dropping the
+/// stack stops its thread.
 ///
 /// ```
 /// use isotp::{bus::VirtualBus, Address, Config, Stack};
@@ -42,7 +45,17 @@ pub struct Stack {
 impl Stack {
     /// Starts a link with `address` and `config` on `bus`.
     pub fn new(bus: impl CanBus, address: Address, config: Config) -> Result<Stack, StackError> {
-        let node = Node::new(bus);
+        Stack::with_options(bus, address, config, DriverOptions::default())
+    }
+
+    /// [`Stack::new`] with thread and queue settings.
+    pub fn with_options(
+        bus: impl CanBus,
+        address: Address,
+        config: Config,
+        options: DriverOptions,
+    ) -> Result<Stack, StackError> {
+        let node = Node::with_options(bus, options);
         let link = node.add(address, config)?;
         Ok(Stack { link, _node: node })
     }

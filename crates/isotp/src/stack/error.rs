@@ -19,6 +19,9 @@ pub enum StackError {
     /// The configuration is invalid.
     #[error("invalid configuration: {0}")]
     Config(#[from] ConfigError),
+    /// The configuration asks for CAN FD and the bus carries classic frames only.
+    #[error("the configuration asks for CAN FD but this bus carries classic CAN frames only (open the interface in CAN FD mode, or set link_layer.can_fd = false)")]
+    CanFdUnsupported,
     /// The bus failed.
     #[error("{0}")]
     Bus(#[from] BusError),
@@ -29,6 +32,12 @@ pub enum StackError {
         waited: Duration,
         /// What it waited for.
         what: &'static str,
+    },
+    /// Messages arrived while the link's receive queue was full, and were dropped.
+    #[error("receive queue full: {dropped} message(s) dropped so far")]
+    ReceiveQueueFull {
+        /// Messages dropped since the link was created.
+        dropped: u64,
     },
     /// The message was dropped by `stop_sending`/`reset`/`set_address`, or the stack has stopped.
     #[error("the stack stopped before the operation completed")]

@@ -1,12 +1,15 @@
 //! A handle on one ISO-TP link of a [`Node`](super::Node): send, receive, control.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use isotp_core::{Address, Config, MessageId, TargetAddressType};
 
+use super::completion::{Completion, Outcome};
+use super::engine::{LinkMail, LinkState};
 use super::error::{Message, StackError};
-use super::node::{LinkMail, LinkState, Outcome, Runner};
+use super::node::Runner;
 
 /// One ISO-TP link: its own address, configuration, transmit queue and receive mailbox.
 ///
@@ -40,7 +43,7 @@ impl Link {
         let mut st = shared.lock();
         let link = st.link_mut(self.idx).ok_or(StackError::Stopped)?;
         let r = f(link);
-        shared.service(&mut st, self.idx, shared.clock.now());
+        let st = shared.service(st, self.idx, shared.clock.now());
         shared.kick_if_needed(&st);
         Ok(r)
     }
@@ -49,6 +52,12 @@ impl Link {
     fn peek<R>(&self, f: impl FnOnce(&LinkState) -> R) -> Option<R> {
         let mut st = self.runner.shared.lock();
         st.link_mut(self.idx).map(|l| f(l))
+    }
+
+    /// Changes the link's state that does not affect what is due on the bus.
+    fn peek_mut<R>(&self, f: impl FnOnce(&mut LinkState) -> R) -> Option<R> {
+        let mut st = self.runner.shared.lock();
+        st.link_mut(self.idx).map(f)
     }
 
     /// Queues a message to the physical address. Returns at once; failures arrive on
@@ -83,40 +92,47 @@ impl Link {
         target: TargetAddressType,
         timeout: Option<Duration>,
     ) -> Result<(), StackError> {
-        let id = self.queue_awaited(payload, target)?;
-        match self.mail.outcomes.wait_where(timeout, |(i, _)| *i == id) {
-            Ok(Some((_, Outcome::Sent))) => Ok(()),
-            Ok(Some((_, Outcome::Failed(e)))) => Err(StackError::Protocol(e)),
-            Ok(Some((_, Outcome::Dropped))) => Err(StackError::Stopped),
-            Ok(None) => {
+        let (id, completion) = self.queue_awaited(payload, target)?;
+        let shared = &self.runner.shared;
+        let unregister = || {
+            completion.poll(false);
+        };
+        match shared.block_on(timeout, |park| completion.poll(park), unregister) {
+            Some(outcome) => outcome_result(outcome),
+            None => {
                 self.forget(id);
                 Err(StackError::Timeout {
                     waited: timeout.unwrap_or_default(),
                     what: "the message to be sent",
                 })
             }
-            Err(()) => Err(StackError::Stopped),
         }
     }
 
-    /// Queues a message whose outcome will be kept for a waiter.
+    /// Queues a message whose outcome the caller waits for.
     pub(crate) fn queue_awaited(
         &self,
         payload: &[u8],
         target: TargetAddressType,
-    ) -> Result<MessageId, StackError> {
+    ) -> Result<(MessageId, Arc<Completion>), StackError> {
         // Registered under the same lock as the send: the outcome may come before we wait.
         Ok(self.with(|l| {
             let id = l.endpoint.send(payload, target)?;
-            l.awaited.insert(id);
-            Ok::<_, isotp_core::SendError>(id)
+            let completion = Completion::new();
+            l.awaited.insert(id, completion.clone());
+            Ok::<_, isotp_core::SendError>((id, completion))
         })??)
     }
 
-    /// Stops keeping the outcome of `id` (its waiter gave up).
+    /// Stops keeping the outcome of `id` (its waiter gave up); the message is still sent.
     pub(crate) fn forget(&self, id: MessageId) {
-        let _ = self.with(|l| l.awaited.remove(&id));
-        self.mail.outcomes.take_where(|(i, _)| *i == id);
+        let _ = self.peek_mut(|l| l.awaited.remove(&id));
+    }
+
+    /// Messages whose outcome is kept for a waiter.
+    #[cfg(test)]
+    pub(crate) fn awaited(&self) -> usize {
+        self.peek(|l| l.awaited.len()).unwrap_or(0)
     }
 
     #[cfg(feature = "tokio")]
@@ -131,15 +147,90 @@ impl Link {
 
     /// Like [`recv`](Link::recv), with the target address type, direction and arrival time.
     pub fn recv_message(&self, timeout: Option<Duration>) -> Result<Option<Message>, StackError> {
-        self.mail
-            .messages
-            .wait_where(timeout, |_| true)
-            .map_err(|()| StackError::Stopped)
+        let messages = &self.mail.messages;
+        let got = self.runner.shared.block_on(
+            timeout,
+            |park| messages.poll(park),
+            || messages.unpark_registration(),
+        );
+        self.made_room();
+        match got {
+            Some(Ok(m)) => Ok(Some(m)),
+            Some(Err(())) => Err(StackError::Stopped),
+            None => Ok(None),
+        }
+    }
+
+    /// Waits up to `start` for a message to begin, then for as long as its reception runs: what
+    /// UDS's P2 timeout means (the server must start its response within P2; a long response may
+    /// take longer to arrive). `Ok(None)` when no message started in time; a reception that starts
+    /// but fails ends the wait with its error (the same error is also on [`errors`](Link::errors)).
+    ///
+    /// ```
+    /// use isotp::{bus::VirtualBus, Address, Config, Stack};
+    /// use std::time::Duration;
+    ///
+    /// let bus = VirtualBus::new();
+    /// let address = Address::normal_11(0x7E0, 0x7E8)?;
+    /// let tester = Stack::new(bus.attach(), address, Config::default())?;
+    /// let ecu = Stack::new(bus.attach(), address.mirrored()?, Config::default())?;
+    /// ecu.send(&[0x62; 4000])?; // about 570 frames: longer than the 50 ms below on a slow bus
+    /// let response = tester.recv_started_within(Duration::from_millis(50))?;
+    /// assert_eq!(response.map(|m| m.payload.len()), Some(4000));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn recv_started_within(&self, start: Duration) -> Result<Option<Message>, StackError> {
+        if let Some(m) = self.recv_message(Some(start))? {
+            return Ok(Some(m));
+        }
+        let mail = &self.mail;
+        let got = self.runner.shared.block_on(
+            None,
+            |park| match mail.messages.poll(park) {
+                Some(r) => Some(r.map(Some)),
+                None if !mail.receiving.load(Ordering::SeqCst) => Some(Ok(None)),
+                None => None,
+            },
+            || mail.messages.unpark_registration(),
+        );
+        self.made_room();
+        match got {
+            Some(Ok(Some(m))) => Ok(Some(m)),
+            Some(Err(())) => Err(StackError::Stopped),
+            // The reception ended without a message: it failed, and said why.
+            _ => match *mail
+                .reception_failed
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+            {
+                Some(e) => Err(StackError::Protocol(e)),
+                None => Ok(None),
+            },
+        }
+    }
+
+    /// How far the segmented reception in progress is (bytes so far and FF_DL), if one is.
+    pub fn reception_progress(&self) -> Option<isotp_core::ReceptionProgress> {
+        self.peek(|l| l.endpoint.reception_progress()).flatten()
     }
 
     /// The next message if one is waiting.
     pub fn try_recv(&self) -> Option<Vec<u8>> {
-        self.mail.messages.try_pop().map(|m| m.payload)
+        let m = self.mail.messages.try_pop().map(|m| m.payload);
+        self.made_room();
+        m
+    }
+
+    /// After the application took a message: if the engine had told the endpoint the queue was
+    /// full, there is room again (a held reception gets its FC.CTS now).
+    pub(crate) fn made_room(&self) {
+        let mail = &self.mail;
+        if mail.not_ready.load(Ordering::SeqCst)
+            && mail.messages.len() < mail.messages.capacity()
+            && mail.not_ready.swap(false, Ordering::SeqCst)
+        {
+            let _ = self.with(|l| l.endpoint.set_receive_ready(true));
+        }
     }
 
     /// True when a message is waiting to be read.
@@ -168,9 +259,7 @@ impl Link {
     pub fn stop_sending(&self) {
         let _ = self.with(|l| {
             l.endpoint.stop_sending();
-            for id in l.awaited.drain() {
-                l.mail.outcomes.push((id, Outcome::Dropped));
-            }
+            l.drop_awaited(Outcome::Dropped);
         });
     }
 
@@ -184,6 +273,7 @@ impl Link {
         self.stop_sending();
         let _ = self.with(|l| l.endpoint.reset());
         self.mail.messages.clear();
+        self.made_room();
     }
 
     /// Changes the address (transfers in progress are abandoned).
@@ -194,7 +284,9 @@ impl Link {
         if let Some(l) = st.link_mut(self.idx) {
             l.endpoint.set_address(address);
         }
-        shared.reindex(&mut st, self.idx);
+        shared.reroute(&mut st, self.idx);
+        drop(st);
+        shared.update_filter();
         *self.address.lock().unwrap_or_else(|e| e.into_inner()) = address;
     }
 
@@ -212,5 +304,15 @@ impl Link {
 impl Drop for Link {
     fn drop(&mut self) {
         self.runner.shared.remove_link(self.idx);
+    }
+}
+
+/// What a waiting sender returns for its message's outcome.
+pub(crate) fn outcome_result(outcome: Outcome) -> Result<(), StackError> {
+    match outcome {
+        Outcome::Sent => Ok(()),
+        Outcome::Failed(e) => Err(StackError::Protocol(e)),
+        Outcome::BusFailed(e) => Err(StackError::Bus(e.duplicate())),
+        Outcome::Dropped => Err(StackError::Stopped),
     }
 }

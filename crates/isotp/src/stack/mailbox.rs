@@ -1,13 +1,15 @@
-//! A queue that blocking threads and async tasks can both wait on.
+//! A link's receive queue: bounded by its owner, waited on by blocking threads and async tasks, waking one waiter
+//! per message.
 
 use std::collections::VecDeque;
-use std::sync::{Condvar, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::sync::{Mutex, MutexGuard};
+use std::thread::Thread;
 
-/// Unbounded FIFO with blocking and (feature `tokio`) async waiting.
+/// FIFO meant to hold at most `capacity` items. A push wakes one parked thread and one task, not
+/// every waiter.
 pub(crate) struct Mailbox<T> {
     queue: Mutex<Inner<T>>,
-    ready: Condvar,
+    capacity: usize,
     #[cfg(feature = "tokio")]
     notify: tokio::sync::Notify,
 }
@@ -15,16 +17,19 @@ pub(crate) struct Mailbox<T> {
 struct Inner<T> {
     items: VecDeque<T>,
     closed: bool,
+    /// Threads parked until an item comes (see [`Mailbox::poll`]).
+    parked: VecDeque<Thread>,
 }
 
 impl<T> Mailbox<T> {
-    pub(crate) fn new() -> Mailbox<T> {
+    pub(crate) fn new(capacity: usize) -> Mailbox<T> {
         Mailbox {
             queue: Mutex::new(Inner {
                 items: VecDeque::new(),
                 closed: false,
+                parked: VecDeque::new(),
             }),
-            ready: Condvar::new(),
+            capacity: capacity.max(1),
             #[cfg(feature = "tokio")]
             notify: tokio::sync::Notify::new(),
         }
@@ -34,21 +39,48 @@ impl<T> Mailbox<T> {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn push(&self, item: T) {
-        self.lock().items.push_back(item);
-        self.wake();
+    /// Queues `item` and returns how many items are queued now. The capacity is for the caller
+    /// to enforce (see [`capacity`](Mailbox::capacity)): an item that arrives anyway is kept.
+    pub(crate) fn push(&self, item: T) -> usize {
+        let mut q = self.lock();
+        q.items.push_back(item);
+        let len = q.items.len();
+        let thread = q.parked.pop_front();
+        drop(q);
+        if let Some(t) = thread {
+            t.unpark();
+        }
+        #[cfg(feature = "tokio")]
+        self.notify.notify_one();
+        len
     }
 
-    fn wake(&self) {
-        self.ready.notify_all();
+    /// Items the owner wants to hold at most.
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Wakes every waiter without an item (something else they watch changed).
+    pub(crate) fn wake_all(&self) {
+        let parked: Vec<Thread> = self.lock().parked.drain(..).collect();
+        for t in parked {
+            t.unpark();
+        }
         #[cfg(feature = "tokio")]
         self.notify.notify_waiters();
     }
 
-    /// No more items will come; waiters return at once.
+    /// No more items will come; every waiter returns.
     pub(crate) fn close(&self) {
-        self.lock().closed = true;
-        self.wake();
+        let mut q = self.lock();
+        q.closed = true;
+        let parked: Vec<Thread> = q.parked.drain(..).collect();
+        drop(q);
+        for t in parked {
+            t.unpark();
+        }
+        #[cfg(feature = "tokio")]
+        self.notify.notify_waiters();
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -63,63 +95,51 @@ impl<T> Mailbox<T> {
         self.lock().items.pop_front()
     }
 
-    /// Removes the first item `pick` accepts, if any.
-    pub(crate) fn take_where(&self, mut pick: impl FnMut(&T) -> bool) -> Option<T> {
+    /// The next item (`Some(Ok)`), or `Some(Err(()))` once closed and empty, or `None`; with `park`,
+    /// the calling thread is registered to be unparked by the next push.
+    pub(crate) fn poll(&self, park: bool) -> Option<Result<T, ()>> {
         let mut q = self.lock();
-        let pos = q.items.iter().position(&mut pick)?;
-        q.items.remove(pos)
+        if let Some(item) = q.items.pop_front() {
+            return Some(Ok(item));
+        }
+        if q.closed {
+            return Some(Err(()));
+        }
+        if park {
+            let me = std::thread::current();
+            if !q.parked.iter().any(|t| t.id() == me.id()) {
+                q.parked.push_back(me);
+            }
+        }
+        None
     }
 
-    /// Waits up to `timeout` (forever with `None`) for an item `pick` accepts. `Err(())` when the
-    /// mailbox was closed, `Ok(None)` on timeout.
-    pub(crate) fn wait_where(
-        &self,
-        timeout: Option<Duration>,
-        mut pick: impl FnMut(&T) -> bool,
-    ) -> Result<Option<T>, ()> {
-        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+    /// Removes the calling thread's registration (it stopped waiting). If it was woken for an item
+    /// it did not take, the next parked thread is woken instead, so no item waits unseen.
+    pub(crate) fn unpark_registration(&self) {
         let mut q = self.lock();
-        loop {
-            if let Some(pos) = q.items.iter().position(&mut pick) {
-                return Ok(q.items.remove(pos));
+        let me = std::thread::current().id();
+        let before = q.parked.len();
+        q.parked.retain(|t| t.id() != me);
+        let was_woken = q.parked.len() == before;
+        if was_woken && !q.items.is_empty() {
+            if let Some(t) = q.parked.pop_front() {
+                t.unpark();
             }
-            if q.closed {
-                return Err(());
-            }
-            q = match deadline {
-                None => self.ready.wait(q).unwrap_or_else(|e| e.into_inner()),
-                Some(d) => {
-                    let now = Instant::now();
-                    if now >= d {
-                        return Ok(None);
-                    }
-                    self.ready
-                        .wait_timeout(q, d - now)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0
-                }
-            };
         }
     }
 
-    /// Async form of [`Mailbox::wait_where`] without a timeout (use `tokio::time::timeout`).
+    /// Waits for the next item without blocking the runtime; cancel-safe (an item is only taken by
+    /// the poll that returns it, and a wake-up given to a dropped waiter passes to the next one).
     #[cfg(feature = "tokio")]
-    pub(crate) async fn wait_where_async(&self, mut pick: impl FnMut(&T) -> bool) -> Result<T, ()> {
+    pub(crate) async fn next_async(&self) -> Result<T, ()> {
         loop {
             let notified = self.notify.notified();
             tokio::pin!(notified);
-            // Register before checking, so a push between the check and the await is not missed.
+            // Registered before looking, so a push between the look and the await is not missed.
             notified.as_mut().enable();
-            {
-                let mut q = self.lock();
-                if let Some(pos) = q.items.iter().position(&mut pick) {
-                    if let Some(item) = q.items.remove(pos) {
-                        return Ok(item);
-                    }
-                }
-                if q.closed {
-                    return Err(());
-                }
+            if let Some(r) = self.poll(false) {
+                return r;
             }
             notified.await;
         }

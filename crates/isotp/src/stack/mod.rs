@@ -5,10 +5,15 @@
 mod async_stack;
 mod blocking;
 mod clock;
+mod completion;
+mod engine;
 mod error;
+mod lead;
 mod link;
 mod mailbox;
 mod node;
+mod options;
+mod routes;
 
 #[cfg(feature = "tokio")]
 pub use async_stack::AsyncStack;
@@ -16,3 +21,4 @@ pub use blocking::Stack;
 pub use error::{Message, MessageDirection, StackError};
 pub use link::Link;
 pub use node::Node;
+pub use options::{DriverOptions, DEFAULT_RECEIVE_QUEUE};

@@ -13,7 +13,7 @@ use serialport::SerialPort;
 
 use super::protocol::{self, Line, Piece, Splitter};
 use crate::bus::inbox::{Inbox, InboxSender};
-use crate::bus::{BusError, CanBus};
+use crate::bus::{BusError, CanBus, Capabilities};
 
 /// How often the reader thread checks whether the bus was dropped.
 const READ_POLL: Duration = Duration::from_millis(50);
@@ -80,6 +80,9 @@ struct Shared {
     /// While opening, replies go to the reply channel instead of the log.
     opening: AtomicBool,
     rejected: AtomicU64,
+    /// Error frames (`e` lines) received, and their rate-limited log line.
+    bus_errors: AtomicU64,
+    bus_error_log: Mutex<crate::bus::warning::Warning>,
 }
 
 /// A CAN bus on an SLCAN (Lawicel protocol) adapter: CANable, CANtact, USBtin, Lawicel CANUSB and
@@ -107,6 +110,8 @@ pub struct SlcanBus {
     shared: Arc<Shared>,
     reader: Option<JoinHandle<()>>,
     path: String,
+    /// A CAN FD data bit rate was set (the adapter has CAN FD firmware).
+    can_fd: bool,
 }
 
 impl std::fmt::Debug for SlcanBus {
@@ -170,6 +175,7 @@ impl SlcanBus {
             shared,
             reader: Some(reader),
             path: path.to_string(),
+            can_fd: options.data_bitrate.is_some(),
         };
         bus.initialise(&reply_rx, s_cmd, y_cmd, options)?;
         bus.shared.opening.store(false, Ordering::SeqCst);
@@ -269,6 +275,11 @@ impl SlcanBus {
     pub fn rejected(&self) -> u64 {
         self.shared.rejected.load(Ordering::Relaxed)
     }
+
+    /// Error frames (`e` lines) the adapter reported since the bus was opened.
+    pub fn bus_errors(&self) -> u64 {
+        self.shared.bus_errors.load(Ordering::Relaxed)
+    }
 }
 
 impl CanBus for SlcanBus {
@@ -282,6 +293,10 @@ impl CanBus for SlcanBus {
 
     fn interrupt(&self) {
         self.inbox.interrupt()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::CLASSIC.with_can_fd(self.can_fd)
     }
 }
 
@@ -377,6 +392,17 @@ fn handle_piece(
             }
             Ok(Line::TxAck) => {}
             Ok(Line::Other(what)) => log::debug!("slcan {path}: ignoring {what:?}"),
+            Ok(Line::BusError(what)) => {
+                // They can come by the thousand: counted, logged now and then.
+                shared.bus_errors.fetch_add(1, Ordering::Relaxed);
+                let mut w = shared
+                    .bus_error_log
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                if let Some(n) = w.note() {
+                    log::warn!("slcan {path}: {n} error frame(s) from the adapter, latest e{what}");
+                }
+            }
             Err(e) => log::warn!("slcan {path}: skipping a malformed line: {e}"),
         },
     }

@@ -110,6 +110,8 @@ pub(crate) enum Line {
     TxAck,
     /// Something valid but of no use here (a remote frame, a version or status reply).
     Other(String),
+    /// `e...`: an error frame (bus errors, as the Linux slcan driver and some firmware report them).
+    BusError(String),
 }
 
 fn hex(s: &[u8], what: &str) -> Result<u32, String> {
@@ -137,6 +139,7 @@ pub(crate) fn decode(line: &[u8]) -> Result<Line, String> {
         b'B' => (true, true, true),
         b'z' | b'Z' if rest.is_empty() => return Ok(Line::TxAck),
         b'r' | b'R' => return Ok(Line::Other("remote frame".into())),
+        b'e' => return Ok(Line::BusError(String::from_utf8_lossy(rest).into_owned())),
         b'V' | b'v' | b'N' | b'F' | b'f' | b'E' | b'I' | b'i' => {
             return Ok(Line::Other(String::from_utf8_lossy(line).into_owned()))
         }

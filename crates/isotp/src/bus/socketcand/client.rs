@@ -12,7 +12,7 @@ use isotp_core::Frame;
 
 use super::protocol::{self, Chunk, Framer, Message};
 use crate::bus::inbox::{Inbox, InboxSender};
-use crate::bus::{BusError, CanBus};
+use crate::bus::{BusError, CanBus, Capabilities};
 
 /// How long [`SocketcandBus::connect`] waits for the TCP connection and for each handshake answer.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -24,10 +24,11 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 struct Shared {
     stopping: AtomicBool,
     errors: AtomicU64,
+    error_log: std::sync::Mutex<crate::bus::warning::Warning>,
 }
 
 /// A CAN bus reached through a [socketcand](https://github.com/linux-can/socketcand) server (or
-/// [`isotp hub`](crate::hub::Hub)) over TCP, in socketcand's raw mode.
+/// [`isotp hub`](super::server::Hub)) over TCP, in socketcand's raw mode.
 ///
 /// The connection handshake is the one python-can's `socketcand` interface performs: the server
 /// greets with `< hi >`, the client sends `< open CHANNEL >` and `< rawmode >`, each answered with
@@ -223,6 +224,11 @@ impl CanBus for SocketcandBus {
     fn interrupt(&self) {
         self.inbox.interrupt()
     }
+
+    fn capabilities(&self) -> Capabilities {
+        // `fdsend`/`fdframe`: servers without the extension answer with an error at send time.
+        Capabilities::CLASSIC.with_can_fd(true)
+    }
 }
 
 impl Drop for SocketcandBus {
@@ -410,8 +416,14 @@ fn handle_chunk(chunk: Chunk, tx: &InboxSender, shared: &Shared, label: &str) {
             }
         }
         Ok(Message::Error(why)) => {
+            // Bus error frames can come by the thousand: counted, logged now and then.
             shared.errors.fetch_add(1, Ordering::Relaxed);
-            log::warn!("socketcand {label}: the server reports an error: < error {why} >");
+            let mut w = shared.error_log.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(n) = w.note() {
+                log::warn!(
+                    "socketcand {label}: the server reported {n} error(s), latest < error {why} >"
+                );
+            }
         }
         Ok(other) => log::debug!("socketcand {label}: ignoring {other:?}"),
         Err(e) => log::warn!("socketcand {label}: skipping malformed message {text:?}: {e}"),

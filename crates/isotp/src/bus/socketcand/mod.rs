@@ -2,7 +2,8 @@
 //!
 //! [socketcand](https://github.com/linux-can/socketcand) serves the SocketCAN interfaces of a Linux
 //! machine over TCP; python-can's `socketcand` interface and many tools speak it. This module has
-//! the client, [`SocketcandBus`]; [`crate::hub::Hub`] is a server that holds virtual buses.
+//! the client, [`SocketcandBus`]; `server::Hub` (feature `socketcand-server`) is a
+//! server that holds virtual buses.
 //!
 //! The parts of the protocol used here (raw mode):
 //!
@@ -23,6 +24,8 @@
 
 mod client;
 pub(crate) mod protocol;
+#[cfg(feature = "socketcand-server")]
+pub mod server;
 
 pub use client::{SocketcandBus, DEFAULT_CONNECT_TIMEOUT};
 

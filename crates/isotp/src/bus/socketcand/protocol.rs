@@ -1,6 +1,6 @@
 //! The socketcand ASCII protocol: splitting a TCP byte stream into `< ... >` messages, parsing them,
 //! and formatting the messages this crate sends. Shared by the client ([`super::SocketcandBus`]) and
-//! the server ([`crate::hub::Hub`]).
+//! the server (`server::Hub`).
 //!
 //! Everything here is total: any input gives a value or a [`ParseError`], never a panic, and the
 //! [`Framer`] never holds more than [`MAX_MESSAGE_LEN`] bytes.
@@ -19,6 +19,7 @@ pub(crate) const MAX_MESSAGE_LEN: usize = 512;
 /// `canfd_frame.flags` bits as socketcand writes them in `fdframe`/`fdsend`.
 pub(crate) const CANFD_BRS: u8 = 0x01;
 /// Set by the kernel on every CAN FD frame it hands out; ignored on input.
+#[cfg_attr(not(feature = "socketcand-server"), allow(dead_code))]
 pub(crate) const CANFD_FDF: u8 = 0x04;
 
 /// One piece of the incoming byte stream.
@@ -333,6 +334,7 @@ fn push_id(out: &mut String, id: CanId) {
 /// A frame as a server reports it, exactly as socketcand writes it: `< frame 123 23.424242 11223344 >`
 /// (an empty frame has two spaces before `>`, which python-can's parser needs), or
 /// `< fdframe 123 05 23.424242 1122... >` for CAN FD (flags: 0x01 BRS, 0x04 FDF).
+#[cfg_attr(not(feature = "socketcand-server"), allow(dead_code))]
 pub(crate) fn format_frame(frame: &Frame, since_epoch: Duration) -> String {
     let mut s = String::with_capacity(40 + 2 * frame.len());
     if frame.is_fd() {

@@ -1,11 +1,12 @@
-//! A socketcand-compatible server holding virtual CAN buses: `isotp hub`.
+//! A socketcand-compatible server holding virtual CAN buses: `isotp hub` (feature
+//! `socketcand-server`).
 //!
 //! [`Hub::bind`] listens on a TCP address. Each client is greeted with `< hi >`, opens a bus by
 //! name with `< open NAME >` (the bus is created on first use), switches to raw mode with
 //! `< rawmode >`, and from then on receives every frame other clients (and in-process ports from
 //! [`Hub::attach`]) send on that bus, as socketcand would. A client's own frames are not sent back to
 //! it. This is what python-can's `socketcand` interface needs, so python can-isotp, other machines and
-//! this crate's [`SocketcandBus`](crate::bus::socketcand::SocketcandBus) can share a bus without
+//! this crate's [`SocketcandBus`](super::SocketcandBus) can share a bus without
 //! SocketCAN.
 //!
 //! Each bus is a [`VirtualBus`]; each TCP client is a port on it with three threads (reading
@@ -20,7 +21,7 @@
 //!
 //! ```
 //! use isotp::bus::{CanBus, socketcand::SocketcandBus};
-//! use isotp::hub::Hub;
+//! use isotp::bus::socketcand::server::Hub;
 //! use isotp_core::{CanId, Frame};
 //! use std::time::Duration;
 //!
@@ -39,7 +40,7 @@ use std::io::{self, Write};
 use std::net::{
     IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs,
 };
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -49,7 +50,9 @@ use crate::bus::{VirtualBus, VirtualPort};
 
 mod session;
 
-pub use crate::bus::socketcand::DEFAULT_PORT;
+use crate::bus::warning::Warning;
+
+pub use super::DEFAULT_PORT;
 
 /// The address `isotp hub` listens on by default: `127.0.0.1:29536`.
 pub const DEFAULT_ADDR: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), DEFAULT_PORT);
@@ -73,6 +76,9 @@ pub struct HubConfig {
     pub max_clients: usize,
     /// Buses the hub holds; opening more is refused. Default 1024.
     pub max_buses: usize,
+    /// A client that has not opened a bus this long after connecting is disconnected, so idle
+    /// connections cannot hold the hub's client slots. Default 10 s.
+    pub handshake_timeout: Duration,
 }
 
 impl Default for HubConfig {
@@ -83,6 +89,7 @@ impl Default for HubConfig {
             send_buffer: 64 * 1024,
             max_clients: 256,
             max_buses: 1024,
+            handshake_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -109,6 +116,12 @@ impl HubConfig {
     /// Sets [`max_clients`](HubConfig::max_clients).
     pub fn max_clients(mut self, clients: usize) -> HubConfig {
         self.max_clients = clients;
+        self
+    }
+
+    /// Sets [`handshake_timeout`](HubConfig::handshake_timeout).
+    pub fn handshake_timeout(mut self, timeout: Duration) -> HubConfig {
+        self.handshake_timeout = timeout;
         self
     }
 
@@ -160,6 +173,11 @@ pub(crate) struct HubInner {
     pub(crate) config: HubConfig,
     buses: Mutex<HashMap<String, VirtualBus>>,
     clients: Mutex<HashMap<u64, ClientEntry>>,
+    /// Clients whose connection is open: a slot is free as soon as a connection closes, before its
+    /// threads have finished.
+    connected: AtomicUsize,
+    /// Connections refused for [`HubConfig::max_clients`], for the rate-limited warning.
+    refused: Mutex<Warning>,
     stopping: AtomicBool,
     next_client: AtomicU64,
 }
@@ -197,6 +215,11 @@ impl HubInner {
     /// Called by a session thread as it ends.
     pub(crate) fn forget_client(&self, id: u64) {
         lock(&self.clients).remove(&id);
+    }
+
+    /// Called once per session when its connection is closed.
+    pub(crate) fn release_slot(&self) {
+        self.connected.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -258,6 +281,8 @@ impl Hub {
             },
             buses: Mutex::new(HashMap::new()),
             clients: Mutex::new(HashMap::new()),
+            connected: AtomicUsize::new(0),
+            refused: Mutex::new(Warning::default()),
             stopping: AtomicBool::new(false),
             next_client: AtomicU64::new(1),
         });
@@ -300,9 +325,9 @@ impl Hub {
         names
     }
 
-    /// TCP clients connected now.
+    /// TCP clients connected now (a client counts until its connection is closed).
     pub fn clients(&self) -> usize {
-        lock(&self.inner.clients).len()
+        self.inner.connected.load(Ordering::SeqCst)
     }
 
     /// Stops listening, disconnects every client and waits for the hub's threads to end.
@@ -365,12 +390,14 @@ fn accept_loop(listener: TcpListener, inner: Arc<HubInner>) {
             .map(|a| a.to_string())
             .unwrap_or_else(|_| "?".into());
         let mut clients = lock(&inner.clients);
-        if clients.len() >= inner.config.max_clients {
+        if inner.connected.load(Ordering::SeqCst) >= inner.config.max_clients {
             drop(clients);
-            log::warn!(
-                "hub: refusing {peer}: already {} clients (HubConfig::max_clients)",
-                inner.config.max_clients
-            );
+            if let Some(n) = lock(&inner.refused).note() {
+                log::warn!(
+                    "hub: refused {n} connection(s) (latest {peer}): already {} clients (HubConfig::max_clients)",
+                    inner.config.max_clients
+                );
+            }
             let _ = stream.set_write_timeout(Some(Duration::from_millis(100)));
             let _ = stream.write_all(b"< error too many clients >");
             continue;
@@ -390,6 +417,7 @@ fn accept_loop(listener: TcpListener, inner: Arc<HubInner>) {
                 .name(format!("hub client {peer}"))
                 .spawn(move || session::run(id, stream, peer, inner))
         };
+        inner.connected.fetch_add(1, Ordering::SeqCst);
         match thread {
             Ok(t) => {
                 clients.insert(
@@ -400,7 +428,10 @@ fn accept_loop(listener: TcpListener, inner: Arc<HubInner>) {
                     },
                 );
             }
-            Err(e) => log::warn!("hub: cannot start a thread for {peer}: {e}"),
+            Err(e) => {
+                inner.release_slot();
+                log::warn!("hub: cannot start a thread for {peer}: {e}");
+            }
         }
     }
 }

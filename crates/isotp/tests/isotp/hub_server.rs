@@ -5,9 +5,9 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
+use isotp::bus::socketcand::server::{Hub, HubConfig};
 use isotp::bus::socketcand::SocketcandBus;
 use isotp::bus::CanBus;
-use isotp::hub::{Hub, HubConfig};
 use isotp::{CanId, Frame};
 
 const T: Option<Duration> = Some(Duration::from_secs(2));
@@ -435,4 +435,112 @@ fn bind_errors_say_what_to_do() {
         text.contains("cannot listen on") && text.contains("port 0"),
         "{text}"
     );
+}
+
+#[test]
+fn a_closed_connection_frees_its_slot_at_once() {
+    let hub = Hub::bind_with("127.0.0.1:0", HubConfig::default().max_clients(2)).unwrap();
+    for _ in 0..50 {
+        let a = Raw::handshake(hub.local_addr(), "churn");
+        let b = Raw::connect(hub.local_addr());
+        drop(a);
+        drop(b);
+        eventually("both slots free", || hub.clients() == 0);
+    }
+    let mut c = Raw::handshake(hub.local_addr(), "churn");
+    c.write(b"< echo >");
+    assert_eq!(c.message(), "< echo >");
+}
+
+#[test]
+fn a_client_that_opens_no_bus_in_time_is_dropped() {
+    let hub = Hub::bind_with(
+        "127.0.0.1:0",
+        HubConfig::default().handshake_timeout(Duration::from_millis(200)),
+    )
+    .unwrap();
+    let mut idle = Raw::connect(hub.local_addr());
+    assert_eq!(idle.message(), "< hi >");
+    idle.expect_eof();
+    eventually("the slot is free", || hub.clients() == 0);
+    // A client that did open a bus stays, however quiet.
+    let mut quiet = Raw::handshake(hub.local_addr(), "q");
+    std::thread::sleep(Duration::from_millis(400));
+    quiet.write(b"< echo >");
+    assert_eq!(quiet.message(), "< echo >");
+}
+
+#[test]
+fn a_transfer_completes_while_hostile_clients_churn_and_send_garbage() {
+    use isotp::{Address, Config, Stack};
+    let hub = Hub::bind_with(
+        "127.0.0.1:0",
+        HubConfig::default()
+            .max_clients(12)
+            .handshake_timeout(Duration::from_millis(300)),
+    )
+    .unwrap();
+    let addr = hub.local_addr();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut hostile = Vec::new();
+    for kind in 0..6u32 {
+        let stop = stop.clone();
+        hostile.push(std::thread::spawn(move || {
+            let mut rounds = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let Ok(mut s) = TcpStream::connect(addr) else {
+                    continue;
+                };
+                let _ = s.set_write_timeout(Some(Duration::from_millis(200)));
+                let junk: &[u8] = match kind {
+                    0 => b"garbage without brackets \x00\xff\r\n",
+                    1 => b"< send 7E0 9 01 >< open >< frobnicate >< hi >",
+                    2 => &[b'<'; 3000],
+                    3 => b"< open churn >< rawmode >< send zz 1 00 >",
+                    // Connects and says nothing (the handshake timeout takes it).
+                    _ => b"",
+                };
+                let _ = s.write_all(junk);
+                if kind == 5 && rounds % 4 == 0 {
+                    std::thread::sleep(Duration::from_millis(400));
+                }
+                drop(s);
+                rounds += 1;
+            }
+            rounds
+        }));
+    }
+    let address = Address::normal_11(0x7E0, 0x7E8).unwrap();
+    let connect = || {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match SocketcandBus::connect(addr, "work") {
+                Ok(b) => return b,
+                Err(e) => {
+                    assert!(
+                        Instant::now() < deadline,
+                        "a legitimate client was refused: {e}"
+                    );
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        }
+    };
+    let tester = Stack::new(connect(), address, Config::default()).unwrap();
+    let ecu = Stack::new(connect(), address.mirrored().unwrap(), Config::default()).unwrap();
+    let data: Vec<u8> = (0..4095u32).map(|i| i as u8).collect();
+    for _ in 0..10 {
+        tester
+            .send_blocking(&data, Some(Duration::from_secs(10)))
+            .unwrap();
+        assert_eq!(
+            ecu.recv(Some(Duration::from_secs(10))).unwrap().as_deref(),
+            Some(&data[..])
+        );
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let rounds: u32 = hostile.into_iter().map(|h| h.join().unwrap()).sum();
+    assert!(rounds > 0);
+    // A newcomer still gets in once the churn is over.
+    drop(connect());
 }

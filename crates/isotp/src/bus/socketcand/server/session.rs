@@ -1,7 +1,7 @@
 //! One TCP client of the hub: a reader thread (this one) that parses commands, a pump thread that
 //! moves the bus's frames into the client's bounded queue, and a writer thread that empties it.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use isotp_core::Frame;
 
-use super::{HubError, HubInner};
+use super::{HubError, HubInner, Warning};
 use crate::bus::socketcand::protocol::{self, Chunk, Framer, Message};
 use crate::bus::{CanBus, VirtualPort};
 
@@ -78,6 +78,8 @@ struct Session {
     mode: Mode,
     /// In raw mode errors are logged, not answered (see [`Session::error`]).
     raw: bool,
+    /// Bad input counted per kind: one log line per kind now and then, not one per command.
+    complaints: HashMap<&'static str, Warning>,
 }
 
 pub(super) fn run(id: u64, stream: TcpStream, peer: String, inner: Arc<HubInner>) {
@@ -90,6 +92,7 @@ pub(super) fn run(id: u64, stream: TcpStream, peer: String, inner: Arc<HubInner>
         Err(e) => {
             log::warn!("hub: cannot use the connection from {peer}: {e}");
             let _ = stream.shutdown(Shutdown::Both);
+            inner.release_slot();
             inner.forget_client(id);
             return;
         }
@@ -131,6 +134,7 @@ pub(super) fn run(id: u64, stream: TcpStream, peer: String, inner: Arc<HubInner>
         out: out_tx,
         mode: Mode::NoBus,
         raw: false,
+        complaints: HashMap::new(),
     };
     let reason = if writer.is_some() {
         session.reply("< hi >".into());
@@ -139,6 +143,14 @@ pub(super) fn run(id: u64, stream: TcpStream, peer: String, inner: Arc<HubInner>
         String::new()
     };
     state.close(reason);
+    // The connection is closed: its slot is free now, whatever the threads still have to do.
+    inner.release_slot();
+    for (kind, w) in &session.complaints {
+        let n = w.unreported();
+        if n > 0 {
+            log::warn!("hub: client {peer} sent {n} more {kind} before it left");
+        }
+    }
 
     let Session { mode, out, .. } = session;
     if let Mode::Open { port, pump, .. } = mode {
@@ -181,11 +193,32 @@ impl Session {
         let mut framer = Framer::new();
         let mut pending = VecDeque::new();
         let mut buf = [0u8; 4096];
+        let handshake = self.inner.config.handshake_timeout;
+        let connected = std::time::Instant::now();
+        let mut timed = !handshake.is_zero() && stream.set_read_timeout(Some(handshake)).is_ok();
         loop {
             if self.state.is_closing() {
                 return String::new();
             }
+            if timed && matches!(self.mode, Mode::Open { .. }) {
+                timed = false;
+                let _ = stream.set_read_timeout(None);
+            }
             match stream.read(&mut buf) {
+                Err(e)
+                    if timed
+                        && matches!(
+                            e.kind(),
+                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                        ) =>
+                {
+                    if connected.elapsed() >= handshake {
+                        return format!(
+                            "it opened no bus within {handshake:?} (HubConfig::handshake_timeout)"
+                        );
+                    }
+                    continue;
+                }
                 Ok(0) if framer.is_mid_message() => {
                     return "closed by the client in the middle of a message".into()
                 }
@@ -234,6 +267,17 @@ impl Session {
         too_slow(&self.state, &self.peer, self.inner.config.client_queue);
     }
 
+    /// Logs bad input of `kind` now and then (with how many since the last line), never a line per
+    /// command.
+    fn complain(&mut self, kind: &'static str, detail: std::fmt::Arguments<'_>) {
+        if let Some(n) = self.complaints.entry(kind).or_default().note() {
+            log::warn!(
+                "hub: client {} sent {n} {kind} (latest: {detail})",
+                self.peer
+            );
+        }
+    }
+
     fn bus_name(&self) -> &str {
         match &self.mode {
             Mode::Open { name, .. } => name,
@@ -243,29 +287,31 @@ impl Session {
 
     /// Handles one piece of input; false when the session is over.
     fn handle(&mut self, chunk: Chunk) -> bool {
-        let peer = &self.peer;
         let text = match chunk {
             Chunk::Message(m) => m,
             Chunk::Junk(n) => {
-                log::warn!("hub: client {peer} sent {n} bytes outside `< >` messages; skipped");
+                self.complain(
+                    "runs of bytes outside `< >` messages",
+                    format_args!("{n} bytes, skipped"),
+                );
                 return self.error(&format!("skipped {n} bytes outside a message"));
             }
             Chunk::TooLong(n) => {
-                log::warn!("hub: client {peer} sent a message of {n} bytes; skipped");
+                self.complain("over-long messages", format_args!("{n} bytes, skipped"));
                 return self.error(&format!(
                     "message longer than {} bytes skipped",
                     protocol::MAX_MESSAGE_LEN
                 ));
             }
             Chunk::Unterminated(m) => {
-                log::warn!("hub: client {peer} sent an unterminated message {m:?}; skipped");
+                self.complain("unterminated messages", format_args!("{m:?}, skipped"));
                 return self.error("unterminated message skipped");
             }
         };
         let msg = match protocol::parse(&text) {
             Ok(m) => m,
             Err(e) => {
-                log::warn!("hub: client {peer} sent a malformed message {text:?}: {e}");
+                self.complain("malformed messages", format_args!("{text:?}: {e}"));
                 return self.error(&format!("malformed message: {e}"));
             }
         };
@@ -277,20 +323,20 @@ impl Session {
             Message::Send(frame) => match &self.mode {
                 Mode::Open { port, .. } => {
                     if let Err(e) = port.send(&frame) {
-                        log::warn!("hub: sending a frame from {peer} failed: {e}");
+                        log::warn!("hub: sending a frame from {} failed: {e}", self.peer);
                     }
                     true
                 }
                 Mode::NoBus => self.error("open a bus first: < open NAME >"),
             },
             Message::Other(cmd) => {
-                log::warn!("hub: client {peer} sent unsupported command {text:?}; ignored");
+                self.complain("unsupported commands", format_args!("{text:?}, ignored"));
                 self.error(&format!(
                     "command {cmd} is not supported by this hub (it serves raw mode: open, rawmode, send, fdsend, echo)"
                 ))
             }
             Message::Hi | Message::Ok | Message::Error(_) | Message::Frame(_) => {
-                log::warn!("hub: client {peer} sent a server message {text:?}; ignored");
+                self.complain("server messages", format_args!("{text:?}, ignored"));
                 self.error("unexpected message from a client")
             }
         }
@@ -406,7 +452,7 @@ impl Pump {
     fn run(self) {
         let mut raw = false;
         loop {
-            match self.port.recv_timestamped(None) {
+            match self.port.recv_timestamped(None).ok().flatten() {
                 Some((frame, at)) => {
                     if !raw || self.state.is_closing() {
                         continue;

@@ -1,6 +1,5 @@
 //! `SlcanBus` against a fake adapter on the master side of a pseudo-terminal: the bus opens the
 //! slave path like a real `/dev/ttyACM0`, and a thread answers its commands like firmware would.
-#![cfg(all(unix, feature = "serial"))]
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -329,4 +328,74 @@ fn interrupt_wakes_recv_and_a_vanished_adapter_closes_the_bus() {
     };
     assert!(matches!(e, BusError::Closed(_)), "{e}");
     assert!(bus.send(&std_frame(1, &[])).is_err());
+}
+
+/// `t` line of a classic 11-bit frame, as an adapter writes it.
+fn slcan_line(f: &Frame) -> String {
+    let hex: String = f.data().iter().map(|b| format!("{b:02X}")).collect();
+    format!("t{:03X}{}{hex}\r", f.id().raw(), f.data().len())
+}
+
+/// The frame of a `t` command the bus wrote.
+fn parse_t(cmd: &str) -> Option<Frame> {
+    let rest = cmd.strip_prefix('t')?;
+    let id = u32::from_str_radix(rest.get(..3)?, 16).ok()?;
+    let len: usize = rest.get(3..4)?.parse().ok()?;
+    let data: Vec<u8> = (0..len)
+        .map(|i| u8::from_str_radix(rest.get(4 + 2 * i..6 + 2 * i)?, 16).ok())
+        .collect::<Option<_>>()?;
+    Frame::new(CanId::standard(id).ok()?, &data).ok()
+}
+
+/// The seed's known defect, over SLCAN: a 4095-byte transfer from a peer behind the adapter, with
+/// `errors` error frames (`e` lines) slipped among its frames. Returns how long it took.
+fn transfer_through_error_frames(errors: u64) -> Duration {
+    use isotp::core::{Endpoint, Instant as CoreInstant};
+    use isotp::{Address, Config, Stack, TargetAddressType};
+    let mut adapter = Adapter::start(Firmware::default());
+    let bus = Arc::new(SlcanBus::open(&adapter.path, 500_000).unwrap());
+    adapter.release_slave();
+    adapter.commands_until("O");
+    let address = Address::normal_11(0x7E0, 0x7E8).unwrap();
+    let tester = Stack::new(bus.clone(), address, Config::default()).unwrap();
+    let mut peer = Endpoint::new(address.mirrored().unwrap(), Config::default()).unwrap();
+    let data: Vec<u8> = (0..4095u32).map(|i| (i * 3) as u8).collect();
+    let start = Instant::now();
+    let now = || CoreInstant::from_micros(start.elapsed().as_micros() as u64);
+    peer.send(&data, TargetAddressType::Physical).unwrap();
+    let receiver = std::thread::spawn(move || tester.recv(Some(Duration::from_secs(30))));
+    let (mut injected, mut frames) = (0u64, 0u64);
+    while !receiver.is_finished() {
+        while let Some(f) = peer.poll_transmit(now()) {
+            let mut out = slcan_line(&f);
+            frames += 1;
+            for _ in 0..20.min(errors - injected) {
+                out.push_str("e1A0400000000\r");
+                injected += 1;
+            }
+            adapter.inject(out.as_bytes());
+        }
+        if let Ok(cmd) = adapter.commands.recv_timeout(Duration::from_millis(1)) {
+            if let Some(f) = parse_t(&cmd) {
+                peer.handle_frame(&f, now());
+            }
+        }
+        peer.handle_timeout(now());
+    }
+    let got = receiver.join().unwrap().unwrap();
+    let took = start.elapsed();
+    assert_eq!(got.as_deref(), Some(&data[..]));
+    assert_eq!(
+        injected, errors,
+        "the storm was sent among the {frames} frames"
+    );
+    assert_eq!(bus.bus_errors(), errors);
+    took
+}
+
+#[test]
+fn a_transfer_completes_through_ten_thousand_error_frames() {
+    let clean = transfer_through_error_frames(0);
+    let storm = transfer_through_error_frames(10_000);
+    println!("4095-byte transfer over SLCAN: clean {clean:?}, with 10,000 error frames {storm:?}");
 }

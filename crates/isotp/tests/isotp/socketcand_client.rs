@@ -312,3 +312,101 @@ fn nothing_listening_and_bad_channels_are_clear_errors() {
         assert!(e.to_string().contains("channel"), "{e}");
     }
 }
+
+/// A proxy between one client and a socketcand server that slips `errors` `< error ... >` messages
+/// (bus error frames) into the server's stream, about 20 after each message once raw mode is on.
+#[cfg(feature = "socketcand-server")]
+fn error_storm_proxy(server: SocketAddr, errors: usize) -> (SocketAddr, JoinHandle<usize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let h = std::thread::spawn(move || {
+        let (client, _) = listener.accept().unwrap();
+        let upstream = TcpStream::connect(server).unwrap();
+        let (mut c_read, mut u_write) =
+            (client.try_clone().unwrap(), upstream.try_clone().unwrap());
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut c_read, &mut u_write);
+            let _ = u_write.shutdown(std::net::Shutdown::Both);
+        });
+        let (mut from_server, mut to_client) = (upstream, client);
+        let mut pending = Vec::new();
+        let mut messages = 0usize;
+        let mut injected = 0usize;
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = match from_server.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            pending.extend_from_slice(&buf[..n]);
+            let mut out = Vec::new();
+            while let Some(end) = pending.iter().position(|&b| b == b'>') {
+                out.extend(pending.drain(..=end));
+                messages += 1;
+                // After `< hi >`, `< ok >` (open) and `< ok >` (rawmode).
+                if messages > 3 {
+                    for _ in 0..20.min(errors - injected) {
+                        out.extend_from_slice(
+                            b"< error 20000004 1700000000.000001 0004000000000000 >",
+                        );
+                        injected += 1;
+                    }
+                }
+            }
+            if to_client.write_all(&out).is_err() {
+                break;
+            }
+        }
+        injected
+    });
+    (addr, h)
+}
+
+/// The seed's known defect: a storm of error frames during a transfer. 10,000 `< error >` messages
+/// arrive among the 4095-byte transfer's frames; the transfer completes, every error is counted,
+/// and the time is printed against a clean run (a figure, not a bound).
+#[test]
+#[cfg(feature = "socketcand-server")]
+fn a_transfer_completes_through_ten_thousand_error_messages() {
+    use isotp::bus::socketcand::server::Hub;
+    use isotp::{Address, Config, Stack};
+    let hub = Hub::bind("127.0.0.1:0").unwrap();
+    let address = Address::normal_11(0x7E0, 0x7E8).unwrap();
+    let data: Vec<u8> = (0..4095u32).map(|i| (i * 7) as u8).collect();
+    let mut times = Vec::new();
+    for errors in [0, 10_000] {
+        let (proxy, injector) = error_storm_proxy(hub.local_addr(), errors);
+        let bus = std::sync::Arc::new(SocketcandBus::connect(proxy, "storm").unwrap());
+        let tester = Stack::new(bus.clone(), address, Config::default()).unwrap();
+        let ecu = Stack::new(
+            hub.attach("storm").unwrap(),
+            address.mirrored().unwrap(),
+            Config::default(),
+        )
+        .unwrap();
+        let start = Instant::now();
+        ecu.send_blocking(&data, Some(Duration::from_secs(30)))
+            .unwrap();
+        assert_eq!(
+            tester
+                .recv(Some(Duration::from_secs(30)))
+                .unwrap()
+                .as_deref(),
+            Some(&data[..])
+        );
+        times.push(start.elapsed());
+        // The storm came before the last frame, in the same stream: all of it is counted.
+        assert_eq!(bus.errors_received(), errors as u64);
+        drop(tester);
+        drop(bus);
+        let injected = injector.join().unwrap();
+        assert_eq!(
+            injected, errors,
+            "the storm was not all sent during the transfer"
+        );
+    }
+    println!(
+        "4095-byte transfer through socketcand: clean {:?}, with 10,000 error messages {:?}",
+        times[0], times[1]
+    );
+}

@@ -1,0 +1,101 @@
+//! The outcome of one message whose sender waits for it: set once by the engine, read once by the
+//! waiter, which alone is woken.
+
+#[cfg(feature = "tokio")]
+use std::future::Future;
+#[cfg(feature = "tokio")]
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Waker;
+#[cfg(feature = "tokio")]
+use std::task::{Context, Poll};
+use std::thread::Thread;
+
+use isotp_core::ProtocolError;
+
+use crate::bus::BusError;
+
+/// How a message a caller waits for ended.
+#[derive(Debug, Clone)]
+pub(crate) enum Outcome {
+    Sent,
+    Failed(ProtocolError),
+    /// The bus refused a frame of the message.
+    BusFailed(Arc<BusError>),
+    /// Dropped by `stop_sending`, `reset`, `set_address`, or the link went away.
+    Dropped,
+}
+
+#[derive(Default)]
+struct Inner {
+    outcome: Option<Outcome>,
+    thread: Option<Thread>,
+    waker: Option<Waker>,
+}
+
+/// One message's outcome slot, shared by the engine and the waiter.
+#[derive(Default)]
+pub(crate) struct Completion {
+    inner: Mutex<Inner>,
+}
+
+impl Completion {
+    pub(crate) fn new() -> Arc<Completion> {
+        Arc::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sets the outcome (the first one wins) and wakes the waiter.
+    pub(crate) fn complete(&self, outcome: Outcome) {
+        let mut c = self.lock();
+        if c.outcome.is_some() {
+            return;
+        }
+        c.outcome = Some(outcome);
+        let (thread, waker) = (c.thread.take(), c.waker.take());
+        drop(c);
+        if let Some(t) = thread {
+            t.unpark();
+        }
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    /// The outcome if known; with `park`, the calling thread is unparked when it becomes known.
+    pub(crate) fn poll(&self, park: bool) -> Option<Outcome> {
+        let mut c = self.lock();
+        if c.outcome.is_none() && park {
+            c.thread = Some(std::thread::current());
+        }
+        c.outcome.clone()
+    }
+
+    /// Waits for the outcome in async code.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn wait(self: &Arc<Completion>) -> Wait {
+        Wait(self.clone())
+    }
+}
+
+/// Future of [`Completion::wait`].
+#[cfg(feature = "tokio")]
+pub(crate) struct Wait(Arc<Completion>);
+
+#[cfg(feature = "tokio")]
+impl Future for Wait {
+    type Output = Outcome;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome> {
+        let mut c = self.0.lock();
+        match c.outcome.clone() {
+            Some(o) => Poll::Ready(o),
+            None => {
+                c.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! The integration tests of the `isotp` crate, in one test binary (one link step, one process).
+//!
+//! `kernel_interop` (in the qemu guest, `scripts/kernel-tests`) and `python_interop` (needs python
+//! can-isotp, `scripts/interop-tests`) stay separate targets: they need what a plain `cargo test`
+//! does not have.
+
+#[cfg(feature = "tokio")]
+mod async_stack;
+mod drivers;
+#[cfg(feature = "socketcand-server")]
+mod hub_server;
+mod node;
+#[cfg(all(unix, feature = "serial"))]
+mod slcan_pty;
+mod socketcand_client;
+mod stack;
