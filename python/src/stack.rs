@@ -1,0 +1,241 @@
+//! `NativeStack`: an `isotp::Stack` on a python-can bus (through `PyBus`) or on one of our
+//! interface strings (no frame touches Python then). Every wait releases the GIL.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use isotp::bus::CanBus;
+use isotp::{Message, Stack};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyString};
+
+use crate::address::{target, NativeAddress};
+use crate::config::config_from;
+use crate::errors::{open_error, stack_error, stack_error_kind};
+use crate::pybus::PyBus;
+use crate::NativeError;
+
+/// While a reception is in progress past the caller's timeout, its end is awaited in steps this
+/// long (see `recv`'s `start_only`).
+const RECEPTION_POLL: Duration = Duration::from_millis(2);
+
+#[pyclass(module = "isotp._isotp")]
+pub struct NativeStack {
+    stack: Mutex<Option<Arc<Stack>>>,
+    pybus: Option<Arc<PyBus>>,
+}
+
+fn secs(t: Option<f64>) -> PyResult<Option<Duration>> {
+    t.map(|s| {
+        Duration::try_from_secs_f64(s.max(0.0))
+            .map_err(|e| PyValueError::new_err(format!("invalid timeout {s}: {e}")))
+    })
+    .transpose()
+}
+
+impl NativeStack {
+    fn get(&self) -> PyResult<Arc<Stack>> {
+        self.stack
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or_else(|| NativeError::new_err(("stopped", "the stack is stopped")))
+    }
+}
+
+/// Waits for a message; with `start_only`, `timeout` bounds only the start of a message and a
+/// reception in progress then is awaited until it completes or fails.
+fn recv_on(
+    stack: &Stack,
+    timeout: Option<Duration>,
+    start_only: bool,
+) -> Result<Option<Message>, isotp::StackError> {
+    if let Some(m) = stack.recv_message(timeout)? {
+        return Ok(Some(m));
+    }
+    if !start_only {
+        return Ok(None);
+    }
+    // Bounded by the engine's own N_Cr: a stalled reception fails and `receiving` turns false.
+    while stack.receiving() {
+        if let Some(m) = stack.recv_message(Some(RECEPTION_POLL))? {
+            return Ok(Some(m));
+        }
+    }
+    // The reception may have completed between the last wait and the check.
+    stack.recv_message(Some(Duration::ZERO))
+}
+
+#[pymethods]
+impl NativeStack {
+    /// `bus`: an interface string, or a python-can bus (then `reader` and `message` are needed).
+    #[new]
+    #[pyo3(signature = (bus, address, config, reader=None, message=None))]
+    fn new(
+        py: Python<'_>,
+        bus: &Bound<'_, PyAny>,
+        address: &NativeAddress,
+        config: &Bound<'_, PyDict>,
+        reader: Option<Py<PyAny>>,
+        message: Option<Py<PyAny>>,
+    ) -> PyResult<Self> {
+        let config = config_from(config)?;
+        let (backend, pybus): (Box<dyn CanBus>, Option<Arc<PyBus>>) =
+            if let Ok(spec) = bus.downcast::<PyString>() {
+                let spec: String = spec.extract()?;
+                let b = py
+                    .allow_threads(|| isotp::bus::open(&spec))
+                    .map_err(open_error)?;
+                (b, None)
+            } else {
+                let reader = reader
+                    .ok_or_else(|| PyValueError::new_err("a python-can bus needs a reader"))?;
+                let message = message
+                    .ok_or_else(|| PyValueError::new_err("a python-can bus needs can.Message"))?;
+                let pb = Arc::new(PyBus::new(bus.clone().unbind(), reader, message));
+                (Box::new(pb.clone()), Some(pb))
+            };
+        let address = address.inner;
+        let stack = py
+            .allow_threads(move || Stack::new(backend, address, config))
+            .map_err(stack_error)?;
+        Ok(NativeStack {
+            stack: Mutex::new(Some(Arc::new(stack))),
+            pybus,
+        })
+    }
+
+    /// Queues a message; with `blocking`, waits up to `timeout` for its last frame to be sent.
+    #[pyo3(signature = (data, functional=false, blocking=false, timeout=None))]
+    fn send(
+        &self,
+        py: Python<'_>,
+        data: Vec<u8>,
+        functional: bool,
+        blocking: bool,
+        timeout: Option<f64>,
+    ) -> PyResult<()> {
+        let stack = self.get()?;
+        let timeout = secs(timeout)?;
+        let t = target(functional);
+        if blocking {
+            py.allow_threads(|| stack.send_blocking_to(&data, t, timeout))
+                .map_err(stack_error)
+        } else {
+            py.allow_threads(|| stack.send_to(&data, t))
+                .map(|_| ())
+                .map_err(stack_error)
+        }
+    }
+
+    /// (payload, functional) or None after `timeout` (None: wait forever).
+    #[pyo3(signature = (timeout=None, start_only=false))]
+    fn recv<'py>(
+        &self,
+        py: Python<'py>,
+        timeout: Option<f64>,
+        start_only: bool,
+    ) -> PyResult<Option<(Bound<'py, PyBytes>, bool)>> {
+        let stack = self.get()?;
+        let timeout = secs(timeout)?;
+        let m = py
+            .allow_threads(|| recv_on(&stack, timeout, start_only))
+            .map_err(stack_error)?;
+        Ok(m.map(|m| {
+            (
+                PyBytes::new(py, &m.payload),
+                m.target_address_type == isotp::TargetAddressType::Functional,
+            )
+        }))
+    }
+
+    fn available(&self) -> PyResult<bool> {
+        Ok(self.get()?.available())
+    }
+
+    fn transmitting(&self) -> PyResult<bool> {
+        Ok(self.get()?.transmitting())
+    }
+
+    fn receiving(&self) -> PyResult<bool> {
+        Ok(self.get()?.receiving())
+    }
+
+    fn stop_sending(&self, py: Python<'_>) -> PyResult<()> {
+        let s = self.get()?;
+        py.allow_threads(|| s.stop_sending());
+        Ok(())
+    }
+
+    fn stop_receiving(&self, py: Python<'_>) -> PyResult<()> {
+        let s = self.get()?;
+        py.allow_threads(|| s.stop_receiving());
+        Ok(())
+    }
+
+    fn reset(&self, py: Python<'_>) -> PyResult<()> {
+        let s = self.get()?;
+        py.allow_threads(|| s.reset());
+        Ok(())
+    }
+
+    fn set_address(&self, py: Python<'_>, address: &NativeAddress) -> PyResult<()> {
+        let s = self.get()?;
+        let a = address.inner;
+        py.allow_threads(|| s.set_address(a));
+        Ok(())
+    }
+
+    /// The next error reported by the stack as (kind, message), waiting up to `timeout`.
+    #[pyo3(signature = (timeout=None))]
+    fn next_error(
+        &self,
+        py: Python<'_>,
+        timeout: Option<f64>,
+    ) -> PyResult<Option<(&'static str, String)>> {
+        let errors = self.get()?.errors();
+        let timeout = secs(timeout)?;
+        let e = py.allow_threads(|| match timeout {
+            Some(t) => errors.recv_timeout(t).ok(),
+            None => errors.recv().ok(),
+        });
+        Ok(e.map(|e| (stack_error_kind(&e), e.to_string())))
+    }
+
+    fn is_closed(&self) -> bool {
+        self.stack
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_none()
+    }
+
+    /// Stops the engine thread and releases the bus (a python-can bus is left open: it is the
+    /// caller's).
+    fn close(&self, py: Python<'_>) {
+        let s = self.stack.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(pb) = &self.pybus {
+            pb.close();
+        }
+        // The engine thread may be inside a python-can call that needs the GIL to return.
+        py.allow_threads(move || drop(s));
+    }
+}
+
+impl Drop for NativeStack {
+    fn drop(&mut self) {
+        if let Some(pb) = &self.pybus {
+            pb.close();
+        }
+        // Dropped by the garbage collector with the GIL held: joining the engine thread here could
+        // wait for a thread that waits for the GIL, so the join happens elsewhere.
+        let s = self
+            .stack
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if s.is_some() {
+            std::thread::spawn(move || drop(s));
+        }
+    }
+}
