@@ -7,11 +7,13 @@
 //! - [`Node`]: hundreds of links on one bus and one thread.
 //! - `AsyncStack` (feature `tokio`): the same over tokio.
 //! - [`bus`]: the [`bus::CanBus`] trait and its backends.
+//! - [`discovery`]: functional requests with many responders, and scans for ISO-TP endpoints.
 //! - `kernel` (Linux, feature `socketcan`): the kernel's own CAN_ISOTP socket behind the same
 //!   send/receive surface.
 #![deny(missing_docs)]
 
 pub mod bus;
+pub mod discovery;
 #[cfg(all(target_os = "linux", feature = "socketcan"))]
 pub mod kernel;
 pub mod measure;
