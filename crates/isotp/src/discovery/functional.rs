@@ -156,7 +156,10 @@ impl FunctionalRequest {
         if !request.can_transmit() {
             return Err(SendError::NoTransmitAddress.into());
         }
-        Ok(FunctionalRequest::new(request, Responders::Listed(responders)))
+        Ok(FunctionalRequest::new(
+            request,
+            Responders::Listed(responders),
+        ))
     }
 
     fn new(request: Address, responders: Responders) -> FunctionalRequest {
@@ -258,7 +261,10 @@ impl FunctionalRequest {
                 continue;
             };
             let t = now();
-            if let Some(link) = links.iter_mut().find(|l| l.address.accepts(&frame).is_some()) {
+            if let Some(link) = links
+                .iter_mut()
+                .find(|l| l.address.accepts(&frame).is_some())
+            {
                 link.endpoint.handle_frame(&frame, t);
             } else if let Some(address) = self.responder_for(&frame) {
                 // A new responder: its link is made on its first frame.
@@ -309,7 +315,9 @@ fn normal_tx_only(id: CanId) -> Result<Address, AddressError> {
 fn physical_link_for(response: CanId) -> Result<Address, FunctionalError> {
     let raw = response.raw();
     if !response.is_extended() {
-        let request = raw.checked_sub(8).ok_or(FunctionalError::NoPairing(response))?;
+        let request = raw
+            .checked_sub(8)
+            .ok_or(FunctionalError::NoPairing(response))?;
         return Ok(Address::normal_11(request, raw)?);
     }
     if raw >> 16 == 0x18DA {
@@ -353,9 +361,14 @@ mod tests {
     #[test]
     fn fixed_29_bit_ids_pair_by_swapping_target_and_source() {
         let a = physical_link_for(CanId::extended(0x18DA_F110).unwrap()).unwrap();
-        assert_eq!(a.tx_id(TargetAddressType::Physical).unwrap().raw(), 0x18DA_10F1);
+        assert_eq!(
+            a.tx_id(TargetAddressType::Physical).unwrap().raw(),
+            0x18DA_10F1
+        );
         let e = physical_link_for(CanId::extended(0x1234_5678).unwrap()).unwrap_err();
-        assert!(e.to_string().contains("no flow control id is known for responses on 12345678"));
+        assert!(e
+            .to_string()
+            .contains("no flow control id is known for responses on 12345678"));
         assert!(physical_link_for(CanId::standard(0x005).unwrap()).is_err());
     }
 
@@ -371,7 +384,10 @@ mod tests {
         );
         let answer = Frame::new(CanId::extended(0x18DA_F117).unwrap(), &[0x01, 0x7E]).unwrap();
         let a = r.responder_for(&answer).unwrap();
-        assert_eq!(a.tx_id(TargetAddressType::Physical).unwrap().raw(), 0x18DA_17F1);
+        assert_eq!(
+            a.tx_id(TargetAddressType::Physical).unwrap().raw(),
+            0x18DA_17F1
+        );
         // Another tester's answers, and other traffic, are not ours.
         let other = Frame::new(CanId::extended(0x18DA_F217).unwrap(), &[0x01, 0x7E]).unwrap();
         assert!(r.responder_for(&other).is_none());
@@ -384,7 +400,13 @@ mod tests {
         let bus = crate::bus::VirtualBus::new();
         let port = bus.attach();
         let e = FunctionalRequest::obd().run(&port, &[0; 8]).unwrap_err();
-        assert!(matches!(e, FunctionalError::Send(SendError::FunctionalTooLong { .. })), "{e}");
+        assert!(
+            matches!(
+                e,
+                FunctionalError::Send(SendError::FunctionalTooLong { .. })
+            ),
+            "{e}"
+        );
         assert_eq!(bus.frames_sent(), 0);
     }
 }

@@ -89,8 +89,7 @@ impl IdRange {
     /// The ids in increasing order.
     pub fn iter(&self) -> impl Iterator<Item = CanId> + '_ {
         let extended = self.first.is_extended();
-        (self.first.raw()..=self.last.raw())
-            .filter_map(move |raw| CanId::new(raw, extended).ok())
+        (self.first.raw()..=self.last.raw()).filter_map(move |raw| CanId::new(raw, extended).ok())
     }
 }
 
@@ -129,7 +128,10 @@ mod tests {
     #[test]
     fn parses_ranges_and_single_ids() {
         let r: IdRange = "7e8-7EF".parse().unwrap();
-        assert_eq!((r.first().raw(), r.last().raw(), r.len()), (0x7E8, 0x7EF, 8));
+        assert_eq!(
+            (r.first().raw(), r.last().raw(), r.len()),
+            (0x7E8, 0x7EF, 8)
+        );
         assert!(r.contains(CanId::standard(0x7EA).unwrap()));
         assert!(!r.contains(CanId::standard(0x7E7).unwrap()));
         assert!(!r.contains(CanId::extended(0x7EA).unwrap()));
@@ -146,7 +148,10 @@ mod tests {
         let e = "7E8-18DAF1FF".parse::<IdRange>().unwrap_err();
         assert!(matches!(e, IdRangeError::MixedWidths(_)), "{e}");
         let e = "7EF-7E8".parse::<IdRange>().unwrap_err();
-        assert_eq!(e.to_string(), "the range 7EF-7E8 is backwards: its first id is above its last");
+        assert_eq!(
+            e.to_string(),
+            "the range 7EF-7E8 is backwards: its first id is above its last"
+        );
         let e = "7G8-7EF".parse::<IdRange>().unwrap_err();
         assert!(e.to_string().starts_with("'7G8' is not a CAN id"), "{e}");
         for bad in ["", "-", "7E8-", "-7E8", "800", "1-2-3"] {

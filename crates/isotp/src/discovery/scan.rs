@@ -89,6 +89,9 @@ pub struct ScanReport {
     pub probes: u64,
     /// False when the time limit stopped the scan before every candidate was probed.
     pub complete: bool,
+    /// Ids that sent frames looking like answers without being probed (other traffic): not
+    /// reported as endpoints.
+    pub chatter: Vec<CanId>,
 }
 
 /// Why a scan could not run.
@@ -107,6 +110,59 @@ pub enum ScanError {
     /// The bus failed.
     #[error("{0}")]
     Bus(#[from] BusError),
+}
+
+/// A probe: its id and, in extended addressing, its target address byte.
+type Key = (CanId, Option<u8>);
+
+/// A response id seen in the first pass, and the probes it may have answered.
+struct Candidate {
+    response_id: CanId,
+    direct: Vec<Key>,
+    earlier: Vec<Key>,
+}
+
+/// Notes an answer on `response_id` now: a candidate for the last probe sent (direct) and, since an
+/// ECU may be slow, for the probes sent within `wait` before it (earlier, newest first).
+fn note(
+    candidates: &mut Vec<Candidate>,
+    sent: &[(StdInstant, Key)],
+    response_id: CanId,
+    wait: Duration,
+) {
+    let now = StdInstant::now();
+    let i = match candidates.iter().position(|c| c.response_id == response_id) {
+        Some(i) => i,
+        None => {
+            candidates.push(Candidate {
+                response_id,
+                direct: Vec::new(),
+                earlier: Vec::new(),
+            });
+            candidates.len() - 1
+        }
+    };
+    let c = &mut candidates[i];
+    let mut recent = sent
+        .iter()
+        .rev()
+        .take_while(|(t, _)| now.duration_since(*t) <= wait);
+    if let Some((_, k)) = recent.next() {
+        if !c.direct.contains(k) {
+            c.direct.push(*k);
+        }
+    }
+    for (_, k) in recent {
+        if !c.earlier.contains(k) {
+            c.earlier.push(*k);
+        }
+    }
+}
+
+fn mark(ids: &mut Vec<CanId>, id: CanId) {
+    if !ids.contains(&id) {
+        ids.push(id);
+    }
 }
 
 /// A scan of a range of ids for ISO-TP endpoints.
@@ -214,7 +270,13 @@ impl Scan {
         let start = StdInstant::now();
         let mut probes = 0;
         let mut complete = true;
-        let mut candidates: Vec<(CanId, Option<u8>, CanId)> = Vec::new();
+        // First pass: one probe per interval. An answer is a candidate for the probe it followed
+        // (direct) and, since an ECU may be slow, for the probes sent within the confirmation wait
+        // before it (earlier, newest first).
+        let mut sent: Vec<(StdInstant, Key)> = Vec::new();
+        let mut candidates: Vec<Candidate> = Vec::new();
+        // Ids that sent frames which answer nothing: other nodes' traffic.
+        let mut busy: Vec<CanId> = Vec::new();
         'ids: for id in self.ids.iter() {
             for target in self.targets() {
                 if self.limit.is_some_and(|l| start.elapsed() >= l) {
@@ -222,43 +284,102 @@ impl Scan {
                     break 'ids;
                 }
                 probes += 1;
-                for found in self.probe_once(bus, id, target, self.interval)? {
-                    let key = (id, target, found.response_id);
-                    if !candidates.contains(&key) {
-                        candidates.push(key);
-                    }
+                sent.push((StdInstant::now(), (id, target)));
+                for found in self.probe_once(bus, id, target, self.interval, &mut busy)? {
+                    note(&mut candidates, &sent, found.response_id, self.confirm_wait);
                 }
             }
         }
-        // The first pass may attribute a slow answer to the next probe, or take another node's
-        // frame for an answer: each candidate is probed again alone and kept if the same id answers.
-        let mut endpoints: Vec<FoundEndpoint> = Vec::new();
-        let mut confirmed: Vec<(CanId, Option<u8>)> = Vec::new();
-        for (id, target, _) in &candidates {
-            if confirmed.contains(&(*id, *target)) {
-                continue;
-            }
-            confirmed.push((*id, *target));
-            probes += 1;
-            for found in self.probe_once(bus, *id, *target, self.confirm_wait)? {
-                let first_pass = candidates
-                    .iter()
-                    .any(|c| (c.0, c.1, c.2) == (*id, *target, found.response_id));
-                let seen = endpoints.iter().any(|e| {
-                    (e.request_id, e.target_address, e.response_id)
-                        == (*id, *target, found.response_id)
-                });
-                if first_pass && !seen {
-                    endpoints.push(found);
+        // Frames of other nodes may look like answers: ids that send them unprompted (after the
+        // answers to the first pass had time to arrive) are not endpoints.
+        // Late answers to the last probes still count.
+        let sample = self.targets()[0];
+        let last = sent.last().map(|s| s.1 .0);
+        let mut chatter: Vec<CanId> = Vec::new();
+        if let Some(last) = last {
+            self.listen(bus, self.confirm_wait, |frame| {
+                match self.recognise(last, sample, frame) {
+                    Some(found) => {
+                        note(&mut candidates, &sent, found.response_id, self.confirm_wait)
+                    }
+                    None => mark(&mut busy, frame.id()),
                 }
+            })?;
+        }
+        if !candidates.is_empty() {
+            self.listen(bus, self.confirm_wait, |frame| {
+                if self.recognise(frame.id(), sample, frame).is_some() {
+                    mark(&mut chatter, frame.id());
+                } else {
+                    mark(&mut busy, frame.id());
+                }
+            })?;
+        }
+        candidates.retain(|c| !chatter.contains(&c.response_id) && !busy.contains(&c.response_id));
+        // Confirmation: a candidate is probed again alone and kept if the same id answers. Every
+        // direct candidate is tried; the earlier ones only until one answers.
+        let mut lone: Vec<(Key, Vec<FoundEndpoint>)> = Vec::new();
+        let mut confirmed: Vec<FoundEndpoint> = Vec::new();
+        for c in &candidates {
+            let mut any = false;
+            let tries = c.direct.iter().map(|k| (k, true));
+            for (key, direct) in tries.chain(c.earlier.iter().map(|k| (k, false))) {
+                if any && !direct {
+                    break;
+                }
+                let answers = match lone.iter().find(|(k, _)| k == key) {
+                    Some((_, answers)) => answers.clone(),
+                    None => {
+                        probes += 1;
+                        let answers =
+                            self.probe_once(bus, key.0, key.1, self.confirm_wait, &mut busy)?;
+                        lone.push((*key, answers.clone()));
+                        answers
+                    }
+                };
+                if let Some(found) = answers.into_iter().find(|f| f.response_id == c.response_id) {
+                    any = true;
+                    confirmed.push(found);
+                }
+            }
+        }
+        // A response id that also carried frames answering nothing, or that sent answers unprompted,
+        // belongs to other traffic.
+        let mut endpoints = Vec::new();
+        for e in confirmed {
+            if busy.contains(&e.response_id) || chatter.contains(&e.response_id) {
+                mark(&mut chatter, e.response_id);
+            } else if !endpoints.contains(&e) {
+                endpoints.push(e);
             }
         }
         endpoints.sort_by_key(|e| (e.request_id.raw(), e.target_address, e.response_id.raw()));
+        chatter.sort_by_key(|id| id.raw());
         Ok(ScanReport {
             endpoints,
             probes,
             complete,
+            chatter,
         })
+    }
+
+    /// Passes every frame received during `time` to `each`.
+    fn listen(
+        &self,
+        bus: &(impl CanBus + ?Sized),
+        time: Duration,
+        mut each: impl FnMut(&Frame),
+    ) -> Result<(), ScanError> {
+        let start = StdInstant::now();
+        loop {
+            let left = time.saturating_sub(start.elapsed());
+            if left.is_zero() {
+                return Ok(());
+            }
+            if let Some(frame) = bus.recv(Some(left))? {
+                each(&frame);
+            }
+        }
     }
 
     fn targets(&self) -> Vec<Option<u8>> {
@@ -305,6 +426,7 @@ impl Scan {
         id: CanId,
         target: Option<u8>,
         wait: Duration,
+        busy: &mut Vec<CanId>,
     ) -> Result<Vec<FoundEndpoint>, ScanError> {
         let frame = self.probe_frame(id, target)?;
         bus.send(&frame)?;
@@ -321,8 +443,9 @@ impl Scan {
             if answer.id() == id || found.iter().any(|f| f.response_id == answer.id()) {
                 continue;
             }
-            if let Some(e) = self.recognise(id, target, &answer) {
-                found.push(e);
+            match self.recognise(id, target, &answer) {
+                Some(e) => found.push(e),
+                None => mark(busy, answer.id()),
             }
         }
     }
