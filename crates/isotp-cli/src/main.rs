@@ -32,6 +32,8 @@ fn run(cli: &Cli) -> CliResult {
         Command::Perf(a) => commands::perf::run(a),
         Command::Hub(a) => commands::hub::run(a),
         Command::Demo(a) => commands::demo::run(a, cli.color),
+        Command::Request(a) => commands::request::run(a),
+        Command::Scan(a) => commands::scan::run(a),
     }
 }
 

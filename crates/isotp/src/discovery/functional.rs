@@ -99,6 +99,9 @@ pub enum FunctionalError {
     /// The bus failed.
     #[error("{0}")]
     Bus(#[from] BusError),
+    /// The functional id has no usual responders (neither 7DF nor 18DBxxxx): name the response ids.
+    #[error("{0} is neither the OBD-II functional id 7DF nor a normal fixed 18DBxxxx id: give the response ids")]
+    NoPreset(CanId),
     /// No physical id is known for a response id (see [`FunctionalRequest::with_response_ids`]).
     #[error("no flow control id is known for responses on {0}: 11-bit ids pair with the id 8 below (7E8 with 7E0), 29-bit ids of normal fixed addressing (18DA....) with target and source swapped")]
     NoPairing(CanId),
@@ -129,6 +132,31 @@ impl FunctionalRequest {
             request,
             Responders::NormalFixed29 { tester },
         ))
+    }
+
+    /// The usual responders of a functional id: 0x7DF is OBD-II ([`FunctionalRequest::obd`]), a
+    /// 29-bit `0x18DB_TA_SA` is normal fixed addressing
+    /// ([`FunctionalRequest::normal_fixed_29`]`(TA, SA)`); for any other id the response ids must
+    /// be given ([`FunctionalRequest::with_response_ids`]).
+    ///
+    /// ```
+    /// use isotp::discovery::FunctionalRequest;
+    /// use isotp::{CanId, TargetAddressType};
+    /// let r = FunctionalRequest::for_functional_id("18DB33F1".parse()?)?;
+    /// let id = r.request_address().tx_id(TargetAddressType::Functional).unwrap();
+    /// assert_eq!(id.raw(), 0x18DB_33F1);
+    /// assert!(FunctionalRequest::for_functional_id("7FF".parse()?).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn for_functional_id(id: CanId) -> Result<FunctionalRequest, FunctionalError> {
+        let raw = id.raw();
+        match (id.is_extended(), raw) {
+            (false, 0x7DF) => Ok(FunctionalRequest::obd()),
+            (true, _) if raw >> 16 == 0x18DB => {
+                FunctionalRequest::normal_fixed_29((raw >> 8) as u8, raw as u8)
+            }
+            _ => Err(FunctionalError::NoPreset(id)),
+        }
     }
 
     /// The request on `request_id` (normal addressing), answers on the ids of `responses`, each
