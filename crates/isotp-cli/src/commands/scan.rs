@@ -91,7 +91,7 @@ pub fn run(args: &ScanArgs) -> CliResult {
     }
     let bus = iface::open(require_iface(args.iface.iface.as_deref())?)?;
     note(&format!(
-        "probing {} ids ({} probes, one every {}){}",
+        "probing {} ({} probes, one every {}){}",
         args.ids,
         scan.candidates(),
         seconds_text(args.interval),
