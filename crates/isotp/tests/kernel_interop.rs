@@ -38,6 +38,10 @@ macro_rules! ensure {
     };
 }
 
+// The cases of functional requests and scans, with kernel sockets as the ECUs.
+#[path = "kernel_interop/discovery.rs"]
+mod discovery;
+
 // ---------------------------------------------------------------------------------------------
 // helpers
 // ---------------------------------------------------------------------------------------------
@@ -1326,6 +1330,14 @@ fn cases() -> Vec<Case> {
         Box::new(classic_only_interface),
     );
     special("socket/kernel-options", Box::new(kernel_options));
+    special(
+        "discovery/functional-request-to-kernel-ecus",
+        Box::new(discovery::functional_request_to_kernel_ecus),
+    );
+    special(
+        "discovery/scan-finds-kernel-sockets",
+        Box::new(discovery::scan_finds_kernel_sockets),
+    );
     cases
 }
 

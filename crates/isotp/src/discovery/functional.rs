@@ -233,7 +233,7 @@ impl FunctionalRequest {
             let us = epoch.elapsed().as_micros();
             isotp_core::Instant::from_micros(u64::try_from(us).unwrap_or(u64::MAX))
         };
-        let mut request = Endpoint::new(self.request, self.config.clone())?;
+        let mut request = Endpoint::new(self.request, self.config)?;
         request.send(payload, TargetAddressType::Functional)?;
         while let Some(frame) = request.poll_transmit(now()) {
             bus.send(&frame)?;
@@ -297,7 +297,7 @@ impl FunctionalRequest {
             } else if let Some(address) = self.responder_for(&frame) {
                 // A new responder: its link is made on its first frame.
                 let mut endpoint =
-                    Endpoint::new(address, self.config.clone())?.with_first_frame_indication();
+                    Endpoint::new(address, self.config)?.with_first_frame_indication();
                 endpoint.handle_frame(&frame, t);
                 links.push(Link {
                     address,

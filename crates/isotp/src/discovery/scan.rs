@@ -406,7 +406,7 @@ impl Scan {
         if let Some(t) = target {
             builder = builder.target_address(t);
         }
-        let mut endpoint = Endpoint::new(builder.build()?, self.config.clone())?;
+        let mut endpoint = Endpoint::new(builder.build()?, self.config)?;
         let message: &[u8] = match self.probe {
             Probe::FirstFrame => &TESTER_PRESENT,
             Probe::TesterPresent => &TESTER_PRESENT[..2],
