@@ -57,10 +57,10 @@ def test_every_answer_on_an_interface_string():
     name = 'virtual:' + uuid.uuid4().hex
     ecus = vehicle(lambda: name)
     try:
-        check_answers(isotp.functional_request(name, bytes([0x09, 0x02]), timeout=0.3))
+        check_answers(isotp.functional_request(name, bytes([0x09, 0x02]), timeout=1.0))
         # The same with the response ids named.
         check_answers(isotp.functional_request(name, b'\x09\x02', functional_id=0x7DF,
-                                               response_ids=range(0x7E8, 0x7F0), timeout=0.3))
+                                               response_ids=range(0x7E8, 0x7F0), timeout=1.0))
     finally:
         for e in ecus:
             e.close()
@@ -77,7 +77,7 @@ def test_every_answer_on_a_python_can_bus():
     ecus = vehicle(bus_of)
     tester = bus_of()
     try:
-        check_answers(isotp.functional_request(tester, bytes([0x09, 0x02]), timeout=0.3))
+        check_answers(isotp.functional_request(tester, bytes([0x09, 0x02]), timeout=1.0))
     finally:
         for e in ecus:
             e.close()

@@ -58,7 +58,7 @@ fn request_prints_one_line_per_responder() {
             "--collect",
             "7E8-7EF",
         ])
-        .args(["--timeout", "0.3", "09", "02"])
+        .args(["--timeout", "1", "09", "02"])
         .assert()
         .success();
     let mut got = lines(&out.get_output().stdout);
@@ -84,7 +84,7 @@ fn request_json_on_29_bit_ids() {
             "--format",
             "json",
         ])
-        .args(["22F190"])
+        .args(["--timeout", "1", "22F190"])
         .assert()
         .success();
     let mut got = lines(&out.get_output().stdout);
@@ -134,6 +134,8 @@ fn scan_prints_a_table_and_json() {
             "7DF-7EF",
             "--interval",
             "0.01",
+            "--wait",
+            "0.5",
         ])
         .assert()
         .success();
@@ -149,7 +151,10 @@ fn scan_prints_a_table_and_json() {
     );
     let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
     assert!(err.contains("5 endpoint(s) found"), "{err}");
-    assert!(err.contains("other traffic on 5A0"), "{err}");
+    assert!(
+        err.contains("other traffic on ") && err.contains("5A0"),
+        "{err}"
+    );
 
     let out = isotp()
         .args([

@@ -242,7 +242,8 @@ impl Scan {
         self
     }
 
-    /// Stops probing new candidates after `limit` (the report then says it is not complete).
+    /// Sends no probe after `limit`, in the first pass or the confirmations (the report then says
+    /// it is not complete; what was confirmed is reported).
     #[must_use]
     pub fn with_limit(mut self, limit: Duration) -> Scan {
         self.limit = Some(limit);
@@ -290,8 +291,6 @@ impl Scan {
                 }
             }
         }
-        // Frames of other nodes may look like answers: ids that send them unprompted (after the
-        // answers to the first pass had time to arrive) are not endpoints.
         // Late answers to the last probes still count.
         let sample = self.targets()[0];
         let last = sent.last().map(|s| s.1 .0);
@@ -306,6 +305,8 @@ impl Scan {
                 }
             })?;
         }
+        // Frames of other nodes may look like answers: ids that send them unprompted, now that the
+        // answers to the first pass had time to arrive, are not endpoints.
         if !candidates.is_empty() {
             self.listen(bus, self.confirm_wait, |frame| {
                 if self.recognise(frame.id(), sample, frame).is_some() {
@@ -320,12 +321,16 @@ impl Scan {
         // direct candidate is tried; the earlier ones only until one answers.
         let mut lone: Vec<(Key, Vec<FoundEndpoint>)> = Vec::new();
         let mut confirmed: Vec<FoundEndpoint> = Vec::new();
-        for c in &candidates {
+        'candidates: for c in &candidates {
             let mut any = false;
             let tries = c.direct.iter().map(|k| (k, true));
             for (key, direct) in tries.chain(c.earlier.iter().map(|k| (k, false))) {
                 if any && !direct {
                     break;
+                }
+                if self.limit.is_some_and(|l| start.elapsed() >= l) {
+                    complete = false;
+                    break 'candidates;
                 }
                 let answers = match lone.iter().find(|(k, _)| k == key) {
                     Some((_, answers)) => answers.clone(),

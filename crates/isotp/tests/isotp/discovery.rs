@@ -23,12 +23,12 @@ fn range(text: &str) -> IdRange {
 fn an_obd_request_collects_every_answer_with_flow_control_on_each_responders_id() {
     let bus = VirtualBus::new();
     let _vehicle = vehicle_on(&bus);
-    // The tester's flow controls ask for consecutive frames 30 ms apart: the 100-byte answer takes
+    // The tester's flow controls ask for consecutive frames 60 ms apart: the 100-byte answer takes
     // longer than the window, and is still followed to its end.
     let mut config = Config::default();
-    config.st_min = StMin::from_byte(30);
+    config.st_min = StMin::from_byte(60);
     let request = FunctionalRequest::obd()
-        .with_window(Duration::from_millis(250))
+        .with_window(Duration::from_millis(600))
         .with_config(config);
     let answers = request.run(&bus.attach(), &[0x09, 0x02]).unwrap();
     let by_id = |id: u32| {
@@ -51,17 +51,19 @@ fn an_obd_request_collects_every_answer_with_flow_control_on_each_responders_id(
     }
     assert_eq!(answers.len(), 4, "{answers:?}");
     // In the order they completed; the slow ECU's answer came after its delay, the long answer
-    // after its 33 consecutive frames 30 ms apart.
+    // after its 14 consecutive frames 60 ms apart.
     assert!(answers.windows(2).all(|w| w[0].after <= w[1].after));
     assert!(by_id(0x7EA).after >= SLOW);
-    assert!(by_id(0x7ED).after >= Duration::from_millis(30 * 13));
+    assert!(by_id(0x7ED).after >= Duration::from_millis(60 * 13));
 }
 
 #[test]
 fn a_29_bit_request_to_all_is_answered_by_each_fixed_address() {
     let bus = VirtualBus::new();
     let _vehicle = vehicle_on(&bus);
-    let request = FunctionalRequest::normal_fixed_29(0x33, vehicle::TESTER).unwrap();
+    let request = FunctionalRequest::normal_fixed_29(0x33, vehicle::TESTER)
+        .unwrap()
+        .with_window(Duration::from_secs(1));
     let answers = request.run(&bus.attach(), &[0x22, 0xF1, 0x90]).unwrap();
     let mut ids: Vec<u32> = answers.iter().map(|a| a.response_id.raw()).collect();
     ids.sort();
@@ -137,6 +139,7 @@ fn a_first_frame_scan_finds_every_iso_tp_receiver_and_its_flow_control() {
     let (tracer, outside) = traced(&bus, ids);
     let report = Scan::new(ids)
         .with_interval(Duration::from_millis(10))
+        .with_confirm_wait(Duration::from_millis(500))
         .run(&tracer)
         .unwrap();
     assert!(outside.lock().unwrap().is_empty());
@@ -169,8 +172,13 @@ fn a_first_frame_scan_finds_every_iso_tp_receiver_and_its_flow_control() {
             st_min: StMin::from_byte(5)
         }
     );
-    // The background node that sends flow-control-like bytes is told apart.
-    assert_eq!(report.chatter, [CanId::standard(0x5A0).unwrap()]);
+    // The background node that sends flow-control-like bytes is told apart (and so are the others,
+    // when one of their frames happened to look like an answer).
+    assert!(report.chatter.contains(&CanId::standard(0x5A0).unwrap()));
+    assert!(report
+        .chatter
+        .iter()
+        .all(|id| vehicle::BACKGROUND_IDS.contains(&id.raw())));
 }
 
 #[test]
@@ -183,6 +191,7 @@ fn a_tester_present_scan_finds_the_slow_ecu_on_its_own_id() {
     let report = Scan::new(ids)
         .with_probe(Probe::TesterPresent)
         .with_interval(Duration::from_millis(10))
+        .with_confirm_wait(Duration::from_millis(500))
         .run(&tracer)
         .unwrap();
     assert!(outside.lock().unwrap().is_empty());
@@ -215,6 +224,7 @@ fn a_29_bit_scan_and_a_time_limit() {
     let (tracer, outside) = traced(&bus, ids);
     let report = Scan::new(ids)
         .with_interval(Duration::from_millis(10))
+        .with_confirm_wait(Duration::from_millis(500))
         .run(&tracer)
         .unwrap();
     assert!(outside.lock().unwrap().is_empty());
