@@ -165,7 +165,7 @@ pub fn start(attach: impl Fn() -> Box<dyn CanBus>) -> Vehicle {
                 .expect("11-bit address");
             (physical, None)
         };
-        let stack = Stack::new(attach(), physical, config.clone()).expect("ECU stack");
+        let stack = Stack::new(attach(), physical, config).expect("ECU stack");
         let listener = functional.map(|a| Stack::new(attach(), a, config).expect("listener"));
         let stop = stop.clone();
         threads.push(std::thread::spawn(move || {
