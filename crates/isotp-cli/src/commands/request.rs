@@ -24,8 +24,8 @@ pub struct RequestArgs {
     #[arg(long, value_name = "ID", value_parser = parse_can_id)]
     pub functional: CanId,
 
-    /// The response ids to collect, e.g. 7E8-7EF (default: 7E8-7EF for 7DF, 18DA<SA>xx for
-    /// 18DB<TA><SA>). Each responder's flow control goes on its paired id: 8 below for 11-bit ids
+    /// The response ids to collect, e.g. 7E8-7EF (default: 7E8-7EF for 7DF; for 18DBttss, any
+    /// 18DAssxx). Each responder's flow control goes on its paired id: 8 below for 11-bit ids
     /// (7E8 -> 7E0), target and source swapped for 18DAxxxx
     #[arg(long, value_name = "RANGE", value_parser = parse_range)]
     pub collect: Option<IdRange>,

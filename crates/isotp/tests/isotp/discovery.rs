@@ -244,3 +244,43 @@ fn a_29_bit_scan_and_a_time_limit() {
     assert_eq!(none.probes, 0);
     assert!(none.endpoints.is_empty());
 }
+
+#[test]
+fn extended_addressing_scans_find_the_target_address_byte() {
+    let bus = VirtualBus::new();
+    // An ECU on 6A0/6A8 with address 0x10, answering the tester 0xF1.
+    let _ecu = isotp::Stack::new(
+        bus.attach(),
+        isotp::Address::extended_11(0x6A8, 0x6A0, 0xF1, 0x10).unwrap(),
+        Config::default(),
+    )
+    .unwrap();
+    let expected = |target| isotp::discovery::FoundEndpoint {
+        request_id: CanId::standard(0x6A0).unwrap(),
+        response_id: CanId::standard(0x6A8).unwrap(),
+        addressing: isotp::AddressingMode::Extended11,
+        target_address: Some(target),
+        source_address: Some(0xF1),
+        answer: Answer::FlowControl {
+            status: FlowStatus::ContinueToSend,
+            block_size: 0,
+            st_min: StMin::ZERO,
+        },
+    };
+    let one = Scan::new(range("69F-6A1"))
+        .with_addressing(isotp::discovery::ScanAddressing::Extended(0x10))
+        .with_interval(Duration::from_millis(10))
+        .with_confirm_wait(Duration::from_millis(500))
+        .run(&bus.attach())
+        .unwrap();
+    assert_eq!(one.endpoints, [expected(0x10)]);
+    // Every byte on one id: only 0x10 answers.
+    let scan = Scan::new(range("6A0"))
+        .with_addressing(isotp::discovery::ScanAddressing::ExtendedAll)
+        .with_interval(Duration::from_millis(2))
+        .with_confirm_wait(Duration::from_millis(500));
+    assert_eq!(scan.candidates(), 256);
+    let all = scan.run(&bus.attach()).unwrap();
+    assert_eq!(all.endpoints, [expected(0x10)]);
+    assert!(all.probes > 256);
+}
