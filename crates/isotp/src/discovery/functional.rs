@@ -16,6 +16,10 @@ use crate::discovery::IdRange;
 /// UDS ECUs, so the default is the UDS P2 server maximum plus margin.
 pub const DEFAULT_WINDOW: Duration = Duration::from_millis(200);
 
+/// How long to wait after a UDS "response pending" answer (`7F SID 78`) by default: ISO 14229-2's
+/// P2*server maximum.
+pub const DEFAULT_PENDING_WINDOW: Duration = Duration::from_secs(5);
+
 /// A functional request and who may answer it.
 ///
 /// ```
@@ -51,6 +55,7 @@ pub struct FunctionalRequest {
     responders: Responders,
     config: Config,
     window: Duration,
+    pending_window: Duration,
 }
 
 /// Who answers a functional request, and how the tester reaches each responder physically.
@@ -196,6 +201,7 @@ impl FunctionalRequest {
             responders,
             config: Config::default(),
             window: DEFAULT_WINDOW,
+            pending_window: DEFAULT_PENDING_WINDOW,
         }
     }
 
@@ -204,6 +210,15 @@ impl FunctionalRequest {
     #[must_use]
     pub fn with_window(mut self, window: Duration) -> FunctionalRequest {
         self.window = window;
+        self
+    }
+
+    /// How long to wait for more after an answer that is a UDS negative response "request correctly
+    /// received, response pending" (`7F SID 78`), as P2* extends P2: the final answer of that
+    /// responder follows later. The pending answer itself is returned too.
+    #[must_use]
+    pub fn with_pending_window(mut self, window: Duration) -> FunctionalRequest {
+        self.pending_window = window;
         self
     }
 
@@ -257,7 +272,12 @@ impl FunctionalRequest {
                             deadline = deadline.max(after + self.window);
                             continue;
                         }
-                        Event::Received { payload, .. } => Ok(payload),
+                        Event::Received { payload, .. } => {
+                            if let [0x7F, _, 0x78] = payload[..] {
+                                deadline = deadline.max(after + self.pending_window);
+                            }
+                            Ok(payload)
+                        }
                         Event::ReceiveFailed { error } => Err(error),
                         _ => continue,
                     };

@@ -9,6 +9,8 @@ mod functional;
 mod id_range;
 mod scan;
 
-pub use functional::{FunctionalError, FunctionalRequest, Response, DEFAULT_WINDOW};
+pub use functional::{
+    FunctionalError, FunctionalRequest, Response, DEFAULT_PENDING_WINDOW, DEFAULT_WINDOW,
+};
 pub use id_range::{IdRange, IdRangeError};
 pub use scan::{Answer, FoundEndpoint, Probe, Scan, ScanAddressing, ScanError, ScanReport};

@@ -284,3 +284,32 @@ fn extended_addressing_scans_find_the_target_address_byte() {
     assert_eq!(all.endpoints, [expected(0x10)]);
     assert!(all.probes > 256);
 }
+
+#[test]
+fn a_response_pending_answer_extends_the_wait_for_the_final_one() {
+    let bus = VirtualBus::new();
+    let ecu = bus.attach();
+    let tester = bus.attach();
+    let request = FunctionalRequest::obd()
+        .with_window(Duration::from_millis(100))
+        .with_pending_window(Duration::from_secs(2));
+    let answers = std::thread::scope(|s| {
+        s.spawn(|| {
+            if ecu.recv(Some(Duration::from_secs(10))).unwrap().is_some() {
+                let id = CanId::standard(0x7E8).unwrap();
+                ecu.send(&Frame::new(id, &[0x03, 0x7F, 0x09, 0x78]).unwrap())
+                    .unwrap();
+                // The final answer comes after the window, within the pending window.
+                std::thread::sleep(Duration::from_millis(300));
+                ecu.send(&Frame::new(id, &[0x03, 0x49, 0x02, 0x01]).unwrap())
+                    .unwrap();
+            }
+        });
+        request.run(&tester, &[0x09, 0x02]).unwrap()
+    });
+    let got: Vec<&[u8]> = answers
+        .iter()
+        .map(|a| a.outcome.as_deref().unwrap())
+        .collect();
+    assert_eq!(got, [&[0x7F, 0x09, 0x78][..], &[0x49, 0x02, 0x01][..]]);
+}
