@@ -18,6 +18,7 @@ __all__ = [
     'WrongSequenceNumberError', 'UnsupportedWaitFrameError', 'MaximumWaitFrameReachedError',
     'FrameTooLongError', 'ChangingInvalidRXDLError', 'MissingEscapeSequenceError',
     'InvalidCanFdFirstFrameRXDL', 'OverflowError', 'ReceivedMessage',
+    'functional_request', 'FunctionalResponse',
 ]
 
 from isotp.errors import *  # noqa: F401,F403
@@ -25,6 +26,7 @@ from isotp.can_message import CanMessage
 from isotp.address import AddressingMode, TargetAddressType, Address, AsymmetricAddress
 from isotp.protocol import TransportLayerLogic, TransportLayer, CanStack, NotifierBasedCanStack, ReceivedMessage
 from isotp.tpsock import socket
+from isotp.discovery import functional_request, FunctionalResponse
 from isotp import _isotp
 
 __version__ = '2.0.7+rs.' + _isotp.__version__

@@ -1,4 +1,4 @@
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 __version__: str
 
@@ -56,6 +56,9 @@ class NativeStack:
 
 def parse_pdu(data: bytes, start_of_data: int = ...) -> Dict[str, Any]: ...
 def interface_syntax() -> str: ...
+def functional_request(bus: Any, data: bytes, functional_id: int, is_extended: bool,
+                       response_ids: Optional[Tuple[int, int]], window: float, config: Dict[str, Any],
+                       reader: Any = ..., message: Any = ...) -> List[Tuple[int, bool, Optional[bytes], Optional[Tuple[str, str]], float]]: ...
 
 class NativeKernelSocket:
     def __init__(self, iface: str, address: NativeAddress, opts: Dict[str, Any]) -> None: ...

@@ -44,9 +44,13 @@ pub(crate) fn frame_from(
 impl Engine {
     #[new]
     fn new(address: &NativeAddress, config: &Bound<'_, PyDict>) -> PyResult<Self> {
+        let confirm = crate::config::tx_confirmation_from(config)?;
         let config = config_from(config)?;
-        let ep = Endpoint::new(address.inner, config)
+        let mut ep = Endpoint::new(address.inner, config)
             .map_err(|e| NativeError::new_err(("config", e.to_string())))?;
+        if confirm {
+            ep = ep.with_tx_confirmation();
+        }
         Ok(Engine {
             ep,
             origin: StdInstant::now(),
@@ -55,9 +59,8 @@ impl Engine {
 
     /// Queues a message; returns its id.
     fn send(&mut self, data: &[u8], functional: bool) -> PyResult<u64> {
-        let now = self.now();
         self.ep
-            .send(data, target(functional), now)
+            .send(data, target(functional))
             .map(|id| id.get())
             .map_err(send_error)
     }

@@ -1,7 +1,7 @@
 //! Stable kinds for the engine's errors; the Python half maps each kind onto a can-isotp exception.
 
 use isotp::bus::OpenError;
-use isotp::core::wire::{PciType, PduError};
+use isotp::core::wire::{ParseError as PduError, PciType};
 use isotp::core::{ProtocolError, SendError, Warning};
 use isotp::StackError;
 use pyo3::PyErr;

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use isotp::core::wire::StMin;
 use isotp::core::PaddingCheck;
-use isotp::kernel::{KernelError, KernelOptions, KernelSocket, LinkLayerOptions};
+use isotp::kernel::{KernelError, KernelOptions, KernelSocket};
+use isotp::LinkLayer as LinkLayerOptions;
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyTimeoutError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};

@@ -14,6 +14,7 @@ use pyo3::types::{PyBytes, PyDict};
 
 mod address;
 mod config;
+mod discovery;
 mod engine;
 mod errors;
 #[cfg(target_os = "linux")]
@@ -37,6 +38,7 @@ fn _isotp(m: &Bound<'_, PyModule>) -> PyResult<()> {
     #[cfg(target_os = "linux")]
     m.add_class::<kernel::NativeKernelSocket>()?;
     m.add_function(wrap_pyfunction!(parse_pdu, m)?)?;
+    m.add_function(wrap_pyfunction!(discovery::functional_request, m)?)?;
     m.add_function(wrap_pyfunction!(interface_syntax, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
@@ -52,13 +54,22 @@ fn parse_pdu<'py>(
     data: &[u8],
     start_of_data: usize,
 ) -> PyResult<Bound<'py, PyDict>> {
-    use isotp::core::wire::{FlowStatus, Pdu};
-    let pdu = Pdu::parse(data, start_of_data).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    use isotp::core::wire::{AddressLength, FlowStatus, Pdu};
+    let address_len = match start_of_data {
+        0 => AddressLength::Zero,
+        1 => AddressLength::One,
+        n => {
+            return Err(PyValueError::new_err(format!(
+                "start_of_data must be 0 or 1 (address bytes before the PCI), not {n}"
+            )))
+        }
+    };
+    let pdu = Pdu::parse(data, address_len).map_err(|e| PyValueError::new_err(e.to_string()))?;
     let d = PyDict::new(py);
     d.set_item("can_dl", data.len())?;
     let pci = data.get(start_of_data).copied().unwrap_or(0);
     match pdu {
-        Pdu::SingleFrame { data: payload } => {
+        Pdu::SingleFrame { data: payload, .. } => {
             d.set_item("type", 0)?;
             d.set_item("length", payload.len())?;
             d.set_item("data", PyBytes::new(py, payload))?;

@@ -174,3 +174,32 @@ impl CanBus for PyBus {
         self.interrupted.store(true, Ordering::SeqCst);
     }
 }
+
+/// The bus named by `bus`: an interface string (opened in Rust), or a python-can bus read through
+/// `reader` (its `recv`, or a BufferedReader's `get_message`) with `message` (`can.Message`). The
+/// python-can wrapper is also returned, so its owner can close it.
+/// A bus for the engine, and the python-can wrapper behind it if there is one.
+pub(crate) type Backend = (Box<dyn CanBus>, Option<std::sync::Arc<PyBus>>);
+
+pub(crate) fn backend(
+    py: Python<'_>,
+    bus: &Bound<'_, PyAny>,
+    reader: Option<Py<PyAny>>,
+    message: Option<Py<PyAny>>,
+) -> PyResult<Backend> {
+    if let Ok(spec) = bus.downcast::<pyo3::types::PyString>() {
+        let spec: String = spec.extract()?;
+        let b = py
+            .allow_threads(|| isotp::bus::open(&spec))
+            .map_err(crate::errors::open_error)?;
+        return Ok((b, None));
+    }
+    let reader = reader.ok_or_else(|| {
+        pyo3::exceptions::PyValueError::new_err("a python-can bus needs a reader")
+    })?;
+    let message = message.ok_or_else(|| {
+        pyo3::exceptions::PyValueError::new_err("a python-can bus needs can.Message")
+    })?;
+    let pb = std::sync::Arc::new(PyBus::new(bus.clone().unbind(), reader, message));
+    Ok((Box::new(pb.clone()), Some(pb)))
+}

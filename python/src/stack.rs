@@ -4,15 +4,14 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use isotp::bus::CanBus;
 use isotp::{Message, Stack};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyString};
+use pyo3::types::{PyBytes, PyDict};
 
 use crate::address::{target, NativeAddress};
 use crate::config::config_from;
-use crate::errors::{open_error, stack_error, stack_error_kind};
+use crate::errors::{stack_error, stack_error_kind};
 use crate::pybus::PyBus;
 use crate::NativeError;
 
@@ -81,21 +80,7 @@ impl NativeStack {
         message: Option<Py<PyAny>>,
     ) -> PyResult<Self> {
         let config = config_from(config)?;
-        let (backend, pybus): (Box<dyn CanBus>, Option<Arc<PyBus>>) =
-            if let Ok(spec) = bus.downcast::<PyString>() {
-                let spec: String = spec.extract()?;
-                let b = py
-                    .allow_threads(|| isotp::bus::open(&spec))
-                    .map_err(open_error)?;
-                (b, None)
-            } else {
-                let reader = reader
-                    .ok_or_else(|| PyValueError::new_err("a python-can bus needs a reader"))?;
-                let message = message
-                    .ok_or_else(|| PyValueError::new_err("a python-can bus needs can.Message"))?;
-                let pb = Arc::new(PyBus::new(bus.clone().unbind(), reader, message));
-                (Box::new(pb.clone()), Some(pb))
-            };
+        let (backend, pybus) = crate::pybus::backend(py, bus, reader, message)?;
         let address = address.inner;
         let stack = py
             .allow_threads(move || Stack::new(backend, address, config))

@@ -118,6 +118,21 @@ Examples:
   isotp convert drive.log drive.asc
   isotp convert --from trc - - --to candump < session.txt")]
     Convert(ConvertArgs),
+
+    /// One functional request, every responder's answer (one line each)
+    #[command(after_help = "\
+Examples:
+  isotp request -i socketcan:can0 --functional 7DF 09 02            # the VIN from every ECU
+  isotp request -i socketcan:can0 --functional 18DB33F1 22 F1 90 --format json
+  isotp request -i socketcan:can0 --functional 7DF --collect 7E8-7EF --timeout 0.5 01 00")]
+    Request(crate::commands::request::RequestArgs),
+
+    /// Find ISO-TP endpoints: probe each id of a range and report who answers
+    #[command(after_help = "\
+Examples:
+  isotp scan -i socketcan:can0 --ids 700-7FF
+  isotp scan -i socketcan:can0 --ids 7E0-7E7 --probe tester-present --json")]
+    Scan(crate::commands::scan::ScanArgs),
 }
 
 /// `isotp convert`.

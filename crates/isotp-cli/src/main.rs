@@ -30,6 +30,8 @@ fn run(cli: &Cli) -> CliResult {
         Command::Hub(a) => commands::hub::run(a),
         Command::Demo(a) => commands::demo::run(a, cli.color),
         Command::Convert(a) => commands::convert::run(a),
+        Command::Request(a) => commands::request::run(a),
+        Command::Scan(a) => commands::scan::run(a),
     }
 }
 

@@ -38,6 +38,10 @@ macro_rules! ensure {
     };
 }
 
+// The cases of functional requests and scans, with kernel sockets as the ECUs.
+#[path = "kernel_interop/discovery.rs"]
+mod discovery;
+
 // ---------------------------------------------------------------------------------------------
 // helpers
 // ---------------------------------------------------------------------------------------------
@@ -1381,6 +1385,14 @@ fn cases() -> Vec<Case> {
     special(
         "socket/echo-confirmation-and-filter",
         Box::new(echo_and_filter),
+    );
+    special(
+        "discovery/functional-request-to-kernel-ecus",
+        Box::new(discovery::functional_request_to_kernel_ecus),
+    );
+    special(
+        "discovery/scan-finds-kernel-sockets",
+        Box::new(discovery::scan_finds_kernel_sockets),
     );
     cases
 }

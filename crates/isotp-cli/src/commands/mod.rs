@@ -6,5 +6,7 @@ pub mod dump;
 pub mod hub;
 pub mod perf;
 pub mod recv;
+pub mod request;
+pub mod scan;
 pub mod send;
 pub mod sniff;

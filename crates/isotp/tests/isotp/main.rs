@@ -6,6 +6,7 @@
 
 #[cfg(feature = "tokio")]
 mod async_stack;
+mod discovery;
 mod drivers;
 #[cfg(feature = "socketcand-server")]
 mod hub_server;
@@ -14,3 +15,4 @@ mod node;
 mod slcan_pty;
 mod socketcand_client;
 mod stack;
+pub mod vehicle;

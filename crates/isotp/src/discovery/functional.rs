@@ -1,0 +1,460 @@
+//! One functional request, every answer: a tester asks all ECUs at once (OBD-II's 0x7DF, UDS's
+//! 0x18DB33F1) and collects each responder's message, sending the flow control each segmented answer
+//! needs on that responder's own physical id.
+
+use std::time::{Duration, Instant as StdInstant};
+
+use isotp_core::{
+    Address, AddressError, AddressingMode, CanId, Config, ConfigError, Endpoint, Event, Frame,
+    ProtocolError, SendError, TargetAddressType,
+};
+
+use crate::bus::{BusError, CanBus};
+use crate::discovery::IdRange;
+
+/// How long to wait for answers by default: ISO 15765-4's P2 for OBD-II (50 ms) is too short for many
+/// UDS ECUs, so the default is the UDS P2 server maximum plus margin.
+pub const DEFAULT_WINDOW: Duration = Duration::from_millis(200);
+
+/// How long to wait after a UDS "response pending" answer (`7F SID 78`) by default: ISO 14229-2's
+/// P2*server maximum.
+pub const DEFAULT_PENDING_WINDOW: Duration = Duration::from_secs(5);
+
+/// A functional request and who may answer it.
+///
+/// ```
+/// use std::time::Duration;
+/// use isotp::bus::{CanBus, VirtualBus};
+/// use isotp::discovery::FunctionalRequest;
+/// use isotp::{Address, Config, Stack};
+///
+/// let bus = VirtualBus::new();
+/// // An engine ECU on 7E0/7E8 that also listens to the OBD-II functional id 7DF.
+/// let ecu_address = Address::builder(isotp::AddressingMode::Normal11)
+///     .txid(0x7E8).rxid(0x7E0).functional_rxid(0x7DF).build()?;
+/// let ecu = Stack::new(bus.attach(), ecu_address, Config::default())?;
+/// let tester = bus.attach();
+/// let request = FunctionalRequest::obd().with_window(Duration::from_millis(300));
+/// std::thread::scope(|s| -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+///     s.spawn(|| {
+///         if let Ok(Some(_)) = ecu.recv(Some(Duration::from_secs(5))) {
+///             let _ = ecu.send(&[0x49, 0x02, 0x01, b'W', b'V', b'W', b'Z', b'Z', b'Z']);
+///         }
+///     });
+///     let answers = request.run(&tester, &[0x09, 0x02])?;
+///     assert_eq!(answers.len(), 1);
+///     assert_eq!(answers[0].response_id.raw(), 0x7E8);
+///     assert_eq!(answers[0].outcome.as_deref().unwrap()[..2], [0x49, 0x02]);
+///     Ok(())
+/// }).map_err(|e| e.to_string())?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct FunctionalRequest {
+    request: Address,
+    responders: Responders,
+    config: Config,
+    window: Duration,
+    pending_window: Duration,
+}
+
+/// Who answers a functional request, and how the tester reaches each responder physically.
+#[derive(Clone, Debug)]
+enum Responders {
+    /// Known responders; each address is the tester's physical link to one of them.
+    Listed(Vec<Address>),
+    /// Normal fixed addressing: any source address answering `tester`.
+    NormalFixed29 { tester: u8 },
+}
+
+/// One responder's answer to a functional request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Response {
+    /// The tester's physical link to the responder (transmits on the responder's request id, receives
+    /// on its response id): give it to a [`crate::Stack`] to go on talking to that ECU alone.
+    pub address: Address,
+    /// The CAN id the responder answered on.
+    pub response_id: CanId,
+    /// The message, or why its reception failed.
+    pub outcome: Result<Vec<u8>, ProtocolError>,
+    /// When its reception ended, after the request went out.
+    pub after: Duration,
+}
+
+impl Response {
+    /// The CAN id the tester's flow controls (and physical requests) to this responder go on.
+    pub fn request_id(&self) -> Option<CanId> {
+        self.address.tx_id(TargetAddressType::Physical)
+    }
+}
+
+/// Why a functional request could not be made (a responder's failure is in its [`Response`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FunctionalError {
+    /// An address could not be built.
+    #[error("{0}")]
+    Address(#[from] AddressError),
+    /// The configuration is not valid.
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    /// The request cannot be sent (for example longer than a single frame).
+    #[error("the functional request cannot be sent: {0}")]
+    Send(#[from] SendError),
+    /// The bus failed.
+    #[error("{0}")]
+    Bus(#[from] BusError),
+    /// The functional id has no usual responders (neither 7DF nor 18DBxxxx): name the response ids.
+    #[error("{0} is neither the OBD-II functional id 7DF nor a normal fixed 18DBxxxx id: give the response ids")]
+    NoPreset(CanId),
+    /// No physical id is known for a response id (see [`FunctionalRequest::with_response_ids`]).
+    #[error("no flow control id is known for responses on {0}: 11-bit ids pair with the id 8 below (7E8 with 7E0), 29-bit ids of normal fixed addressing (18DA....) with target and source swapped")]
+    NoPairing(CanId),
+}
+
+impl FunctionalRequest {
+    /// OBD-II on 11-bit ids (ISO 15765-4): the request on 0x7DF, answers on 0x7E8..=0x7EF, each
+    /// responder's flow control on the id 8 below (0x7E0..=0x7E7).
+    pub fn obd() -> FunctionalRequest {
+        let id = |raw| CanId::standard(raw).expect("an 11-bit id");
+        let range = IdRange::new(id(0x7E8), id(0x7EF)).expect("7E8-7EF is a range");
+        FunctionalRequest::with_response_ids(id(0x7DF), range).expect("the OBD-II ids pair")
+    }
+
+    /// Normal fixed addressing on 29-bit ids: the request on `0x18DB_TA_SA` (TA `functional_target`,
+    /// SA `tester`), answers from any ECU on `0x18DA_tester_XX`, flow control on `0x18DA_XX_tester`.
+    /// OBD-II on 29-bit ids is `normal_fixed_29(0x33, 0xF1)` (0x18DB33F1 → 0x18DAF1xx).
+    pub fn normal_fixed_29(
+        functional_target: u8,
+        tester: u8,
+    ) -> Result<FunctionalRequest, FunctionalError> {
+        let request = Address::builder(AddressingMode::NormalFixed29)
+            .target_address(functional_target)
+            .source_address(tester)
+            .tx_only()
+            .build()?;
+        Ok(FunctionalRequest::new(
+            request,
+            Responders::NormalFixed29 { tester },
+        ))
+    }
+
+    /// The usual responders of a functional id: 0x7DF is OBD-II ([`FunctionalRequest::obd`]), a
+    /// 29-bit `0x18DB_TA_SA` is normal fixed addressing
+    /// ([`FunctionalRequest::normal_fixed_29`]`(TA, SA)`); for any other id the response ids must
+    /// be given ([`FunctionalRequest::with_response_ids`]).
+    ///
+    /// ```
+    /// use isotp::discovery::FunctionalRequest;
+    /// use isotp::{CanId, TargetAddressType};
+    /// let r = FunctionalRequest::for_functional_id("18DB33F1".parse()?)?;
+    /// let id = r.request_address().tx_id(TargetAddressType::Functional).unwrap();
+    /// assert_eq!(id.raw(), 0x18DB_33F1);
+    /// assert!(FunctionalRequest::for_functional_id("7FF".parse()?).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn for_functional_id(id: CanId) -> Result<FunctionalRequest, FunctionalError> {
+        let raw = id.raw();
+        match (id.is_extended(), raw) {
+            (false, 0x7DF) => Ok(FunctionalRequest::obd()),
+            (true, _) if raw >> 16 == 0x18DB => {
+                FunctionalRequest::normal_fixed_29((raw >> 8) as u8, raw as u8)
+            }
+            _ => Err(FunctionalError::NoPreset(id)),
+        }
+    }
+
+    /// The request on `request_id` (normal addressing), answers on the ids of `responses`, each
+    /// responder's flow control on the id paired with its response id: 11-bit ids pair with the id 8
+    /// below (the OBD-II rule: 7E8 with 7E0), 29-bit normal fixed ids with target and source swapped
+    /// (18DAF110 with 18DA10F1). For any other pairing, use [`FunctionalRequest::with_responders`].
+    pub fn with_response_ids(
+        request_id: CanId,
+        responses: IdRange,
+    ) -> Result<FunctionalRequest, FunctionalError> {
+        let responders = responses
+            .iter()
+            .map(physical_link_for)
+            .collect::<Result<Vec<_>, _>>()?;
+        FunctionalRequest::with_responders(normal_tx_only(request_id)?, responders)
+    }
+
+    /// The request through `request` (sent with the functional target address type; any addressing
+    /// mode), answers through `responders`: each is the tester's physical link to one responder
+    /// (any addressing mode, for example extended addressing with the ECU's address byte).
+    pub fn with_responders(
+        request: Address,
+        responders: Vec<Address>,
+    ) -> Result<FunctionalRequest, FunctionalError> {
+        if !request.can_transmit() {
+            return Err(SendError::NoTransmitAddress.into());
+        }
+        Ok(FunctionalRequest::new(
+            request,
+            Responders::Listed(responders),
+        ))
+    }
+
+    fn new(request: Address, responders: Responders) -> FunctionalRequest {
+        FunctionalRequest {
+            request,
+            responders,
+            config: Config::default(),
+            window: DEFAULT_WINDOW,
+            pending_window: DEFAULT_PENDING_WINDOW,
+        }
+    }
+
+    /// How long to wait for answers after the request, and again after each first frame (as P2
+    /// restarts); a reception in progress is followed to its end (or N_Cr) even past the window.
+    #[must_use]
+    pub fn with_window(mut self, window: Duration) -> FunctionalRequest {
+        self.window = window;
+        self
+    }
+
+    /// How long to wait for more after an answer that is a UDS negative response "request correctly
+    /// received, response pending" (`7F SID 78`), as P2* extends P2: the final answer of that
+    /// responder follows later. The pending answer itself is returned too.
+    #[must_use]
+    pub fn with_pending_window(mut self, window: Duration) -> FunctionalRequest {
+        self.pending_window = window;
+        self
+    }
+
+    /// The ISO-TP configuration of the request and of every responder's link (BS and STmin of the
+    /// flow controls sent, padding, CAN FD, N_Cr ...).
+    #[must_use]
+    pub fn with_config(mut self, config: Config) -> FunctionalRequest {
+        self.config = config;
+        self
+    }
+
+    /// The address the request goes out on.
+    pub fn request_address(&self) -> &Address {
+        &self.request
+    }
+
+    /// Sends `payload` as one functional single frame on `bus` and returns every answer in the order
+    /// they completed, frames of other traffic ignored. Blocks for the window (longer while an
+    /// answer is still arriving).
+    pub fn run(
+        &self,
+        bus: &(impl CanBus + ?Sized),
+        payload: &[u8],
+    ) -> Result<Vec<Response>, FunctionalError> {
+        let epoch = StdInstant::now();
+        let now = || {
+            let us = epoch.elapsed().as_micros();
+            isotp_core::Instant::from_micros(u64::try_from(us).unwrap_or(u64::MAX))
+        };
+        let mut request = Endpoint::new(self.request, self.config)?;
+        request.send(payload, TargetAddressType::Functional)?;
+        while let Some(frame) = request.poll_transmit(now()) {
+            bus.send(&frame)?;
+        }
+        let mut links: Vec<Link> = Vec::new();
+        let mut answers = Vec::new();
+        let mut deadline = epoch.elapsed() + self.window;
+        loop {
+            let t = now();
+            for link in &mut links {
+                if link.endpoint.poll_timeout().is_some_and(|d| d <= t) {
+                    link.endpoint.handle_timeout(t);
+                }
+                while let Some(frame) = link.endpoint.poll_transmit(t) {
+                    bus.send(&frame)?;
+                }
+                while let Some(event) = link.endpoint.poll_event() {
+                    let after = epoch.elapsed();
+                    let outcome = match event {
+                        Event::ReceptionStarted { .. } => {
+                            deadline = deadline.max(after + self.window);
+                            continue;
+                        }
+                        Event::Received { payload, .. } => {
+                            if let [0x7F, _, 0x78] = payload[..] {
+                                deadline = deadline.max(after + self.pending_window);
+                            }
+                            Ok(payload)
+                        }
+                        Event::ReceiveFailed { error } => Err(error),
+                        _ => continue,
+                    };
+                    answers.push(Response {
+                        address: link.address,
+                        response_id: link.response_id,
+                        outcome,
+                        after,
+                    });
+                }
+            }
+            let elapsed = epoch.elapsed();
+            let receiving = links.iter().any(|l| l.endpoint.is_receiving());
+            if elapsed >= deadline && !receiving {
+                return Ok(answers);
+            }
+            // Sleep until the window closes or the first engine deadline, whichever is first.
+            let mut wake = if receiving {
+                elapsed + self.window
+            } else {
+                deadline
+            };
+            for link in &links {
+                if let Some(d) = link.endpoint.poll_timeout() {
+                    wake = wake.min(Duration::from_micros(d.as_micros()));
+                }
+            }
+            let Some(frame) = bus.recv(Some(wake.saturating_sub(elapsed)))? else {
+                continue;
+            };
+            let t = now();
+            if let Some(link) = links
+                .iter_mut()
+                .find(|l| l.address.accepts(&frame).is_some())
+            {
+                link.endpoint.handle_frame(&frame, t);
+            } else if let Some(address) = self.responder_for(&frame) {
+                // A new responder: its link is made on its first frame.
+                let mut endpoint =
+                    Endpoint::new(address, self.config)?.with_first_frame_indication();
+                endpoint.handle_frame(&frame, t);
+                links.push(Link {
+                    address,
+                    response_id: frame.id(),
+                    endpoint,
+                });
+            }
+        }
+    }
+
+    /// The tester's physical link to the sender of `frame`, if it is an answer to this request.
+    fn responder_for(&self, frame: &Frame) -> Option<Address> {
+        let physical = |a: &Address| a.accepts(frame) == Some(TargetAddressType::Physical);
+        match &self.responders {
+            Responders::Listed(list) => list.iter().copied().find(physical),
+            Responders::NormalFixed29 { tester } => {
+                let source = u8::try_from(frame.id().raw() & 0xFF).ok()?;
+                Address::normal_fixed_29(source, *tester)
+                    .ok()
+                    .filter(physical)
+            }
+        }
+    }
+}
+
+struct Link {
+    address: Address,
+    response_id: CanId,
+    endpoint: Endpoint,
+}
+
+/// A transmit-only normal address on `id` (11- or 29-bit by the id).
+fn normal_tx_only(id: CanId) -> Result<Address, AddressError> {
+    let mode = if id.is_extended() {
+        AddressingMode::Normal29
+    } else {
+        AddressingMode::Normal11
+    };
+    Address::builder(mode).txid(id.raw()).tx_only().build()
+}
+
+/// The tester's physical link to the responder answering on `response`.
+fn physical_link_for(response: CanId) -> Result<Address, FunctionalError> {
+    let raw = response.raw();
+    if !response.is_extended() {
+        let request = raw
+            .checked_sub(8)
+            .ok_or(FunctionalError::NoPairing(response))?;
+        return Ok(Address::normal_11(request, raw)?);
+    }
+    if raw >> 16 == 0x18DA {
+        let swapped = (raw & 0xFFFF_0000) | ((raw & 0xFF) << 8) | ((raw >> 8) & 0xFF);
+        return Ok(Address::normal_29(swapped, raw)?);
+    }
+    Err(FunctionalError::NoPairing(response))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn obd_pairs_each_response_id_with_the_id_8_below() {
+        let r = FunctionalRequest::obd();
+        assert_eq!(
+            r.request_address()
+                .tx_id(TargetAddressType::Functional)
+                .unwrap()
+                .raw(),
+            0x7DF
+        );
+        let Responders::Listed(list) = &r.responders else {
+            panic!("listed")
+        };
+        let pairs: Vec<(u32, u32)> = list
+            .iter()
+            .map(|a| {
+                (
+                    a.tx_id(TargetAddressType::Physical).unwrap().raw(),
+                    a.rx_ids().unwrap().0.raw(),
+                )
+            })
+            .collect();
+        assert_eq!(pairs.len(), 8);
+        assert_eq!(pairs[0], (0x7E0, 0x7E8));
+        assert_eq!(pairs[7], (0x7E7, 0x7EF));
+    }
+
+    #[test]
+    fn fixed_29_bit_ids_pair_by_swapping_target_and_source() {
+        let a = physical_link_for(CanId::extended(0x18DA_F110).unwrap()).unwrap();
+        assert_eq!(
+            a.tx_id(TargetAddressType::Physical).unwrap().raw(),
+            0x18DA_10F1
+        );
+        let e = physical_link_for(CanId::extended(0x1234_5678).unwrap()).unwrap_err();
+        assert!(e
+            .to_string()
+            .contains("no flow control id is known for responses on 12345678"));
+        assert!(physical_link_for(CanId::standard(0x005).unwrap()).is_err());
+    }
+
+    #[test]
+    fn the_29_bit_responder_is_found_from_the_id() {
+        let r = FunctionalRequest::normal_fixed_29(0x33, 0xF1).unwrap();
+        assert_eq!(
+            r.request_address()
+                .tx_id(TargetAddressType::Functional)
+                .unwrap()
+                .raw(),
+            0x18DB_33F1
+        );
+        let answer = Frame::new(CanId::extended(0x18DA_F117).unwrap(), &[0x01, 0x7E]).unwrap();
+        let a = r.responder_for(&answer).unwrap();
+        assert_eq!(
+            a.tx_id(TargetAddressType::Physical).unwrap().raw(),
+            0x18DA_17F1
+        );
+        // Another tester's answers, and other traffic, are not ours.
+        let other = Frame::new(CanId::extended(0x18DA_F217).unwrap(), &[0x01, 0x7E]).unwrap();
+        assert!(r.responder_for(&other).is_none());
+        let other = Frame::new(CanId::standard(0x7E8).unwrap(), &[0x01, 0x7E]).unwrap();
+        assert!(r.responder_for(&other).is_none());
+    }
+
+    #[test]
+    fn a_request_longer_than_a_single_frame_is_refused() {
+        let bus = crate::bus::VirtualBus::new();
+        let port = bus.attach();
+        let e = FunctionalRequest::obd().run(&port, &[0; 8]).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                FunctionalError::Send(SendError::FunctionalTooLong { .. })
+            ),
+            "{e}"
+        );
+        assert_eq!(bus.frames_sent(), 0);
+    }
+}
