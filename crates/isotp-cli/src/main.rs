@@ -31,6 +31,7 @@ fn run(cli: &Cli) -> CliResult {
         Command::Hub(a) => commands::hub::run(a),
         Command::Demo(a) => commands::demo::run(a, cli.color),
         Command::Convert(a) => commands::convert::run(a),
+        Command::Check(a) => commands::check::run(a),
     }
 }
 

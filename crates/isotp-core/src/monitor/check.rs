@@ -236,6 +236,18 @@ impl FindingKind {
         }
     }
 
+    /// For a timing finding, what was measured and the limit it is judged against.
+    pub fn timing(&self) -> Option<(Duration, Duration)> {
+        match *self {
+            FindingKind::StMinViolated { st_min, gap } => Some((gap, st_min.duration())),
+            FindingKind::NBsExceeded { waited, limit }
+            | FindingKind::NCrExceeded { waited, limit }
+            | FindingKind::NBrExceeded { waited, limit }
+            | FindingKind::NCsExceeded { waited, limit } => Some((waited, limit)),
+            _ => None,
+        }
+    }
+
     /// A short stable name (`st_min_violated`), for machine-readable reports.
     pub fn name(&self) -> &'static str {
         match self {
@@ -521,7 +533,9 @@ impl Checker {
                         first: at,
                         length,
                         received: view.data.len() as u32,
-                        rx_dl: frame.len(),
+                        // A classic first frame shorter than 8 bytes is reported above; its
+                        // consecutive frames are judged against the 8 bytes it should have had.
+                        rx_dl: frame.len().max(8),
                         next_sn: 1,
                         answered: false,
                         last: at,
