@@ -141,12 +141,12 @@ fn report(out: &mut Out, checker: &Checker, found: &[Finding]) -> CliResult {
             plural(warnings)
         ))?;
         out.line(&format!(
-            "  {:<26} {:<26} {:<9} {:<6} {:<38} detail",
+            "  {:<26} {:<26} {:<9} {:<14} {:<30} detail",
             "frame (time)", "since", "severity", "by", "finding"
         ))?;
         for f in findings {
             out.line(&format!(
-                "  {:<26} {:<26} {:<9} {:<6} {:<38} {}",
+                "  {:<26} {:<26} {:<9} {:<14} {:<30} {}",
                 frame_text(f.frame),
                 f.since.map_or_else(|| "-".to_string(), frame_text),
                 f.severity().to_string(),

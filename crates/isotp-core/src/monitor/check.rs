@@ -624,7 +624,8 @@ impl Checker {
         } else {
             Some(from)
         };
-        self.report(kind, t.conversation, at_fault, t.last, Some(t.first));
+        let since = Some(t.first).filter(|&first| first != t.last);
+        self.report(kind, t.conversation, at_fault, t.last, since);
     }
 
     /// The end of a block: its smallest gap against STmin.
