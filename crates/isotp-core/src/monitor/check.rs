@@ -424,9 +424,11 @@ impl Checker {
     /// A checker following what `settings.discovery` finds (and whatever is
     /// [watched](Checker::watch)).
     pub fn new(settings: CheckConfig) -> Checker {
-        let mut monitor_settings = MonitorConfig::default();
-        monitor_settings.discovery = settings.discovery;
-        monitor_settings.observe_frames = true;
+        let mut monitor_settings = MonitorConfig {
+            discovery: settings.discovery,
+            observe_frames: true,
+            ..MonitorConfig::default()
+        };
         // The monitor pairs a flow control with a first frame within its N_Bs: a generous window,
         // so that a late flow control is judged (as late) rather than left unpaired.
         monitor_settings.config.n_bs = settings.n_bs.saturating_mul(LATE_FACTOR);
@@ -815,7 +817,7 @@ impl Checker {
                 None,
             );
         } else if last_frame {
-            let remaining = t.length - (t.received - data);
+            let remaining = t.length.saturating_sub(t.received - data);
             self.check_fd_length(
                 frame,
                 header + 1 + remaining as usize,

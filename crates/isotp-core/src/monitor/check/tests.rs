@@ -397,3 +397,52 @@ fn our_engines_break_no_rule() {
         assert_eq!(found, Vec::<String>::new(), "{address:?}");
     }
 }
+
+/// Any frames at any times, in every discovery layout: findings or none, never a panic, and every
+/// finding points at a frame that was given.
+#[test]
+fn any_traffic_is_judged_without_panicking() {
+    for discovery in [Discovery::Normal, Discovery::Extended, Discovery::Mixed] {
+        let mut c = Checker::new(CheckConfig::discovering(discovery));
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut time = 0u64;
+        let n = 100_000u64;
+        for _ in 0..n {
+            let r = next();
+            let lens = [0usize, 1, 2, 3, 7, 8, 12, 16, 64];
+            let len = lens[(r % 9) as usize];
+            let mut data = [0u8; 64];
+            for (i, b) in data.iter_mut().enumerate().take(len) {
+                *b = (next() >> (i % 8)) as u8;
+            }
+            // Mostly valid PCI types, on a handful of ids, so that transfers start and go on.
+            if len > 1 {
+                data[(r >> 8) as usize % 2] = [0x10, 0x21, 0x30, 0x02, 0x00, 0x31]
+                    [(r >> 16) as usize % 6]
+                    | ((r >> 24) as u8 & 0x0F);
+            }
+            let id = 0x7E0 + ((r >> 32) % 4) as u32 * 8;
+            let frame = if len > 8 {
+                fd(id, &data[..len])
+            } else {
+                f(id, &data[..len])
+            };
+            time += (r >> 40) % 3000;
+            c.handle_frame(&frame, Instant::from_micros(time));
+        }
+        c.finish();
+        let mut found = 0;
+        while let Some(x) = c.poll_finding() {
+            assert!(x.frame.index < n);
+            assert!(x.since.map_or(true, |s| s.index <= x.frame.index));
+            found += 1;
+        }
+        assert!(found > 0);
+    }
+}
