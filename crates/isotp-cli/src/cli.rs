@@ -106,6 +106,20 @@ python-can's socketcand interface. Runs until interrupted.")]
     /// A tester and a simulated ECU talk on a virtual bus: no hardware needed
     Demo(DemoArgs),
 
+    /// Check every transfer of a recorded log against ISO 15765-2: pacing, timing, sequence and
+    /// frame rules
+    #[command(after_help = "\
+Without -s and -d, every conversation in the log is discovered as sniff does (--discover). Each
+finding names the frame that shows it (numbered from 1, in the order of the log) and the frame it is
+measured from. Exit codes: 0 nothing against the standard (warnings only), 1 a violation found,
+2 bad options or an unreadable log.
+
+Examples:
+  isotp check --log drive.blf
+  isotp check --log trace.asc -s 7E0 -d 7E8 --st-min-tolerance 500
+  isotp check --log drive.log --json > findings.jsonl")]
+    Check(CheckArgs),
+
     /// Convert a recorded log between formats: candump (.log), Vector ASC (.asc) and BLF (.blf),
     /// PEAK TRC (.trc, read only)
     #[command(after_help = "\
@@ -403,6 +417,48 @@ pub enum DiscoveryArg {
     Extended,
     /// The first data byte is the address extension
     Mixed,
+}
+
+/// `isotp check`.
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    pub address: AddressArgs,
+
+    /// Without -s/-d: where discovered conversations carry an address byte (as sniff's)
+    #[arg(long, value_enum, default_value_t = DiscoveryArg::Normal, value_name = "normal|extended|mixed")]
+    pub discover: DiscoveryArg,
+
+    /// One JSON object per finding, one per line, instead of the report
+    #[arg(long)]
+    pub json: bool,
+
+    /// N_Bs: the longest wait for a flow control, in milliseconds
+    #[arg(long = "n-bs", value_name = "MS", default_value_t = 1000)]
+    pub n_bs: u64,
+
+    /// N_Cr: the longest wait for a consecutive frame, in milliseconds
+    #[arg(long = "n-cr", value_name = "MS", default_value_t = 1000)]
+    pub n_cr: u64,
+
+    /// N_Br performance limit (flow control delay, warning), in milliseconds [default: 0.9 x N_Bs]
+    #[arg(long = "n-br", value_name = "MS")]
+    pub n_br: Option<u64>,
+
+    /// N_Cs performance limit (consecutive frame delay, warning), in milliseconds [default: 0.9 x
+    /// N_Cr]
+    #[arg(long = "n-cs", value_name = "MS")]
+    pub n_cs: Option<u64>,
+
+    /// WFTmax: the most FC.WAIT in a row
+    #[arg(long = "wft-max", value_name = "N", default_value_t = 10)]
+    pub wft_max: u8,
+
+    /// How much shorter than STmin a gap may look (capture jitter), in microseconds
+    #[arg(long = "st-min-tolerance", value_name = "USECS", default_value_t = 100)]
+    pub st_min_tolerance: u64,
 }
 
 /// `-X` of dump and sniff: the address byte of the frames on -d.

@@ -32,6 +32,7 @@ fn run(cli: &Cli) -> CliResult {
         Command::Convert(a) => commands::convert::run(a),
         Command::Request(a) => commands::request::run(a),
         Command::Scan(a) => commands::scan::run(a),
+        Command::Check(a) => commands::check::run(a),
     }
 }
 

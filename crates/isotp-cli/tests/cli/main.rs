@@ -4,6 +4,7 @@
 //! in-process virtual buses); `capture`: recorded logs in every format, `convert`; `discovery`: `request` and `scan` against a simulated vehicle; `hub`: the commands across processes through `isotp hub`.
 
 mod capture;
+mod check;
 mod commands;
 mod common;
 mod discovery;

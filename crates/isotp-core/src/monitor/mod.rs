@@ -45,6 +45,7 @@
 //! every frame, [`handle_timeout`](Monitor::handle_timeout) when [`poll_timeout`](Monitor::poll_timeout)
 //! has passed without traffic, and [`poll_event`](Monitor::poll_event) until `None`.
 
+pub mod check;
 mod event;
 
 use alloc::collections::{BTreeMap, VecDeque};
@@ -389,13 +390,20 @@ impl Monitor {
         }
         let alone = c.is_alone();
         if alone {
-            match pdu {
-                Ok(Pdu::FirstFrame { .. }) => {
+            // A first frame the rules say to ignore may still be answered (not every stack checks
+            // them): it waits for its flow control all the same, so that the pair is found.
+            let pci = frame
+                .data()
+                .get(address_len.bytes())
+                .copied()
+                .and_then(PciType::of);
+            match (pci, pdu) {
+                (Some(PciType::FirstFrame), _) => {
                     c.pending.clear();
                     c.pending.push((*frame, at));
                     c.awaiting_flow_control = Some(at.time);
                 }
-                Ok(Pdu::ConsecutiveFrame { .. }) if !c.pending.is_empty() => {
+                (_, Ok(Pdu::ConsecutiveFrame { .. })) if !c.pending.is_empty() => {
                     // Someone else's flow control went by unseen (or the sender does not wait).
                     c.awaiting_flow_control = None;
                     if c.pending.len() < PENDING_LIMIT {
@@ -405,8 +413,22 @@ impl Monitor {
                 _ => {}
             }
         }
+        let malformed_first_frame = alone
+            && pdu.is_err()
+            && frame
+                .data()
+                .get(address_len.bytes())
+                .copied()
+                .and_then(PciType::of)
+                == Some(PciType::FirstFrame);
         c.endpoint.handle_frame(frame, at.time);
         self.collect(key, Some((party, at)), at.time);
+        if malformed_first_frame {
+            // The engine ignored it, so no transfer is in progress, but a peer may still answer it.
+            if let Some(c) = self.router.get_mut(key) {
+                c.awaiting_flow_control = Some(at.time);
+            }
+        }
     }
 
     /// Moves the events of conversation `key` into the monitor's queue and reschedules its timer.

@@ -475,7 +475,7 @@ fn garbage_never_panics() {
 }
 
 /// Two engines talk; every frame they exchange, with its time, as a capture would hold it.
-fn exchange(
+pub(super) fn exchange(
     address: Address,
     config: Config,
     requests: &[Vec<u8>],
