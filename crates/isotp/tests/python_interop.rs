@@ -21,6 +21,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use isotp::bus::socketcand::server::Hub;
+use isotp::bus::CanBus;
 use isotp::{Address, AddressingMode, Config, PaddingCheck, ProtocolError, Stack, StackError};
 use isotp_core::wire::StMin;
 
@@ -1004,8 +1005,9 @@ fn recordings_of_python_are_checked() {
                     let origin = Instant::now();
                     let mut checker = Checker::new(CheckConfig::default());
                     checker.watch(mode.addresses().0).unwrap();
-                    while let Some((frame, at)) =
-                        recorder.recv_timestamped(Some(Duration::from_millis(300)))
+                    while let Some((frame, at)) = recorder
+                        .recv_timestamped(Some(Duration::from_millis(300)))
+                        .expect("the virtual bus does not fail")
                     {
                         let before = origin.checked_duration_since(at).unwrap_or_default();
                         let micros = 10_000_000_000 - before.as_micros() as u64;

@@ -6,6 +6,7 @@
 
 #[cfg(feature = "tokio")]
 mod async_stack;
+mod check_recorded;
 mod discovery;
 mod drivers;
 #[cfg(feature = "socketcand-server")]

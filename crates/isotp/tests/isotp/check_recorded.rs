@@ -4,7 +4,7 @@
 use std::io::Cursor;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use isotp::bus::VirtualBus;
+use isotp::bus::{CanBus, VirtualBus};
 use isotp::capture::{Channel, ChannelName, Format, Reader, Record, Writer};
 use isotp::{Address, Config, Stack};
 use isotp_core::monitor::check::{CheckConfig, Checker};
@@ -48,7 +48,10 @@ fn a_recording_of_our_stacks_breaks_no_rule() {
     let epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
     let mut writer = Writer::new(Cursor::new(Vec::new()), Format::Candump).unwrap();
     let mut frames = 0;
-    while let Some((frame, at)) = recorder.recv_timestamped(Some(Duration::from_millis(200))) {
+    while let Some((frame, at)) = recorder
+        .recv_timestamped(Some(Duration::from_millis(200)))
+        .expect("the virtual bus does not fail")
+    {
         let since = origin.checked_duration_since(at).unwrap_or_default();
         writer
             .write(&Record {
