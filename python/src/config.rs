@@ -19,7 +19,7 @@ fn get<'py, T: FromPyObject<'py>>(d: &Bound<'py, PyDict>, key: &str) -> PyResult
 /// Builds and validates a Config. Keys: stmin (raw byte), blocksize, override_receiver_stmin (s),
 /// wftmax, tx_data_length, tx_data_min_length, tx_padding, can_fd, bitrate_switch, max_frame_size,
 /// rx_flowcontrol_timeout (ms), rx_consecutive_frame_timeout (ms), listen_mode,
-/// rate_limit_enable, rate_limit_max_bitrate, rate_limit_window_size (s), tx_confirmation.
+/// rate_limit_enable, rate_limit_max_bitrate, rate_limit_window_size (s), tx_queue_limit.
 pub(crate) fn config_from(d: &Bound<'_, PyDict>) -> PyResult<Config> {
     let mut c = Config::default();
     if let Some(v) = get::<u8>(d, "stmin")? {
@@ -37,15 +37,15 @@ pub(crate) fn config_from(d: &Bound<'_, PyDict>) -> PyResult<Config> {
         c.wft_max = v.min(255) as u8;
     }
     if let Some(v) = get(d, "tx_data_length")? {
-        c.tx_data_length = v;
+        c.link_layer.tx_data_length = v;
     }
-    c.tx_data_min_length = get(d, "tx_data_min_length")?;
+    c.link_layer.tx_data_min_length = get(d, "tx_data_min_length")?;
     c.tx_padding = get(d, "tx_padding")?;
     if let Some(v) = get(d, "can_fd")? {
-        c.can_fd = v;
+        c.link_layer.can_fd = v;
     }
     if let Some(v) = get(d, "bitrate_switch")? {
-        c.bitrate_switch = v;
+        c.link_layer.bitrate_switch = v;
     }
     if let Some(v) = get(d, "max_frame_size")? {
         c.max_frame_size = v;
@@ -58,9 +58,6 @@ pub(crate) fn config_from(d: &Bound<'_, PyDict>) -> PyResult<Config> {
     }
     if let Some(v) = get(d, "listen_mode")? {
         c.listen_mode = v;
-    }
-    if let Some(v) = get(d, "tx_confirmation")? {
-        c.tx_confirmation = v;
     }
     if get::<bool>(d, "rate_limit_enable")?.unwrap_or(false) {
         let bitrate: u64 = get(d, "rate_limit_max_bitrate")?.unwrap_or(100_000_000);

@@ -52,17 +52,28 @@ fn parse_pdu<'py>(
     data: &[u8],
     start_of_data: usize,
 ) -> PyResult<Bound<'py, PyDict>> {
-    use isotp::core::wire::{FlowStatus, Pdu};
-    let pdu = Pdu::parse(data, start_of_data).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    use isotp::core::wire::{AddressLength, FlowStatus, Pdu};
+    let address_length = match start_of_data {
+        0 => AddressLength::Zero,
+        1 => AddressLength::One,
+        n => {
+            return Err(PyValueError::new_err(format!(
+                "start_of_data must be 0 or 1 (address bytes before the PCI), not {n}"
+            )))
+        }
+    };
+    let pdu = Pdu::parse(data, address_length).map_err(|e| PyValueError::new_err(e.to_string()))?;
     let d = PyDict::new(py);
     d.set_item("can_dl", data.len())?;
-    let pci = data.get(start_of_data).copied().unwrap_or(0);
     match pdu {
-        Pdu::SingleFrame { data: payload } => {
+        Pdu::SingleFrame {
+            data: payload,
+            escaped,
+        } => {
             d.set_item("type", 0)?;
             d.set_item("length", payload.len())?;
             d.set_item("data", PyBytes::new(py, payload))?;
-            d.set_item("escape_sequence", pci & 0x0F == 0)?;
+            d.set_item("escape_sequence", escaped)?;
         }
         Pdu::FirstFrame {
             length,
