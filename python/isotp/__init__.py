@@ -17,7 +17,8 @@ __all__ = [
     'ReceptionInterruptedWithSingleFrameError', 'ReceptionInterruptedWithFirstFrameError',
     'WrongSequenceNumberError', 'UnsupportedWaitFrameError', 'MaximumWaitFrameReachedError',
     'FrameTooLongError', 'ChangingInvalidRXDLError', 'MissingEscapeSequenceError',
-    'InvalidCanFdFirstFrameRXDL', 'OverflowError', 'ReceivedMessage',
+    'InvalidCanFdFirstFrameRXDL', 'OverflowError', 'ReceivedMessage', 'TransmitConfirmationTimeoutError',
+    'InvalidPaddingError', 'CanBusError', 'ReceiveQueueFullError',
 ]
 
 from isotp.errors import *  # noqa: F401,F403

@@ -8,7 +8,7 @@ __all__ = [
     'WrongSequenceNumberError', 'UnsupportedWaitFrameError', 'MaximumWaitFrameReachedError',
     'FrameTooLongError', 'ChangingInvalidRXDLError', 'MissingEscapeSequenceError',
     'InvalidCanFdFirstFrameRXDL', 'OverflowError', 'TransmitConfirmationTimeoutError',
-    'InvalidPaddingError', 'CanBusError',
+    'InvalidPaddingError', 'CanBusError', 'ReceiveQueueFullError',
 ]
 
 from typing import Any

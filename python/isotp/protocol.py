@@ -935,6 +935,10 @@ class _NativeBacked(TransportLayer):
 
     _native: Any = None
     _bus_spec: Optional[str] = None
+    #: Complete messages held unread after ``start()`` (None: the engine's default of 4096). Set it
+    #: before ``start()``; when the queue is full, new messages are refused and
+    #: ``ReceiveQueueFullError`` goes to ``error_handler``.
+    receive_queue: Optional[int] = None
 
     def _native_reader(self) -> Any:
         raise NotImplementedError
@@ -951,10 +955,12 @@ class _NativeBacked(TransportLayer):
         bus: Any = self._bus_spec if self._bus_spec is not None else self.bus
         try:
             if self._bus_spec is not None:
-                native = _isotp.NativeStack(bus, self.address.native, self.params.native())
+                native = _isotp.NativeStack(bus, self.address.native, self.params.native(),
+                                            receive_queue=self.receive_queue)
             else:
                 native = _isotp.NativeStack(bus, self.address.native, self.params.native(),
-                                            reader=self._native_reader(), message=can.Message)
+                                            reader=self._native_reader(), message=can.Message,
+                                            receive_queue=self.receive_queue)
         except _isotp.NativeError as e:
             kind, message = e.args
             if kind in ('bus_open', 'can_fd_unsupported'):
