@@ -17,7 +17,8 @@ __all__ = [
     'ReceptionInterruptedWithSingleFrameError', 'ReceptionInterruptedWithFirstFrameError',
     'WrongSequenceNumberError', 'UnsupportedWaitFrameError', 'MaximumWaitFrameReachedError',
     'FrameTooLongError', 'ChangingInvalidRXDLError', 'MissingEscapeSequenceError',
-    'InvalidCanFdFirstFrameRXDL', 'OverflowError', 'ReceivedMessage',
+    'InvalidCanFdFirstFrameRXDL', 'OverflowError', 'ReceivedMessage', 'TransmitConfirmationTimeoutError',
+    'InvalidPaddingError', 'CanBusError', 'ReceiveQueueFullError',
     'functional_request', 'FunctionalResponse',
 ]
 

@@ -8,7 +8,7 @@ __all__ = [
     'WrongSequenceNumberError', 'UnsupportedWaitFrameError', 'MaximumWaitFrameReachedError',
     'FrameTooLongError', 'ChangingInvalidRXDLError', 'MissingEscapeSequenceError',
     'InvalidCanFdFirstFrameRXDL', 'OverflowError', 'TransmitConfirmationTimeoutError',
-    'InvalidPaddingError', 'CanBusError',
+    'InvalidPaddingError', 'CanBusError', 'ReceiveQueueFullError',
 ]
 
 from typing import Any
@@ -103,3 +103,9 @@ class InvalidPaddingError(IsoTpError):
 
 class CanBusError(IsoTpError):
     """The CAN bus failed (not in can-isotp, where bus exceptions reach the stack's thread)."""
+
+
+class ReceiveQueueFullError(IsoTpError):
+    """Complete messages arrived while the stack's receive queue (``receive_queue`` messages) was
+    full: they were refused (FC.WAIT then FC.OVFLW for first frames, single frames dropped) and are
+    counted in the message (not in can-isotp, whose queue is unbounded)."""

@@ -192,6 +192,9 @@ _ERRORS: Dict[str, type] = {
     'malformed': isotp.errors.InvalidCanDataError,
     'functional_multi_frame': isotp.errors.InvalidCanDataError,
     'bus': isotp.errors.CanBusError,
+    # can-isotp reports an incomplete flow control as invalid CAN data too.
+    'flow_control_too_short': isotp.errors.InvalidCanDataError,
+    'receive_queue_full': isotp.errors.ReceiveQueueFullError,
 }
 
 
@@ -426,6 +429,10 @@ class TransportLayerLogic:
         self.error_handler = error_handler
         self.rx_queue: "queue.Queue[bytearray]" = queue.Queue()
         self._rx_details: "queue.Queue[ReceivedMessage]" = queue.Queue()
+        # True from the engine's first frame indication until its reception ends (a message or a
+        # failure); `recv(timeout)` waits on `_rx_cond` for that end.
+        self._rx_active = False
+        self._rx_cond = threading.Condition()
         self._pending: Dict[int, TransportLayerLogic.SendRequest] = {}
         self._lock = threading.RLock()
         self._engine: Any = None
@@ -460,6 +467,8 @@ class TransportLayerLogic:
             self._fail_pending()
             self._engine = engine
             self._params_dirty = False
+        if hasattr(self, '_rx_cond'):
+            self._reception_active(False)
 
     def set_address(self, address: isotp.address.AbstractAddress) -> None:
         """Sets the link's address (a transfer in progress is dropped)."""
@@ -471,6 +480,7 @@ class TransportLayerLogic:
         if self._engine is not None:
             with self._lock:
                 self._engine.set_address(address.native)
+            self._reception_active(False)
 
     def set_sleep_timing(self, idle: float, wait_fc: float) -> None:
         """Accepted for compatibility: the engine wakes on frames and deadlines, never polls."""
@@ -569,17 +579,15 @@ class TransportLayerLogic:
         except queue.Empty:
             if not (block and self._started_threads()):
                 return None
-            message = None
-            while message is None and self._engine.is_receiving():
-                try:
-                    message = self._rx_details.get(timeout=0.002)
-                except queue.Empty:
-                    pass
-            if message is None:
-                try:
-                    message = self._rx_details.get_nowait()
-                except queue.Empty:
-                    return None
+            # A reception that began within the timeout is awaited until it completes or fails
+            # (bounded by the engine's N_Cr, run by the started threads).
+            with self._rx_cond:
+                while self._rx_active and self._rx_details.empty() and self._started_threads():
+                    self._rx_cond.wait()
+            try:
+                message = self._rx_details.get_nowait()
+            except queue.Empty:
+                return None
         try:
             self.rx_queue.get_nowait()
         except queue.Empty:
@@ -610,6 +618,11 @@ class TransportLayerLogic:
     @property
     def tx_state(self) -> "TransportLayerLogic.TxState":
         return self.TxState.TRANSMIT_CF if self._engine.is_transmitting() else self.TxState.IDLE
+
+    def _reception_active(self, active: bool) -> None:
+        with self._rx_cond:
+            self._rx_active = active
+            self._rx_cond.notify_all()
 
     def _deliver(self, payload: bytes, functional: bool) -> None:
         tat = isotp.address.TargetAddressType.Functional if functional else isotp.address.TargetAddressType.Physical
@@ -652,6 +665,9 @@ class TransportLayerLogic:
             if what == 'received':
                 received += 1
                 self._deliver(event[1], event[2])
+                self._reception_active(False)
+            elif what == 'reception_started':
+                self._reception_active(True)
             elif what == 'observed':
                 # Listen mode also reassembles the other direction; can-isotp's recv() gives only
                 # messages to the receive address, so these are dropped here.
@@ -665,7 +681,10 @@ class TransportLayerLogic:
                     request.error = error
                     request.complete(False)
                 self._trigger_error(error)
-            elif what in ('receive_failed', 'warning'):
+            elif what == 'receive_failed':
+                self._reception_active(False)
+                self._trigger_error(self._error_for(event[1], event[2]))
+            elif what == 'warning':
                 self._trigger_error(self._error_for(event[1], event[2]))
 
     def _transmit_due(self) -> int:
@@ -733,6 +752,7 @@ class TransportLayerLogic:
         """Drops the reception in progress."""
         with self._lock:
             self._engine.stop_receiving()
+        self._reception_active(False)
 
     def clear_rx_queue(self) -> None:
         for q in (self.rx_queue, self._rx_details):
@@ -747,6 +767,7 @@ class TransportLayerLogic:
         with self._lock:
             self._engine.reset()
             self._fail_pending()
+        self._reception_active(False)
         self.clear_rx_queue()
 
     # -- asyncio -------------------------------------------------------------------------------
@@ -914,6 +935,10 @@ class _NativeBacked(TransportLayer):
 
     _native: Any = None
     _bus_spec: Optional[str] = None
+    #: Complete messages held unread after ``start()`` (None: the engine's default of 4096). Set it
+    #: before ``start()``; when the queue is full, new messages are refused and
+    #: ``ReceiveQueueFullError`` goes to ``error_handler``.
+    receive_queue: Optional[int] = None
 
     def _native_reader(self) -> Any:
         raise NotImplementedError
@@ -930,13 +955,15 @@ class _NativeBacked(TransportLayer):
         bus: Any = self._bus_spec if self._bus_spec is not None else self.bus
         try:
             if self._bus_spec is not None:
-                native = _isotp.NativeStack(bus, self.address.native, self.params.native())
+                native = _isotp.NativeStack(bus, self.address.native, self.params.native(),
+                                            receive_queue=self.receive_queue)
             else:
                 native = _isotp.NativeStack(bus, self.address.native, self.params.native(),
-                                            reader=self._native_reader(), message=can.Message)
+                                            reader=self._native_reader(), message=can.Message,
+                                            receive_queue=self.receive_queue)
         except _isotp.NativeError as e:
             kind, message = e.args
-            if kind == 'bus_open':
+            if kind in ('bus_open', 'can_fd_unsupported'):
                 raise ValueError(message) from None
             raise RuntimeError(message) from None
         self._native = native

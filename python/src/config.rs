@@ -19,13 +19,7 @@ fn get<'py, T: FromPyObject<'py>>(d: &Bound<'py, PyDict>, key: &str) -> PyResult
 /// Builds and validates a Config. Keys: stmin (raw byte), blocksize, override_receiver_stmin (s),
 /// wftmax, tx_data_length, tx_data_min_length, tx_padding, can_fd, bitrate_switch, max_frame_size,
 /// rx_flowcontrol_timeout (ms), rx_consecutive_frame_timeout (ms), listen_mode,
-/// rate_limit_enable, rate_limit_max_bitrate, rate_limit_window_size (s), tx_confirmation.
-/// `tx_confirmation` of `d`: whether an engine's driver confirms each transmitted frame (an
-/// endpoint's mode, not part of its configuration).
-pub(crate) fn tx_confirmation_from(d: &Bound<'_, PyDict>) -> PyResult<bool> {
-    Ok(get(d, "tx_confirmation")?.unwrap_or(false))
-}
-
+/// rate_limit_enable, rate_limit_max_bitrate, rate_limit_window_size (s), tx_queue_limit.
 pub(crate) fn config_from(d: &Bound<'_, PyDict>) -> PyResult<Config> {
     let mut c = Config::default();
     if let Some(v) = get::<u8>(d, "stmin")? {

@@ -44,13 +44,11 @@ pub(crate) fn frame_from(
 impl Engine {
     #[new]
     fn new(address: &NativeAddress, config: &Bound<'_, PyDict>) -> PyResult<Self> {
-        let confirm = crate::config::tx_confirmation_from(config)?;
         let config = config_from(config)?;
-        let mut ep = Endpoint::new(address.inner, config)
-            .map_err(|e| NativeError::new_err(("config", e.to_string())))?;
-        if confirm {
-            ep = ep.with_tx_confirmation();
-        }
+        // ReceptionStarted tells `recv(timeout)` that a message has begun (awaited past the timeout).
+        let ep = Endpoint::new(address.inner, config)
+            .map_err(|e| NativeError::new_err(("config", e.to_string())))?
+            .with_first_frame_indication();
         Ok(Engine {
             ep,
             origin: StdInstant::now(),
@@ -125,7 +123,8 @@ impl Engine {
     }
 
     /// The next event as a tuple: ("received", bytes, functional), ("observed", bytes, functional),
-    /// ("sent", id), ("send_failed", id, kind, message), ("receive_failed", kind, message),
+    /// ("sent", id), ("send_failed", id, kind, message), ("reception_started", length),
+    /// ("receive_failed", kind, message),
     /// ("warning", kind, message).
     fn poll_event<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
         loop {
@@ -152,6 +151,9 @@ impl Engine {
                 )
                     .into_pyobject(py)?,
                 Event::Sent { id } => ("sent", id.get()).into_pyobject(py)?,
+                Event::ReceptionStarted { length, .. } => {
+                    ("reception_started", length).into_pyobject(py)?
+                }
                 Event::SendFailed { id, error } => (
                     "send_failed",
                     id.get(),

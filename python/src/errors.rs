@@ -1,7 +1,7 @@
 //! Stable kinds for the engine's errors; the Python half maps each kind onto a can-isotp exception.
 
 use isotp::bus::OpenError;
-use isotp::core::wire::{ParseError as PduError, PciType};
+use isotp::core::wire::{ParseError, PciType};
 use isotp::core::{ProtocolError, SendError, Warning};
 use isotp::StackError;
 use pyo3::PyErr;
@@ -25,6 +25,8 @@ pub(crate) fn protocol_kind(e: &ProtocolError) -> &'static str {
         ProtocolError::MessageTooLarge { .. } => "message_too_large",
         ProtocolError::FrameLengthMismatch { .. } => "frame_length_mismatch",
         ProtocolError::InvalidPadding { .. } => "invalid_padding",
+        ProtocolError::FlowControlTooShort { .. } => "flow_control_too_short",
+        ProtocolError::BusFailure { .. } => "bus",
         _ => "protocol",
     }
 }
@@ -32,7 +34,7 @@ pub(crate) fn protocol_kind(e: &ProtocolError) -> &'static str {
 /// None for warnings that can-isotp does not report (frames for another address).
 pub(crate) fn warning_kind(w: &Warning) -> Option<&'static str> {
     Some(match w {
-        Warning::Malformed(PduError::SingleFrameNotEscaped) => "missing_escape",
+        Warning::Malformed(ParseError::SingleFrameNotEscaped) => "missing_escape",
         Warning::Malformed(_) => "malformed",
         Warning::UnexpectedConsecutiveFrame => "unexpected_cf",
         Warning::UnexpectedFlowControl => "unexpected_fc",
@@ -63,6 +65,8 @@ pub(crate) fn stack_error_kind(e: &StackError) -> &'static str {
         StackError::Bus(_) => "bus",
         StackError::Timeout { .. } => "timeout",
         StackError::Stopped => "stopped",
+        StackError::CanFdUnsupported => "can_fd_unsupported",
+        StackError::ReceiveQueueFull { .. } => "receive_queue_full",
         _ => "stack",
     }
 }

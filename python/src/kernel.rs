@@ -7,7 +7,7 @@ use std::time::Duration;
 use isotp::core::wire::StMin;
 use isotp::core::PaddingCheck;
 use isotp::kernel::{KernelError, KernelOptions, KernelSocket};
-use isotp::LinkLayer as LinkLayerOptions;
+use isotp::LinkLayer;
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyTimeoutError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
@@ -77,8 +77,8 @@ fn options(address: &NativeAddress, o: &Bound<'_, PyDict>) -> PyResult<KernelOpt
     let tx_dl: u8 = get(o, "tx_dl")?.unwrap_or(8);
     let tx_flags: u32 = get(o, "tx_flags")?.unwrap_or(0);
     k.link_layer = match mtu {
-        16 => LinkLayerOptions::classic(),
-        72 => LinkLayerOptions::fd(tx_dl, tx_flags & 0x01 != 0), // CANFD_BRS
+        16 => LinkLayer::classic(),
+        72 => LinkLayer::fd(tx_dl, tx_flags & 0x01 != 0), // CANFD_BRS
         other => {
             return Err(PyValueError::new_err(format!(
                 "mtu must be 16 (CAN) or 72 (CAN FD), not {other}"

@@ -55,7 +55,7 @@ fn parse_pdu<'py>(
     start_of_data: usize,
 ) -> PyResult<Bound<'py, PyDict>> {
     use isotp::core::wire::{AddressLength, FlowStatus, Pdu};
-    let address_len = match start_of_data {
+    let address_length = match start_of_data {
         0 => AddressLength::Zero,
         1 => AddressLength::One,
         n => {
@@ -64,16 +64,18 @@ fn parse_pdu<'py>(
             )))
         }
     };
-    let pdu = Pdu::parse(data, address_len).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let pdu = Pdu::parse(data, address_length).map_err(|e| PyValueError::new_err(e.to_string()))?;
     let d = PyDict::new(py);
     d.set_item("can_dl", data.len())?;
-    let pci = data.get(start_of_data).copied().unwrap_or(0);
     match pdu {
-        Pdu::SingleFrame { data: payload, .. } => {
+        Pdu::SingleFrame {
+            data: payload,
+            escaped,
+        } => {
             d.set_item("type", 0)?;
             d.set_item("length", payload.len())?;
             d.set_item("data", PyBytes::new(py, payload))?;
-            d.set_item("escape_sequence", pci & 0x0F == 0)?;
+            d.set_item("escape_sequence", escaped)?;
         }
         Pdu::FirstFrame {
             length,

@@ -2,9 +2,9 @@
 //! taking the GIL only for those calls.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use isotp::bus::{BusError, CanBus};
+use isotp::bus::{BusError, CanBus, Capabilities};
 use isotp::core::Frame;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict};
@@ -21,6 +21,10 @@ const SLICE: Duration = Duration::from_millis(20);
 /// queue meanwhile.
 const ZERO_POLL_INTERVAL: Duration = Duration::from_micros(250);
 
+/// A python-can timestamp older than this (or in the future) is not taken for a capture time on
+/// the wall clock (some interfaces count from the adapter's start): the frame is stamped when read.
+const MAX_TIMESTAMP_AGE: Duration = Duration::from_secs(10);
+
 pub(crate) struct PyBus {
     /// An object with `send(can.Message)`.
     bus: Py<PyAny>,
@@ -35,19 +39,35 @@ pub(crate) struct PyBus {
     origin: Instant,
     /// Set when the interpreter is shutting down or the stack is closed: no more calls into Python.
     closed: AtomicBool,
+    /// The bus says it carries CAN FD (python-can's `bus.protocol`).
+    can_fd: bool,
 }
 
 impl PyBus {
-    pub(crate) fn new(bus: Py<PyAny>, reader: Py<PyAny>, message: Py<PyAny>) -> PyBus {
-        PyBus {
-            bus,
+    /// `bus.protocol` (python-can 4.3 and later) tells whether the bus carries CAN FD; a bus without
+    /// it is taken for classic CAN.
+    pub(crate) fn new(
+        bus: &Bound<'_, PyAny>,
+        reader: Py<PyAny>,
+        message: Py<PyAny>,
+    ) -> PyResult<PyBus> {
+        let can_fd = match bus.getattr("protocol") {
+            Ok(p) if !p.is_none() => {
+                let name: String = p.getattr("name")?.extract()?;
+                name == "CAN_FD" || name == "CAN_FD_NON_ISO"
+            }
+            _ => false,
+        };
+        Ok(PyBus {
+            can_fd,
+            bus: bus.clone().unbind(),
             reader,
             message,
             interrupted: AtomicBool::new(false),
             last_zero_poll: AtomicU64::new(0),
             origin: Instant::now(),
             closed: AtomicBool::new(false),
-        }
+        })
     }
 
     pub(crate) fn close(&self) {
@@ -80,7 +100,23 @@ fn py_error(context: &str, e: PyErr) -> BusError {
     BusError::io(context, std::io::Error::other(e.to_string()))
 }
 
-fn from_message(msg: &Bound<'_, PyAny>) -> PyResult<Option<Frame>> {
+/// The capture moment of a python-can message (`timestamp`, seconds since the epoch), when it is
+/// plausible; else now.
+fn capture_instant(timestamp: f64) -> Instant {
+    let now = Instant::now();
+    let wall = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64();
+    let age = wall - timestamp;
+    if age.is_finite() && (0.0..MAX_TIMESTAMP_AGE.as_secs_f64()).contains(&age) {
+        now.checked_sub(Duration::from_secs_f64(age)).unwrap_or(now)
+    } else {
+        now
+    }
+}
+
+fn from_message(msg: &Bound<'_, PyAny>) -> PyResult<Option<(Frame, Instant)>> {
     // Error and remote frames carry no ISO-TP data: pass them over, as can-isotp does.
     if msg.getattr("is_error_frame")?.is_truthy()? || msg.getattr("is_remote_frame")?.is_truthy()? {
         return Ok(None);
@@ -98,7 +134,9 @@ fn from_message(msg: &Bound<'_, PyAny>) -> PyResult<Option<Frame>> {
     } else {
         data.extract()?
     };
-    Ok(frame_from(id, ext, &data, fd || data.len() > 8, brs))
+    let timestamp: f64 = msg.getattr("timestamp")?.extract().unwrap_or(f64::NAN);
+    Ok(frame_from(id, ext, &data, fd || data.len() > 8, brs)
+        .map(|f| (f, capture_instant(timestamp))))
 }
 
 impl CanBus for PyBus {
@@ -121,6 +159,24 @@ impl CanBus for PyBus {
     }
 
     fn recv(&self, timeout: Option<Duration>) -> Result<Option<Frame>, BusError> {
+        Ok(self.recv_timestamped(timeout)?.map(|(f, _)| f))
+    }
+
+    /// Classic CAN unless python-can's bus says CAN FD; `send` returns once python-can has queued
+    /// the frame (no transmit confirmation); messages carry python-can's capture timestamps.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::CLASSIC
+            .with_can_fd(self.can_fd)
+            .with_timestamps(true)
+    }
+
+    // No `set_receive_filter`: the bus (and a Notifier's other listeners) is the caller's, and
+    // python-can's set_filters would change what every other reader of it sees.
+
+    fn recv_timestamped(
+        &self,
+        timeout: Option<Duration>,
+    ) -> Result<Option<(Frame, Instant)>, BusError> {
         if self.closed.load(Ordering::SeqCst) {
             std::thread::sleep(Duration::from_millis(1));
             return Ok(None);
@@ -151,7 +207,7 @@ impl CanBus for PyBus {
                 }
                 None => SLICE,
             };
-            let got = Python::with_gil(|py| -> PyResult<Option<Option<Frame>>> {
+            let got = Python::with_gil(|py| -> PyResult<Option<Option<(Frame, Instant)>>> {
                 let msg = self.reader.bind(py).call1((slice.as_secs_f64(),))?;
                 if msg.is_none() {
                     return Ok(None);
@@ -200,6 +256,6 @@ pub(crate) fn backend(
     let message = message.ok_or_else(|| {
         pyo3::exceptions::PyValueError::new_err("a python-can bus needs can.Message")
     })?;
-    let pb = std::sync::Arc::new(PyBus::new(bus.clone().unbind(), reader, message));
+    let pb = std::sync::Arc::new(PyBus::new(bus, reader, message)?);
     Ok((Box::new(pb.clone()), Some(pb)))
 }

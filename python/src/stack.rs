@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use isotp::{Message, Stack};
+use isotp::{DriverOptions, Message, Stack, StackError};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
@@ -14,10 +14,6 @@ use crate::config::config_from;
 use crate::errors::{stack_error, stack_error_kind};
 use crate::pybus::PyBus;
 use crate::NativeError;
-
-/// While a reception is in progress past the caller's timeout, its end is awaited in steps this
-/// long (see `recv`'s `start_only`).
-const RECEPTION_POLL: Duration = Duration::from_millis(2);
 
 #[pyclass(module = "isotp._isotp")]
 pub struct NativeStack {
@@ -49,28 +45,25 @@ fn recv_on(
     stack: &Stack,
     timeout: Option<Duration>,
     start_only: bool,
-) -> Result<Option<Message>, isotp::StackError> {
-    if let Some(m) = stack.recv_message(timeout)? {
-        return Ok(Some(m));
+) -> Result<Option<Message>, StackError> {
+    match (timeout, start_only) {
+        (Some(t), true) => match stack.recv_started_within(t) {
+            // The failed reception is also on `errors()`, which hands it to `error_handler`;
+            // can-isotp's recv() returns None then.
+            Err(StackError::Protocol(_)) => Ok(None),
+            r => r,
+        },
+        (t, _) => stack.recv_message(t),
     }
-    if !start_only {
-        return Ok(None);
-    }
-    // Bounded by the engine's own N_Cr: a stalled reception fails and `receiving` turns false.
-    while stack.receiving() {
-        if let Some(m) = stack.recv_message(Some(RECEPTION_POLL))? {
-            return Ok(Some(m));
-        }
-    }
-    // The reception may have completed between the last wait and the check.
-    stack.recv_message(Some(Duration::ZERO))
 }
 
 #[pymethods]
 impl NativeStack {
     /// `bus`: an interface string, or a python-can bus (then `reader` and `message` are needed).
     #[new]
-    #[pyo3(signature = (bus, address, config, reader=None, message=None))]
+    /// `receive_queue`: complete messages held unread (None: the driver's default); when it is full
+    /// new messages are refused (FC.WAIT then FC.OVFLW) and `receive_queue_full` is reported.
+    #[pyo3(signature = (bus, address, config, reader=None, message=None, receive_queue=None))]
     fn new(
         py: Python<'_>,
         bus: &Bound<'_, PyAny>,
@@ -78,12 +71,20 @@ impl NativeStack {
         config: &Bound<'_, PyDict>,
         reader: Option<Py<PyAny>>,
         message: Option<Py<PyAny>>,
+        receive_queue: Option<usize>,
     ) -> PyResult<Self> {
+        let mut options = DriverOptions::default();
+        if let Some(n) = receive_queue {
+            if n == 0 {
+                return Err(PyValueError::new_err("receive_queue must be at least 1"));
+            }
+            options = options.with_receive_queue(n);
+        }
         let config = config_from(config)?;
         let (backend, pybus) = crate::pybus::backend(py, bus, reader, message)?;
         let address = address.inner;
         let stack = py
-            .allow_threads(move || Stack::new(backend, address, config))
+            .allow_threads(move || Stack::with_options(backend, address, config, options))
             .map_err(stack_error)?;
         Ok(NativeStack {
             stack: Mutex::new(Some(Arc::new(stack))),

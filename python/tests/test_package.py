@@ -187,11 +187,19 @@ def test_bus_that_raises_is_reported_not_crashing():
             return None, False
 
     bus = Broken()
-    s = isotp.CanStack(bus, address=A, params={'blocking_send': True})
+    errors = []
+    s = isotp.CanStack(bus, address=A, params={'blocking_send': True}, error_handler=errors.append)
     s.start()
     try:
-        with pytest.raises(isotp.BlockingSendFailure):
+        started = time.monotonic()
+        with pytest.raises(isotp.BlockingSendFailure, match='cable unplugged'):
             s.send(b'\x01\x02', send_timeout=2)
+        # The refused write fails the send at once, not at the send timeout.
+        assert time.monotonic() - started < 1.0
+        deadline = time.monotonic() + 2
+        while not any(isinstance(e, isotp.CanBusError) for e in errors) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert any(isinstance(e, isotp.CanBusError) for e in errors), errors
     finally:
         s.stop()
         bus.shutdown()
@@ -330,3 +338,132 @@ def test_kernel_socket_reports_a_missing_interface_clearly():
         s.bind('nosuchcan0', A)
     with pytest.raises(ValueError):
         s.set_fc_opts(bs=256)
+
+
+def test_transport_layer_recv_timeout_bounds_only_the_start_of_a_message():
+    # The threaded TransportLayer (rxfn/txfn): a reception begun within the timeout is awaited.
+    import queue as q
+    ab, ba = q.Queue(), q.Queue()
+
+    def reader(queue_):
+        def rx(timeout):
+            try:
+                return queue_.get(timeout=timeout)
+            except q.Empty:
+                return None
+        return rx
+
+    t1 = isotp.TransportLayer(rxfn=reader(ba), txfn=ab.put, address=A)
+    t2 = isotp.TransportLayer(rxfn=reader(ab), txfn=ba.put, address=B, params={'stmin': 10})
+    t1.start()
+    t2.start()
+    try:
+        t1.send(bytes(300))  # 43 consecutive frames 10 ms apart: about 0.4 s
+        started = time.monotonic()
+        assert t2.recv(block=True, timeout=0.2) == bytes(300)
+        assert time.monotonic() - started > 0.3
+        assert t2.recv(block=True, timeout=0.05) is None
+    finally:
+        t1.stop()
+        t2.stop()
+
+
+def test_transport_layer_recv_returns_when_the_reception_fails():
+    # A first frame and then silence: recv(timeout) waits for the reception, which fails at N_Cr.
+    import queue as q
+    inbox = q.Queue()
+    errors = []
+
+    def rx(timeout):
+        try:
+            return inbox.get(timeout=timeout)
+        except q.Empty:
+            return None
+
+    tl = isotp.TransportLayer(rxfn=rx, txfn=lambda msg: None, address=B, error_handler=errors.append,
+                              params={'rx_consecutive_frame_timeout': 300})
+    tl.start()
+    try:
+        inbox.put(isotp.CanMessage(arbitration_id=0x7E0, data=b'\x10\x64' + bytes(6)))
+        started = time.monotonic()
+        assert tl.recv(block=True, timeout=0.1) is None
+        assert 0.25 < time.monotonic() - started < 2.0
+        assert any(isinstance(e, isotp.ConsecutiveFrameTimeoutError) for e in errors), errors
+    finally:
+        tl.stop()
+
+
+def test_short_flow_control_is_invalid_can_data():
+    sent = []
+    errors = []
+    tl = isotp.TransportLayerLogic(rxfn=lambda timeout: None, txfn=sent.append, address=A,
+                                   error_handler=errors.append)
+    tl.send(bytes(100))
+    tl.process()
+    assert sent and sent[0].data[0] >> 4 == 1  # the first frame
+    frames = iter([isotp.CanMessage(arbitration_id=0x7E8, data=b'\x30\x00')])
+    tl.rxfn = lambda timeout: next(frames, None)
+    tl.process()
+    assert any(isinstance(e, isotp.InvalidCanDataError) for e in errors), errors
+    assert not tl.transmitting()  # N_ERROR: the transmission is aborted
+
+
+def test_can_fd_needs_a_bus_that_says_it_carries_can_fd():
+    channel = uuid.uuid4().hex
+    params = {'can_fd': True, 'tx_data_length': 64, 'blocking_send': True}
+    classic = can.Bus(interface='virtual', channel=channel)
+    try:
+        s = isotp.CanStack(classic, address=A, params=params)
+        with pytest.raises(ValueError, match='CAN FD'):
+            s.start()
+    finally:
+        classic.shutdown()
+    buses = [can.Bus(interface='virtual', channel=channel, protocol=can.CanProtocol.CAN_FD) for _ in range(2)]
+    stacks = [isotp.CanStack(buses[0], address=A, params=params), isotp.CanStack(buses[1], address=B, params=params)]
+    frames = []
+    listener = can.Bus(interface='virtual', channel=channel, protocol=can.CanProtocol.CAN_FD)
+    for s in stacks:
+        s.start()
+    try:
+        stacks[0].send(bytes(range(200)), send_timeout=5)
+        assert stacks[1].recv(block=True, timeout=5) == bytes(range(200))
+        while True:
+            m = listener.recv(0.1)
+            if m is None:
+                break
+            frames.append(m)
+        assert frames[0].is_fd and len(frames[0].data) == 64
+    finally:
+        close(stacks, buses + [listener])
+
+
+@pytest.mark.parametrize('kind', ['python-can', 'interface-string'])
+def test_receive_queue_bound(kind):
+    (tester, ecu), buses = pair(kind, {'blocking_send': True})
+    ecu.stop()
+    errors = []
+    ecu.error_handler = errors.append
+    ecu.receive_queue = 2
+    ecu.start()
+    try:
+        for i in range(5):
+            tester.send(bytes([i]), send_timeout=5)
+        deadline = time.monotonic() + 5
+        while not any(isinstance(e, isotp.ReceiveQueueFullError) for e in errors) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert any(isinstance(e, isotp.ReceiveQueueFullError) for e in errors), errors
+        assert [ecu.recv(block=True, timeout=1) for _ in range(2)] == [b'\x00', b'\x01']
+        assert ecu.recv(block=False) is None
+    finally:
+        close((tester, ecu), buses)
+
+
+def test_receive_queue_must_hold_a_message():
+    (tester, ecu), buses = pair('interface-string')
+    ecu.stop()
+    ecu.receive_queue = 0
+    try:
+        with pytest.raises(ValueError, match='receive_queue'):
+            ecu.start()
+    finally:
+        close((tester,), buses)

@@ -27,6 +27,7 @@ impl Warning {
     }
 
     /// Events counted but not logged yet (for a summary when a client leaves).
+    #[cfg(any(test, feature = "socketcand-server"))]
     pub(crate) fn unreported(&self) -> u64 {
         self.pending
     }
