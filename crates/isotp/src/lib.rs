@@ -12,6 +12,7 @@
 #![deny(missing_docs)]
 
 pub mod bus;
+pub mod conformance;
 #[cfg(all(target_os = "linux", feature = "socketcan"))]
 pub mod kernel;
 pub mod measure;

@@ -6,6 +6,7 @@
 
 #[cfg(feature = "tokio")]
 mod async_stack;
+mod conformance;
 mod drivers;
 #[cfg(feature = "socketcand-server")]
 mod hub_server;
