@@ -98,6 +98,22 @@ python-can's socketcand interface. Runs until interrupted.")]
 
     /// A tester and a simulated ECU talk on a virtual bus: no hardware needed
     Demo(DemoArgs),
+
+    /// Test a device's ISO-TP against ISO 15765-2 with correct and deliberately wrong frames
+    #[command(after_help = "\
+Each test prints pass, FAIL or skip with what it measured; --list names every test with the
+clause it checks. Exit code 0 when nothing failed, 1 when a test failed.
+
+Examples:
+  isotp conformance -i socketcan:can0 -s 7E0 -d 7E8 --dut echo
+  isotp conformance -i socketcan:can0 -s 7E0 -d 7E8 --dut uds --request 22F190 --only tx.")]
+    Conformance(crate::commands::conformance::ConformanceArgs),
+
+    /// Send back every message received: a reference device under test
+    #[command(after_help = "\
+Examples:
+  isotp echo -i socketcan:can0 -s 7E8 -d 7E0 -b 8")]
+    Echo(crate::commands::echo::EchoArgs),
 }
 
 /// How received PDUs are printed.

@@ -1,7 +1,9 @@
 //! One module per command.
 
+pub mod conformance;
 pub mod demo;
 pub mod dump;
+pub mod echo;
 pub mod hub;
 pub mod perf;
 pub mod recv;
