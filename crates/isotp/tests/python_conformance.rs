@@ -20,11 +20,20 @@ const EXPECTED_FAILURES: &[(&str, &str)] = &[
     // It accepts a classic first frame of 7 bytes (ISO: an FF fills CAN_DL 8; the kernel ignores it).
     ("rx.short_first_frame", "accepts a 7-byte first frame"),
     // It takes the CAN FD single frame escape in an 8-byte frame.
-    ("rx.escaped_single_frame_classic", "accepts an escaped SF in 8 bytes"),
+    (
+        "rx.escaped_single_frame_classic",
+        "accepts an escaped SF in 8 bytes",
+    ),
     // It accepts the 32-bit FF_DL escape for a length that fits 12 bits.
-    ("rx.escaped_first_frame_small", "accepts an escaped FF announcing 100 bytes"),
+    (
+        "rx.escaped_first_frame_small",
+        "accepts an escaped FF announcing 100 bytes",
+    ),
     // It starts a reception for an FF whose FF_DL fits in a single frame.
-    ("rx.first_frame_too_short_length", "accepts an FF announcing 7 bytes"),
+    (
+        "rx.first_frame_too_short_length",
+        "accepts an FF announcing 7 bytes",
+    ),
     // It rejects a flow control with a reserved STmin instead of waiting 127 ms.
     ("tx.stmin_reserved", "rejects STmin 0x80"),
     // It ignores a flow control with a reserved flow status (as an invalid frame) and keeps waiting,
@@ -47,7 +56,12 @@ fn can_isotp_echo_gets_the_verdicts_it_deserves() {
     let mut child = Command::new(python)
         .arg("-u")
         .arg(&script)
-        .args(["--host", &addr.ip().to_string(), "--port", &addr.port().to_string()])
+        .args([
+            "--host",
+            &addr.ip().to_string(),
+            "--port",
+            &addr.port().to_string(),
+        ])
         .args(["--channel", "conformance"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -67,7 +81,10 @@ fn can_isotp_echo_gets_the_verdicts_it_deserves() {
     options.tolerance = Duration::from_millis(2);
     let port = hub.attach("conformance").unwrap();
     let results = conformance::run_each(&port, &options, |r| {
-        println!("{:<34} {:<4} {} {:?}", r.name, r.verdict, r.detail, r.measured)
+        println!(
+            "{:<34} {:<4} {} {:?}",
+            r.name, r.verdict, r.detail, r.measured
+        )
     })
     .unwrap();
     drop(child.stdin.take());
@@ -83,8 +100,15 @@ fn can_isotp_echo_gets_the_verdicts_it_deserves() {
             Verdict::Pass
         };
         if r.verdict != expected {
-            wrong.push(format!("{}: {} (expected {expected}): {}", r.name, r.verdict, r.detail));
+            wrong.push(format!(
+                "{}: {} (expected {expected}): {}",
+                r.name, r.verdict, r.detail
+            ));
         }
     }
-    assert!(wrong.is_empty(), "unexpected verdicts:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "unexpected verdicts:\n{}",
+        wrong.join("\n")
+    );
 }

@@ -71,21 +71,20 @@ pub fn run(args: &ConformanceArgs, color: ColorChoice) -> CliResult {
     }
     let address = link_options::link_address(&args.address, Needs::Both)?;
     let config = link_options::config(&args.link, None)?;
-    let dut = match (args.dut, &args.request) {
-        (DutKind::Echo, None) => Dut::Echo,
-        (DutKind::Echo, Some(_)) => {
-            return Err(CliError::usage("--request is for --dut uds"));
-        }
-        (DutKind::Uds, None) => {
-            return Err(CliError::usage(
+    let dut =
+        match (args.dut, &args.request) {
+            (DutKind::Echo, None) => Dut::Echo,
+            (DutKind::Echo, Some(_)) => {
+                return Err(CliError::usage("--request is for --dut uds"));
+            }
+            (DutKind::Uds, None) => return Err(CliError::usage(
                 "--dut uds needs --request HEX, a request with a multi-frame answer (e.g. 22F190)",
-            ))
-        }
-        (DutKind::Uds, Some(text)) => Dut::Uds {
-            request: crate::hex::parse_bytes(text)
-                .map_err(|e| CliError::usage(format!("bad hex in --request: {e}")))?,
-        },
-    };
+            )),
+            (DutKind::Uds, Some(text)) => Dut::Uds {
+                request: crate::hex::parse_bytes(text)
+                    .map_err(|e| CliError::usage(format!("bad hex in --request: {e}")))?,
+            },
+        };
     let mut options = Options::new(address, dut);
     options.link_layer = config.link_layer;
     options.tx_padding = config.tx_padding;
@@ -110,7 +109,11 @@ pub fn run(args: &ConformanceArgs, color: ColorChoice) -> CliResult {
         return Err(e);
     }
     let tally = |v| results.iter().filter(|r| r.verdict == v).count();
-    let (passed, failed, skipped) = (tally(Verdict::Pass), tally(Verdict::Fail), tally(Verdict::Skip));
+    let (passed, failed, skipped) = (
+        tally(Verdict::Pass),
+        tally(Verdict::Fail),
+        tally(Verdict::Skip),
+    );
     if !args.json {
         let summary = format!(
             "{} tests: {passed} passed, {failed} failed, {skipped} skipped ({})",
@@ -121,7 +124,10 @@ pub fn run(args: &ConformanceArgs, color: ColorChoice) -> CliResult {
     }
     out.flush()?;
     if failed > 0 {
-        Err(CliError::failure(format!("{failed} of {} tests failed", results.len())))
+        Err(CliError::failure(format!(
+            "{failed} of {} tests failed",
+            results.len()
+        )))
     } else {
         Ok(())
     }

@@ -10,8 +10,16 @@ type Outcome = Result<Judgement, BusError>;
 
 pub(super) fn tests() -> Vec<Test> {
     vec![
-        Test { name: "fd.rx.single_frame_escaped", clause: "9.6.2.1, 10.4.2.2", run: rx_single_frame_escaped },
-        Test { name: "fd.tx.frame_lengths", clause: "9.6.2.1, 9.6.3.1, 10.4.2.2", run: tx_frame_lengths },
+        Test {
+            name: "fd.rx.single_frame_escaped",
+            clause: "9.6.2.1, 10.4.2.2",
+            run: rx_single_frame_escaped,
+        },
+        Test {
+            name: "fd.tx.frame_lengths",
+            clause: "9.6.2.1, 9.6.3.1, 10.4.2.2",
+            run: tx_frame_lengths,
+        },
     ]
 }
 
@@ -29,7 +37,10 @@ fn rx_single_frame_escaped(t: &mut Tester<'_>, m: &mut Vec<Measure>) -> Outcome 
         let payload = t.payload(size, size as u8);
         let reply = t.exchange(&payload)?;
         if !matches!(reply, Reply::Echoed | Reply::Answered(_)) {
-            return Ok(fail(format!("an escaped single frame of {size} bytes: {}", reply_text(&reply))));
+            return Ok(fail(format!(
+                "an escaped single frame of {size} bytes: {}",
+                reply_text(&reply)
+            )));
         }
     }
     count(m, "lengths", (high - low + 1) as u64);
@@ -56,7 +67,10 @@ fn tx_frame_lengths(t: &mut Tester<'_>, m: &mut Vec<Measure>) -> Outcome {
             // An SF above 8 bytes needs the escape; its frame is no longer than the data needs, rounded up.
             let need = rx_addr + got.payload.len() + if got.escaped_sf { 2 } else { 1 };
             if first > dlc::padded_len(need.max(dlc::CLASSIC_MAX_LEN)) {
-                return Ok(fail(format!("a single frame of {} bytes in a {first}-byte frame", got.payload.len())));
+                return Ok(fail(format!(
+                    "a single frame of {} bytes in a {first}-byte frame",
+                    got.payload.len()
+                )));
             }
         } else {
             t.recv_rest(&mut got, FcPlan::FREE)?;
@@ -65,8 +79,15 @@ fn tx_frame_lengths(t: &mut Tester<'_>, m: &mut Vec<Measure>) -> Outcome {
             }
             // Every CF but the last has the FF's length (RX_DL).
             let n = got.cfs.len();
-            if let Some((_, len, _)) = got.cfs.iter().take(n.saturating_sub(1)).find(|c| c.1 != first) {
-                return Ok(fail(format!("a consecutive frame of {len} bytes after a {first}-byte first frame")));
+            if let Some((_, len, _)) = got
+                .cfs
+                .iter()
+                .take(n.saturating_sub(1))
+                .find(|c| c.1 != first)
+            {
+                return Ok(fail(format!(
+                    "a consecutive frame of {len} bytes after a {first}-byte first frame"
+                )));
             }
             if let Some((_, len, _)) = got.cfs.last() {
                 if *len > first || (*len > dlc::CLASSIC_MAX_LEN && !dlc::is_valid_fd_len(*len)) {

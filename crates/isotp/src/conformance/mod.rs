@@ -234,7 +234,12 @@ pub fn run_each(
 ) -> Result<Vec<TestResult>, RunError> {
     let selected: Vec<Test> = tests()
         .into_iter()
-        .filter(|t| options.only.as_deref().is_none_or(|p| t.name.starts_with(p)))
+        .filter(|t| {
+            options
+                .only
+                .as_deref()
+                .is_none_or(|p| t.name.starts_with(p))
+        })
         .collect();
     if selected.is_empty() {
         return Err(RunError::Options(format!(

@@ -218,9 +218,9 @@ impl<'a> Tester<'a> {
         if let Some(p) = self.address.tx_prefix() {
             buf[0] = p;
         }
-        let used = pdu.emit(&mut buf, self.tx_len).map_err(|e| {
-            BusError::Unsupported(format!("the tester cannot build {pdu:?}: {e}"))
-        })?;
+        let used = pdu
+            .emit(&mut buf, self.tx_len)
+            .map_err(|e| BusError::Unsupported(format!("the tester cannot build {pdu:?}: {e}")))?;
         let len = if used > dlc::CLASSIC_MAX_LEN {
             dlc::padded_len(used)
         } else if self.opts.tx_padding.is_some() {
@@ -550,10 +550,7 @@ impl<'a> Tester<'a> {
     /// Makes the DUT send a message (an echo of `size` bytes, or the answer to the UDS request)
     /// and returns its first frame; the tester then plays the receiver. `None` with a reason when
     /// the DUT did not start one.
-    pub fn provoke(
-        &self,
-        size: usize,
-    ) -> Result<Result<(Vec<u8>, Received), String>, BusError> {
+    pub fn provoke(&self, size: usize) -> Result<Result<(Vec<u8>, Received), String>, BusError> {
         let payload = match &self.opts.dut {
             Dut::Echo => self.payload(size, 0x40),
             Dut::Uds { request } => request.clone(),

@@ -13,20 +13,61 @@ type Outcome = Result<Judgement, BusError>;
 
 pub(super) fn tests() -> Vec<Test> {
     vec![
-        Test { name: "tx.waits_for_flow_control", clause: "9.8.2 (N_Bs)", run: waits_for_flow_control },
-        Test { name: "tx.block_size", clause: "9.6.5.3", run: block_size },
-        Test { name: "tx.stmin", clause: "9.6.5.4", run: stmin },
-        Test { name: "tx.stmin_reserved", clause: "9.6.5.4 (table 15)", run: stmin_reserved },
-        Test { name: "tx.flow_control_wait", clause: "9.6.5.2 (FC.WAIT)", run: flow_control_wait },
-        Test { name: "tx.flow_control_overflow", clause: "9.6.5.2 (FC.OVFLW)", run: flow_control_overflow },
-        Test { name: "tx.flow_control_invalid", clause: "9.6.5.2 (FS reserved)", run: flow_control_invalid },
-        Test { name: "tx.sequence_numbers", clause: "9.6.4.2", run: sequence_numbers },
-        Test { name: "tx.n_cs", clause: "9.8.2 (N_Cs, N_Cr)", run: n_cs },
+        Test {
+            name: "tx.waits_for_flow_control",
+            clause: "9.8.2 (N_Bs)",
+            run: waits_for_flow_control,
+        },
+        Test {
+            name: "tx.block_size",
+            clause: "9.6.5.3",
+            run: block_size,
+        },
+        Test {
+            name: "tx.stmin",
+            clause: "9.6.5.4",
+            run: stmin,
+        },
+        Test {
+            name: "tx.stmin_reserved",
+            clause: "9.6.5.4 (table 15)",
+            run: stmin_reserved,
+        },
+        Test {
+            name: "tx.flow_control_wait",
+            clause: "9.6.5.2 (FC.WAIT)",
+            run: flow_control_wait,
+        },
+        Test {
+            name: "tx.flow_control_overflow",
+            clause: "9.6.5.2 (FC.OVFLW)",
+            run: flow_control_overflow,
+        },
+        Test {
+            name: "tx.flow_control_invalid",
+            clause: "9.6.5.2 (FS reserved)",
+            run: flow_control_invalid,
+        },
+        Test {
+            name: "tx.sequence_numbers",
+            clause: "9.6.4.2",
+            run: sequence_numbers,
+        },
+        Test {
+            name: "tx.n_cs",
+            clause: "9.8.2 (N_Cs, N_Cr)",
+            run: n_cs,
+        },
     ]
 }
 
 /// Finishes a provoked message with `plan`; the reason when it did not arrive whole and right.
-fn finish(t: &Tester<'_>, expected: &[u8], got: &mut Received, plan: FcPlan) -> Result<Option<String>, BusError> {
+fn finish(
+    t: &Tester<'_>,
+    expected: &[u8],
+    got: &mut Received,
+    plan: FcPlan,
+) -> Result<Option<String>, BusError> {
     t.recv_rest(got, plan)?;
     if let Some(e) = &got.error {
         return Ok(Some(e.clone()));
@@ -45,7 +86,10 @@ fn finish(t: &Tester<'_>, expected: &[u8], got: &mut Received, plan: FcPlan) -> 
 fn cf_within(t: &Tester<'_>, within: Duration) -> Result<Option<String>, BusError> {
     let deadline = Instant::now() + within;
     while let Some(rx) = t.recv_until(deadline)? {
-        if let Ok(Pdu::ConsecutiveFrame { sequence_number, .. }) = t.parse(&rx.frame) {
+        if let Ok(Pdu::ConsecutiveFrame {
+            sequence_number, ..
+        }) = t.parse(&rx.frame)
+        {
             return Ok(Some(format!("a consecutive frame (SN {sequence_number})")));
         }
     }
@@ -65,9 +109,13 @@ fn waits_for_flow_control(t: &mut Tester<'_>, m: &mut Vec<Measure>) -> Outcome {
     // Past N_Bs the DUT must have given up: a late flow control starts nothing.
     t.send_fc(FlowStatus::ContinueToSend, FcPlan::FREE)?;
     if let Some(cf) = cf_within(t, t.opts.silence)? {
-        return Ok(fail(format!("no CF before the FC, but {cf} after an FC sent past N_Bs: it did not give up")));
+        return Ok(fail(format!(
+            "no CF before the FC, but {cf} after an FC sent past N_Bs: it did not give up"
+        )));
     }
-    Ok(pass("no consecutive frame without a flow control, and none after N_Bs had passed"))
+    Ok(pass(
+        "no consecutive frame without a flow control, and none after N_Bs had passed",
+    ))
 }
 
 fn block_size(t: &mut Tester<'_>, m: &mut Vec<Measure>) -> Outcome {
@@ -77,7 +125,10 @@ fn block_size(t: &mut Tester<'_>, m: &mut Vec<Measure>) -> Outcome {
         Err(e) => return Ok(skip(e)),
     };
     let length = got.ff_dl.unwrap_or_default() as usize;
-    let plan = FcPlan { block_size: BS, st_min: StMin::ZERO };
+    let plan = FcPlan {
+        block_size: BS,
+        st_min: StMin::ZERO,
+    };
     let mut blocks = 0;
     let mut sn = 1u8;
     let mut next_fc = true;
@@ -91,21 +142,33 @@ fn block_size(t: &mut Tester<'_>, m: &mut Vec<Measure>) -> Outcome {
                 break;
             }
             let Some(rx) = t.recv_until(Instant::now() + t.n_timeout())? else {
-                return Ok(fail(format!("block {blocks}: no consecutive frame within N_Cr")));
+                return Ok(fail(format!(
+                    "block {blocks}: no consecutive frame within N_Cr"
+                )));
             };
             match t.parse(&rx.frame) {
-                Ok(Pdu::ConsecutiveFrame { sequence_number, data }) if sequence_number == sn => {
+                Ok(Pdu::ConsecutiveFrame {
+                    sequence_number,
+                    data,
+                }) if sequence_number == sn => {
                     let take = data.len().min(length - got.payload.len());
                     got.payload.extend_from_slice(&data[..take]);
                     sn = (sn + 1) % 16;
                 }
-                _ => return Ok(fail(format!("block {blocks}: {}", super::tester::describe(&rx.frame, t.opts.address.rx_address_len())))),
+                _ => {
+                    return Ok(fail(format!(
+                        "block {blocks}: {}",
+                        super::tester::describe(&rx.frame, t.opts.address.rx_address_len())
+                    )))
+                }
             }
         }
         if got.payload.len() < length {
             // After BS frames the DUT must wait for the next FC.
             if let Some(cf) = cf_within(t, t.opts.silence)? {
-                return Ok(fail(format!("after {BS} frames of block {blocks} the DUT sent {cf} without a flow control")));
+                return Ok(fail(format!(
+                    "after {BS} frames of block {blocks} the DUT sent {cf} without a flow control"
+                )));
             }
         }
         next_fc = true;
@@ -114,16 +177,30 @@ fn block_size(t: &mut Tester<'_>, m: &mut Vec<Measure>) -> Outcome {
     if t.is_echo() && got.payload != expected {
         return Ok(fail("the echo arrived with different bytes"));
     }
-    Ok(pass(format!("BS {BS}: {blocks} blocks, each of {BS} frames then a pause for the flow control")))
+    Ok(pass(format!(
+        "BS {BS}: {blocks} blocks, each of {BS} frames then a pause for the flow control"
+    )))
 }
 
 /// Receives a provoked message with `st_min` and returns the smallest CF gap.
-fn gaps_with(t: &Tester<'_>, st_min: StMin, cfs: usize) -> Result<Result<Duration, String>, BusError> {
+fn gaps_with(
+    t: &Tester<'_>,
+    st_min: StMin,
+    cfs: usize,
+) -> Result<Result<Duration, String>, BusError> {
     let (expected, mut got) = match t.provoke_multi(t.size_for_cfs(cfs), 3)? {
         Ok(x) => x,
         Err(e) => return Ok(Err(format!("skip: {e}"))),
     };
-    if let Some(e) = finish(t, &expected, &mut got, FcPlan { block_size: 0, st_min })? {
+    if let Some(e) = finish(
+        t,
+        &expected,
+        &mut got,
+        FcPlan {
+            block_size: 0,
+            st_min,
+        },
+    )? {
         return Ok(Err(e));
     }
     Ok(Ok(got.cf_gaps().into_iter().min().unwrap_or_default()))
@@ -149,7 +226,10 @@ fn stmin(t: &mut Tester<'_>, m: &mut Vec<Measure>) -> Outcome {
         }
         worst_text = format!("smallest gap at STmin {st}: {}", duration_text(min_gap));
     }
-    Ok(pass(format!("every gap at least STmin for {} values; {worst_text}", values.len())))
+    Ok(pass(format!(
+        "every gap at least STmin for {} values; {worst_text}",
+        values.len()
+    )))
 }
 
 fn stmin_reserved(t: &mut Tester<'_>, m: &mut Vec<Measure>) -> Outcome {
@@ -161,9 +241,15 @@ fn stmin_reserved(t: &mut Tester<'_>, m: &mut Vec<Measure>) -> Outcome {
     };
     time(m, "min_gap", min_gap);
     if min_gap + t.opts.tolerance < StMin::RESERVED_MEANS {
-        Ok(fail(format!("STmin 0x80 (reserved): frames {} apart, not 127 ms", duration_text(min_gap))))
+        Ok(fail(format!(
+            "STmin 0x80 (reserved): frames {} apart, not 127 ms",
+            duration_text(min_gap)
+        )))
     } else {
-        Ok(pass(format!("STmin 0x80 (reserved) taken as 127 ms: gaps of at least {}", duration_text(min_gap))))
+        Ok(pass(format!(
+            "STmin 0x80 (reserved) taken as 127 ms: gaps of at least {}",
+            duration_text(min_gap)
+        )))
     }
 }
 
@@ -181,7 +267,9 @@ fn flow_control_wait(t: &mut Tester<'_>, m: &mut Vec<Measure>) -> Outcome {
     }
     count(m, "waits", WAITS);
     match finish(t, &expected, &mut got, FcPlan::FREE)? {
-        None => Ok(pass(format!("{WAITS} FC.WAIT, then FC.CTS: the message continued and arrived whole"))),
+        None => Ok(pass(format!(
+            "{WAITS} FC.WAIT, then FC.CTS: the message continued and arrived whole"
+        ))),
         Some(e) => Ok(fail(format!("after {WAITS} FC.WAIT and FC.CTS: {e}"))),
     }
 }
@@ -198,7 +286,9 @@ fn aborts_on(t: &Tester<'_>, fc: &[u8], what: &str) -> Outcome {
     // A DUT that still waits for a flow control would now send its CFs.
     t.send_fc(FlowStatus::ContinueToSend, FcPlan::FREE)?;
     if let Some(cf) = cf_within(t, t.opts.silence)? {
-        return Ok(fail(format!("{what} did not abort: a later FC.CTS brought {cf}")));
+        return Ok(fail(format!(
+            "{what} did not abort: a later FC.CTS brought {cf}"
+        )));
     }
     Ok(pass(format!("{what} aborted the transmission")))
 }
@@ -233,7 +323,10 @@ fn sequence_numbers(t: &mut Tester<'_>, m: &mut Vec<Measure>) -> Outcome {
     count(m, "consecutive_frames", got.cfs.len() as u64);
     match e {
         // recv_rest checks every SN: 1, 2, ... 15, 0, 1, ...
-        None => Ok(pass(format!("{} consecutive frames numbered from 1, wrapping from 15 to 0", got.cfs.len()))),
+        None => Ok(pass(format!(
+            "{} consecutive frames numbered from 1, wrapping from 15 to 0",
+            got.cfs.len()
+        ))),
         Some(e) => Ok(fail(e)),
     }
 }
@@ -250,14 +343,25 @@ fn n_cs(t: &mut Tester<'_>, m: &mut Vec<Measure>) -> Outcome {
         (Some(fc), Some(cf)) => cf.0.saturating_duration_since(*fc),
         _ => Duration::ZERO,
     };
-    let worst = got.cf_gaps().into_iter().chain([first]).max().unwrap_or_default();
+    let worst = got
+        .cf_gaps()
+        .into_iter()
+        .chain([first])
+        .max()
+        .unwrap_or_default();
     time(m, "first_cf_after_fc", first);
     time(m, "n_cs_max", worst);
     // The receiver gives up after N_Cr; N_Cs + N_As must stay below 0.9 N_Cr.
     let bound = t.opts.n_timeout.mul_f64(0.9);
     if worst < bound {
-        Ok(pass(format!("each consecutive frame within {} of the previous frame", duration_text(worst))))
+        Ok(pass(format!(
+            "each consecutive frame within {} of the previous frame",
+            duration_text(worst)
+        )))
     } else {
-        Ok(fail(format!("a consecutive frame after {}, not within 0.9 N_Cr", duration_text(worst))))
+        Ok(fail(format!(
+            "a consecutive frame after {}, not within 0.9 N_Cr",
+            duration_text(worst)
+        )))
     }
 }

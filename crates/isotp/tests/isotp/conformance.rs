@@ -74,7 +74,11 @@ fn our_echo_passes_every_classic_test() {
     let results = conformance::run(&bus.attach(), &options(LinkLayer::classic())).unwrap();
     assert_eq!(results.len(), conformance::catalogue().len());
     for r in &results {
-        let expected = if r.name.starts_with("fd.") { Verdict::Skip } else { Verdict::Pass };
+        let expected = if r.name.starts_with("fd.") {
+            Verdict::Skip
+        } else {
+            Verdict::Pass
+        };
         assert_eq!(r.verdict, expected, "{}: {}", r.name, r.detail);
     }
 }
@@ -101,9 +105,24 @@ fn a_dut_that_ignores_stmin_and_wait_fails_those_tests() {
     o.only = Some("tx.".into());
     let v = verdicts(&conformance::run(&bus.attach(), &o).unwrap());
     assert_eq!(v["tx.stmin"].0, Verdict::Fail, "{:?}", v["tx.stmin"]);
-    assert_eq!(v["tx.stmin_reserved"].0, Verdict::Fail, "{:?}", v["tx.stmin_reserved"]);
-    assert_eq!(v["tx.flow_control_wait"].0, Verdict::Fail, "{:?}", v["tx.flow_control_wait"]);
-    assert_eq!(v["tx.block_size"].0, Verdict::Pass, "{:?}", v["tx.block_size"]);
+    assert_eq!(
+        v["tx.stmin_reserved"].0,
+        Verdict::Fail,
+        "{:?}",
+        v["tx.stmin_reserved"]
+    );
+    assert_eq!(
+        v["tx.flow_control_wait"].0,
+        Verdict::Fail,
+        "{:?}",
+        v["tx.flow_control_wait"]
+    );
+    assert_eq!(
+        v["tx.block_size"].0,
+        Verdict::Pass,
+        "{:?}",
+        v["tx.block_size"]
+    );
 }
 
 /// A careless receiver: every frame whose first nibble is 0 is taken as a single frame of the
@@ -116,7 +135,8 @@ fn start_naive_sf_echo(bus: &VirtualBus) -> Arc<AtomicBool> {
         while !flag.load(Ordering::Relaxed) {
             if let Ok(Some(f)) = port.recv(Some(Duration::from_millis(50))) {
                 if f.id().raw() == 0x7E0 && f.data().first().is_some_and(|b| b >> 4 == 0) {
-                    let reply = Frame::new(isotp::CanId::standard(0x7E8).unwrap(), f.data()).unwrap();
+                    let reply =
+                        Frame::new(isotp::CanId::standard(0x7E8).unwrap(), f.data()).unwrap();
                     let _ = port.send(&reply);
                 }
             }
@@ -145,7 +165,10 @@ fn no_dut_fails_rather_than_passes() {
     o.only = Some("rx.single_frame".into());
     o.response_timeout = Duration::from_millis(100);
     let results = conformance::run(&bus.attach(), &o).unwrap();
-    assert!(results.iter().all(|r| r.verdict == Verdict::Fail), "{results:?}");
+    assert!(
+        results.iter().all(|r| r.verdict == Verdict::Fail),
+        "{results:?}"
+    );
 }
 
 #[test]
