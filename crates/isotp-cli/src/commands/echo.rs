@@ -45,7 +45,7 @@ pub fn run(args: &EchoArgs) -> CliResult {
     let errors = stack.errors();
     let mut out = Out::live();
     let mut echoed = 0u64;
-    while args.count.is_none_or(|n| echoed < n) {
+    while args.count.map_or(true, |n| echoed < n) {
         let got = stack.recv(Some(SLICE)).map_err(from_stack)?;
         for e in errors.try_iter() {
             report(e)?;

@@ -238,7 +238,7 @@ pub fn run_each(
             options
                 .only
                 .as_deref()
-                .is_none_or(|p| t.name.starts_with(p))
+                .map_or(true, |p| t.name.starts_with(p))
         })
         .collect();
     if selected.is_empty() {

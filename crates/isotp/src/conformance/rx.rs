@@ -166,7 +166,7 @@ fn block_size(t: &mut Tester<'_>, m: &mut Vec<Measure>) -> Outcome {
     let payload = t.payload(size, 3);
     let sent = t.send_message(&payload, Mangle::default())?;
     if sent.outcome != Sent::Complete {
-        return Ok(fail(format!("{}", sent_text(&sent.outcome))));
+        return Ok(fail(sent_text(&sent.outcome)));
     }
     let bs = sent.fcs.first().map_or(0, |fc| fc.block_size);
     let _ = t.await_reply(&payload)?;

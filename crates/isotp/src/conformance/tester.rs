@@ -336,11 +336,10 @@ impl<'a> Tester<'a> {
             length,
             data: &payload[..ff_data],
         })?);
-        let mut index = 0usize;
         let mut block_left = 0usize;
         let mut st_min = Duration::ZERO;
         let mut last_cf: Option<Instant> = None;
-        for chunk in payload[ff_data..].chunks(self.cf_data()) {
+        for (index, chunk) in payload[ff_data..].chunks(self.cf_data()).enumerate() {
             if block_left == 0 {
                 let mut deadline = Instant::now() + self.n_timeout();
                 let fc = loop {
@@ -396,7 +395,6 @@ impl<'a> Tester<'a> {
             }
             last_cf = Some(sent);
             block_left -= 1;
-            index += 1;
         }
         Ok(report)
     }
