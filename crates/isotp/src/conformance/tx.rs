@@ -131,12 +131,9 @@ fn block_size(t: &mut Tester<'_>, m: &mut Vec<Measure>) -> Outcome {
     };
     let mut blocks = 0;
     let mut sn = 1u8;
-    let mut next_fc = true;
     while got.payload.len() < length {
-        if next_fc {
-            t.send_fc(FlowStatus::ContinueToSend, plan)?;
-            blocks += 1;
-        }
+        t.send_fc(FlowStatus::ContinueToSend, plan)?;
+        blocks += 1;
         for _ in 0..BS {
             if got.payload.len() >= length {
                 break;
@@ -171,7 +168,6 @@ fn block_size(t: &mut Tester<'_>, m: &mut Vec<Measure>) -> Outcome {
                 )));
             }
         }
-        next_fc = true;
     }
     count(m, "blocks", blocks);
     if t.is_echo() && got.payload != expected {

@@ -178,3 +178,87 @@ fn an_unknown_prefix_is_an_error() {
     o.only = Some("nope".into());
     assert!(conformance::run(&bus.attach(), &o).is_err());
 }
+
+/// A diagnostic server on `bus`: `22 F1 90` gets a positive answer of `answer_len` bytes, anything
+/// else the negative response "incorrect message length".
+fn start_ecu(bus: &VirtualBus, answer_len: usize) -> EchoDut {
+    let stack = Stack::new(
+        bus.attach(),
+        Address::normal_11(0x7E8, 0x7E0).unwrap(),
+        Config::default(),
+    )
+    .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let thread = thread::spawn(move || {
+        while !flag.load(Ordering::Relaxed) {
+            if let Ok(Some(m)) = stack.recv(Some(Duration::from_millis(50))) {
+                let answer = if m == [0x22, 0xF1, 0x90] {
+                    let mut a = vec![0x62, 0xF1, 0x90];
+                    a.resize(answer_len, 0x57);
+                    a
+                } else {
+                    vec![0x7F, m[0], 0x13]
+                };
+                let _ = stack.send_blocking(&answer, Some(Duration::from_secs(5)));
+            }
+        }
+    });
+    EchoDut {
+        stop,
+        thread: Some(thread),
+    }
+}
+
+fn uds_options() -> Options {
+    let mut o = Options::new(
+        Address::normal_11(0x7E0, 0x7E8).unwrap(),
+        Dut::Uds {
+            request: vec![0x22, 0xF1, 0x90],
+        },
+    );
+    o.tolerance = Duration::from_micros(300);
+    o
+}
+
+#[test]
+fn an_ecu_with_a_long_answer_passes_every_test() {
+    let bus = VirtualBus::new();
+    let _ecu = start_ecu(&bus, 200);
+    let results = conformance::run(&bus.attach(), &uds_options()).unwrap();
+    for r in &results {
+        // rx.block_size: the ECU asks for BS 0, so there are no blocks to judge.
+        let expected = if r.name.starts_with("fd.") || r.name == "rx.block_size" {
+            Verdict::Skip
+        } else {
+            Verdict::Pass
+        };
+        assert_eq!(r.verdict, expected, "{}: {}", r.name, r.detail);
+    }
+}
+
+#[test]
+fn an_ecu_with_a_short_answer_skips_what_needs_a_long_one() {
+    let bus = VirtualBus::new();
+    let _ecu = start_ecu(&bus, 20); // an FF and 2 CFs
+    let mut o = uds_options();
+    o.only = Some("tx.sequence_numbers".into());
+    let v = verdicts(&conformance::run(&bus.attach(), &o).unwrap());
+    let (verdict, detail) = &v["tx.sequence_numbers"];
+    assert_eq!(*verdict, Verdict::Skip, "{detail}");
+    assert!(detail.contains("2 consecutive frames"), "{detail}");
+}
+
+#[test]
+fn a_dut_that_takes_any_length_fails_the_overflow_test() {
+    let bus = VirtualBus::new();
+    let mut config = echo_config(LinkLayer::classic());
+    config.max_frame_size = u32::MAX; // answers FF_DL 1000000000 with FC.CTS
+    let _dut = EchoDut::start(bus.attach(), config);
+    let mut o = options(LinkLayer::classic());
+    o.only = Some("rx.overflow".into());
+    let v = verdicts(&conformance::run(&bus.attach(), &o).unwrap());
+    let (verdict, detail) = &v["rx.overflow"];
+    assert_eq!(*verdict, Verdict::Fail, "{detail}");
+    assert!(detail.contains("ContinueToSend"), "{detail}");
+}
