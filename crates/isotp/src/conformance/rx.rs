@@ -212,8 +212,7 @@ fn wrong_sequence_number(t: &mut Tester<'_>, _m: &mut Vec<Measure>) -> Outcome {
 
 fn consecutive_frame_timeout(t: &mut Tester<'_>, m: &mut Vec<Measure>) -> Outcome {
     let payload = t.payload(t.ff_data() + 3 * t.cf_data(), 7);
-    // The pause exceeds N_Cr by at least 100 ms, whatever the tolerance.
-    let pause = t.opts.n_timeout + t.opts.tolerance.max(Duration::from_millis(100));
+    let pause = t.past_timeout();
     let sent = t.send_message(
         &payload,
         Mangle {

@@ -196,6 +196,12 @@ impl<'a> Tester<'a> {
         self.opts.n_timeout + self.opts.tolerance
     }
 
+    /// A pause meant to exceed N_Bs or N_Cr: by the tolerance and at least 100 ms, so that a DUT
+    /// whose timers run a little late on a loaded machine is not judged too early.
+    pub fn past_timeout(&self) -> Duration {
+        self.opts.n_timeout + self.opts.tolerance.max(Duration::from_millis(100))
+    }
+
     /// A test message of `size` bytes: a pattern that differs with `seed` for an echo DUT, the
     /// request lengthened with zeros (or shortened) for a UDS DUT.
     pub fn payload(&self, size: usize, seed: u8) -> Vec<u8> {

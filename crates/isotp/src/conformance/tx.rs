@@ -102,8 +102,17 @@ fn waits_for_flow_control(t: &mut Tester<'_>, m: &mut Vec<Measure>) -> Outcome {
         Err(e) => return Ok(skip(e)),
     };
     let ff_at = got.first_at.unwrap_or_else(Instant::now);
-    if let Some(cf) = cf_within(t, t.n_timeout())? {
-        return Ok(fail(format!("{cf} came without a flow control")));
+    // Silent until well past N_Bs, timed from the FF's capture.
+    let deadline = ff_at + t.past_timeout();
+    while let Some(rx) = t.recv_until(deadline)? {
+        if let Ok(Pdu::ConsecutiveFrame {
+            sequence_number, ..
+        }) = t.parse(&rx.frame)
+        {
+            return Ok(fail(format!(
+                "a consecutive frame (SN {sequence_number}) came without a flow control"
+            )));
+        }
     }
     time(m, "waited", ff_at.elapsed());
     // Past N_Bs the DUT must have given up: a late flow control starts nothing.
