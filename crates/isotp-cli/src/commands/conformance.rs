@@ -118,7 +118,7 @@ pub fn run(args: &ConformanceArgs, color: ColorChoice) -> CliResult {
         let summary = format!(
             "{} tests: {passed} passed, {failed} failed, {skipped} skipped ({})",
             results.len(),
-            link_options::describe(&config)
+            link_text(&config.link_layer)
         );
         out.line(&palette.paint(&summary, Color::Bold))?;
     }
@@ -130,6 +130,18 @@ pub fn run(args: &ConformanceArgs, color: ColorChoice) -> CliResult {
         )))
     } else {
         Ok(())
+    }
+}
+
+/// The tester's link layer, for the summary line: `CAN FD, DL 64, BRS`.
+fn link_text(link: &isotp::LinkLayer) -> String {
+    match (link.can_fd, link.bitrate_switch) {
+        (false, _) => "CAN".to_string(),
+        (true, brs) => format!(
+            "CAN FD, DL {}{}",
+            link.tx_data_length,
+            if brs { ", BRS" } else { "" }
+        ),
     }
 }
 

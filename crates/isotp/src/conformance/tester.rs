@@ -593,7 +593,9 @@ impl<'a> Tester<'a> {
             )));
         };
         let per_cf = got.first_len.saturating_sub(self.rx_len.bytes() + 1).max(1);
-        let cfs = (ff_dl as usize - got.payload.len()).div_ceil(per_cf);
+        let cfs = (ff_dl as usize)
+            .saturating_sub(got.payload.len())
+            .div_ceil(per_cf);
         if cfs < min_cfs {
             // Let it end (it waits for an FC that never comes) before the next test.
             std::thread::sleep(self.n_timeout());
