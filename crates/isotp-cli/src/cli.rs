@@ -57,7 +57,7 @@ Examples:
   isotp recv -i socketcan:can0 -s 7E8 -d 7E0 -l -b 8 -m 05 --format json")]
     Recv(RecvArgs),
 
-    /// Explain every CAN frame as ISO-TP (like isotpdump), live or from a candump log
+    /// Explain every CAN frame as ISO-TP (like isotpdump), live or from a recorded log
     #[command(after_help = "\
 Each line: [timestamp] interface id [length] PCI and data, e.g.
    can0  7E0  [8]  [FF] ln: 20   data: 62 F1 90 57 56 57
@@ -67,17 +67,24 @@ Frames on -s are red, frames on -d blue (on a terminal).
 
 Examples:
   isotp dump -i socketcan:can0 -s 7E0 -d 7E8 -t d -u
-  candump -L can0 | isotp dump --log - -a")]
+  candump -L can0 | isotp dump --log - -a
+  isotp dump --log trace.blf -s 7E0 -d 7E8 -t z")]
     Dump(DumpArgs),
 
     /// Reassemble and print complete PDUs of both directions without transmitting (like isotpsniffer)
-    #[command(after_help = "\
+    #[command(
+        after_help = "\
 Without -s and -d, every ISO-TP conversation on the bus is found and followed: a first frame
-answered by a flow control pairs two ids.
+answered by a flow control pairs two ids (with --discover extended or mixed, two ids and their
+address bytes).
 
 Examples:
   isotp sniff -i socketcan:can0 -s 7E0 -d 7E8 -u
-  isotp sniff --log drive.log --format json")]
+  isotp sniff --log drive.log --format json
+
+-h is isotpsniffer's head length: help is --help.",
+        disable_help_flag = true
+    )]
     Sniff(SniffArgs),
 
     /// Measure throughput and latency (like isotpperf): in-process by default, or over -i with --role
@@ -114,6 +121,39 @@ Examples:
 Examples:
   isotp echo -i socketcan:can0 -s 7E8 -d 7E0 -b 8")]
     Echo(crate::commands::echo::EchoArgs),
+
+    /// Convert a recorded log between formats: candump (.log), Vector ASC (.asc) and BLF (.blf),
+    /// PEAK TRC (.trc, read only)
+    #[command(after_help = "\
+The formats follow the file extensions unless --from/--to say otherwise; IN may be - (standard
+input) and OUT - (standard output, text formats only). Remote frames, error frames and other events
+are not carried over: their counts are reported on standard error.
+
+Examples:
+  isotp convert trace.blf trace.log
+  isotp convert drive.log drive.asc
+  isotp convert --from trc - - --to candump < session.txt")]
+    Convert(ConvertArgs),
+}
+
+/// `isotp convert`.
+#[derive(Args, Debug)]
+pub struct ConvertArgs {
+    /// The log to read (- = standard input)
+    #[arg(value_name = "IN")]
+    pub input: PathBuf,
+
+    /// The log to write (- = standard output)
+    #[arg(value_name = "OUT")]
+    pub output: PathBuf,
+
+    /// The format of IN [default: by extension, else by content, else candump]
+    #[arg(long, value_name = "candump|asc|blf|trc")]
+    pub from: Option<isotp::capture::Format>,
+
+    /// The format of OUT [default: by extension]
+    #[arg(long, value_name = "candump|asc|blf")]
+    pub to: Option<isotp::capture::Format>,
 }
 
 /// How received PDUs are printed.
@@ -226,9 +266,18 @@ pub struct SourceArgs {
     #[command(flatten)]
     pub iface: IfaceArg,
 
-    /// Read frames from a candump log file instead of an interface (- = standard input)
+    /// Read frames from a recorded log instead of an interface (- = standard input): candump (.log),
+    /// Vector ASC (.asc) or BLF (.blf), PEAK TRC (.trc)
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
+
+    /// The format of --log [default: by extension, else by content, else candump]
+    #[arg(
+        long = "log-format",
+        value_name = "candump|asc|blf|trc",
+        requires = "log"
+    )]
+    pub log_format: Option<isotp::capture::Format>,
 
     /// Stop after COUNT lines of output [default: no limit]
     #[arg(short = 'n', long, value_name = "COUNT")]
@@ -239,6 +288,22 @@ pub struct SourceArgs {
     pub timeout: Option<Duration>,
 }
 
+impl SourceArgs {
+    /// A log and an interface given together is a mistake, not a choice to make silently. An
+    /// interface from the ISOTP_IFACE variable is only a default, which a log overrides.
+    pub fn check_one_source(&self) -> Result<(), crate::error::CliError> {
+        let (Some(_), Some(iface)) = (&self.log, &self.iface.iface) else {
+            return Ok(());
+        };
+        if std::env::var("ISOTP_IFACE").ok().as_deref() == Some(iface.as_str()) {
+            return Ok(());
+        }
+        Err(crate::error::CliError::usage(format!(
+            "give either -i {iface} (a live bus) or --log (a recording), not both"
+        )))
+    }
+}
+
 /// `isotp dump`.
 #[derive(Args, Debug)]
 pub struct DumpArgs {
@@ -247,13 +312,26 @@ pub struct DumpArgs {
     #[command(flatten)]
     pub address: AddressArgs,
 
-    /// Timestamps: a = absolute, d = delta to the previous frame, z = from the first frame, n = none
-    #[arg(short = 't', long = "timestamp", value_enum, default_value_t = TimeMode::None, value_name = "a|d|z|n")]
+    /// Timestamps: a = absolute, A = absolute with the date (UTC), d = delta to the previous frame,
+    /// z = from the first frame, n = none
+    #[arg(short = 't', long = "timestamp", value_enum, default_value_t = TimeMode::None, value_name = "a|A|d|z|n")]
     pub time: TimeMode,
 
     /// Also print the data as ASCII
     #[arg(short = 'a', long)]
     pub ascii: bool,
+
+    /// Broadcast (functional) id shown with -s and -d, as isotpdump's -b (hex, as -s)
+    #[arg(short = 'b', long = "broadcast-id", value_name = "ID", value_parser = crate::link_options::parse_can_id)]
+    pub broadcast: Option<isotp::CanId>,
+
+    /// Extended address byte of the frames on -d (hex), or `any`; needs -x (isotpdump's -X)
+    #[arg(short = 'X', long = "rx-ext-addr", value_name = "RXADDR|any", value_parser = parse_rx_ext, requires = "ext")]
+    pub rx_ext: Option<RxExt>,
+
+    /// Colour the output, as --color always (isotpdump's -c)
+    #[arg(short = 'c')]
+    pub colour: bool,
 
     /// Annotate UDS (and OBD) services in single and first frames
     #[arg(short = 'u', long)]
@@ -272,8 +350,34 @@ pub struct SniffArgs {
     #[arg(long, value_enum, default_value_t = PduFormat::Text)]
     pub format: PduFormat,
 
-    /// Timestamps (text format): a = absolute, d = delta, z = from the first PDU, n = none
-    #[arg(short = 't', long = "timestamp", value_enum, default_value_t = TimeMode::Absolute, value_name = "a|d|z|n")]
+    /// isotpsniffer's format: 1 = hex, 2 = ASCII, 3 = text (hex with time and ids); sets --format
+    #[arg(short = 'f', value_name = "1|2|3", value_parser = clap::value_parser!(u8).range(1..=3), conflicts_with = "format")]
+    pub sniffer_format: Option<u8>,
+
+    /// Print only the first LEN bytes of each PDU (isotpsniffer's -h)
+    #[arg(short = 'h', long = "head", value_name = "LEN")]
+    pub head: Option<usize>,
+
+    /// Extended address byte of the frames on -d (hex); needs -x (isotpsniffer's -X)
+    #[arg(short = 'X', long = "rx-ext-addr", value_name = "RXADDR", value_parser = parse_rx_ext, requires = "ext")]
+    pub rx_ext: Option<RxExt>,
+
+    /// CAN FD link layer (isotpsniffer's -L). Accepted for its habits: sniff reassembles CAN FD
+    /// frames whether or not it is given
+    #[arg(short = 'L')]
+    pub fd: bool,
+
+    /// Colour the output, as --color always (isotpsniffer's -c)
+    #[arg(short = 'c')]
+    pub colour: bool,
+
+    /// Print help (-h is --head, as in isotpsniffer)
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+
+    /// Timestamps (text format): a = absolute, A = absolute with the date (UTC), d = delta, z = from
+    /// the first PDU, n = none
+    #[arg(short = 't', long = "timestamp", value_enum, default_value_t = TimeMode::Absolute, value_name = "a|A|d|z|n")]
     pub time: TimeMode,
 
     /// Annotate UDS (and OBD) services (text format)
@@ -283,6 +387,54 @@ pub struct SniffArgs {
     /// Largest PDU reassembled; larger transfers are reported and skipped
     #[arg(long = "max-size", value_name = "BYTES", default_value = "4095", value_parser = crate::link_options::parse_max_size)]
     pub max_size: u32,
+
+    /// Without -s/-d: where discovered conversations carry an address byte. normal = none,
+    /// extended = a target address byte first, mixed = an address extension byte first, the same
+    /// both ways
+    #[arg(long, value_enum, default_value_t = DiscoveryArg::Normal, value_name = "normal|extended|mixed")]
+    pub discover: DiscoveryArg,
+}
+
+/// `sniff --discover`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DiscoveryArg {
+    /// No address byte
+    Normal,
+    /// The first data byte is the target address
+    Extended,
+    /// The first data byte is the address extension
+    Mixed,
+}
+
+/// `-X` of dump and sniff: the address byte of the frames on -d.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RxExt {
+    /// This byte.
+    Byte(u8),
+    /// Any byte (dump only).
+    Any,
+}
+
+fn parse_rx_ext(text: &str) -> Result<RxExt, String> {
+    if text == "any" {
+        return Ok(RxExt::Any);
+    }
+    crate::link_options::parse_ext_addr(text).and_then(|x| match x.rx {
+        None => Ok(RxExt::Byte(x.tx)),
+        Some(_) => Err(format!("'{text}' is not one address byte (hex)")),
+    })
+}
+
+impl SniffArgs {
+    /// `--format`, or what `-f` asks for.
+    pub fn pdu_format(&self) -> PduFormat {
+        match self.sniffer_format {
+            Some(1) => PduFormat::Hex,
+            Some(2) => PduFormat::Ascii,
+            Some(_) => PduFormat::Text,
+            None => self.format,
+        }
+    }
 }
 
 /// `--role` of perf on a real link.

@@ -23,7 +23,7 @@ fn parse_hex_byte(text: &str, what: &str) -> Result<u8, String> {
         .unwrap_or(text);
     if digits.is_empty() || digits.len() > 2 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(format!(
-            "'{text}' is not a {what}: give one hex byte, 00 to FF"
+            "'{text}' is not {what}: give one hex byte, 00 to FF"
         ));
     }
     u8::from_str_radix(digits, 16).map_err(|e| e.to_string())
@@ -55,9 +55,9 @@ pub fn parse_ext_addr(text: &str) -> Result<ExtAddr, String> {
         None => (text, None),
     };
     Ok(ExtAddr {
-        tx: parse_hex_byte(tx, "address byte")?,
+        tx: parse_hex_byte(tx, "an address byte")?,
         rx: rx
-            .map(|r| parse_hex_byte(r, "receive address byte"))
+            .map(|r| parse_hex_byte(r, "a receive address byte"))
             .transpose()?,
     })
 }
@@ -88,8 +88,8 @@ pub fn parse_padding(text: &str) -> Result<Padding, String> {
         }
     };
     Ok(Padding {
-        tx: byte(tx, "transmit padding byte")?,
-        rx: byte(rx, "receive padding byte")?,
+        tx: byte(tx, "a transmit padding byte")?,
+        rx: byte(rx, "a receive padding byte")?,
     })
 }
 
@@ -128,7 +128,7 @@ pub fn parse_link_layer(text: &str) -> Result<LinkLayer, String> {
     let tx_dl: u8 = tx_dl
         .parse()
         .map_err(|_| format!("TX_DL '{tx_dl}' must be 8, 12, 16, 20, 24, 32, 48 or 64"))?;
-    let flags = parse_hex_byte(flags, "flags byte (01 = bit rate switch)")?;
+    let flags = parse_hex_byte(flags, "a flags byte (01 = bit rate switch)")?;
     if !can_fd && flags != 0 {
         return Err("FLAGS are CAN FD flags: use 0 with MTU 16".into());
     }
@@ -146,7 +146,7 @@ pub fn parse_link_layer(text: &str) -> Result<LinkLayer, String> {
 /// Parses `-m STMIN`: the STmin byte of the flow control frames this program sends, in hex as it goes
 /// on the wire (`00`-`7F` = 0-127 ms, `F1`-`F9` = 100-900 us).
 pub fn parse_st_min(text: &str) -> Result<StMin, String> {
-    let byte = parse_hex_byte(text, "STmin byte")?;
+    let byte = parse_hex_byte(text, "an STmin byte")?;
     let st = StMin::from_byte(byte);
     if st.is_reserved() {
         return Err(format!(
@@ -166,22 +166,22 @@ fn parse_number<T: TryFrom<u64>>(text: &str, what: &str, max: u64) -> Result<T, 
         .ok()
         .filter(|&v| v <= max)
         .and_then(|v| T::try_from(v).ok())
-        .ok_or_else(|| format!("'{text}' is not a {what} (0 to {max})"))
+        .ok_or_else(|| format!("'{text}' is not {what} (0 to {max})"))
 }
 
 /// `-b` block size, hex as in can-utils (`-b 10` is 16 frames).
 pub fn parse_block_size(text: &str) -> Result<u8, String> {
-    parse_hex_byte(text, "block size")
+    parse_hex_byte(text, "a block size")
 }
 
 /// `-w` WFTmax, hex as in can-utils.
 pub fn parse_wft_max(text: &str) -> Result<u8, String> {
-    parse_hex_byte(text, "number of WAIT frames")
+    parse_hex_byte(text, "a number of WAIT frames")
 }
 
 /// `--max-size`.
 pub fn parse_max_size(text: &str) -> Result<u32, String> {
-    let v: u32 = parse_number(text, "size in bytes", u64::from(u32::MAX))?;
+    let v: u32 = parse_number(text, "a size in bytes", u64::from(u32::MAX))?;
     if v == 0 {
         return Err("the largest PDU must be at least 1 byte".into());
     }

@@ -1,9 +1,7 @@
 //! `isotp`: ISO 15765-2 (ISO-TP) from the shell. See `isotp --help` and docs/cli.md.
 
-mod candump_log;
 mod cli;
 mod commands;
-mod decode;
 mod ecu;
 mod error;
 mod hex;
@@ -12,7 +10,6 @@ mod link_options;
 mod logger;
 mod message_format;
 mod output;
-mod reassembly;
 mod source;
 mod uds;
 
@@ -34,6 +31,7 @@ fn run(cli: &Cli) -> CliResult {
         Command::Demo(a) => commands::demo::run(a, cli.color),
         Command::Conformance(a) => commands::conformance::run(a, cli.color),
         Command::Echo(a) => commands::echo::run(a),
+        Command::Convert(a) => commands::convert::run(a),
     }
 }
 

@@ -3,7 +3,8 @@
 //! `hex` is exactly isotprecv's line: two-digit uppercase bytes separated by single spaces, and
 //! nothing else. `text` adds the time, the ids with the direction of travel, and the length.
 
-use isotp_core::{CanId, TargetAddressType};
+use isotp_core::monitor::Party;
+use isotp_core::TargetAddressType;
 
 use crate::cli::PduFormat;
 use crate::error::CliResult;
@@ -16,10 +17,10 @@ use crate::uds;
 pub struct MessageLine<'a> {
     /// When its last frame arrived.
     pub time: Timestamp,
-    /// The id it was sent on.
-    pub from: CanId,
-    /// The id of the peer, when known.
-    pub to: Option<CanId>,
+    /// The end that sent it: its id and address byte.
+    pub from: Party,
+    /// The other end, when known.
+    pub to: Option<Party>,
     /// Physical or functional.
     pub target: TargetAddressType,
     /// The message.
@@ -104,6 +105,14 @@ impl MessagePrinter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use isotp_core::CanId;
+
+    fn party(id: u32) -> Party {
+        Party {
+            id: CanId::standard(id).unwrap(),
+            address_byte: None,
+        }
+    }
     use crate::output::TimeMode;
 
     fn line(format: PduFormat, uds: bool) -> String {
@@ -115,8 +124,8 @@ mod tests {
         );
         let m = MessageLine {
             time: Timestamp::from_micros(1_700_000_000_123_456),
-            from: CanId::standard(0x7E0).unwrap(),
-            to: Some(CanId::standard(0x7E8).unwrap()),
+            from: party(0x7E0),
+            to: Some(party(0x7E8)),
             target: TargetAddressType::Physical,
             payload: &[0x22, 0xF1, 0x90],
         };

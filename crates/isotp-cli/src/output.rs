@@ -98,6 +98,9 @@ pub enum TimeMode {
     /// Absolute: seconds since the epoch, `(1700000000.123456)`.
     #[value(name = "a")]
     Absolute,
+    /// Absolute with the date (UTC): `(2023-11-14 22:13:20.123456)`.
+    #[value(name = "A")]
+    AbsoluteDate,
     /// Delta: since the previous line.
     #[value(name = "d")]
     Delta,
@@ -134,6 +137,12 @@ impl Stamper {
         let shown = match self.mode {
             TimeMode::None => return String::new(),
             TimeMode::Absolute => t,
+            TimeMode::AbsoluteDate => {
+                return format!(
+                    "({}) ",
+                    isotp::capture::utc_text(std::time::Duration::from_micros(t.0))
+                )
+            }
             TimeMode::Delta => Timestamp(t.0.saturating_sub(last.0)),
             TimeMode::Zero => Timestamp(t.0.saturating_sub(first.0)),
         };

@@ -1,14 +1,13 @@
-//! Frames for `dump` and `sniff`: from a live interface, or from a candump log (a file or standard
-//! input), with the time each was captured.
+//! Frames for `dump` and `sniff`: from a live interface, or from a recorded log (candump, ASC, BLF or
+//! TRC; a file or standard input), with the time each was captured.
 
-use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::time::{Duration, Instant};
 
 use isotp::bus::CanBus;
+use isotp::capture::{self, Format};
 use isotp_core::Frame;
 
-use crate::candump_log::LogReader;
 use crate::cli::SourceArgs;
 use crate::error::{CliError, CliResult};
 use crate::iface;
@@ -38,11 +37,11 @@ pub enum Next {
 
 /// Where frames come from.
 pub enum FrameSource {
-    /// A candump log.
+    /// A recorded log.
     Log {
-        /// The parser.
-        reader: LogReader<Box<dyn BufRead>>,
-        /// Malformed lines seen so far.
+        /// The reader (boxed: it holds a record and its buffers' bookkeeping).
+        reader: Box<capture::Reader<Box<dyn BufRead>>>,
+        /// Malformed records seen so far.
         malformed: u64,
     },
     /// A live bus.
@@ -65,23 +64,16 @@ pub enum FrameSource {
 impl FrameSource {
     /// The log of `--log` if given, else the interface of `-i`.
     pub fn open(args: &SourceArgs) -> CliResult<FrameSource> {
+        args.check_one_source()?;
         if let Some(path) = &args.log {
-            let input: Box<dyn BufRead> = if path.as_os_str() == "-" {
-                Box::new(BufReader::new(io::stdin()))
-            } else {
-                let f = File::open(path).map_err(|e| {
-                    CliError::usage(format!("cannot open log '{}': {e}", path.display()))
-                })?;
-                Box::new(BufReader::new(f))
-            };
             return Ok(FrameSource::Log {
-                reader: LogReader::new(input),
+                reader: Box::new(open_log(path, args.log_format)?),
                 malformed: 0,
             });
         }
         let Some(spec) = args.iface.iface.clone() else {
             return Err(CliError::usage(format!(
-                "give an interface with -i IFACE ({}) or a candump log with --log FILE",
+                "give an interface with -i IFACE ({}) or a recorded log with --log FILE",
                 iface::FORMS
             )));
         };
@@ -108,16 +100,25 @@ impl FrameSource {
             FrameSource::Log { reader, malformed } => loop {
                 match reader.next() {
                     None => return Ok(Next::End),
-                    Some(Ok(f)) => {
+                    Some(Ok(r)) => {
                         return Ok(Next::Frame(Captured {
-                            time: f.time,
-                            iface: f.iface,
-                            frame: f.frame,
-                        }))
+                            // BLF has nanoseconds: to the nearest microsecond.
+                            time: Timestamp::from_micros(
+                                u64::try_from((r.time.as_nanos() + 500) / 1000).unwrap_or(u64::MAX),
+                            ),
+                            iface: r.channel.to_string(),
+                            frame: r.frame,
+                        }));
                     }
+                    Some(Err(e)) if e.is_fatal() => return Err(CliError::usage(e.to_string())),
                     Some(Err(e)) => {
                         *malformed += 1;
-                        note(&format!("skipped log {e}"));
+                        if *malformed <= MAX_WARNINGS {
+                            note(&format!("skipped log {e}"));
+                        }
+                        if *malformed == MAX_WARNINGS {
+                            note("further malformed records are counted, not shown");
+                        }
                     }
                 }
             },
@@ -160,15 +161,49 @@ impl FrameSource {
         }
     }
 
-    /// Reports skipped log lines at the end of a run.
+    /// Reports skipped log records at the end of a run.
     pub fn finish(&self) {
-        if let FrameSource::Log { malformed, .. } = self {
+        if let FrameSource::Log { malformed, reader } = self {
             if *malformed > 0 {
+                let what = match reader.format() {
+                    Format::Blf => "object",
+                    _ => "line",
+                };
                 note(&format!(
-                    "{malformed} malformed log line{} skipped",
+                    "{malformed} malformed log {what}{} skipped",
                     if *malformed == 1 { "" } else { "s" }
                 ));
             }
         }
     }
+}
+
+/// At most this many malformed records are described; the rest are counted.
+const MAX_WARNINGS: u64 = 10;
+
+/// Opens a log for reading: `-` is standard input. The format is `format`, else the file's extension,
+/// else what its first bytes look like, else candump.
+pub fn open_log(
+    path: &std::path::Path,
+    format: Option<Format>,
+) -> CliResult<capture::Reader<Box<dyn BufRead>>> {
+    let mut input: Box<dyn BufRead> = if path.as_os_str() == "-" {
+        Box::new(BufReader::with_capacity(1 << 16, io::stdin()))
+    } else {
+        if path.is_dir() {
+            return Err(CliError::usage(format!(
+                "cannot read log '{}': it is a directory",
+                path.display()
+            )));
+        }
+        let f = std::fs::File::open(path)
+            .map_err(|e| CliError::usage(format!("cannot open log '{}': {e}", path.display())))?;
+        Box::new(BufReader::with_capacity(1 << 16, f))
+    };
+    let head = input
+        .fill_buf()
+        .map_err(|e| CliError::usage(format!("cannot read log '{}': {e}", path.display())))?;
+    let format = Format::detect(format, path, head);
+    capture::Reader::new(input, format)
+        .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))
 }

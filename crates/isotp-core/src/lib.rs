@@ -16,7 +16,9 @@ mod event;
 mod frame;
 mod link_layer;
 pub mod manual;
+pub mod monitor;
 mod rate_limit;
+mod router;
 mod time;
 pub mod wire;
 
@@ -32,6 +34,7 @@ pub use error::{
 pub use event::{Event, MessageId, ReceptionProgress};
 pub use frame::{CanId, Frame, MAX_EXTENDED_ID, MAX_STANDARD_ID};
 pub use link_layer::LinkLayer;
+pub use router::{LinkKey, Route, Router, Targets};
 pub use time::Instant;
 
 /// Durations are `core::time::Duration`; re-exported for convenience.

@@ -1,17 +1,13 @@
-//! # isotp
-//!
-//! ISO 15765-2 (ISO-TP) on real and virtual CAN buses, built on the sans-IO engine
-//! [`isotp_core`].
-//!
-//! - [`Stack`]: a blocking link with one background thread, the counterpart of can-isotp's `CanStack`.
-//! - [`Node`]: hundreds of links on one bus and one thread.
-//! - `AsyncStack` (feature `tokio`): the same over tokio.
-//! - [`bus`]: the [`bus::CanBus`] trait and its backends.
-//! - `kernel` (Linux, feature `socketcan`): the kernel's own CAN_ISOTP socket behind the same
-//!   send/receive surface.
+#![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
+// The project README's Rust examples are complete programs, compiled and run as doctests here.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ProjectReadme;
+
 pub mod bus;
+pub mod capture;
 pub mod conformance;
 #[cfg(all(target_os = "linux", feature = "socketcan"))]
 pub mod kernel;

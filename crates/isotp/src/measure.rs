@@ -41,6 +41,45 @@ pub fn is_intact(data: &[u8], size: usize) -> bool {
             .all(|(k, &b)| b == data[0].wrapping_add(k as u8))
 }
 
+/// A run that stopped: which message, at which step, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("message {number} ({step}): {error}")]
+#[non_exhaustive]
+pub struct Failure {
+    /// The message's number, from 1.
+    pub number: u64,
+    /// What was being done with it.
+    pub step: Step,
+    /// Why it failed (a [`StackError::Timeout`] when it did not come in time).
+    #[source]
+    pub error: StackError,
+}
+
+/// A step of a measuring loop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Step {
+    /// Sending a message.
+    Send,
+    /// Waiting for a message's echo.
+    Echo,
+    /// Waiting for a message.
+    Receive,
+    /// Sending a message back.
+    SendBack,
+}
+
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Step::Send => "sending it",
+            Step::Echo => "waiting for its echo",
+            Step::Receive => "waiting for it",
+            Step::SendBack => "sending it back",
+        })
+    }
+}
+
 /// What one side of a run did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -67,18 +106,32 @@ pub fn send(
     echo: bool,
     timeout: Duration,
     mut progress: impl FnMut(u64),
-) -> Result<Run, StackError> {
+) -> Result<Run, Failure> {
     let mut run = Run::default();
     let start = Instant::now();
     for seq in 0..count {
+        let fail = |step, error| Failure {
+            number: seq + 1,
+            step,
+            error,
+        };
         let data = payload(seq, size);
         let t0 = Instant::now();
-        link.send_blocking(&data, Some(timeout))?;
+        link.send_blocking(&data, Some(timeout))
+            .map_err(|e| fail(Step::Send, e))?;
         if echo {
-            let back = link.recv(Some(timeout))?.ok_or(StackError::Timeout {
-                waited: timeout,
-                what: "the echo of a message",
-            })?;
+            let back = link
+                .recv(Some(timeout))
+                .map_err(|e| fail(Step::Echo, e))?
+                .ok_or_else(|| {
+                    fail(
+                        Step::Echo,
+                        StackError::Timeout {
+                            waited: timeout,
+                            what: "the echo of a message",
+                        },
+                    )
+                })?;
             run.round_trips.push(t0.elapsed());
             if !is_intact(&back, size) {
                 run.corrupt += 1;
@@ -103,15 +156,28 @@ pub fn receive(
     timeout: Duration,
     first_timeout: Option<Duration>,
     mut progress: impl FnMut(u64),
-) -> Result<Run, StackError> {
+) -> Result<Run, Failure> {
     let mut run = Run::default();
     let mut first = None;
     for n in 0..count {
+        let fail = |step, error| Failure {
+            number: n + 1,
+            step,
+            error,
+        };
         let wait = if n == 0 { first_timeout } else { Some(timeout) };
-        let m = link.recv(wait)?.ok_or(StackError::Timeout {
-            waited: wait.unwrap_or_default(),
-            what: "a message",
-        })?;
+        let m = link
+            .recv(wait)
+            .map_err(|e| fail(Step::Receive, e))?
+            .ok_or_else(|| {
+                fail(
+                    Step::Receive,
+                    StackError::Timeout {
+                        waited: wait.unwrap_or_default(),
+                        what: "a message",
+                    },
+                )
+            })?;
         let now = Instant::now();
         first.get_or_insert(now);
         run.ended = Some(now);
@@ -119,7 +185,8 @@ pub fn receive(
             run.corrupt += 1;
         }
         if echo {
-            link.send_blocking(&m, Some(timeout))?;
+            link.send_blocking(&m, Some(timeout))
+                .map_err(|e| fail(Step::SendBack, e))?;
         }
         run.messages += 1;
         progress(run.messages);

@@ -76,7 +76,9 @@ impl Demo {
                 iface: "   vbus".into(),
                 frame,
             };
-            let line = self.frames.line(&c, side, 0);
+            let line = self
+                .frames
+                .line(&c, side, isotp_core::wire::AddressLength::Zero);
             self.out.line(&line)?;
         }
         Ok(())

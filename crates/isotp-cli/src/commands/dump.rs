@@ -1,10 +1,9 @@
 //! `isotp dump`: every CAN frame with its ISO-TP PCI explained, like isotpdump, live or from a log.
 
-use isotp_core::wire::PciType;
-use isotp_core::{Address, Frame};
+use isotp_core::wire::{explain, AddressLength, FrameView, PciType};
+use isotp_core::{Address, CanId, Frame};
 
-use crate::cli::DumpArgs;
-use crate::decode::{self, FrameView};
+use crate::cli::{DumpArgs, RxExt};
 use crate::error::{CliError, CliResult};
 use crate::hex;
 use crate::link_options::{self, AddressArgs};
@@ -12,20 +11,23 @@ use crate::output::{Color, ColorChoice, Out, Palette, Stamper, TimeMode};
 use crate::source::{Captured, FrameSource, Next};
 use crate::uds;
 
-/// Which frames are shown, and how many address bytes lead them.
-#[derive(Clone, Copy, Debug)]
+/// Which frames are shown: those of the conversation of -s/-d/-x, or all without ids.
+#[derive(Clone, Debug)]
 pub struct Filter {
-    /// The link of -s/-d/-x as the -s side sees it, and as its peer does; `None` shows every frame.
-    address: Option<(Address, Address)>,
-    address_len: usize,
+    /// The conversation, as the -d side sees it, and as the -s side sees it.
+    sides: Option<(Address, Option<Address>)>,
+    /// isotpdump's -b: a broadcast id shown as the -s side.
+    broadcast: Option<CanId>,
+    /// isotpdump's -X any: the -d id, whatever its address byte.
+    rx_any: Option<CanId>,
 }
 
 /// Which side sent a frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Side {
-    /// The -s id.
+    /// The -s side.
     Tx,
-    /// The -d id.
+    /// The -d side.
     Rx,
     /// No ids were given.
     Any,
@@ -34,38 +36,65 @@ pub enum Side {
 impl Filter {
     /// From -s/-d/-x; without ids every frame is shown.
     pub fn new(args: &AddressArgs) -> CliResult<Filter> {
-        let address = match (args.tx_id, args.rx_id) {
-            (None, None) => None,
-            (tx, rx) => {
-                let own = link_options::address_for(tx, rx, args.ext)?;
-                let peer = own.mirrored().map_err(|e| CliError::usage(e.to_string()))?;
-                Some((own, peer))
+        if args.tx_id.is_none() && args.rx_id.is_none() {
+            if args.ext.is_some() {
+                return Err(CliError::usage(
+                    "-x needs -s and/or -d: which ids lead with the address byte",
+                ));
             }
-        };
+            return Ok(Filter {
+                sides: None,
+                broadcast: None,
+                rx_any: None,
+            });
+        }
+        let address = link_options::address_for(args.tx_id, args.rx_id, args.ext)?;
+        let mirror = address.mirrored().ok().filter(Address::can_receive);
         Ok(Filter {
-            address,
-            address_len: usize::from(args.ext.is_some()),
+            sides: Some((address, mirror)),
+            broadcast: None,
+            rx_any: None,
         })
     }
 
-    /// The side of a frame that is shown, or `None` for a frame filtered out.
-    pub fn side(&self, frame: &Frame) -> Option<Side> {
-        let Some((own, peer)) = &self.address else {
-            return Some(Side::Any);
-        };
-        // The -s side's frames are what its peer receives.
-        if peer.accepts(frame).is_some() {
-            Some(Side::Tx)
-        } else if own.accepts(frame).is_some() {
-            Some(Side::Rx)
-        } else {
-            None
+    /// From isotpdump's options: -s/-d/-x, -X (the address byte of the frames on -d, or any) and -b
+    /// (a broadcast id shown as the -s side).
+    pub fn for_dump(args: &DumpArgs) -> CliResult<Filter> {
+        let mut address = args.address.clone();
+        if let (Some(ext), Some(RxExt::Byte(rx))) = (address.ext.as_mut(), args.rx_ext) {
+            ext.rx = Some(rx);
         }
+        let mut filter = Filter::new(&address)?;
+        filter.broadcast = args.broadcast;
+        if args.rx_ext == Some(RxExt::Any) {
+            filter.rx_any = args.address.rx_id;
+        }
+        Ok(filter)
     }
 
-    /// Address bytes before the PCI.
-    pub fn address_len(&self) -> usize {
-        self.address_len
+    /// The side that sent a frame and the address bytes before its PCI, or `None` for a frame
+    /// filtered out.
+    pub fn side(&self, frame: &Frame) -> Option<(Side, AddressLength)> {
+        let Some((address, mirror)) = &self.sides else {
+            let any = if self.broadcast == Some(frame.id()) {
+                Side::Tx
+            } else {
+                Side::Any
+            };
+            return Some((any, AddressLength::Zero));
+        };
+        if self.broadcast == Some(frame.id()) {
+            return Some((Side::Tx, address.tx_address_len()));
+        }
+        if self.rx_any == Some(frame.id()) && !frame.is_empty() {
+            return Some((Side::Rx, address.rx_address_len()));
+        }
+        if address.accepts(frame).is_some() {
+            Some((Side::Rx, address.rx_address_len()))
+        } else {
+            let m = mirror.as_ref()?;
+            m.accepts(frame).map(|_| (Side::Tx, m.rx_address_len()))
+        }
     }
 }
 
@@ -85,14 +114,14 @@ pub struct FrameFormatter {
 
 impl FrameFormatter {
     /// One line for a captured frame sent by `side`.
-    pub fn line(&mut self, c: &Captured, side: Side, address_len: usize) -> String {
-        let view = decode::explain(&c.frame, address_len);
+    pub fn line(&mut self, c: &Captured, side: Side, address_len: AddressLength) -> String {
+        let view = explain(c.frame.data(), address_len);
         let stamp = self.stamper.stamp(c.time);
         let mut line = format!("{stamp} {}  {}", c.iface, c.frame.id());
         if let Some(b) = view.address_byte {
             line.push_str(&format!("{{{b:02X}}}"));
         }
-        line.push_str(&format!("  {}  ", decode::length_field(&c.frame)));
+        line.push_str(&format!("  {}  ", length_field(&c.frame)));
         let pci = self.pci_text(&view, side);
         line.push_str(&pci);
         if !view.data.is_empty() {
@@ -102,14 +131,15 @@ impl FrameFormatter {
                     line.push_str(&hex::spaced(&view.data[..max]));
                     line.push_str(" ...");
                 }
-                _ => line.push_str(&decode::data_text(&view)),
+                _ => line.push_str(&hex::spaced(view.data)),
             }
             if self.ascii {
-                line.push_str(&format!("  - '{}'", hex::ascii(&view.data)));
+                line.push_str(&format!("  - '{}'", hex::ascii(view.data)));
             }
         }
-        if self.uds && matches!(view.kind, Some(PciType::SingleFrame | PciType::FirstFrame)) {
-            if let Some(text) = uds::describe(&view.data) {
+        let kind = view.pci.pci_type();
+        if self.uds && matches!(kind, Some(PciType::SingleFrame | PciType::FirstFrame)) {
+            if let Some(text) = uds::describe(view.data) {
                 line.push_str(&self.palette.paint(&format!("  [{text}]"), Color::Cyan));
             }
         }
@@ -127,26 +157,39 @@ impl FrameFormatter {
         }
     }
 
-    fn pci_text(&self, view: &FrameView, side: Side) -> String {
+    fn pci_text(&self, view: &FrameView<'_>, side: Side) -> String {
+        let kind = view.pci.pci_type();
+        // isotpdump's layout: frames that carry data end their PCI in a column, then "data:".
+        let text = match kind {
+            Some(PciType::SingleFrame | PciType::FirstFrame | PciType::ConsecutiveFrame) => {
+                format!("{:<13} data:", view.pci.to_string())
+            }
+            _ => view.pci.to_string(),
+        };
         if side != Side::Any {
             // The whole line is coloured by side.
-            return view.pci.clone();
+            return text;
         }
-        let color = match view.kind {
+        let color = match kind {
             Some(PciType::SingleFrame) => Color::Green,
             Some(PciType::FirstFrame) => Color::Bold,
-            Some(PciType::ConsecutiveFrame) => return view.pci.clone(),
+            Some(PciType::ConsecutiveFrame) => return text,
             Some(PciType::FlowControl) => Color::Yellow,
             None => Color::Dim,
         };
-        self.palette.paint(&view.pci, color)
+        self.palette.paint(&text, color)
     }
 }
 
 /// Runs `isotp dump`.
 pub fn run(args: &DumpArgs, color: ColorChoice) -> CliResult {
+    let color = if args.colour {
+        ColorChoice::Always
+    } else {
+        color
+    };
     let mut source = FrameSource::open(&args.source)?;
-    let filter = Filter::new(&args.address)?;
+    let filter = Filter::for_dump(args)?;
     let mut formatter = FrameFormatter {
         palette: Palette::for_stdout(color),
         stamper: Stamper::new(args.time),
@@ -166,10 +209,10 @@ pub fn run(args: &DumpArgs, color: ColorChoice) -> CliResult {
         }
         match source.next(None) {
             Ok(Next::Frame(c)) => {
-                let Some(side) = filter.side(&c.frame) else {
+                let Some((side, address_len)) = filter.side(&c.frame) else {
                     continue;
                 };
-                if let Err(e) = out.line(&formatter.line(&c, side, filter.address_len())) {
+                if let Err(e) = out.line(&formatter.line(&c, side, address_len)) {
                     break Err(e);
                 }
                 shown += 1;
@@ -182,6 +225,19 @@ pub fn run(args: &DumpArgs, color: ColorChoice) -> CliResult {
     out.flush()?;
     source.finish();
     result
+}
+
+/// `[8]` for a classic frame, `[08]` for CAN FD (as isotpdump), `*` marking the bit rate switch.
+pub fn length_field(frame: &Frame) -> String {
+    if frame.is_fd() {
+        format!(
+            "[{:02}]{}",
+            frame.len(),
+            if frame.is_brs() { "*" } else { "" }
+        )
+    } else {
+        format!("[{}]", frame.len())
+    }
 }
 
 /// A formatter without timestamps or extras (used by the demo), showing at most `max_data` data
@@ -219,48 +275,89 @@ mod tests {
             ext: parse_ext_addr("10:F1").ok(),
         };
         let f = Filter::new(&args).unwrap();
-        let frame = |id, data: &[u8]| Frame::new(parse_can_id(id).unwrap(), data).unwrap();
-        assert_eq!(f.side(&frame("6F1", &[0x10, 0x01, 0x3E])), Some(Side::Tx));
-        assert_eq!(f.side(&frame("6F1", &[0x11, 0x01, 0x3E])), None);
-        assert_eq!(f.side(&frame("610", &[0xF1, 0x01, 0x7E])), Some(Side::Rx));
-        assert_eq!(f.side(&frame("123", &[0xF1])), None);
-        assert_eq!(f.address_len(), 1);
+        let side = |id, data: &[u8]| f.side(&captured(id, data).frame);
+        let one = AddressLength::One;
+        assert_eq!(side("6F1", &[0x10, 0x01, 0x3E]), Some((Side::Tx, one)));
+        assert_eq!(side("6F1", &[0x11, 0x01, 0x3E]), None);
+        assert_eq!(side("610", &[0xF1, 0x01, 0x7E]), Some((Side::Rx, one)));
+        assert_eq!(side("123", &[0xF1]), None);
         let all = Filter::new(&AddressArgs::default()).unwrap();
-        assert_eq!(all.side(&frame("123", &[])), Some(Side::Any));
-        let tx_only = Filter::new(&AddressArgs {
+        assert_eq!(
+            all.side(&captured("123", &[]).frame),
+            Some((Side::Any, AddressLength::Zero))
+        );
+        let only_tx = Filter::new(&AddressArgs {
             tx_id: parse_can_id("7E0").ok(),
             ..AddressArgs::default()
         })
         .unwrap();
-        assert_eq!(tx_only.side(&frame("7E0", &[1, 2])), Some(Side::Tx));
-        assert_eq!(tx_only.side(&frame("7E8", &[1, 2])), None);
+        assert_eq!(
+            only_tx.side(&captured("7E0", &[0x02, 0x3E, 0x00]).frame),
+            Some((Side::Tx, AddressLength::Zero))
+        );
+        assert_eq!(
+            only_tx.side(&captured("7E8", &[0x02, 0x7E, 0x00]).frame),
+            None
+        );
+        let bad = AddressArgs {
+            ext: parse_ext_addr("10").ok(),
+            ..AddressArgs::default()
+        };
+        assert!(Filter::new(&bad).is_err());
+    }
+
+    #[test]
+    fn length_fields() {
+        assert_eq!(length_field(&captured("7E0", &[1, 2, 3]).frame), "[3]");
+        let fd = Frame::new_fd(parse_can_id("001").unwrap(), &[0; 12], true).unwrap();
+        assert_eq!(length_field(&fd), "[12]*");
     }
 
     #[test]
     fn lines_look_like_isotpdump() {
         let mut f = plain_formatter(Palette::plain(), true, None);
-        let line = f.line(&captured("7E0", &[0x03, 0x22, 0xF1, 0x90]), Side::Tx, 0);
+        let line = f.line(
+            &captured("7E0", &[0x03, 0x22, 0xF1, 0x90]),
+            Side::Tx,
+            AddressLength::Zero,
+        );
         assert_eq!(
             line,
             " can0  7E0  [4]  [SF] ln: 3    data: 22 F1 90  [ReadDataByIdentifier VIN (F190)]"
         );
         f.ascii = true;
         f.stamper = Stamper::new(TimeMode::Absolute);
-        let line = f.line(&captured("7E8", &[0x30, 0x00, 0x00]), Side::Rx, 0);
+        let line = f.line(
+            &captured("7E8", &[0x30, 0x00, 0x00]),
+            Side::Rx,
+            AddressLength::Zero,
+        );
         assert_eq!(
             line,
             "(1700000000.000000)  can0  7E8  [3]  [FC] FC: 0 = CTS # BS: 0 = off # STmin: 0x00 = 0 ms"
         );
-        let line = f.line(&captured("7E8", &[0x21, b'A', b'B']), Side::Rx, 0);
+        let line = f.line(
+            &captured("7E8", &[0x21, b'A', b'B']),
+            Side::Rx,
+            AddressLength::Zero,
+        );
         assert!(
             line.ends_with("[CF] sn: 1    data: 41 42  - 'AB'"),
             "{line}"
         );
-        let line = f.line(&captured("7E8", &[0x07, 0x01]), Side::Rx, 0);
+        let line = f.line(
+            &captured("7E8", &[0x07, 0x01]),
+            Side::Rx,
+            AddressLength::Zero,
+        );
         assert!(line.contains("(invalid: "), "{line}");
         f.max_data = Some(2);
         f.ascii = false;
-        let line = f.line(&captured("7E8", &[0x21, 1, 2, 3]), Side::Rx, 0);
+        let line = f.line(
+            &captured("7E8", &[0x21, 1, 2, 3]),
+            Side::Rx,
+            AddressLength::Zero,
+        );
         assert!(line.ends_with("data: 01 02 ..."), "{line}");
     }
 }

@@ -9,8 +9,8 @@ use crate::output::Out;
 /// Runs `isotp hub` until the process is interrupted.
 pub fn run(args: &HubArgs) -> CliResult {
     crate::logger::init(log::Level::Info);
-    let hub = Hub::bind(args.listen)
-        .map_err(|e| CliError::usage(format!("cannot listen on {}: {e}", args.listen)))?;
+    // The library's error names the address and what to do.
+    let hub = Hub::bind(args.listen).map_err(|e| CliError::usage(e.to_string()))?;
     // Printed once the hub accepts connections, so scripts can wait for this line.
     Out::live().line(&format!("listening on {}", hub.local_addr()))?;
     loop {

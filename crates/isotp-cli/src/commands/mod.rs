@@ -1,6 +1,7 @@
 //! One module per command.
 
 pub mod conformance;
+pub mod convert;
 pub mod demo;
 pub mod dump;
 pub mod echo;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use isotp::bus::{CanBus, Direction, Tracer, VirtualBus};
-use isotp::measure::{self, Percentiles};
+use isotp::measure::{self, Percentiles, Step};
 use isotp::{Stack, StackError};
 use isotp_core::{Address, CanId, Config};
 
@@ -32,10 +32,14 @@ struct Report {
 pub fn run(args: &PerfArgs) -> CliResult {
     let config = link_options::config(&args.link, Some(&args.flow))?;
     let mut ids = args.address.clone();
-    // Without ids, the classic diagnostic pair.
+    // Without ids, the classic diagnostic pair; the receiving node is its mirror.
     if ids.tx_id.is_none() && ids.rx_id.is_none() {
-        ids.tx_id = CanId::standard(0x7E0).ok();
-        ids.rx_id = CanId::standard(0x7E8).ok();
+        let (tx, rx) = match args.role {
+            Some(Role::Recv) => (0x7E8, 0x7E0),
+            _ => (0x7E0, 0x7E8),
+        };
+        ids.tx_id = CanId::standard(tx).ok();
+        ids.rx_id = CanId::standard(rx).ok();
     }
     let address = link_options::link_address(&ids, Needs::Both)?;
     let report = match (iface_given(args), args.role) {
@@ -109,11 +113,20 @@ fn traced<B: CanBus>(bus: B, address: Address) -> Arc<Tracer<B>> {
     }))
 }
 
-/// What a measuring loop's error means to the user.
-fn run_error(e: StackError) -> CliError {
-    match e {
-        StackError::Timeout { waited, what } => timed_out(what, waited),
-        e => from_stack(e),
+/// What a measuring loop's failure means to the user.
+fn run_error(count: u64) -> impl Fn(measure::Failure) -> CliError {
+    move |f| {
+        let which = format!("PDU {} of {count}", f.number);
+        match (f.error, f.step) {
+            (StackError::Timeout { waited, .. }, Step::Send | Step::SendBack) => {
+                timed_out(&format!("{which} to be sent"), waited)
+            }
+            (StackError::Timeout { waited, .. }, Step::Echo) => {
+                timed_out(&format!("the echo of {which}"), waited)
+            }
+            (StackError::Timeout { waited, .. }, _) => timed_out(&which, waited),
+            (e, _) => from_stack(e),
+        }
     }
 }
 
@@ -148,8 +161,8 @@ fn local(args: &PerfArgs, address: Address, config: Config) -> CliResult<Report>
         .join()
         .map_err(|_| CliError::failure("the receiving stack's thread failed"))?;
     bar.finish_and_clear();
-    let sent = sent.map_err(run_error)?;
-    let received = received.map_err(run_error)?;
+    let sent = sent.map_err(run_error(count))?;
+    let received = received.map_err(run_error(count))?;
     // Throughput ends when the receiver has the last PDU; round trips when the sender has the echo.
     let start = sent.ended.map(|e| e - sent.elapsed);
     let elapsed = match (rtt, start, received.ended) {
@@ -182,13 +195,19 @@ fn remote(
     let (size, count, timeout) = (args.size as usize, args.count, args.timeout);
     let result = match role {
         Role::Send => measure::send(&stack, size, count, args.rtt, timeout, |_| bar.inc(1)),
-        // The first PDU may be a while coming: the other node starts when it starts.
-        Role::Recv => {
-            measure::receive(&stack, size, count, args.rtt, timeout, None, |_| bar.inc(1))
-        }
+        // --timeout bounds the first PDU too: start the sender within it (or raise it).
+        Role::Recv => measure::receive(
+            &stack,
+            size,
+            count,
+            args.rtt,
+            timeout,
+            Some(timeout),
+            |_| bar.inc(1),
+        ),
     };
     bar.finish_and_clear();
-    let run = result.map_err(run_error)?;
+    let run = result.map_err(run_error(count))?;
     let elapsed = match role {
         Role::Send => run.elapsed,
         // From the first frame of the link, as isotpperf counts.

@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use isotp::{Stack, StackError};
+use isotp_core::monitor::Party;
 
 use crate::cli::RecvArgs;
 use crate::commands::send::require_iface;
@@ -59,8 +60,14 @@ pub fn run(args: &RecvArgs, color: ColorChoice) -> CliResult {
             &mut out,
             &MessageLine {
                 time: clock.at(message.at),
-                from: rx_id,
-                to: tx_id,
+                from: Party {
+                    id: rx_id,
+                    address_byte: address.rx_prefix(),
+                },
+                to: tx_id.map(|id| Party {
+                    id,
+                    address_byte: address.tx_prefix(),
+                }),
                 target: message.target_address_type,
                 payload: &message.payload,
             },

@@ -1,15 +1,18 @@
 //! `isotp sniff`: complete PDUs of both directions, watched without transmitting, live or from a log.
+//!
+//! The reassembly is isotp-core's [`Monitor`]: a log is replayed in its own time (N_Bs and N_Cr
+//! measured between the logged frames), a live bus in real time.
 
 use std::time::Duration;
 
-use isotp_core::ProtocolError;
+use isotp_core::monitor::{Discovery, Monitor, MonitorConfig, MonitorEvent};
+use isotp_core::{Instant, ProtocolError};
 
-use crate::cli::SniffArgs;
+use crate::cli::{DiscoveryArg, RxExt, SniffArgs};
 use crate::error::{CliError, CliResult};
 use crate::link_options;
 use crate::message_format::{MessageLine, MessagePrinter};
 use crate::output::{note, ColorChoice, Out, Palette, Stamper, Timestamp};
-use crate::reassembly::{Found, Tracker};
 use crate::source::{FrameSource, Next};
 
 /// How often a live sniffer wakes without traffic to run the protocol timers.
@@ -17,21 +20,15 @@ const TICK: Duration = Duration::from_millis(100);
 
 /// Runs `isotp sniff`.
 pub fn run(args: &SniffArgs, color: ColorChoice) -> CliResult {
-    let a = &args.address;
-    let mut tracker = if a.tx_id.is_none() && a.rx_id.is_none() {
-        if a.ext.is_some() {
-            return Err(CliError::usage(
-                "-x needs the ids: give -s and -d (discovery follows normal addressing only)",
-            ));
-        }
-        Tracker::discovering(args.max_size)
+    let color = if args.colour {
+        ColorChoice::Always
     } else {
-        let address = link_options::address_for(a.tx_id, a.rx_id, a.ext)?;
-        Tracker::fixed(address, a.tx_id, a.rx_id, args.max_size).map_err(CliError::usage)?
+        color
     };
+    let mut monitor = monitor_for(args)?;
     let mut source = FrameSource::open(&args.source)?;
     let mut printer = MessagePrinter::new(
-        args.format,
+        args.pdu_format(),
         Stamper::new(args.time),
         Palette::for_stdout(color),
         args.uds,
@@ -43,7 +40,6 @@ pub fn run(args: &SniffArgs, color: ColorChoice) -> CliResult {
     };
     let limit = args.source.count;
     let mut printed = 0u64;
-    let mut found = Vec::new();
     let mut last_time: Option<Timestamp> = None;
     let result = loop {
         if limit.is_some_and(|n| printed >= n) {
@@ -52,21 +48,28 @@ pub fn run(args: &SniffArgs, color: ColorChoice) -> CliResult {
         match source.next(Some(TICK)) {
             Ok(Next::Frame(c)) => {
                 last_time = Some(c.time);
-                tracker.frame(&c.frame, c.time, &mut found);
+                monitor.handle_frame(&c.frame, instant(c.time));
             }
-            Ok(Next::Idle(now)) => tracker.tick(now, &mut found),
+            Ok(Next::Idle(now)) => monitor.handle_timeout(instant(now)),
             Ok(Next::End) => break Ok(()),
             Err(e) => break Err(e),
         }
-        if let Err(e) = report(&mut found, &mut printer, &mut out, &mut printed, limit) {
+        if let Err(e) = report(
+            &mut monitor,
+            &mut printer,
+            &mut out,
+            &mut printed,
+            limit,
+            args.head,
+        ) {
             break Err(e);
         }
     };
     out.flush()?;
     if result.is_ok() && source.is_log() && limit.map_or(true, |n| printed < n) {
-        for id in tracker.unfinished() {
+        for c in monitor.in_progress() {
             note(&format!(
-                "the log ended during a transfer from {id}{}",
+                "the log ended during a transfer from {c}{}",
                 last_time.map_or_else(String::new, |t| format!(" (last frame at {})", t.seconds()))
             ));
         }
@@ -75,35 +78,78 @@ pub fn run(args: &SniffArgs, color: ColorChoice) -> CliResult {
     result
 }
 
+/// The monitor for the options: the conversation of -s/-d/-x, or discovery.
+fn monitor_for(args: &SniffArgs) -> CliResult<Monitor> {
+    let mut address = args.address.clone();
+    if let (Some(ext), Some(RxExt::Byte(rx))) = (address.ext.as_mut(), args.rx_ext) {
+        ext.rx = Some(rx);
+    }
+    if args.rx_ext == Some(RxExt::Any) {
+        return Err(CliError::usage(
+            "-X any is isotpdump's: sniff needs the address byte",
+        ));
+    }
+    let a = &address;
+    let mut settings = MonitorConfig::default();
+    settings.config.max_frame_size = args.max_size;
+    if a.tx_id.is_none() && a.rx_id.is_none() {
+        if a.ext.is_some() {
+            return Err(CliError::usage(
+                "-x needs the ids -s and -d; to discover conversations with an address byte, use \
+                 --discover extended or --discover mixed",
+            ));
+        }
+        settings.discovery = Some(match args.discover {
+            DiscoveryArg::Normal => Discovery::Normal,
+            DiscoveryArg::Extended => Discovery::Extended,
+            DiscoveryArg::Mixed => Discovery::Mixed,
+        });
+        return Ok(Monitor::new(settings));
+    }
+    let address = link_options::address_for(a.tx_id, a.rx_id, a.ext)?;
+    let mut monitor = Monitor::new(settings);
+    monitor
+        .watch(address)
+        .map_err(|e| CliError::usage(e.to_string()))?;
+    Ok(monitor)
+}
+
+fn instant(t: Timestamp) -> Instant {
+    Instant::from_micros(t.as_micros())
+}
+
 fn report(
-    found: &mut Vec<Found>,
+    monitor: &mut Monitor,
     printer: &mut MessagePrinter,
     out: &mut Out,
     printed: &mut u64,
     limit: Option<u64>,
+    head: Option<usize>,
 ) -> CliResult {
-    for f in found.drain(..) {
-        match f {
-            Found::Message(m) => {
+    while let Some(event) = monitor.poll_event() {
+        match event {
+            MonitorEvent::Message(m) => {
                 if limit.is_some_and(|n| *printed >= n) {
                     continue;
                 }
                 printer.print(
                     out,
                     &MessageLine {
-                        time: m.time,
+                        time: Timestamp::from_micros(m.last_frame.time.as_micros()),
                         from: m.from,
                         to: m.to,
-                        target: m.target,
-                        payload: &m.payload,
+                        target: m.target_address_type,
+                        payload: &m.payload
+                            [..head.map_or(m.payload.len(), |h| h.min(m.payload.len()))],
                     },
                 )?;
                 *printed += 1;
             }
-            Found::Failure {
-                time,
+            MonitorEvent::Failed {
                 conversation,
                 error,
+                time,
+                ..
             } => {
                 let why = match error {
                     ProtocolError::MessageTooLarge {
@@ -114,8 +160,11 @@ fn report(
                     ),
                     e => format!("transfer failed: {e}"),
                 };
+                let time = Timestamp::from_micros(time.as_micros());
                 note(&format!("({}) {conversation}: {why}", time.seconds()));
             }
+            // Frames the standard says to ignore are dump's business; sniff shows messages.
+            _ => {}
         }
     }
     Ok(())

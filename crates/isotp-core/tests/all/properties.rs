@@ -430,6 +430,8 @@ enum Op {
     StopSending,
     StopReceiving,
     TxFailure,
+    SendVec(usize),
+    SwapAddress,
     ToggleReady,
 }
 
@@ -463,6 +465,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::StopSending),
         1 => Just(Op::StopReceiving),
         1 => Just(Op::TxFailure),
+        1 => (1usize..=100).prop_map(Op::SendVec),
+        1 => Just(Op::SwapAddress),
         1 => Just(Op::ToggleReady),
     ]
 }
@@ -529,6 +533,11 @@ proptest! {
         }
         let mut now = Instant::ZERO;
         let tx_ids = [address.tx_id(TargetAddressType::Physical).unwrap()];
+        let twin = if extended {
+            Address::extended_11(0x6F1, 0x610, 0x11, 0xF1).unwrap()
+        } else {
+            Address::normal_11(0x6F1, 0x610).unwrap()
+        };
         for op in ops {
             match op {
                 Op::Frame { to_rx, fd, mut data } => {
@@ -565,6 +574,13 @@ proptest! {
                 Op::StopSending => { ep.stop_sending(); }
                 Op::StopReceiving => ep.stop_receiving(),
                 Op::TxFailure => { let _ = ep.handle_tx_failure(); }
+                Op::SendVec(n) => { let _ = ep.send_vec(payload(n, 2), TargetAddressType::Physical); }
+                Op::SwapAddress => {
+                    // Back and forth between the address and its twin on the same ids.
+                    let current = *ep.address();
+                    ep.set_address(if current == address { twin } else { address });
+                    prop_assert!(!ep.is_transmitting() && !ep.is_receiving());
+                }
                 Op::ToggleReady => ep.set_receive_ready(!ep.is_receive_ready()),
             }
             if let Some(p) = ep.reception_progress() {

@@ -7,6 +7,7 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use isotp_core::{CanId, Frame};
@@ -198,6 +199,29 @@ pub struct SocketCanBus {
     iface: String,
     fd_capable: bool,
     send_timeout: Duration,
+    /// Transmit confirmation from the kernel's echo of our own frames (`CAN_RAW_RECV_OWN_MSGS`);
+    /// `None` when the kernel refused the option.
+    echo: Option<Echo>,
+    /// Held while reading the socket, so frames read by a sender waiting for its echo keep their
+    /// order (they wait in the echo's stash for `recv`).
+    read_lock: Mutex<()>,
+    /// The ids asked for by `set_receive_filter` (`None`: every frame), and the ids we sent, which
+    /// the kernel's filter must also pass for their echoes to reach us.
+    filter: Mutex<(Option<Vec<CanId>>, Vec<CanId>)>,
+}
+
+/// Own-echo bookkeeping: frames written and echoes seen (the kernel echoes in order), and data
+/// frames read by a sender while it looked for its echo.
+#[derive(Default)]
+struct Echo {
+    state: Mutex<EchoState>,
+}
+
+#[derive(Default)]
+struct EchoState {
+    written: u64,
+    confirmed: u64,
+    stash: std::collections::VecDeque<Frame>,
 }
 
 impl std::fmt::Debug for SocketCanBus {
@@ -273,12 +297,22 @@ impl SocketCanBus {
                 .unwrap_or(true);
         let wake = linux_fd::eventfd()
             .map_err(|e| BusError::io(format!("creating the wake-up eventfd for {iface}"), e))?;
+        let echo = match own_messages(socket.fd()) {
+            Ok(()) => Some(Echo::default()),
+            Err(e) => {
+                log::debug!("{iface}: no own-echo transmit confirmation ({e})");
+                None
+            }
+        };
         Ok(SocketCanBus {
             socket,
             wake,
             iface: iface.to_string(),
             fd_capable,
             send_timeout: DEFAULT_SEND_TIMEOUT,
+            echo,
+            read_lock: Mutex::new(()),
+            filter: Mutex::new((None, Vec::new())),
         })
     }
 
@@ -370,8 +404,19 @@ impl SocketCanBus {
     }
 
     /// Reads one frame without blocking: `Ok(None)` when none is waiting. Remote and error frames
-    /// are skipped.
+    /// are skipped; echoes of our own frames are counted as transmit confirmations.
     fn try_read(&self) -> Result<Option<Frame>, BusError> {
+        let _reading = self.read_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(echo) = &self.echo else {
+            return self.read_plain();
+        };
+        if let Some(f) = echo.lock().stash.pop_front() {
+            return Ok(Some(f));
+        }
+        self.read_echoing(echo)
+    }
+
+    fn read_plain(&self) -> Result<Option<Frame>, BusError> {
         loop {
             match self.socket.read() {
                 Ok(any) => match from_can_any_frame(&any) {
@@ -382,6 +427,66 @@ impl SocketCanBus {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(self.io_error("receiving", e)),
             }
+        }
+    }
+
+    /// Reads until a data frame from another socket (returned) or nothing is waiting, counting the
+    /// echoes of ours on the way. Called with `read_lock` held.
+    fn read_echoing(&self, echo: &Echo) -> Result<Option<Frame>, BusError> {
+        loop {
+            match read_with_flags(self.socket.fd()) {
+                Ok(Some((frame, own))) => {
+                    if own {
+                        echo.lock().confirmed += 1;
+                    } else if let Some(f) = frame {
+                        return Ok(Some(f));
+                    }
+                }
+                Ok(None) => return Ok(None),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.io_error("receiving", e)),
+            }
+        }
+    }
+
+    /// After writing frame number `ticket`: waits until the kernel echoed it (it is on the bus, or
+    /// at least accepted by the driver), reading the socket meanwhile if nobody else does.
+    fn wait_echo(&self, echo: &Echo, ticket: u64, frame: &Frame) -> Result<(), BusError> {
+        let deadline = Instant::now() + self.send_timeout;
+        loop {
+            if echo.lock().confirmed >= ticket {
+                return Ok(());
+            }
+            if let Ok(_reading) = self.read_lock.try_lock() {
+                let mut stashed = false;
+                while let Some(f) = self.read_echoing(echo)? {
+                    echo.lock().stash.push_back(f);
+                    stashed = true;
+                }
+                if stashed {
+                    // A `recv` may be asleep on the socket these frames came from.
+                    self.interrupt();
+                }
+                if echo.lock().confirmed >= ticket {
+                    return Ok(());
+                }
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(BusError::io(
+                    format!(
+                        "sending {frame} on {}: the kernel did not confirm it within {:?} (no echo of our own \
+                         frame: is the bus connected and is another node acknowledging frames?)",
+                        self.iface, self.send_timeout
+                    ),
+                    io::Error::from(io::ErrorKind::TimedOut),
+                ));
+            }
+            // Another thread may be reading: look again soon.
+            let _ = self.wait(
+                libc::POLLIN,
+                Some((deadline - now).min(Duration::from_micros(200))),
+            );
         }
     }
 
@@ -464,6 +569,124 @@ impl SocketCanBus {
     }
 }
 
+impl SocketCanBus {
+    /// Installs `CAN_RAW_FILTER` for `ids` plus the ids we sent (their echoes confirm our frames).
+    fn apply_filter(&self, ids: &Option<Vec<CanId>>, sent: &[CanId]) -> Result<(), BusError> {
+        let all: Option<Vec<CanId>> = ids.as_ref().map(|ids| {
+            let mut all = ids.clone();
+            if self.echo.is_some() {
+                all.extend(sent.iter().filter(|s| !ids.contains(s)));
+            }
+            all
+        });
+        let ids = all.as_deref();
+        let filters: Vec<(u32, u32)> = match ids {
+            // id 0, mask 0: every frame.
+            None => vec![(0, 0)],
+            Some(ids) => ids
+                .iter()
+                .map(|id| {
+                    if id.is_extended() {
+                        let flag = libc::CAN_EFF_FLAG;
+                        (id.raw() | flag, libc::CAN_EFF_MASK | flag)
+                    } else {
+                        // The EFF flag in the mask keeps an 11-bit filter from matching 29-bit ids.
+                        (id.raw(), libc::CAN_SFF_MASK | libc::CAN_EFF_FLAG)
+                    }
+                })
+                .collect(),
+        };
+        self.set_filters(&filters)
+    }
+
+    /// Before sending with `id`: makes sure the kernel's filter lets its echo through.
+    fn pass_echoes_of(&self, id: CanId) -> Result<(), BusError> {
+        let mut f = self.filter.lock().unwrap_or_else(|e| e.into_inner());
+        if f.1.contains(&id) {
+            return Ok(());
+        }
+        f.1.push(id);
+        if f.0.is_some() {
+            let (ids, sent) = (&f.0, &f.1);
+            self.apply_filter(ids, sent)?;
+        }
+        Ok(())
+    }
+}
+
+impl Echo {
+    fn lock(&self) -> std::sync::MutexGuard<'_, EchoState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Asks the kernel to hand our own frames back once sent (flagged `MSG_CONFIRM`).
+fn own_messages(fd: RawFd) -> io::Result<()> {
+    let on: libc::c_int = 1;
+    // SAFETY: fd is an open CAN_RAW socket; the option value is a live c_int of the size given.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_CAN_RAW,
+            libc::CAN_RAW_RECV_OWN_MSGS,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Reads one frame with `recvmsg`: `Ok(None)` when none is waiting, else the data frame (`None` for
+/// remote and error frames) and whether it is the echo of one of ours.
+fn read_with_flags(fd: RawFd) -> io::Result<Option<(Option<Frame>, bool)>> {
+    // struct canfd_frame: can_id (u32, native order), len, flags, two reserved bytes, 64 data bytes;
+    // struct can_frame is its first 16 bytes.
+    let mut buf = [0u8; 72];
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: msghdr is plain old data; all-zero is a valid value.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    // SAFETY: msg points at one live iovec over `buf`, which outlives the call; no control data.
+    let n = unsafe { libc::recvmsg(fd, &mut msg, libc::MSG_DONTWAIT) };
+    if n < 0 {
+        let e = io::Error::last_os_error();
+        return if e.kind() == io::ErrorKind::WouldBlock {
+            Ok(None)
+        } else {
+            Err(e)
+        };
+    }
+    let own = msg.msg_flags & libc::MSG_CONFIRM != 0;
+    let n = n as usize;
+    let raw_id = u32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]);
+    if raw_id & (libc::CAN_ERR_FLAG | libc::CAN_RTR_FLAG) != 0 || (n != 16 && n != 72) {
+        return Ok(Some((None, own)));
+    }
+    let id = if raw_id & libc::CAN_EFF_FLAG != 0 {
+        CanId::extended(raw_id & libc::CAN_EFF_MASK)
+    } else {
+        CanId::standard(raw_id & libc::CAN_SFF_MASK)
+    };
+    let len = usize::from(buf[4]).min(if n == 16 { 8 } else { 64 });
+    let data = &buf[8..8 + len];
+    let frame = id.ok().and_then(|id| {
+        if n == 16 {
+            Frame::new(id, data).ok()
+        } else {
+            Frame::new_fd(id, data, buf[5] & libc::CANFD_BRS as u8 != 0).ok()
+        }
+    });
+    Ok(Some((frame, own)))
+}
+
 impl AsRawFd for SocketCanBus {
     fn as_raw_fd(&self) -> RawFd {
         self.socket.fd()
@@ -480,7 +703,18 @@ impl CanBus for SocketCanBus {
                 self.iface, self.iface
             )));
         }
-        self.send_any(frame, &to_can_any_frame(frame))
+        let Some(echo) = &self.echo else {
+            return self.send_any(frame, &to_can_any_frame(frame));
+        };
+        self.pass_echoes_of(frame.id())?;
+        // Tickets in write order: the kernel echoes in that order.
+        let ticket = {
+            let mut st = echo.lock();
+            self.send_any(frame, &to_can_any_frame(frame))?;
+            st.written += 1;
+            st.written
+        };
+        self.wait_echo(echo, ticket, frame)
     }
 
     fn recv(&self, timeout: Option<Duration>) -> Result<Option<Frame>, BusError> {
@@ -520,27 +754,15 @@ impl CanBus for SocketCanBus {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities::CLASSIC.with_can_fd(self.fd_capable)
+        Capabilities::CLASSIC
+            .with_can_fd(self.fd_capable)
+            .with_tx_confirmation(self.echo.is_some())
     }
 
     fn set_receive_filter(&self, ids: Option<&[isotp_core::CanId]>) -> Result<(), BusError> {
-        let filters: Vec<(u32, u32)> = match ids {
-            // id 0, mask 0: every frame.
-            None => vec![(0, 0)],
-            Some(ids) => ids
-                .iter()
-                .map(|id| {
-                    if id.is_extended() {
-                        let flag = libc::CAN_EFF_FLAG;
-                        (id.raw() | flag, libc::CAN_EFF_MASK | flag)
-                    } else {
-                        // The EFF flag in the mask keeps an 11-bit filter from matching 29-bit ids.
-                        (id.raw(), libc::CAN_SFF_MASK | libc::CAN_EFF_FLAG)
-                    }
-                })
-                .collect(),
-        };
-        self.set_filters(&filters)
+        let mut f = self.filter.lock().unwrap_or_else(|e| e.into_inner());
+        f.0 = ids.map(<[CanId]>::to_vec);
+        self.apply_filter(&f.0, &f.1)
     }
 }
 

@@ -6,7 +6,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use isotp_core::{Endpoint, Event, Frame, Instant, MessageId, ProtocolError, Warning};
+use isotp_core::{
+    CanId, Endpoint, Event, Frame, Instant, LinkKey, MessageId, ProtocolError, Route, Router,
+    Warning,
+};
 
 use super::clock::Clock;
 use super::completion::{Completion, Outcome};
@@ -14,7 +17,6 @@ use super::error::{Message, MessageDirection, StackError};
 use super::lead::{Follow, Lead, Turn};
 use super::mailbox::Mailbox;
 use super::options::DriverOptions;
-use super::routes::Routes;
 use crate::bus::{BusError, CanBus};
 
 /// Below this distance to a protocol deadline the leader spins instead of sleeping, so STmin gaps are
@@ -83,25 +85,29 @@ impl LinkState {
     }
 }
 
-#[derive(Default)]
+/// The node's links, routed by receive id, with their timers (the core's sans-IO [`Router`]).
 pub(crate) struct State {
-    links: Vec<Option<LinkState>>,
-    free: Vec<usize>,
-    routes: Routes,
+    router: Router<LinkState>,
 }
 
 impl State {
-    pub(crate) fn link_mut(&mut self, idx: usize) -> Option<&mut LinkState> {
-        self.links.get_mut(idx).and_then(Option::as_mut)
+    pub(crate) fn link_mut(&mut self, key: LinkKey) -> Option<&mut LinkState> {
+        self.router.get_mut(key)
     }
 
-    fn route(&mut self, idx: usize) {
-        let Some(link) = self.links.get(idx).and_then(Option::as_ref) else {
-            return;
-        };
-        let ep = &link.endpoint;
-        let ids = ep.address().rx_ids().filter(|_| !ep.config().listen_mode);
-        self.routes.insert(idx, ids);
+    /// Every id some link listens to; `None` when a link takes every frame.
+    fn ids(&self) -> Option<Vec<CanId>> {
+        let mut ids = Vec::new();
+        for (key, _) in self.router.iter() {
+            match self.router.route(key) {
+                Some(Route::Ids(v)) => ids.extend(v.iter().copied()),
+                Some(_) => return None,
+                None => {}
+            }
+        }
+        ids.sort_by_key(|id| (id.is_extended(), id.raw()));
+        ids.dedup();
+        Some(ids)
     }
 }
 
@@ -124,7 +130,9 @@ impl Shared {
             bus,
             clock: Clock::new(),
             options,
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State {
+                router: Router::new(),
+            }),
             lead: Lead::default(),
             sleeping_until: AtomicU64::new(0),
             kicked: AtomicBool::new(false),
@@ -136,16 +144,16 @@ impl Shared {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Sends what link `idx` has due, delivers its events and reschedules its timer. The lock is
+    /// Sends what link `key` has due, delivers its events and reschedules its timer. The lock is
     /// released while a frame is on its way to the bus.
     pub(crate) fn service<'a>(
         &'a self,
         mut st: MutexGuard<'a, State>,
-        idx: usize,
+        key: LinkKey,
         mut now: Instant,
     ) -> MutexGuard<'a, State> {
         loop {
-            let Some(link) = st.link_mut(idx) else {
+            let Some(link) = st.link_mut(key) else {
                 return st;
             };
             link.endpoint.handle_timeout(now);
@@ -160,7 +168,7 @@ impl Shared {
             let result = self.bus.send(&frame);
             let sent = self.clock.now_ceil();
             st = self.lock();
-            let Some(link) = st.link_mut(idx) else {
+            let Some(link) = st.link_mut(key) else {
                 return st;
             };
             link.tx_busy = false;
@@ -180,20 +188,20 @@ impl Shared {
                 }
             }
         }
-        let Some(link) = st.link_mut(idx) else {
+        let Some(link) = st.link_mut(key) else {
             return st;
         };
         while let Some(event) = link.endpoint.poll_event() {
             dispatch(link, event, &self.clock, now);
         }
         let next = link.endpoint.poll_timeout();
-        st.routes.schedule(idx, next);
+        st.router.set_deadline(key, next);
         st
     }
 
     /// After a caller changed a link: wake the leader if it sleeps past the new deadline.
     pub(crate) fn kick_if_needed(&self, st: &State) {
-        if let Some(t) = st.routes.next_deadline() {
+        if let Some(t) = st.router.next_deadline() {
             if t.as_micros() < self.sleeping_until.load(Ordering::SeqCst) {
                 self.kicked.store(true, Ordering::SeqCst);
                 self.bus.interrupt();
@@ -203,15 +211,15 @@ impl Shared {
 
     /// Tells the bus which ids the links listen to (every id while one link cannot say).
     pub(crate) fn update_filter(&self) {
-        let ids = self.lock().routes.ids();
+        let ids = self.lock().ids();
         if let Err(e) = self.bus.set_receive_filter(ids.as_deref()) {
             log::warn!("cannot set the bus's receive filter: {e}");
         }
     }
 
-    pub(crate) fn add_link(&self, endpoint: Endpoint) -> (usize, Arc<LinkMail>) {
+    pub(crate) fn add_link(&self, endpoint: Endpoint) -> (LinkKey, Arc<LinkMail>) {
         let mail = Arc::new(LinkMail::new(self.options.receive_queue));
-        let mut st = self.lock();
+        let route = Route::for_endpoint(&endpoint);
         let state = LinkState {
             endpoint,
             awaited: HashMap::new(),
@@ -219,42 +227,29 @@ impl Shared {
             tx_busy: false,
             bus_error: None,
         };
-        let idx = match st.free.pop() {
-            Some(i) => {
-                st.links[i] = Some(state);
-                i
-            }
-            None => {
-                st.links.push(Some(state));
-                st.links.len() - 1
-            }
-        };
-        st.route(idx);
-        drop(st);
+        let key = self.lock().router.insert(state, route);
         self.update_filter();
-        (idx, mail)
+        (key, mail)
     }
 
-    pub(crate) fn remove_link(&self, idx: usize) {
-        let mut st = self.lock();
-        st.routes.remove(idx);
-        if let Some(Some(mut link)) = st.links.get_mut(idx).map(Option::take) {
+    pub(crate) fn remove_link(&self, key: LinkKey) {
+        let removed = self.lock().router.remove(key);
+        if let Some(mut link) = removed {
             link.drop_awaited(Outcome::Dropped);
             link.mail.messages.close();
         }
-        st.free.push(idx);
-        drop(st);
         self.update_filter();
     }
 
     /// Re-routes a link after its address changed.
-    pub(crate) fn reroute(&self, st: &mut State, idx: usize) {
-        st.routes.remove(idx);
-        st.route(idx);
+    pub(crate) fn reroute(&self, st: &mut State, key: LinkKey) {
+        if let Some(route) = st.router.get(key).map(|l| Route::for_endpoint(&l.endpoint)) {
+            st.router.set_route(key, route);
+        }
     }
 
     pub(crate) fn link_count(&self) -> usize {
-        self.lock().links.iter().filter(|l| l.is_some()).count()
+        self.lock().router.len()
     }
 
     /// Handles a frame captured at `captured`: the endpoints and the delivered message see that
@@ -262,23 +257,24 @@ impl Shared {
     fn handle_frame(&self, frame: &Frame, captured: std::time::Instant) {
         let mut st = self.lock();
         let now = self.clock.to_core(captured).min(self.clock.now());
-        for idx in st.routes.targets(frame.id()) {
-            if let Some(link) = st.link_mut(idx) {
+        let targets: smallvec::SmallVec<[LinkKey; 4]> = st.router.targets(frame.id()).collect();
+        for key in targets {
+            if let Some(link) = st.link_mut(key) {
                 link.endpoint.handle_frame(frame, now);
             }
-            st = self.service(st, idx, now);
+            st = self.service(st, key, now);
         }
         self.service_due(st, now);
     }
 
     fn service_due<'a>(&'a self, mut st: MutexGuard<'a, State>, now: Instant) {
-        while let Some(idx) = st.routes.pop_due(now) {
-            st = self.service(st, idx, now);
+        while let Some(key) = st.router.pop_due(now) {
+            st = self.service(st, key, now);
         }
     }
 
     fn report_all(&self, error: impl Fn() -> StackError) {
-        for link in self.lock().links.iter().flatten() {
+        for (_, link) in self.lock().router.iter() {
             link.mail.report(error());
         }
     }
@@ -286,7 +282,7 @@ impl Shared {
     /// Ends every wait: the bus is gone or the node stops.
     pub(crate) fn close_all(&self) {
         self.stop.store(true, Ordering::SeqCst);
-        for link in self.lock().links.iter_mut().flatten() {
+        for (_, link) in self.lock().router.iter_mut() {
             link.drop_awaited(Outcome::Dropped);
             link.mail.messages.close();
         }
@@ -294,7 +290,7 @@ impl Shared {
 
     /// One step of the leader: waits for a frame or the next deadline (or `until`), and handles it.
     fn drive(&self, until: Option<Instant>, spin: Duration) {
-        let timer = self.lock().routes.next_deadline();
+        let timer = self.lock().router.next_deadline();
         let next = match (timer, until) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -440,7 +436,7 @@ impl Shared {
         while !self.stop.load(Ordering::SeqCst) {
             let timer_in = self
                 .lock()
-                .routes
+                .router
                 .next_deadline()
                 .map(|t| t - self.clock.now());
             match self.lead.background_turn(LINGER, timer_in, &mut seen) {

@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use isotp_core::{Address, Config, MessageId, TargetAddressType};
+use isotp_core::{Address, Config, LinkKey, MessageId, TargetAddressType};
 
 use super::completion::{Completion, Outcome};
 use super::engine::{LinkMail, LinkState};
@@ -17,7 +17,7 @@ use super::node::Runner;
 /// `&self` and may be called from any thread. Dropping the link removes it from its node.
 pub struct Link {
     runner: Arc<Runner>,
-    idx: usize,
+    key: LinkKey,
     mail: Arc<LinkMail>,
     address: std::sync::Mutex<Address>,
 }
@@ -25,13 +25,13 @@ pub struct Link {
 impl Link {
     pub(crate) fn new(
         runner: Arc<Runner>,
-        idx: usize,
+        key: LinkKey,
         mail: Arc<LinkMail>,
         address: Address,
     ) -> Link {
         Link {
             runner,
-            idx,
+            key,
             mail,
             address: std::sync::Mutex::new(address),
         }
@@ -41,9 +41,9 @@ impl Link {
     fn with<R>(&self, f: impl FnOnce(&mut LinkState) -> R) -> Result<R, StackError> {
         let shared = &self.runner.shared;
         let mut st = shared.lock();
-        let link = st.link_mut(self.idx).ok_or(StackError::Stopped)?;
+        let link = st.link_mut(self.key).ok_or(StackError::Stopped)?;
         let r = f(link);
-        let st = shared.service(st, self.idx, shared.clock.now());
+        let st = shared.service(st, self.key, shared.clock.now());
         shared.kick_if_needed(&st);
         Ok(r)
     }
@@ -51,13 +51,13 @@ impl Link {
     /// Reads the link's state without sending anything or waking the engine thread.
     fn peek<R>(&self, f: impl FnOnce(&LinkState) -> R) -> Option<R> {
         let mut st = self.runner.shared.lock();
-        st.link_mut(self.idx).map(|l| f(l))
+        st.link_mut(self.key).map(|l| f(l))
     }
 
     /// Changes the link's state that does not affect what is due on the bus.
     fn peek_mut<R>(&self, f: impl FnOnce(&mut LinkState) -> R) -> Option<R> {
         let mut st = self.runner.shared.lock();
-        st.link_mut(self.idx).map(f)
+        st.link_mut(self.key).map(f)
     }
 
     /// Queues a message to the physical address. Returns at once; failures arrive on
@@ -281,10 +281,10 @@ impl Link {
         self.stop_sending();
         let shared = &self.runner.shared;
         let mut st = shared.lock();
-        if let Some(l) = st.link_mut(self.idx) {
+        if let Some(l) = st.link_mut(self.key) {
             l.endpoint.set_address(address);
         }
-        shared.reroute(&mut st, self.idx);
+        shared.reroute(&mut st, self.key);
         drop(st);
         shared.update_filter();
         *self.address.lock().unwrap_or_else(|e| e.into_inner()) = address;
@@ -303,7 +303,7 @@ impl Link {
 
 impl Drop for Link {
     fn drop(&mut self) {
-        self.runner.shared.remove_link(self.idx);
+        self.runner.shared.remove_link(self.key);
     }
 }
 

@@ -13,7 +13,6 @@ mod link;
 mod mailbox;
 mod node;
 mod options;
-mod routes;
 
 #[cfg(feature = "tokio")]
 pub use async_stack::AsyncStack;

@@ -109,8 +109,8 @@ impl Node {
         let endpoint = Endpoint::new(address, config)?
             .with_tx_confirmation()
             .with_first_frame_indication();
-        let (idx, mail) = self.runner.shared.add_link(endpoint);
-        Ok(Link::new(self.runner.clone(), idx, mail, address))
+        let (key, mail) = self.runner.shared.add_link(endpoint);
+        Ok(Link::new(self.runner.clone(), key, mail, address))
     }
 
     /// Number of links.

@@ -292,13 +292,22 @@ fn a_node_asks_the_bus_for_its_links_ids_only() {
     assert_eq!(last(), Some(vec![0x7E8, 0x7E9]));
     b.set_address(Address::normal_11(0x7E2, 0x7EA).unwrap());
     assert_eq!(last(), Some(vec![0x7E8, 0x7EA]));
-    // A listen-mode link follows both directions: every frame.
+    // A listen-mode link follows both directions: both ids.
     let mut listen = Config::default();
     listen.listen_mode = true;
     let l = node
         .add(Address::normal_11(0x700, 0x708).unwrap(), listen)
         .unwrap();
+    assert_eq!(last(), Some(vec![0x700, 0x708, 0x7E8, 0x7EA]));
+    // A fixed-addressing link's ids carry a pattern: every frame.
+    let fixed = node
+        .add(
+            Address::normal_fixed_29(0xF1, 0x10).unwrap(),
+            Config::default(),
+        )
+        .unwrap();
     assert_eq!(asked.lock().unwrap().last().cloned(), Some(None));
+    drop(fixed);
     drop(l);
     drop(b);
     assert_eq!(last(), Some(vec![0x7E8]));

@@ -7,8 +7,8 @@ use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::cargo_bin;
-use assert_cmd::Command;
-use predicates::prelude::*;
+
+use crate::common::isotp;
 
 /// A running `isotp hub`, killed when dropped.
 struct Hub {
@@ -91,12 +91,6 @@ impl Drop for Hub {
     }
 }
 
-fn isotp() -> Command {
-    let mut c = Command::cargo_bin("isotp").unwrap();
-    c.env_remove("ISOTP_IFACE").timeout(Duration::from_secs(20));
-    c
-}
-
 /// Starts a long-running client whose output is collected at the end.
 fn spawn(args: &[&str]) -> Child {
     StdCommand::new(cargo_bin("isotp"))
@@ -151,11 +145,13 @@ fn hub_logs_connects_and_disconnects() {
 fn hub_on_a_busy_port_is_a_usage_error() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
-    isotp()
+    let a = isotp()
         .args(["hub", "--listen", &format!("127.0.0.1:{port}")])
         .assert()
-        .code(2)
-        .stderr(predicate::str::contains("cannot listen"));
+        .code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert_eq!(err.matches("cannot listen on").count(), 1, "{err}");
+    assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");
 }
 
 #[test]
@@ -297,8 +293,8 @@ fn perf_measures_a_link_between_two_processes() {
     let mut hub = Hub::start();
     let bus = hub.iface("perf");
     let receiver = spawn(&[
-        "perf", "-i", &bus, "--role", "recv", "-s", "7E8", "-d", "7E0", "--count", "10", "--size",
-        "200", "--rtt", "--json",
+        // Default ids: the mirror of the sender's 7E0/7E8.
+        "perf", "-i", &bus, "--role", "recv", "--count", "10", "--size", "200", "--rtt", "--json",
     ]);
     hub.wait_for_clients("perf", 1);
     let a = isotp()
@@ -393,8 +389,8 @@ fn conformance_without_a_dut_fails_and_bad_options_are_usage_errors() {
         ])
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("FAIL"))
-        .stdout(predicate::str::contains("0 passed, 1 failed"));
+        .stdout(predicates::str::contains("FAIL"))
+        .stdout(predicates::str::contains("0 passed, 1 failed"));
     for bad in [
         &["--only", "nope"][..],
         &["--dut", "uds"][..],
@@ -411,5 +407,5 @@ fn conformance_without_a_dut_fails_and_bad_options_are_usage_errors() {
         .args(["conformance", "--list"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("tx.stmin_reserved"));
+        .stdout(predicates::str::contains("tx.stmin_reserved"));
 }

@@ -1,22 +1,14 @@
-//! The `isotp` binary, run as a user would: every command, good and bad input, exit codes.
+//! Every command in one process, run as a user would: good and bad input, exit codes.
 //!
 //! Commands that need two parties in one process (demo, perf) run on in-process virtual buses;
-//! tests/hub.rs covers the commands across processes through `isotp hub`.
+//! the `hub` module covers the commands across processes through `isotp hub`.
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::Duration;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn isotp() -> Command {
-    let mut c = Command::cargo_bin("isotp").expect("the isotp binary is built");
-    c.env_remove("ISOTP_IFACE")
-        .env_remove("NO_COLOR")
-        .timeout(Duration::from_secs(30));
-    c
-}
+use crate::common::{isotp, stdout_of};
 
 /// A diagnostic conversation: request, a 20-byte answer with flow control, a functional
 /// TesterPresent, a CAN FD exchange on 29-bit ids, and remote/error frames to pass over.
@@ -40,10 +32,6 @@ fn log_file(name: &str, text: &str) -> PathBuf {
     let mut f = std::fs::File::create(&path).unwrap();
     f.write_all(text.as_bytes()).unwrap();
     path
-}
-
-fn stdout_of(assert: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8_lossy(&assert.get_output().stdout).into_owned()
 }
 
 // ---- help -------------------------------------------------------------------------------------
@@ -599,6 +587,117 @@ fn dump_needs_a_source() {
 }
 
 #[test]
+fn a_log_and_an_interface_together_are_a_usage_error() {
+    for cmd in ["dump", "sniff"] {
+        isotp()
+            .args([cmd, "-i", "virtual:both", "--log", "-"])
+            .write_stdin(LOG)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("not both"));
+    }
+    // The interface of ISOTP_IFACE is a default: a log given on the command line wins.
+    isotp()
+        .env("ISOTP_IFACE", "virtual:default")
+        .args(["dump", "--log", "-"])
+        .write_stdin(LOG)
+        .assert()
+        .success();
+}
+
+#[test]
+fn a_directory_is_not_a_log() {
+    let dir = std::env::temp_dir();
+    for cmd in ["dump", "sniff"] {
+        isotp()
+            .args([cmd, "--log"])
+            .arg(&dir)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("is a directory"));
+    }
+}
+
+#[test]
+fn a_file_that_is_not_a_candump_log_is_refused_saying_what_it_looks_like() {
+    // A Vector ASC trace read as candump: refused at once, naming the format it looks like.
+    let mut asc =
+        String::from("date Mon Nov 27 10:00:00.000 am 2023\nbase hex  timestamps absolute\n");
+    for i in 0..500 {
+        asc.push_str(&format!(
+            "   {}.000100 1  7E0             Tx   d 3 02 3E 00\n",
+            i
+        ));
+    }
+    for cmd in ["dump", "sniff"] {
+        let a = isotp()
+            .args([cmd, "--log", "-", "--log-format", "candump"])
+            .write_stdin(asc.clone())
+            .assert()
+            .code(2);
+        let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+        assert!(err.contains("not a candump log"), "{err}");
+        assert!(err.contains("it looks like a Vector ASC file"), "{err}");
+        // One error, not a warning per line.
+        assert!(err.lines().count() <= 2, "{err}");
+        assert!(stdout_of(&a).is_empty());
+    }
+    // Prose is no log of any format: refused with the first line at fault.
+    let prose = "Dear all, please find the trace\n".repeat(500);
+    let a = isotp()
+        .args(["dump", "--log", "-"])
+        .write_stdin(prose)
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(err.contains("not a candump log"), "{err}");
+    assert!(err.contains("line 1"), "{err}");
+    assert!(err.lines().count() <= 2, "{err}");
+    // A short file of nothing but garbage too.
+    isotp()
+        .args(["sniff", "--log", "-"])
+        .write_stdin("hello\n")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not a candump log"));
+}
+
+#[test]
+fn malformed_lines_of_a_real_log_are_counted_beyond_the_first_few() {
+    let mut log = String::from("(1700000000.000000) can0 7E0#0322F190\n");
+    for _ in 0..30 {
+        log.push_str("garbage\n");
+    }
+    let a = isotp()
+        .args(["dump", "--log", "-"])
+        .write_stdin(log)
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert_eq!(err.matches("skipped log line").count(), 10, "{err}");
+    assert!(err.contains("30 malformed log lines skipped"), "{err}");
+}
+
+#[test]
+fn address_bytes_are_named_in_good_english() {
+    isotp()
+        .args([
+            "send",
+            "-i",
+            "virtual:x",
+            "-s",
+            "7E0",
+            "-d",
+            "7E8",
+            "-x",
+            "1G",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is not an address byte"));
+}
+
+#[test]
 fn dump_live_gives_up_after_the_idle_timeout() {
     isotp()
         .args(["dump", "-i", "virtual:dump-idle", "--timeout", "0.2"])
@@ -699,7 +798,25 @@ fn sniff_with_extended_addressing_needs_ids() {
         .args(["sniff", "-x", "F1", "--log", "-"])
         .write_stdin(LOG)
         .assert()
-        .code(2);
+        .code(2)
+        .stderr(predicate::str::contains("--discover extended"));
+}
+
+#[test]
+fn sniff_discovers_extended_addressing() {
+    // A tester (F1) on 6F1 asks ECU 10; the ECU answers on 610 in three frames.
+    let log = "\
+(1700000000.000000) can0 6F1#10022E00
+(1700000000.000100) can0 610#F1100962F1900102
+(1700000000.000200) can0 6F1#10300000
+(1700000000.000300) can0 610#F12103040506
+";
+    isotp()
+        .args(["sniff", "--discover", "extended", "-t", "n", "--log", "-"])
+        .write_stdin(log)
+        .assert()
+        .success()
+        .stdout("6F1[10] -> ?  [2]  2E 00\n610[F1] -> 6F1[10]  [9]  62 F1 90 01 02 03 04 05 06\n");
 }
 
 // ---- perf -------------------------------------------------------------------------------------
@@ -752,6 +869,16 @@ fn perf_roles_need_an_interface_and_vice_versa() {
         .args(["perf", "--count", "2", "--size", "10", "--json"])
         .assert()
         .success();
+}
+
+#[test]
+fn perf_recv_without_sender_times_out() {
+    isotp()
+        .args(["perf", "-i", "virtual:perf-nobody", "--role", "recv"])
+        .args(["--count", "1", "--timeout", "0.3"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("waiting for PDU 1 of 1"));
 }
 
 #[test]

@@ -1,0 +1,9 @@
+//! The `isotp` binary, run as a user would: one test crate, a module per concern.
+//!
+//! `commands`: every command in one process (good and bad input, exit codes; two parties on
+//! in-process virtual buses); `capture`: recorded logs in every format, `convert`; `hub`: the commands across processes through `isotp hub`.
+
+mod capture;
+mod commands;
+mod common;
+mod hub;

@@ -1,0 +1,143 @@
+//! Calendar dates to and from Unix time (UTC, proleptic Gregorian), for the headers of ASC, BLF and
+//! TRC files, without a date-time dependency.
+
+use std::time::Duration;
+
+/// A calendar date and time of day.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct DateTime {
+    pub year: i64,
+    /// 1-12.
+    pub month: u32,
+    /// 1-31.
+    pub day: u32,
+    pub hour: u32,
+    pub minute: u32,
+    pub second: u32,
+    pub nanos: u32,
+}
+
+/// Days since 1970-01-01 of a date (Howard Hinnant's algorithm).
+pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The date of a day count since 1970-01-01.
+pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+impl DateTime {
+    /// Checks the fields; `None` when one is out of range.
+    pub(crate) fn valid(self) -> Option<DateTime> {
+        let days_in_month = match self.month {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if self.year % 4 == 0 && (self.year % 100 != 0 || self.year % 400 == 0) => 29,
+            2 => 28,
+            _ => return None,
+        };
+        (self.day >= 1
+            && self.day <= days_in_month
+            && self.hour < 24
+            && self.minute < 60
+            && self.second < 61
+            && self.nanos < 1_000_000_000
+            && (1970..=9999).contains(&self.year))
+        .then_some(self)
+    }
+
+    /// Time since the Unix epoch.
+    pub(crate) fn to_unix(self) -> Duration {
+        let days = days_from_civil(self.year, self.month, self.day).max(0) as u64;
+        let secs = days * 86_400
+            + u64::from(self.hour) * 3600
+            + u64::from(self.minute) * 60
+            + u64::from(self.second);
+        Duration::new(secs, self.nanos)
+    }
+
+    pub(crate) fn from_unix(t: Duration) -> DateTime {
+        let secs = t.as_secs();
+        let (year, month, day) = civil_from_days((secs / 86_400) as i64);
+        let rem = secs % 86_400;
+        DateTime {
+            year,
+            month,
+            day,
+            hour: (rem / 3600) as u32,
+            minute: (rem / 60 % 60) as u32,
+            second: (rem % 60) as u32,
+            nanos: t.subsec_nanos(),
+        }
+    }
+
+    /// 0 = Sunday.
+    pub(crate) fn weekday(self) -> u32 {
+        (days_from_civil(self.year, self.month, self.day) + 4).rem_euclid(7) as u32
+    }
+}
+
+pub(crate) const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+pub(crate) const WEEKDAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+
+/// A month from its English or German abbreviation (Vector tools write the local language).
+pub(crate) fn month(name: &[u8]) -> Option<u32> {
+    let lower = name.to_ascii_lowercase();
+    // Mär in UTF-8 or Latin-1.
+    if lower == "m\u{e4}r".as_bytes() || lower == b"m\xe4r" {
+        return Some(3);
+    }
+    let n = match lower.get(..3)? {
+        b"jan" => 1,
+        b"feb" => 2,
+        b"mar" => 3,
+        b"apr" => 4,
+        b"may" | b"mai" => 5,
+        b"jun" => 6,
+        b"jul" => 7,
+        b"aug" => 8,
+        b"sep" => 9,
+        b"oct" | b"okt" => 10,
+        b"nov" => 11,
+        b"dec" | b"dez" => 12,
+        _ => return None,
+    };
+    Some(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips() {
+        for t in [0u64, 951_782_400, 1_700_000_000, 4_102_444_799] {
+            let d = DateTime::from_unix(Duration::from_secs(t));
+            assert_eq!(d.to_unix().as_secs(), t, "{d:?}");
+        }
+        let d = DateTime::from_unix(Duration::from_secs(1_700_000_000));
+        assert_eq!((d.year, d.month, d.day, d.hour), (2023, 11, 14, 22));
+        assert_eq!(WEEKDAYS[d.weekday() as usize], "Tue");
+        assert_eq!(days_from_civil(1899, 12, 30), -25_569);
+        assert_eq!(month(b"M\xc3\xa4r"), Some(3));
+        assert_eq!(month(b"Okt"), Some(10));
+        assert_eq!(month(b"xx"), None);
+    }
+}

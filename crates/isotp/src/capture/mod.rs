@@ -1,0 +1,517 @@
+//! Recorded CAN traffic: reading and writing the log formats that capture tools produce.
+//!
+//! | format | extension | read | write |
+//! | --- | --- | --- | --- |
+//! | candump (can-utils, python-can's `CanutilsLogWriter`) | `.log` | yes | yes |
+//! | Vector ASC (classic and CAN FD lines) | `.asc` | yes | yes |
+//! | Vector BLF (zlib log containers) | `.blf` | yes | yes |
+//! | PEAK TRC, versions 1.0 to 2.1 | `.trc` | yes | no |
+//!
+//! A [`Reader`] is an iterator of [`Record`]s (a frame, its time and channel) that holds one line or one
+//! log container at a time, so a recording of any size is read in constant memory. A malformed line is
+//! an `Err` item that says where and what was expected, and reading goes on; an input that is not in
+//! the format at all, a corrupt binary file or an I/O failure is a fatal `Err`, after which the reader
+//! ends ([`Error::is_fatal`]). Remote frames, error frames and events that carry no data frame are
+//! passed over and counted ([`Reader::skipped`]).
+//!
+//! ```
+//! use isotp::capture::{Format, Reader, Writer};
+//!
+//! let log = "(1700000000.000000) can0 7E0#0322F190\n(1700000000.000450) can0 7E8##1037F2231\n";
+//! let mut reader = Reader::new(log.as_bytes(), Format::Candump)?;
+//! let mut writer = Writer::new(std::io::Cursor::new(Vec::new()), Format::Asc)?;
+//! for record in &mut reader {
+//!     let record = record?;
+//!     assert_eq!(record.channel.to_string(), "can0");
+//!     writer.write(&record)?;
+//! }
+//! let asc = String::from_utf8(writer.finish()?.into_inner()).unwrap();
+//! assert!(asc.contains("7E0             Rx   d 4 03 22 F1 90"));
+//! # Ok::<(), isotp::capture::Error>(())
+//! ```
+
+mod asc;
+mod blf;
+mod candump;
+mod civil;
+mod error;
+mod record;
+mod text;
+mod trc;
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Seek, Write};
+use std::path::Path;
+
+pub use error::{Error, ErrorKind, Position};
+pub use record::{Channel, ChannelName, Direction, Record};
+
+/// The log formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// can-utils' candump log (`candump -l`): `(1700000000.123456) can0 7E0#0322F190`.
+    Candump,
+    /// Vector ASC, the text trace of CANoe/CANalyzer.
+    Asc,
+    /// Vector BLF, the binary logging format.
+    Blf,
+    /// PEAK TRC, the trace of PCAN-View and PCAN-Explorer.
+    Trc,
+}
+
+impl Format {
+    /// Every format, in the order of the table above.
+    pub const ALL: [Format; 4] = [Format::Candump, Format::Asc, Format::Blf, Format::Trc];
+
+    /// The format a file name's extension stands for (`.log`, `.asc`, `.blf`, `.trc`, any case).
+    pub fn from_path(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        Format::ALL.into_iter().find(|f| f.extension() == ext)
+    }
+
+    /// The usual extension, without the dot.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Candump => "log",
+            Format::Asc => "asc",
+            Format::Blf => "blf",
+            Format::Trc => "trc",
+        }
+    }
+
+    /// The short name used on command lines: `candump`, `asc`, `blf`, `trc`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Candump => "candump",
+            Format::Asc => "asc",
+            Format::Blf => "blf",
+            Format::Trc => "trc",
+        }
+    }
+
+    /// What the format is, for messages: `a Vector ASC file`.
+    pub fn description(self) -> &'static str {
+        match self {
+            Format::Candump => "a candump log",
+            Format::Asc => "a Vector ASC file",
+            Format::Blf => "a Vector BLF file",
+            Format::Trc => "a PEAK TRC file",
+        }
+    }
+
+    /// True when the format can be written by [`Writer`].
+    pub fn is_writable(self) -> bool {
+        !matches!(self, Format::Trc)
+    }
+
+    /// Guesses the format from the first bytes of a file; `None` when they look like none of them.
+    ///
+    /// ```
+    /// use isotp::capture::Format;
+    /// assert_eq!(Format::sniff(b"LOGG\x90\0\0\0"), Some(Format::Blf));
+    /// assert_eq!(Format::sniff(b"date Mon Nov 27 08:33:20.000 2023\n"), Some(Format::Asc));
+    /// assert_eq!(Format::sniff(b";$FILEVERSION=2.1\n"), Some(Format::Trc));
+    /// assert_eq!(Format::sniff(b"(1.000000) can0 123#00\n"), Some(Format::Candump));
+    /// assert_eq!(Format::sniff(b"hello"), None);
+    /// ```
+    pub fn sniff(head: &[u8]) -> Option<Format> {
+        if head.starts_with(b"LOGG") {
+            return Some(Format::Blf);
+        }
+        let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+        for line in text.split(|&b| b == b'\n').take(40) {
+            let line = trim(line);
+            if line.is_empty() {
+                continue;
+            }
+            let lower = line.to_ascii_lowercase();
+            if lower.starts_with(b";$fileversion") || lower.starts_with(b";$starttime") {
+                return Some(Format::Trc);
+            }
+            if lower.starts_with(b"date ")
+                || lower.starts_with(b"base hex")
+                || lower.starts_with(b"base dec")
+                || lower.starts_with(b"begin triggerblock")
+            {
+                return Some(Format::Asc);
+            }
+            if line[0] == b'(' && candump::parse_line(line).is_ok() {
+                return Some(Format::Candump);
+            }
+            if line[0] == b';' || line.starts_with(b"//") {
+                continue;
+            }
+            if trc::looks_like_v1_record(line) {
+                return Some(Format::Trc);
+            }
+            return None;
+        }
+        None
+    }
+}
+
+impl Format {
+    /// The format to read `path` as: `given` when there is one, else the one its extension names,
+    /// else the one its first bytes (`head`) look like, else candump.
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// use isotp::capture::Format;
+    /// assert_eq!(Format::detect(None, Path::new("trace.BLF"), b""), Format::Blf);
+    /// assert_eq!(Format::detect(None, Path::new("-"), b";$FILEVERSION=1.1\n"), Format::Trc);
+    /// assert_eq!(Format::detect(Some(Format::Asc), Path::new("x.log"), b""), Format::Asc);
+    /// ```
+    pub fn detect(given: Option<Format>, path: &Path, head: &[u8]) -> Format {
+        given
+            .or_else(|| Format::from_path(path))
+            .or_else(|| Format::sniff(head))
+            .unwrap_or(Format::Candump)
+    }
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+
+    /// `candump` (or `log`), `asc`, `blf`, `trc`.
+    fn from_str(s: &str) -> Result<Format, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "candump" | "log" => Ok(Format::Candump),
+            "asc" => Ok(Format::Asc),
+            "blf" => Ok(Format::Blf),
+            "trc" => Ok(Format::Trc),
+            _ => Err(format!(
+                "unknown log format '{s}' (expected candump, asc, blf or trc)"
+            )),
+        }
+    }
+}
+
+/// Text logs hold no NUL and few control bytes; a binary file has many in its first bytes.
+fn looks_binary(head: &[u8]) -> bool {
+    let head = &head[..head.len().min(512)];
+    let odd = head
+        .iter()
+        .filter(|&&b| b == 0 || (b < 0x20 && !b.is_ascii_whitespace()) || b == 0x7F)
+        .count();
+    head.contains(&0) || odd * 10 > head.len()
+}
+
+pub(crate) fn trim(mut s: &[u8]) -> &[u8] {
+    while let [first, rest @ ..] = s {
+        if first.is_ascii_whitespace() {
+            s = rest;
+        } else {
+            break;
+        }
+    }
+    while let [rest @ .., last] = s {
+        if last.is_ascii_whitespace() {
+            s = rest;
+        } else {
+            break;
+        }
+    }
+    s
+}
+
+/// A time since the Unix epoch as a UTC calendar date, to the microsecond:
+/// `2023-11-14 22:13:20.000000` (what isotpdump's `-t A` shows).
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(isotp::capture::utc_text(Duration::from_secs(1_700_000_000)), "2023-11-14 22:13:20.000000");
+/// ```
+pub fn utc_text(time: std::time::Duration) -> String {
+    let d = civil::DateTime::from_unix(time);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}",
+        d.year,
+        d.month,
+        d.day,
+        d.hour,
+        d.minute,
+        d.second,
+        d.nanos / 1000
+    )
+}
+
+/// What a reader passed over because it carries no data frame.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Skipped {
+    /// Remote (RTR) frames.
+    pub remote: u64,
+    /// Error frames.
+    pub error: u64,
+    /// Other events or objects (bus statistics, status lines, markers, unknown BLF objects...).
+    pub other: u64,
+}
+
+/// Reading stops treating bad records as individual faults after this many, none of them valid: the
+/// input is then not in the format at all.
+const NOT_THE_FORMAT_AFTER: usize = 10;
+
+enum Inner<R> {
+    Candump(candump::CandumpReader<R>),
+    Asc(asc::AscReader<R>),
+    Blf(blf::BlfReader<R>),
+    Trc(trc::TrcReader<R>),
+}
+
+/// Reads the records of a log, whatever its format (see the [module](self) documentation).
+pub struct Reader<R> {
+    inner: Inner<R>,
+    format: Format,
+    /// Errors held back until a first record shows the input is in the format.
+    held: std::collections::VecDeque<Error>,
+    seen_record: bool,
+    pending: Option<Record>,
+    done: bool,
+}
+
+impl Reader<BufReader<File>> {
+    /// Opens a file; the format is `format`, else the one its extension names, else the one its
+    /// first bytes look like, else candump.
+    pub fn open(path: &Path, format: Option<Format>) -> Result<Reader<BufReader<File>>, Error> {
+        let file = File::open(path).map_err(|e| {
+            Error::fatal(
+                Position::Start,
+                ErrorKind::Io,
+                format!("cannot open '{}': {e}", path.display()),
+            )
+        })?;
+        let mut input = BufReader::with_capacity(1 << 16, file);
+        let format = Format::detect(format, path, head(&mut input)?);
+        Reader::new(input, format)
+    }
+}
+
+fn head<R: BufRead>(input: &mut R) -> Result<&[u8], Error> {
+    input
+        .fill_buf()
+        .map_err(|e| Error::fatal(Position::Start, ErrorKind::Io, format!("cannot read: {e}")))
+}
+
+impl<R: BufRead> Reader<R> {
+    /// Reads `input` as `format`. An input whose first bytes are clearly another format is refused
+    /// here, with what it looks like.
+    ///
+    /// ```
+    /// use isotp::capture::{Format, Reader};
+    /// let err = Reader::new(&b"LOGG\x90\0\0\0"[..], Format::Asc).err().unwrap();
+    /// assert!(err.to_string().contains("looks like a Vector BLF file"), "{err}");
+    /// ```
+    pub fn new(mut input: R, format: Format) -> Result<Reader<R>, Error> {
+        let looks_like = Format::sniff(head(&mut input)?);
+        if let Some(other) = looks_like.filter(|&f| f != format) {
+            return Err(Error::not_the_format(format, Some(other), None));
+        }
+        if format != Format::Blf && looks_binary(head(&mut input)?) {
+            return Err(Error::not_the_format_because(
+                format,
+                None,
+                None,
+                Some("it is binary data, not text"),
+            ));
+        }
+        let inner = match format {
+            Format::Candump => Inner::Candump(candump::CandumpReader::new(input)),
+            Format::Asc => Inner::Asc(asc::AscReader::new(input)),
+            Format::Blf => Inner::Blf(blf::BlfReader::new(input)?),
+            Format::Trc => Inner::Trc(trc::TrcReader::new(input)),
+        };
+        Ok(Reader {
+            inner,
+            format,
+            held: Default::default(),
+            seen_record: false,
+            pending: None,
+            done: false,
+        })
+    }
+
+    /// The format being read.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// What was passed over so far.
+    pub fn skipped(&self) -> Skipped {
+        match &self.inner {
+            Inner::Candump(r) => r.skipped,
+            Inner::Asc(r) => r.skipped,
+            Inner::Blf(r) => r.skipped,
+            Inner::Trc(r) => r.skipped,
+        }
+    }
+
+    #[inline]
+    fn next_raw(&mut self) -> Option<Result<Record, Error>> {
+        match &mut self.inner {
+            Inner::Candump(r) => r.next(),
+            Inner::Asc(r) => r.next(),
+            Inner::Blf(r) => r.next(),
+            Inner::Trc(r) => r.next(),
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for Reader<R> {
+    type Item = Result<Record, Error>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Result<Record, Error>> {
+        if self.seen_record {
+            if let Some(e) = self.held.pop_front() {
+                return Some(Err(e));
+            }
+        }
+        if self.pending.is_some() {
+            return self.pending.take().map(Ok);
+        }
+        if self.done {
+            return None;
+        }
+        loop {
+            match self.next_raw() {
+                None => {
+                    self.done = true;
+                    if self.seen_record || self.held.is_empty() {
+                        return None;
+                    }
+                    // Nothing but bad records: the input is not in this format.
+                    let first = self.held.pop_front();
+                    self.held.clear();
+                    return Some(Err(Error::not_the_format(self.format, None, first)));
+                }
+                Some(Ok(r)) => {
+                    self.seen_record = true;
+                    match self.held.pop_front() {
+                        None => return Some(Ok(r)),
+                        Some(e) => {
+                            // The held errors first, in file order, then this record.
+                            self.pending = Some(r);
+                            return Some(Err(e));
+                        }
+                    }
+                }
+                Some(Err(e)) if e.is_fatal() => {
+                    self.done = true;
+                    self.held.clear();
+                    return Some(Err(e));
+                }
+                Some(Err(e)) if self.seen_record => return Some(Err(e)),
+                Some(Err(e)) => {
+                    self.held.push_back(e);
+                    if self.held.len() >= NOT_THE_FORMAT_AFTER {
+                        self.done = true;
+                        let first = self.held.pop_front();
+                        self.held.clear();
+                        return Some(Err(Error::not_the_format(self.format, None, first)));
+                    }
+                }
+            }
+        }
+    }
+}
+
+enum Output<W: Write + Seek> {
+    Candump(candump::CandumpWriter<W>),
+    Asc(asc::AscWriter<W>),
+    Blf(blf::BlfWriter<W>),
+}
+
+/// Writes records in candump, ASC or BLF format (BLF patches its header at the end, so the output
+/// must be seekable: a file, or a `Cursor`).
+pub struct Writer<W: Write + Seek> {
+    output: Output<W>,
+    format: Format,
+}
+
+impl Writer<BufWriter<File>> {
+    /// Creates (or truncates) a file; the format is `format`, else the one its extension names.
+    pub fn create(path: &Path, format: Option<Format>) -> Result<Writer<BufWriter<File>>, Error> {
+        let format = format.or_else(|| Format::from_path(path)).ok_or_else(|| {
+            Error::fatal(
+                Position::Start,
+                ErrorKind::Unsupported,
+                format!(
+                    "cannot tell the format of '{}' from its extension (.log, .asc, .blf)",
+                    path.display()
+                ),
+            )
+        })?;
+        if !format.is_writable() {
+            return Err(unwritable(format));
+        }
+        let file = File::create(path).map_err(|e| {
+            Error::fatal(
+                Position::Start,
+                ErrorKind::Io,
+                format!("cannot create '{}': {e}", path.display()),
+            )
+        })?;
+        Writer::new(BufWriter::with_capacity(1 << 16, file), format)
+    }
+}
+
+fn unwritable(format: Format) -> Error {
+    Error::fatal(
+        Position::Start,
+        ErrorKind::Unsupported,
+        format!(
+            "writing {} is not supported (write candump, asc or blf)",
+            format.description()
+        ),
+    )
+}
+
+fn write_error(e: std::io::Error) -> Error {
+    Error::fatal(Position::Start, ErrorKind::Io, format!("cannot write: {e}"))
+}
+
+impl<W: Write + Seek> Writer<W> {
+    /// A writer of `format` into `out`.
+    pub fn new(out: W, format: Format) -> Result<Writer<W>, Error> {
+        let output = match format {
+            Format::Candump => Output::Candump(candump::CandumpWriter::new(out)),
+            Format::Asc => Output::Asc(asc::AscWriter::new(out)),
+            Format::Blf => Output::Blf(blf::BlfWriter::new(out).map_err(write_error)?),
+            Format::Trc => return Err(unwritable(format)),
+        };
+        Ok(Writer { output, format })
+    }
+
+    /// The format being written.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// Writes one record.
+    pub fn write(&mut self, record: &Record) -> Result<(), Error> {
+        match &mut self.output {
+            Output::Candump(w) => w.write(record),
+            Output::Asc(w) => w.write(record),
+            Output::Blf(w) => w.write(record),
+        }
+        .map_err(write_error)
+    }
+
+    /// Writes what the format puts at the end and flushes; the output back.
+    pub fn finish(self) -> Result<W, Error> {
+        match self.output {
+            Output::Candump(w) => w.finish(),
+            Output::Asc(w) => w.finish(),
+            Output::Blf(w) => w.finish(),
+        }
+        .map_err(write_error)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,98 @@
+//! One frame of a recording, with when and where it was seen.
+
+use std::fmt;
+use std::time::Duration;
+
+use isotp_core::Frame;
+
+/// A CAN data frame as a log recorded it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// When the frame was seen: since the Unix epoch (UTC) when the log says when it was recorded,
+    /// else since the start of the recording.
+    pub time: Duration,
+    /// The bus it was seen on.
+    pub channel: Channel,
+    /// Received or transmitted by the logging node, when the log says.
+    pub direction: Option<Direction>,
+    /// The frame.
+    pub frame: Frame,
+}
+
+/// Received or transmitted, as seen by the node that recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// Received.
+    Rx,
+    /// Transmitted.
+    Tx,
+}
+
+/// The bus a frame was seen on: an interface name (candump's `can0`) or a channel number (Vector and
+/// PEAK tools count from 1).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Channel {
+    /// A 1-based channel number.
+    Number(u16),
+    /// An interface name of up to 15 bytes (Linux's limit).
+    Name(ChannelName),
+}
+
+/// An interface name, stored inline so that records never allocate.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ChannelName {
+    len: u8,
+    bytes: [u8; ChannelName::MAX],
+}
+
+impl ChannelName {
+    /// The longest name, in bytes.
+    pub const MAX: usize = 15;
+
+    /// `None` for an empty name, one longer than [`ChannelName::MAX`] bytes, or one with white space.
+    ///
+    /// ```
+    /// use isotp::capture::ChannelName;
+    /// assert_eq!(ChannelName::new("vcan0").unwrap().as_str(), "vcan0");
+    /// assert!(ChannelName::new("a-name-longer-than-15").is_none());
+    /// ```
+    pub fn new(name: &str) -> Option<ChannelName> {
+        let b = name.as_bytes();
+        if b.is_empty() || b.len() > Self::MAX || b.iter().any(|c| c.is_ascii_whitespace()) {
+            return None;
+        }
+        let mut bytes = [0; Self::MAX];
+        bytes[..b.len()].copy_from_slice(b);
+        Some(ChannelName {
+            len: b.len() as u8,
+            bytes,
+        })
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        // Built from a &str only, so always UTF-8.
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("?")
+    }
+}
+
+impl fmt::Display for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Channel::Number(n) => write!(f, "{n}"),
+            Channel::Name(n) => f.write_str(n.as_str()),
+        }
+    }
+}
+
+impl fmt::Debug for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Debug for ChannelName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
