@@ -79,6 +79,10 @@ fn can_isotp_echo_gets_the_verdicts_it_deserves() {
     // both of which jitter on a loaded machine: 2 ms of tolerance still judges STmin from 5 ms up
     // and the reserved 127 ms.
     options.tolerance = Duration::from_millis(2);
+    // The hub stamps python's frames when they come out of TCP: on a loaded machine a late frame
+    // makes the next gap look short (42 us at STmin 20 ms was seen). A real violation shows in
+    // every trial.
+    options.stmin_trials = 3;
     let port = hub.attach("conformance").unwrap();
     let results = conformance::run_each(&port, &options, |r| {
         println!(

@@ -51,6 +51,11 @@ pub struct ConformanceArgs {
     #[arg(long, value_name = "USECS", default_value_t = 100)]
     pub tolerance: u64,
 
+    /// How many times an STmin value may be measured before a short gap fails it (give 3 over
+    /// socketcand, whose frames are timed when they arrive)
+    #[arg(long = "stmin-trials", value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=10))]
+    pub stmin_trials: u8,
+
     /// N_Bs and N_Cr of the device, in milliseconds
     #[arg(long = "n-timeout", value_name = "MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     pub n_timeout: u64,
@@ -90,6 +95,7 @@ pub fn run(args: &ConformanceArgs, color: ColorChoice) -> CliResult {
     options.tx_padding = config.tx_padding;
     options.tolerance = Duration::from_micros(args.tolerance);
     options.n_timeout = Duration::from_millis(args.n_timeout);
+    options.stmin_trials = args.stmin_trials;
     options.only = args.only.clone();
     let spec = require_iface(args.iface.iface.as_deref())?;
     let bus = iface::open(spec)?;

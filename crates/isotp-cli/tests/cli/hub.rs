@@ -346,6 +346,8 @@ fn our_echo_passes_every_conformance_test() {
             "--json",
             "--tolerance",
             "20000",
+            "--stmin-trials",
+            "3",
         ])
         .assert()
         .success();

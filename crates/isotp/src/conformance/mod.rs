@@ -72,6 +72,11 @@ pub struct Options {
     /// How far a measured time may fall short of the standard's bound (bus timestamps jitter). Pauses
     /// meant to exceed a timeout exceed it by at least this much as well.
     pub tolerance: Duration,
+    /// How many times `tx.stmin` and `tx.stmin_reserved` may measure an STmin value before a short
+    /// gap fails it (default 1: the first short gap fails). Over a transport that stamps frames when
+    /// they arrive rather than when they were sent (socketcand), one late frame makes the next gap
+    /// look short; a real violation shows in every trial.
+    pub stmin_trials: u8,
     /// How long the tester waits for an answer that is due.
     pub response_timeout: Duration,
     /// How long the DUT must stay silent when it is expected to ignore a frame.
@@ -90,6 +95,7 @@ impl Options {
             dut,
             n_timeout: Duration::from_millis(1000),
             tolerance: Duration::from_micros(100),
+            stmin_trials: 1,
             response_timeout: Duration::from_millis(1000),
             silence: Duration::from_millis(250),
             only: None,

@@ -211,12 +211,33 @@ fn gaps_with(
     Ok(Ok(got.cf_gaps().into_iter().min().unwrap_or_default()))
 }
 
+/// [`gaps_with`] up to [`Options::stmin_trials`](super::Options::stmin_trials) times, until a
+/// trial's smallest gap is at least `st_min` less the tolerance; the largest smallest gap seen.
+fn best_gap(
+    t: &Tester<'_>,
+    st_min: StMin,
+    cfs: usize,
+) -> Result<Result<Duration, String>, BusError> {
+    let mut best = Duration::ZERO;
+    for _ in 0..t.opts.stmin_trials.max(1) {
+        match gaps_with(t, st_min, cfs)? {
+            Ok(gap) => best = best.max(gap),
+            Err(e) => return Ok(Err(e)),
+        }
+        if best + t.opts.tolerance >= st_min.duration() {
+            break;
+        }
+        t.settle()?;
+    }
+    Ok(Ok(best))
+}
+
 fn stmin(t: &mut Tester<'_>, m: &mut Vec<Measure>) -> Outcome {
     let values = [0xF1, 0xF5, 0xF9, 0x01, 0x05, 0x14];
     let mut worst_text = String::new();
     for byte in values {
         let st = StMin::from_byte(byte);
-        let min_gap = match gaps_with(t, st, 10)? {
+        let min_gap = match best_gap(t, st, 10)? {
             Ok(g) => g,
             Err(e) if e.starts_with("skip: ") => return Ok(skip(&e[6..])),
             Err(e) => return Ok(fail(format!("STmin {st}: {e}"))),
@@ -239,7 +260,7 @@ fn stmin(t: &mut Tester<'_>, m: &mut Vec<Measure>) -> Outcome {
 
 fn stmin_reserved(t: &mut Tester<'_>, m: &mut Vec<Measure>) -> Outcome {
     let st = StMin::from_byte(0x80);
-    let min_gap = match gaps_with(t, st, 3)? {
+    let min_gap = match best_gap(t, st, 3)? {
         Ok(g) => g,
         Err(e) if e.starts_with("skip: ") => return Ok(skip(&e[6..])),
         Err(e) => return Ok(fail(format!("STmin 0x80 (reserved, means 127 ms): {e}"))),

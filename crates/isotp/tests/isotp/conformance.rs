@@ -103,6 +103,7 @@ fn a_dut_that_ignores_stmin_and_wait_fails_those_tests() {
     let _dut = EchoDut::start(bus.attach(), config);
     let mut o = options(LinkLayer::classic());
     o.only = Some("tx.".into());
+    o.stmin_trials = 3; // a real violation shows in every trial
     let v = verdicts(&conformance::run(&bus.attach(), &o).unwrap());
     assert_eq!(v["tx.stmin"].0, Verdict::Fail, "{:?}", v["tx.stmin"]);
     assert_eq!(
