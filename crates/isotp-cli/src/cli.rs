@@ -120,6 +120,22 @@ Examples:
   isotp check --log drive.log --json > findings.jsonl")]
     Check(CheckArgs),
 
+    /// Test a device's ISO-TP against ISO 15765-2 with correct and deliberately wrong frames
+    #[command(after_help = "\
+Each test prints pass, FAIL or skip with what it measured; --list names every test with the
+clause it checks. Exit code 0 when nothing failed, 1 when a test failed.
+
+Examples:
+  isotp conformance -i socketcan:can0 -s 7E0 -d 7E8 --dut echo
+  isotp conformance -i socketcan:can0 -s 7E0 -d 7E8 --dut uds --request 22F190 --only tx.")]
+    Conformance(crate::commands::conformance::ConformanceArgs),
+
+    /// Send back every message received: a reference device under test
+    #[command(after_help = "\
+Examples:
+  isotp echo -i socketcan:can0 -s 7E8 -d 7E0 -b 8")]
+    Echo(crate::commands::echo::EchoArgs),
+
     /// Convert a recorded log between formats: candump (.log), Vector ASC (.asc) and BLF (.blf),
     /// PEAK TRC (.trc, read only)
     #[command(after_help = "\

@@ -29,6 +29,8 @@ fn run(cli: &Cli) -> CliResult {
         Command::Perf(a) => commands::perf::run(a),
         Command::Hub(a) => commands::hub::run(a),
         Command::Demo(a) => commands::demo::run(a, cli.color),
+        Command::Conformance(a) => commands::conformance::run(a, cli.color),
+        Command::Echo(a) => commands::echo::run(a),
         Command::Convert(a) => commands::convert::run(a),
         Command::Request(a) => commands::request::run(a),
         Command::Scan(a) => commands::scan::run(a),

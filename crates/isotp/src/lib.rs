@@ -8,6 +8,7 @@ struct ProjectReadme;
 
 pub mod bus;
 pub mod capture;
+pub mod conformance;
 pub mod discovery;
 #[cfg(all(target_os = "linux", feature = "socketcan"))]
 pub mod kernel;

@@ -26,6 +26,9 @@ use isotp::{
 use isotp_core::wire::StMin;
 use socketcan::{CanFdSocket, Socket, SocketOptions};
 
+#[path = "kernel_interop/conformance.rs"]
+mod conformance;
+
 const IFACE: &str = "vcan0";
 
 type CaseResult = Result<String, String>;
@@ -1393,6 +1396,14 @@ fn cases() -> Vec<Case> {
     special(
         "discovery/scan-finds-kernel-sockets",
         Box::new(discovery::scan_finds_kernel_sockets),
+    );
+    special(
+        "conformance/kernel-echo/classic",
+        Box::new(|| conformance::kernel_echo(LinkLayer::classic())),
+    );
+    special(
+        "conformance/kernel-echo/fd64brs",
+        Box::new(|| conformance::kernel_echo(LinkLayer::fd(64, true))),
     );
     cases
 }

@@ -1,9 +1,11 @@
 //! One module per command.
 
 pub mod check;
+pub mod conformance;
 pub mod convert;
 pub mod demo;
 pub mod dump;
+pub mod echo;
 pub mod hub;
 pub mod perf;
 pub mod recv;

@@ -319,3 +319,95 @@ fn perf_measures_a_link_between_two_processes() {
         "{received}"
     );
 }
+
+// ---- conformance and echo ------------------------------------------------------------------------
+
+#[test]
+fn our_echo_passes_every_conformance_test() {
+    let mut hub = Hub::start();
+    let bus = hub.iface("conformance");
+    let echo = spawn(&[
+        "echo", "-i", &bus, "-s", "7E8", "-d", "7E0", "-b", "8", "-q",
+    ]);
+    hub.wait_for_clients("conformance", 1);
+    // Over socketcand frames are timed when they reach the tester, after two TCP hops that may
+    // bunch them on a loaded machine: a generous tolerance (the virtual-bus test in crates/isotp
+    // judges the timing exactly).
+    let a = isotp()
+        .timeout(Duration::from_secs(60))
+        .args([
+            "conformance",
+            "-i",
+            &bus,
+            "-s",
+            "7E0",
+            "-d",
+            "7E8",
+            "--json",
+            "--tolerance",
+            "20000",
+            "--stmin-trials",
+            "3",
+        ])
+        .assert()
+        .success();
+    let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines.len() >= 23, "{out}");
+    for line in lines {
+        let expected = if line.contains("\"test\":\"fd.") {
+            "skip"
+        } else {
+            "pass"
+        };
+        assert!(
+            line.contains(&format!("\"verdict\":\"{expected}\"")),
+            "{line}"
+        );
+    }
+    drop(hub);
+    let (_, _, err) = finish(echo);
+    assert!(
+        err.contains("FC.OVFLW"),
+        "the echo reports the refused message: {err}"
+    );
+}
+
+#[test]
+fn conformance_without_a_dut_fails_and_bad_options_are_usage_errors() {
+    let hub = Hub::start();
+    let bus = hub.iface("nodut");
+    isotp()
+        .args([
+            "conformance",
+            "-i",
+            &bus,
+            "-s",
+            "7E0",
+            "-d",
+            "7E8",
+            "--only",
+            "rx.overflow",
+        ])
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains("FAIL"))
+        .stdout(predicates::str::contains("0 passed, 1 failed"));
+    for bad in [
+        &["--only", "nope"][..],
+        &["--dut", "uds"][..],
+        &["--dut", "uds", "--request", "2G"][..],
+        &["--request", "22F190"][..],
+    ] {
+        isotp()
+            .args(["conformance", "-i", &bus, "-s", "7E0", "-d", "7E8"])
+            .args(bad)
+            .assert()
+            .code(2);
+    }
+    isotp()
+        .args(["conformance", "--list"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("tx.stmin_reserved"));
+}

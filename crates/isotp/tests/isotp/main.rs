@@ -7,6 +7,7 @@
 #[cfg(feature = "tokio")]
 mod async_stack;
 mod check_recorded;
+mod conformance;
 mod discovery;
 mod drivers;
 #[cfg(feature = "socketcand-server")]
