@@ -289,6 +289,35 @@ pub enum Needs {
     TxOnly,
 }
 
+/// What a passive command (`sniff`, `check`) follows: the conversation of -s/-d/-x, or every
+/// conversation it discovers.
+pub enum Watch {
+    /// The conversation of -s/-d/-x.
+    Address(Address),
+    /// Every conversation, found from first frames and their flow controls.
+    Discover(isotp_core::monitor::Discovery),
+}
+
+/// The [`Watch`] of the address options and `--discover`.
+pub fn watch_for(a: &AddressArgs, discover: crate::cli::DiscoveryArg) -> CliResult<Watch> {
+    use crate::cli::DiscoveryArg;
+    use isotp_core::monitor::Discovery;
+    if a.tx_id.is_some() || a.rx_id.is_some() {
+        return Ok(Watch::Address(address_for(a.tx_id, a.rx_id, a.ext)?));
+    }
+    if a.ext.is_some() {
+        return Err(CliError::usage(
+            "-x needs the ids -s and -d; to discover conversations with an address byte, use \
+             --discover extended or --discover mixed",
+        ));
+    }
+    Ok(Watch::Discover(match discover {
+        DiscoveryArg::Normal => Discovery::Normal,
+        DiscoveryArg::Extended => Discovery::Extended,
+        DiscoveryArg::Mixed => Discovery::Mixed,
+    }))
+}
+
 /// Builds the address for `tx` and `rx` ids, with the address bytes of `ext`.
 pub fn address_for(
     tx: Option<CanId>,

@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use isotp_core::monitor::check::{CheckConfig, Checker, Finding, Severity};
-use isotp_core::monitor::{Discovery, FrameRef};
+use isotp_core::monitor::FrameRef;
 use isotp_core::Instant;
 
-use crate::cli::{CheckArgs, DiscoveryArg};
+use crate::cli::CheckArgs;
 use crate::error::{CliError, CliResult};
-use crate::link_options;
+use crate::link_options::{self, Watch};
 use crate::output::{JsonObject, Out, Timestamp};
 use crate::source::{FrameSource, Next};
 
@@ -76,27 +76,19 @@ fn checker_for(args: &CheckArgs) -> CliResult<Checker> {
     settings.n_cs = args.n_cs.map_or(settings.n_cr * 9 / 10, ms);
     settings.wft_max = args.wft_max;
     settings.st_min_tolerance = Duration::from_micros(args.st_min_tolerance);
-    let a = &args.address;
-    if a.tx_id.is_none() && a.rx_id.is_none() {
-        if a.ext.is_some() {
-            return Err(CliError::usage(
-                "-x needs the ids -s and -d; to discover conversations with an address byte, use \
-                 --discover extended or --discover mixed",
-            ));
+    match link_options::watch_for(&args.address, args.discover)? {
+        Watch::Discover(discovery) => {
+            settings.discovery = Some(discovery);
+            Ok(Checker::new(settings))
         }
-        settings.discovery = Some(match args.discover {
-            DiscoveryArg::Normal => Discovery::Normal,
-            DiscoveryArg::Extended => Discovery::Extended,
-            DiscoveryArg::Mixed => Discovery::Mixed,
-        });
-        return Ok(Checker::new(settings));
+        Watch::Address(address) => {
+            let mut checker = Checker::new(settings);
+            checker
+                .watch(address)
+                .map_err(|e| CliError::usage(e.to_string()))?;
+            Ok(checker)
+        }
     }
-    let address = link_options::address_for(a.tx_id, a.rx_id, a.ext)?;
-    let mut checker = Checker::new(settings);
-    checker
-        .watch(address)
-        .map_err(|e| CliError::usage(e.to_string()))?;
-    Ok(checker)
 }
 
 /// A frame for people: its number in the log (from 1) and its capture time.

@@ -5,12 +5,12 @@
 
 use std::time::Duration;
 
-use isotp_core::monitor::{Discovery, Monitor, MonitorConfig, MonitorEvent};
+use isotp_core::monitor::{Monitor, MonitorConfig, MonitorEvent};
 use isotp_core::{Instant, ProtocolError};
 
-use crate::cli::{DiscoveryArg, RxExt, SniffArgs};
+use crate::cli::{RxExt, SniffArgs};
 use crate::error::{CliError, CliResult};
-use crate::link_options;
+use crate::link_options::{self, Watch};
 use crate::message_format::{MessageLine, MessagePrinter};
 use crate::output::{note, ColorChoice, Out, Palette, Stamper, Timestamp};
 use crate::source::{FrameSource, Next};
@@ -92,26 +92,19 @@ fn monitor_for(args: &SniffArgs) -> CliResult<Monitor> {
     let a = &address;
     let mut settings = MonitorConfig::default();
     settings.config.max_frame_size = args.max_size;
-    if a.tx_id.is_none() && a.rx_id.is_none() {
-        if a.ext.is_some() {
-            return Err(CliError::usage(
-                "-x needs the ids -s and -d; to discover conversations with an address byte, use \
-                 --discover extended or --discover mixed",
-            ));
+    match link_options::watch_for(a, args.discover)? {
+        Watch::Discover(discovery) => {
+            settings.discovery = Some(discovery);
+            Ok(Monitor::new(settings))
         }
-        settings.discovery = Some(match args.discover {
-            DiscoveryArg::Normal => Discovery::Normal,
-            DiscoveryArg::Extended => Discovery::Extended,
-            DiscoveryArg::Mixed => Discovery::Mixed,
-        });
-        return Ok(Monitor::new(settings));
+        Watch::Address(address) => {
+            let mut monitor = Monitor::new(settings);
+            monitor
+                .watch(address)
+                .map_err(|e| CliError::usage(e.to_string()))?;
+            Ok(monitor)
+        }
     }
-    let address = link_options::address_for(a.tx_id, a.rx_id, a.ext)?;
-    let mut monitor = Monitor::new(settings);
-    monitor
-        .watch(address)
-        .map_err(|e| CliError::usage(e.to_string()))?;
-    Ok(monitor)
 }
 
 fn instant(t: Timestamp) -> Instant {
