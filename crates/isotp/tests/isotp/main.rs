@@ -1,6 +1,6 @@
 //! The integration tests of the `isotp` crate, in one test binary (one link step, one process).
 //!
-//! `kernel_interop` (in the qemu guest, `scripts/kernel-tests`) and `python_interop` (needs python
+//! `kernel_interop` (in the qemu guest, `scripts/kernel-tests`) and `python` (needs python
 //! can-isotp, `scripts/interop-tests`) stay separate targets: they need what a plain `cargo test`
 //! does not have.
 

@@ -13,14 +13,7 @@ use isotp::bus::socketcand::server::Hub;
 use isotp::discovery::{Answer, FunctionalRequest, Scan};
 use isotp::wire::{FlowStatus, StMin};
 
-const PYTHON_ENV: &str = "ISOTP_INTEROP_PYTHON";
-
-fn python() -> String {
-    match std::env::var(PYTHON_ENV) {
-        Ok(p) if !p.trim().is_empty() => p,
-        _ => panic!("{PYTHON_ENV} is not set: run scripts/interop-tests"),
-    }
-}
+use crate::python;
 
 fn vin() -> Vec<u8> {
     let mut v = vec![0x49, 0x02, 0x01];

@@ -25,29 +25,16 @@ use isotp::bus::CanBus;
 use isotp::{Address, AddressingMode, Config, PaddingCheck, ProtocolError, Stack, StackError};
 use isotp_core::wire::StMin;
 
+use crate::{python, CAN_ISOTP_VERSION, PYTHON_ENV};
+
 /// Environment variable naming the python interpreter of the interop venv.
-const PYTHON_ENV: &str = "ISOTP_INTEROP_PYTHON";
 /// can-isotp version the suite is written against.
-const CAN_ISOTP_VERSION: &str = "2.0.7";
 /// Padding byte of our side, and of the python side: different, so each checks it ignores (or, for
 /// us, verifies) the other's.
 const OUR_PAD: u8 = 0xAA;
 const PY_PAD: u8 = 0x55;
 /// How long one side may still take once the other has finished or failed.
 const GRACE: Duration = Duration::from_secs(2);
-
-/// The venv python. The tests are `#[ignore]`d, so a plain `cargo test` lists them as ignored with
-/// the reason; run with `--include-ignored` (as `scripts/interop-tests` does) without the variable,
-/// they fail rather than pass without having tested anything.
-fn python() -> String {
-    match std::env::var(PYTHON_ENV) {
-        Ok(p) if !p.trim().is_empty() => p,
-        _ => panic!(
-            "{PYTHON_ENV} is not set: run scripts/interop-tests, which creates .venv with can-isotp \
-             {CAN_ISOTP_VERSION} and python-can 4 from PyPI and sets it"
-        ),
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // The python peer

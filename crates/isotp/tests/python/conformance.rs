@@ -13,7 +13,7 @@ use isotp::bus::socketcand::server::Hub;
 use isotp::conformance::{self, Dut, Options, Verdict};
 use isotp::Address;
 
-const PYTHON_ENV: &str = "ISOTP_INTEROP_PYTHON";
+use crate::python;
 
 /// The verdict can-isotp 2.0.7 deserves in each test that it does not pass, and why.
 const EXPECTED_FAILURES: &[(&str, &str)] = &[
@@ -46,10 +46,7 @@ const EXPECTED_FAILURES: &[(&str, &str)] = &[
 #[test]
 #[ignore = "needs python can-isotp 2.0.7: run scripts/interop-tests"]
 fn can_isotp_echo_gets_the_verdicts_it_deserves() {
-    let python = match std::env::var(PYTHON_ENV) {
-        Ok(p) if !p.trim().is_empty() => p,
-        _ => panic!("{PYTHON_ENV} is not set: run scripts/interop-tests"),
-    };
+    let python = python();
     let hub = Hub::bind("127.0.0.1:0").unwrap();
     let addr = hub.local_addr();
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../interop/echo.py");
