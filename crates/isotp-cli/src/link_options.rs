@@ -29,13 +29,15 @@ fn parse_hex_byte(text: &str, what: &str) -> Result<u8, String> {
     u8::from_str_radix(digits, 16).map_err(|e| e.to_string())
 }
 
-/// `-x ADDR[:RXADDR]`.
+/// `-x ADDR[:RXADDR]`, or isotpdump's `-x any`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ExtAddr {
     /// Leads every transmitted frame.
     pub tx: u8,
     /// Must lead every received frame; `None`: the same as `tx` (mixed addressing).
     pub rx: Option<u8>,
+    /// `-x any`: frames lead with an address byte of any value (only `dump` can watch for that).
+    pub any: bool,
 }
 
 impl ExtAddr {
@@ -50,6 +52,13 @@ impl ExtAddr {
 
 /// Parses `-x ADDR[:RXADDR]`.
 pub fn parse_ext_addr(text: &str) -> Result<ExtAddr, String> {
+    if text == "any" {
+        return Ok(ExtAddr {
+            tx: 0,
+            rx: None,
+            any: true,
+        });
+    }
     let (tx, rx) = match text.split_once(':') {
         Some((tx, rx)) => (tx, Some(rx)),
         None => (text, None),
@@ -59,6 +68,7 @@ pub fn parse_ext_addr(text: &str) -> Result<ExtAddr, String> {
         rx: rx
             .map(|r| parse_hex_byte(r, "a receive address byte"))
             .transpose()?,
+        any: false,
     })
 }
 
@@ -212,7 +222,7 @@ pub struct AddressArgs {
     pub rx_id: Option<CanId>,
 
     /// Extended addressing: byte ADDR leads every frame on -s, frames on -d lead with RXADDR (hex).
-    /// Without RXADDR both directions use ADDR (mixed addressing)
+    /// Without RXADDR both directions use ADDR (mixed addressing); dump also takes `any`
     #[arg(short = 'x', long = "ext-addr", value_name = "ADDR[:RXADDR]", value_parser = parse_ext_addr)]
     pub ext: Option<ExtAddr>,
 }
@@ -326,6 +336,11 @@ pub fn address_for(
 ) -> CliResult<Address> {
     if tx.is_none() && rx.is_none() {
         return Err(CliError::usage("give the CAN ids with -s and -d"));
+    }
+    if ext.is_some_and(|x| x.any) {
+        return Err(CliError::usage(
+            "-x any (an address byte of any value) is isotpdump's: only `dump` takes it; give the byte",
+        ));
     }
     Address::from_ids(tx, rx, ext.map_or(AddressBytes::None, ExtAddr::bytes)).map_err(|e| {
         let ids = [tx.map(|t| format!("-s {t}")), rx.map(|r| format!("-d {r}"))];

@@ -20,6 +20,8 @@ pub struct Filter {
     broadcast: Option<CanId>,
     /// isotpdump's -X any: the -d id, whatever its address byte.
     rx_any: Option<CanId>,
+    /// isotpdump's -x any: the -s id, whatever its address byte.
+    tx_any: Option<CanId>,
 }
 
 /// Which side sent a frame.
@@ -46,6 +48,7 @@ impl Filter {
                 sides: None,
                 broadcast: None,
                 rx_any: None,
+                tx_any: None,
             });
         }
         let address = link_options::address_for(args.tx_id, args.rx_id, args.ext)?;
@@ -54,6 +57,7 @@ impl Filter {
             sides: Some((address, mirror)),
             broadcast: None,
             rx_any: None,
+            tx_any: None,
         })
     }
 
@@ -61,13 +65,24 @@ impl Filter {
     /// (a broadcast id shown as the -s side).
     pub fn for_dump(args: &DumpArgs) -> CliResult<Filter> {
         let mut address = args.address.clone();
-        if let (Some(ext), Some(RxExt::Byte(rx))) = (address.ext.as_mut(), args.rx_ext) {
-            ext.rx = Some(rx);
+        let tx_any = address.ext.is_some_and(|x| x.any);
+        if let Some(ext) = address.ext.as_mut() {
+            if tx_any {
+                // Frames on -s are matched by id alone; the byte stands for the one they carry.
+                ext.any = false;
+            }
+            if let Some(RxExt::Byte(rx)) = args.rx_ext {
+                ext.rx = Some(rx);
+            }
         }
         let mut filter = Filter::new(&address)?;
         filter.broadcast = args.broadcast;
-        if args.rx_ext == Some(RxExt::Any) {
+        // -x any without -X: any byte on -d too, as -x names the byte of both directions.
+        if args.rx_ext == Some(RxExt::Any) || (tx_any && args.rx_ext.is_none()) {
             filter.rx_any = args.address.rx_id;
+        }
+        if tx_any {
+            filter.tx_any = args.address.tx_id;
         }
         Ok(filter)
     }
@@ -88,6 +103,9 @@ impl Filter {
         }
         if self.rx_any == Some(frame.id()) && !frame.is_empty() {
             return Some((Side::Rx, address.rx_address_len()));
+        }
+        if self.tx_any == Some(frame.id()) && !frame.is_empty() {
+            return Some((Side::Tx, AddressLength::One));
         }
         if address.accepts(frame).is_some() {
             Some((Side::Rx, address.rx_address_len()))

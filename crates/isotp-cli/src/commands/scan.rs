@@ -73,6 +73,11 @@ pub fn run(args: &ScanArgs) -> CliResult {
                 "scan -x takes one byte, the target address of the probes (the answers' byte is reported)",
             ))
         }
+        (Some(ExtAddr { any: true, .. }), _) => {
+            return Err(CliError::usage(
+                "scan -x takes the target address byte of the probes; for every byte use --extended",
+            ))
+        }
         (Some(x), _) => ScanAddressing::Extended(x.tx),
         (None, true) => ScanAddressing::ExtendedAll,
         (None, false) => ScanAddressing::Normal,

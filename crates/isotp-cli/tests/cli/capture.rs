@@ -179,4 +179,18 @@ fn isotpdump_and_isotpsniffer_options() {
     assert_eq!(out.lines().count(), 3, "{out}");
     let (code, _, _) = run(&["dump", "-X", "F2", "--log", ext]);
     assert_eq!(code, 2);
+    // -x any: any byte on -s, and on -d unless -X names one.
+    let (code, out, err) = run(&["dump", "-s", "7E0", "-d", "7E8", "-x", "any", "--log", ext]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 3, "{out}");
+    assert!(out.contains("7E0{F1}") && out.contains("7E8{F3}"), "{out}");
+    let (_, out, _) = run(&[
+        "dump", "-s", "7E0", "-d", "7E8", "-x", "any", "-X", "F2", "--log", ext,
+    ]);
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(out.contains("7E8{F2}") && !out.contains("{F3}"), "{out}");
+    // Only dump watches for any byte: the other commands want the byte.
+    let (code, _, err) = run(&["sniff", "-s", "7E0", "-d", "7E8", "-x", "any", "--log", ext]);
+    assert_eq!(code, 2);
+    assert!(err.contains("only `dump` takes it"), "{err}");
 }
