@@ -446,9 +446,11 @@ mod tests {
             parse_ext_addr("F1:10").unwrap(),
             ExtAddr {
                 tx: 0xF1,
-                rx: Some(0x10)
+                rx: Some(0x10),
+                any: false,
             }
         );
+        assert!(parse_ext_addr("any").unwrap().any);
         assert_eq!(
             parse_ext_addr("0x55").unwrap().bytes(),
             AddressBytes::Mixed(0x55)
