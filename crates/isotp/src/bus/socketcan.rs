@@ -7,6 +7,7 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -157,13 +158,6 @@ impl RawSocket {
         }
     }
 
-    fn read(&self) -> io::Result<CanAnyFrame> {
-        match self {
-            RawSocket::Fd(s) => s.read_frame(),
-            RawSocket::Classic(s) => s.read_frame().map(CanAnyFrame::from),
-        }
-    }
-
     fn write(&self, frame: &CanAnyFrame) -> io::Result<()> {
         match (self, frame) {
             (RawSocket::Fd(s), f) => s.write_frame(f),
@@ -208,6 +202,11 @@ pub struct SocketCanBus {
     /// The ids asked for by `set_receive_filter` (`None`: every frame), and the ids we sent, which
     /// the kernel's filter must also pass for their echoes to reach us.
     filter: Mutex<(Option<Vec<CanId>>, Vec<CanId>)>,
+    /// The kernel stamps each received frame (`SO_TIMESTAMPNS`, or `SO_TIMESTAMP` on kernels
+    /// without it); `false` when it refused both, and frames are then stamped when read.
+    stamped: bool,
+    /// Error frames (`CAN_ERR_FLAG`) read and passed over.
+    error_frames: AtomicU64,
 }
 
 /// Own-echo bookkeeping: frames written and echoes seen (the kernel echoes in order), and data
@@ -221,7 +220,7 @@ struct Echo {
 struct EchoState {
     written: u64,
     confirmed: u64,
-    stash: std::collections::VecDeque<Frame>,
+    stash: std::collections::VecDeque<(Frame, Instant)>,
 }
 
 impl std::fmt::Debug for SocketCanBus {
@@ -304,7 +303,18 @@ impl SocketCanBus {
                 None
             }
         };
+        let stamped = match kernel_timestamps(socket.fd()) {
+            Ok(()) => true,
+            Err(e) => {
+                log::debug!(
+                    "{iface}: no kernel receive timestamps ({e}); frames are stamped when read"
+                );
+                false
+            }
+        };
         Ok(SocketCanBus {
+            stamped,
+            error_frames: AtomicU64::new(0),
             socket,
             wake,
             iface: iface.to_string(),
@@ -314,6 +324,13 @@ impl SocketCanBus {
             read_lock: Mutex::new(()),
             filter: Mutex::new((None, Vec::new())),
         })
+    }
+
+    /// How many error frames (`CAN_ERR_FLAG`) this socket has read and passed over. The kernel
+    /// delivers them only to sockets that ask for them (`CAN_RAW_ERR_FILTER`); on a bus where
+    /// another program writes them (as on vcan), they arrive anyway and are counted here.
+    pub fn error_frames(&self) -> u64 {
+        self.error_frames.load(Ordering::Relaxed)
     }
 
     /// The interface name.
@@ -404,42 +421,33 @@ impl SocketCanBus {
     }
 
     /// Reads one frame without blocking: `Ok(None)` when none is waiting. Remote and error frames
-    /// are skipped; echoes of our own frames are counted as transmit confirmations.
-    fn try_read(&self) -> Result<Option<Frame>, BusError> {
+    /// are skipped (error frames counted); echoes of our own frames are counted as transmit
+    /// confirmations.
+    fn try_read(&self) -> Result<Option<(Frame, Instant)>, BusError> {
         let _reading = self.read_lock.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(echo) = &self.echo else {
-            return self.read_plain();
-        };
-        if let Some(f) = echo.lock().stash.pop_front() {
-            return Ok(Some(f));
-        }
-        self.read_echoing(echo)
-    }
-
-    fn read_plain(&self) -> Result<Option<Frame>, BusError> {
-        loop {
-            match self.socket.read() {
-                Ok(any) => match from_can_any_frame(&any) {
-                    Ok(frame) => return Ok(Some(frame)),
-                    Err(e) => log::trace!("{}: skipped a frame: {e}", self.iface),
-                },
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(self.io_error("receiving", e)),
+        if let Some(echo) = &self.echo {
+            if let Some(f) = echo.lock().stash.pop_front() {
+                return Ok(Some(f));
             }
         }
+        self.read_echoing(self.echo.as_ref())
     }
 
-    /// Reads until a data frame from another socket (returned) or nothing is waiting, counting the
-    /// echoes of ours on the way. Called with `read_lock` held.
-    fn read_echoing(&self, echo: &Echo) -> Result<Option<Frame>, BusError> {
+    /// Reads until a data frame from another socket (returned with its capture time) or nothing is
+    /// waiting, counting the echoes of ours on the way. Called with `read_lock` held.
+    fn read_echoing(&self, echo: Option<&Echo>) -> Result<Option<(Frame, Instant)>, BusError> {
         loop {
             match read_with_flags(self.socket.fd()) {
-                Ok(Some((frame, own))) => {
-                    if own {
-                        echo.lock().confirmed += 1;
-                    } else if let Some(f) = frame {
-                        return Ok(Some(f));
+                Ok(Some(read)) => {
+                    if read.error {
+                        self.error_frames.fetch_add(1, Ordering::Relaxed);
+                    }
+                    if read.own {
+                        if let Some(echo) = echo {
+                            echo.lock().confirmed += 1;
+                        }
+                    } else if let Some(f) = read.frame {
+                        return Ok(Some((f, read.at)));
                     }
                 }
                 Ok(None) => return Ok(None),
@@ -459,7 +467,7 @@ impl SocketCanBus {
             }
             if let Ok(_reading) = self.read_lock.try_lock() {
                 let mut stashed = false;
-                while let Some(f) = self.read_echoing(echo)? {
+                while let Some(f) = self.read_echoing(Some(echo))? {
                     echo.lock().stash.push_back(f);
                     stashed = true;
                 }
@@ -640,9 +648,69 @@ fn own_messages(fd: RawFd) -> io::Result<()> {
     }
 }
 
-/// Reads one frame with `recvmsg`: `Ok(None)` when none is waiting, else the data frame (`None` for
-/// remote and error frames) and whether it is the echo of one of ours.
-fn read_with_flags(fd: RawFd) -> io::Result<Option<(Option<Frame>, bool)>> {
+/// Asks the kernel to stamp every received frame: `SO_TIMESTAMPNS` (nanoseconds), or
+/// `SO_TIMESTAMP` (microseconds) where that is refused.
+fn kernel_timestamps(fd: RawFd) -> io::Result<()> {
+    let on: libc::c_int = 1;
+    let set = |name: libc::c_int| {
+        // SAFETY: fd is an open socket; the option value is a live c_int of the size given.
+        unsafe {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                name,
+                (&on as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        }
+    };
+    if set(libc::SO_TIMESTAMPNS) == 0 || set(libc::SO_TIMESTAMP) == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// The realtime clock (`CLOCK_REALTIME`), in nanoseconds since the epoch.
+fn realtime_nanos() -> i128 {
+    // SAFETY: timespec is plain old data; clock_gettime writes it.
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    // SAFETY: ts is a live timespec; CLOCK_REALTIME always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
+    i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec)
+}
+
+/// Maps a kernel receive timestamp (realtime clock, nanoseconds since the epoch) to an `Instant`.
+///
+/// The kernel stamps a frame with the realtime clock when the interface hands it over; `Instant`
+/// is the monotonic clock, and the two have no fixed relation (the realtime clock can be set or
+/// slewed). So the frame's age is measured on the realtime clock, just after `recvmsg`
+/// returned, and subtracted from `Instant::now()` read at the same moment: the stamp is
+/// `now - (realtime_now - kernel_stamp)`. Only the age, a short interval, crosses between the
+/// clocks, and a step of the realtime clock between the capture and the read shows up as an
+/// error of that step at most. An age that comes out negative (the realtime clock stepped back)
+/// is taken as zero, so a stamp is never later than the moment the frame was read.
+fn stamp_to_instant(stamp_nanos: i128, realtime_now: i128, now: Instant) -> Instant {
+    let age = realtime_now.saturating_sub(stamp_nanos).max(0);
+    let age = Duration::from_nanos(u64::try_from(age).unwrap_or(u64::MAX));
+    now.checked_sub(age).unwrap_or(now)
+}
+
+/// One `recvmsg` result.
+struct Read {
+    /// The data frame; `None` for remote and error frames and malformed reads.
+    frame: Option<Frame>,
+    /// The echo of one of our own frames (`MSG_CONFIRM`).
+    own: bool,
+    /// An error frame (`CAN_ERR_FLAG`).
+    error: bool,
+    /// When the frame was captured: the kernel's stamp when it gave one, else when it was read.
+    at: Instant,
+}
+
+/// Reads one frame with `recvmsg`: `Ok(None)` when none is waiting, else the frame, its flags and
+/// its capture time.
+fn read_with_flags(fd: RawFd) -> io::Result<Option<Read>> {
     // struct canfd_frame: can_id (u32, native order), len, flags, two reserved bytes, 64 data bytes;
     // struct can_frame is its first 16 bytes.
     let mut buf = [0u8; 72];
@@ -650,11 +718,15 @@ fn read_with_flags(fd: RawFd) -> io::Result<Option<(Option<Frame>, bool)>> {
         iov_base: buf.as_mut_ptr().cast(),
         iov_len: buf.len(),
     };
+    // Room for the timestamp control messages, aligned as cmsghdr needs.
+    let mut control = [0u64; 16];
     // SAFETY: msghdr is plain old data; all-zero is a valid value.
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
     msg.msg_iov = &mut iov;
     msg.msg_iovlen = 1;
-    // SAFETY: msg points at one live iovec over `buf`, which outlives the call; no control data.
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&control) as _;
+    // SAFETY: msg points at one live iovec over `buf` and at `control`, both outliving the call.
     let n = unsafe { libc::recvmsg(fd, &mut msg, libc::MSG_DONTWAIT) };
     if n < 0 {
         let e = io::Error::last_os_error();
@@ -664,11 +736,49 @@ fn read_with_flags(fd: RawFd) -> io::Result<Option<(Option<Frame>, bool)>> {
             Err(e)
         };
     }
+    let realtime_now = realtime_nanos();
+    let now = Instant::now();
+    let mut stamp: Option<i128> = None;
+    // SAFETY: recvmsg filled msg_control/msg_controllen; the CMSG_* macros walk within them, and
+    // each payload is read unaligned with the size its type says.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+        while !cmsg.is_null() {
+            let h = &*cmsg;
+            if h.cmsg_level == libc::SOL_SOCKET {
+                if h.cmsg_type == libc::SCM_TIMESTAMPNS
+                    && h.cmsg_len as usize
+                        >= libc::CMSG_LEN(std::mem::size_of::<libc::timespec>() as u32) as usize
+                {
+                    let ts: libc::timespec = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
+                    stamp = Some(i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec));
+                } else if h.cmsg_type == libc::SCM_TIMESTAMP
+                    && h.cmsg_len as usize
+                        >= libc::CMSG_LEN(std::mem::size_of::<libc::timeval>() as u32) as usize
+                {
+                    let tv: libc::timeval = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
+                    stamp =
+                        Some(i128::from(tv.tv_sec) * 1_000_000_000 + i128::from(tv.tv_usec) * 1000);
+                }
+            }
+            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+        }
+    }
+    let at = match stamp {
+        Some(s) => stamp_to_instant(s, realtime_now, now),
+        None => now,
+    };
     let own = msg.msg_flags & libc::MSG_CONFIRM != 0;
     let n = n as usize;
     let raw_id = u32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]);
-    if raw_id & (libc::CAN_ERR_FLAG | libc::CAN_RTR_FLAG) != 0 || (n != 16 && n != 72) {
-        return Ok(Some((None, own)));
+    let error = raw_id & libc::CAN_ERR_FLAG != 0;
+    if error || raw_id & libc::CAN_RTR_FLAG != 0 || (n != 16 && n != 72) {
+        return Ok(Some(Read {
+            frame: None,
+            own,
+            error,
+            at,
+        }));
     }
     let id = if raw_id & libc::CAN_EFF_FLAG != 0 {
         CanId::extended(raw_id & libc::CAN_EFF_MASK)
@@ -684,7 +794,12 @@ fn read_with_flags(fd: RawFd) -> io::Result<Option<(Option<Frame>, bool)>> {
             Frame::new_fd(id, data, buf[5] & libc::CANFD_BRS as u8 != 0).ok()
         }
     });
-    Ok(Some((frame, own)))
+    Ok(Some(Read {
+        frame,
+        own,
+        error,
+        at,
+    }))
 }
 
 impl AsRawFd for SocketCanBus {
@@ -718,6 +833,14 @@ impl CanBus for SocketCanBus {
     }
 
     fn recv(&self, timeout: Option<Duration>) -> Result<Option<Frame>, BusError> {
+        Ok(self.recv_timestamped(timeout)?.map(|(f, _)| f))
+    }
+
+    /// The kernel's receive timestamp, mapped to an `Instant` (see [`Capabilities::timestamps`]).
+    fn recv_timestamped(
+        &self,
+        timeout: Option<Duration>,
+    ) -> Result<Option<(Frame, Instant)>, BusError> {
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         loop {
             if let Some(frame) = self.try_read()? {
@@ -757,6 +880,7 @@ impl CanBus for SocketCanBus {
         Capabilities::CLASSIC
             .with_can_fd(self.fd_capable)
             .with_tx_confirmation(self.echo.is_some())
+            .with_timestamps(self.stamped)
     }
 
     fn set_receive_filter(&self, ids: Option<&[isotp_core::CanId]>) -> Result<(), BusError> {
@@ -772,6 +896,20 @@ mod tests {
 
     fn id11(raw: u32) -> CanId {
         CanId::standard(raw).unwrap()
+    }
+
+    #[test]
+    fn kernel_stamps_map_to_instants_by_their_age() {
+        let now = Instant::now();
+        let real = 1_700_000_000_000_000_000i128;
+        // Captured 3 ms before the read.
+        let at = stamp_to_instant(real - 3_000_000, real, now);
+        assert_eq!(now - at, Duration::from_millis(3));
+        // A stamp from the future (realtime clock stepped back): the read time, never later.
+        assert_eq!(stamp_to_instant(real + 5_000_000, real, now), now);
+        // Absurd ages do not panic.
+        let _ = stamp_to_instant(i128::MIN / 2, real, now);
+        let _ = stamp_to_instant(0, i128::MAX / 2, now);
     }
 
     #[test]
