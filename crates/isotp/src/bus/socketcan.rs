@@ -327,10 +327,36 @@ impl SocketCanBus {
     }
 
     /// How many error frames (`CAN_ERR_FLAG`) this socket has read and passed over. The kernel
-    /// delivers them only to sockets that ask for them (`CAN_RAW_ERR_FILTER`); on a bus where
-    /// another program writes them (as on vcan), they arrive anyway and are counted here.
+    /// delivers them only to sockets that ask for them: see
+    /// [`set_error_frames`](SocketCanBus::set_error_frames).
     pub fn error_frames(&self) -> u64 {
         self.error_frames.load(Ordering::Relaxed)
+    }
+
+    /// Asks the kernel for every class of error frame (`CAN_RAW_ERR_FILTER` = `CAN_ERR_MASK`), or
+    /// for none (`false`, the default of a raw socket). They carry no ISO-TP data: `recv` passes
+    /// over them and counts them ([`error_frames`](SocketCanBus::error_frames)), so asking only
+    /// costs wake-ups, and shows how noisy the bus is.
+    pub fn set_error_frames(&self, yes: bool) -> Result<(), BusError> {
+        let mask: u32 = if yes { libc::CAN_ERR_MASK } else { 0 };
+        // SAFETY: the fd is an open CAN_RAW socket; the option value is a live u32 of the size given.
+        let rc = unsafe {
+            libc::setsockopt(
+                self.socket.fd(),
+                libc::SOL_CAN_RAW,
+                libc::CAN_RAW_ERR_FILTER,
+                (&mask as *const u32).cast(),
+                std::mem::size_of::<u32>() as libc::socklen_t,
+            )
+        };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(BusError::io(
+                format!("setting the error frame filter on {}", self.iface),
+                io::Error::last_os_error(),
+            ))
+        }
     }
 
     /// The interface name.
