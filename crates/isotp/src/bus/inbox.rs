@@ -17,7 +17,7 @@ use crate::bus::BusError;
 const QUEUE_LIMIT: usize = 1 << 16;
 
 enum Delivery {
-    Frame(Frame),
+    Frame(Frame, Instant),
     Wake,
     Closed,
 }
@@ -91,6 +91,14 @@ impl Inbox {
     /// `None`), `Ok(None)` on timeout or after [`interrupt`](Inbox::interrupt), and
     /// [`BusError::Closed`] once the connection is gone and every frame received before is read.
     pub(crate) fn recv(&self, timeout: Option<Duration>) -> Result<Option<Frame>, BusError> {
+        Ok(self.recv_timestamped(timeout)?.map(|(f, _)| f))
+    }
+
+    /// Like [`recv`](Inbox::recv), with the frame's capture time (see [`InboxSender::deliver_at`]).
+    pub(crate) fn recv_timestamped(
+        &self,
+        timeout: Option<Duration>,
+    ) -> Result<Option<(Frame, Instant)>, BusError> {
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         loop {
             let got = match self.rx.try_recv() {
@@ -105,7 +113,7 @@ impl Inbox {
                 }
             };
             return match got {
-                Some(Delivery::Frame(f)) => Ok(Some(f)),
+                Some(Delivery::Frame(f, at)) => Ok(Some((f, at))),
                 Some(Delivery::Wake) | None => Ok(None),
                 // Look again: frames queued before the close are still delivered first.
                 Some(Delivery::Closed) => continue,
@@ -121,13 +129,19 @@ impl Inbox {
 }
 
 impl InboxSender {
-    /// Queues `frame` for [`Inbox::recv`], or drops it when [`QUEUE_LIMIT`] frames are waiting
+    /// Queues `frame`, stamped now, for [`Inbox::recv`], or drops it when [`QUEUE_LIMIT`] frames are waiting
     /// already. Returns the number of frames dropped so far when this one was dropped.
     pub(crate) fn deliver(&self, frame: Frame) -> Option<u64> {
+        self.deliver_at(frame, Instant::now())
+    }
+
+    /// Like [`deliver`](InboxSender::deliver), for a frame captured at `at` (a timestamp the
+    /// connection carried, mapped to this machine's clock).
+    pub(crate) fn deliver_at(&self, frame: Frame, at: Instant) -> Option<u64> {
         if self.tx.len() >= QUEUE_LIMIT {
             Some(self.state.dropped.fetch_add(1, Ordering::Relaxed) + 1)
         } else {
-            let _ = self.tx.send(Delivery::Frame(frame));
+            let _ = self.tx.send(Delivery::Frame(frame, at));
             None
         }
     }

@@ -544,3 +544,43 @@ fn a_transfer_completes_while_hostile_clients_churn_and_send_garbage() {
     // A newcomer still gets in once the churn is over.
     drop(connect());
 }
+
+#[test]
+fn clients_get_the_capture_time_the_hub_sends() {
+    let hub = hub();
+    let local = hub.attach("vcan0").unwrap();
+    let client = SocketcandBus::connect(hub.local_addr(), "vcan0").unwrap();
+    assert!(client.capabilities().timestamps);
+    let first_sent = Instant::now();
+    local.send(&std_frame(0x100, &[1])).unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    let second_sent = Instant::now();
+    local.send(&std_frame(0x100, &[2])).unwrap();
+    // Read late: the stamps say when the frames were on the bus, not when they were read.
+    std::thread::sleep(Duration::from_millis(100));
+    let mut stamps = Vec::new();
+    for want in [1u8, 2] {
+        let (f, at) = client.recv_timestamped(T).unwrap().expect("a frame");
+        let returned = Instant::now();
+        assert_eq!(f, std_frame(0x100, &[want]));
+        assert!(at <= returned, "frame {want} stamped after recv returned");
+        // Microsecond stamps and two clocks read a moment apart: a little slack before the send.
+        assert!(
+            at + Duration::from_millis(5) >= first_sent,
+            "frame {want} stamped before it was sent"
+        );
+        assert!(
+            returned - at >= Duration::from_millis(80),
+            "frame {want} stamped when read ({:?} before), not when sent",
+            returned - at
+        );
+        stamps.push(at);
+    }
+    let apart = stamps[1] - stamps[0];
+    let sent_apart = second_sent - first_sent;
+    assert!(
+        apart + Duration::from_millis(5) >= Duration::from_millis(20)
+            && apart <= sent_apart + Duration::from_millis(500),
+        "stamps {apart:?} apart, sends {sent_apart:?} apart"
+    );
+}

@@ -133,8 +133,9 @@ pub(crate) enum Message {
     RawMode,
     /// `< bcmmode >`.
     BcmMode,
-    /// `< frame ... >` or `< fdframe ... >`: a received frame (server to client).
-    Frame(Frame),
+    /// `< frame ... >` or `< fdframe ... >`: a received frame (server to client) and its capture
+    /// time, since the epoch on the server's clock.
+    Frame(Frame, Duration),
     /// `< send ... >` or `< fdsend ... >`: a frame to transmit (client to server).
     Send(Frame),
     /// Any other well-formed command (its first word), e.g. `rtr`, `stat`, `subscribe`.
@@ -186,8 +187,8 @@ pub(crate) fn parse(message: &str) -> Result<Message, ParseError> {
             [] => err("`open` needs a bus name, e.g. `< open can0 >`"),
             _ => err("`open` takes one bus name without spaces"),
         },
-        "frame" => parse_frame(&rest, false).map(Message::Frame),
-        "fdframe" => parse_frame(&rest, true).map(Message::Frame),
+        "frame" => parse_frame(&rest, false).map(|(f, at)| Message::Frame(f, at)),
+        "fdframe" => parse_frame(&rest, true).map(|(f, at)| Message::Frame(f, at)),
         "send" => parse_send(&rest, false).map(Message::Send),
         "fdsend" => parse_send(&rest, true).map(Message::Send),
         other => {
@@ -266,20 +267,30 @@ fn build(id: CanId, data: &[u8], fd: bool, flags: u8) -> Result<Frame, ParseErro
     })
 }
 
-fn check_timestamp(s: &str) -> Result<(), ParseError> {
+/// `SECONDS.FRACTION` (socketcand writes six digits of microseconds) as a time since the epoch.
+/// Fraction digits beyond nanoseconds are ignored.
+fn parse_timestamp(s: &str) -> Result<Duration, ParseError> {
     let mut parts = s.splitn(2, '.');
     let secs = parts.next().unwrap_or("");
     let frac = parts.next().unwrap_or("0");
     let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
-    if digits(secs) && digits(frac) {
-        Ok(())
-    } else {
-        err(format!("timestamp `{s}` is not SECONDS.MICROSECONDS"))
+    if !(digits(secs) && digits(frac)) {
+        return err(format!("timestamp `{s}` is not SECONDS.MICROSECONDS"));
     }
+    let Ok(secs) = secs.parse::<u64>() else {
+        return err(format!("timestamp `{s}`: the seconds are out of range"));
+    };
+    let nanos = frac
+        .bytes()
+        .chain(std::iter::repeat(b'0'))
+        .take(9)
+        .fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
+    Ok(Duration::new(secs, nanos))
 }
 
-/// `frame ID SECS.USECS DATA` or `fdframe ID FLAGS SECS.USECS DATA`.
-fn parse_frame(args: &[&str], fd: bool) -> Result<Frame, ParseError> {
+/// `frame ID SECS.USECS DATA` or `fdframe ID FLAGS SECS.USECS DATA`: the frame and its capture time
+/// (since the epoch, on the server's clock).
+fn parse_frame(args: &[&str], fd: bool) -> Result<(Frame, Duration), ParseError> {
     let (id, flags, ts, data) = match (fd, args) {
         (false, [id, ts, data @ ..]) => (id, 0, ts, data),
         (true, [id, flags, ts, data @ ..]) => (id, hex_u32(flags, "flags")?, ts, data),
@@ -293,9 +304,9 @@ fn parse_frame(args: &[&str], fd: bool) -> Result<Frame, ParseError> {
         }
     };
     let id = parse_id(id)?;
-    check_timestamp(ts)?;
+    let at = parse_timestamp(ts)?;
     let data = parse_data(data)?;
-    build(id, &data, fd, (flags & 0xFF) as u8)
+    Ok((build(id, &data, fd, (flags & 0xFF) as u8)?, at))
 }
 
 /// `send ID LEN B0 B1 ...` or `fdsend ID FLAGS LEN B0 B1 ...`. LEN is decimal as socketcand reads it;
@@ -480,34 +491,50 @@ mod tests {
         // socketcand: concatenated upper-case hex.
         assert_eq!(
             parse("< frame 123 1700000000.123456 11223344 >"),
-            Ok(Message::Frame(frame(std, &[0x11, 0x22, 0x33, 0x44])))
+            Ok(Message::Frame(
+                frame(std, &[0x11, 0x22, 0x33, 0x44]),
+                Duration::new(1_700_000_000, 123_456_000)
+            ))
         );
         // protocol.md: spaced bytes; some servers drop leading zeros or use lower case.
         assert_eq!(
             parse("< frame 123 23.424242 11 2 3a 4B >"),
-            Ok(Message::Frame(frame(std, &[0x11, 0x02, 0x3A, 0x4B])))
+            Ok(Message::Frame(
+                frame(std, &[0x11, 0x02, 0x3A, 0x4B]),
+                Duration::new(23, 424_242_000)
+            ))
         );
         // Empty frame: socketcand writes two spaces.
         assert_eq!(
             parse("< frame 123 23.424242  >"),
-            Ok(Message::Frame(frame(std, &[])))
+            Ok(Message::Frame(
+                frame(std, &[]),
+                Duration::new(23, 424_242_000)
+            ))
         );
         assert_eq!(
             parse("< frame 123 23 >"),
-            Ok(Message::Frame(frame(std, &[])))
+            Ok(Message::Frame(frame(std, &[]), Duration::from_secs(23)))
         );
         let ext = CanId::extended(0x18DA_F110).unwrap();
         assert_eq!(
             parse("< frame 18DAF110 1.5 0102 >"),
-            Ok(Message::Frame(frame(ext, &[1, 2])))
+            Ok(Message::Frame(
+                frame(ext, &[1, 2]),
+                Duration::from_millis(1500)
+            ))
         );
         // An id not 3 digits long is extended, even if small.
         assert_eq!(
             parse("< frame 00000123 1.5 >"),
-            Ok(Message::Frame(frame(CanId::extended(0x123).unwrap(), &[])))
+            Ok(Message::Frame(
+                frame(CanId::extended(0x123).unwrap(), &[]),
+                Duration::from_millis(1500)
+            ))
         );
         let fd = parse("< fdframe 7E0 05 1.000001 00112233445566778899AABB >").unwrap();
-        let Message::Frame(fd) = fd else { panic!() };
+        let Message::Frame(fd, at) = fd else { panic!() };
+        assert_eq!(at, Duration::new(1, 1_000));
         assert!(fd.is_fd() && fd.is_brs());
         assert_eq!(fd.len(), 12);
     }
@@ -521,6 +548,9 @@ mod tests {
             "< frame 2FFFFFFF 1.0 >",
             "< frame 12G 1.0 >",
             "< frame 123 x.y 11 >",
+            "< frame 123 99999999999999999999999.5 11 >",
+            "< frame 123 1. 11 >",
+            "< frame 123 .5 11 >",
             "< frame 123 1.0 112 >",
             "< frame 123 1.0 zz >",
             "< frame 123 1.0 112233445566778899 >",
@@ -618,7 +648,7 @@ mod tests {
             fd,
             fd_nobrs,
         ] {
-            assert_eq!(parse(&format_frame(&f, ts)), Ok(Message::Frame(f)));
+            assert_eq!(parse(&format_frame(&f, ts)), Ok(Message::Frame(f, ts)));
             assert_eq!(parse(&format_send(&f)), Ok(Message::Send(f)));
             assert!(format_send(&f).len() < MAX_MESSAGE_LEN);
         }

@@ -335,7 +335,7 @@ impl Session {
                     "command {cmd} is not supported by this hub (it serves raw mode: open, rawmode, send, fdsend, echo)"
                 ))
             }
-            Message::Hi | Message::Ok | Message::Error(_) | Message::Frame(_) => {
+            Message::Hi | Message::Ok | Message::Error(_) | Message::Frame(..) => {
                 self.complain("server messages", format_args!("{text:?}, ignored"));
                 self.error("unexpected message from a client")
             }
