@@ -33,7 +33,10 @@ struct Shared {
 /// The connection handshake is the one python-can's `socketcand` interface performs: the server
 /// greets with `< hi >`, the client sends `< open CHANNEL >` and `< rawmode >`, each answered with
 /// `< ok >`. Then every frame on the bus arrives as `< frame ID SECONDS.MICROS DATA >`, and frames
-/// are sent as `< send ID LEN B0 B1 ... >`.
+/// are sent as `< send ID LEN B0 B1 ... >`. The time in each `frame` line (when the server
+/// captured it) is the frame's timestamp in [`recv_timestamped`](CanBus::recv_timestamped); a time
+/// more than 2 s old or in the future, which says the two machines' clocks disagree, is replaced
+/// by the time the line arrived.
 ///
 /// CAN FD frames are sent as `< fdsend ID FLAGS LEN B0 ... >` and received from
 /// `< fdframe ID FLAGS SECONDS.MICROS DATA >`, the extension recent socketcand versions implement
