@@ -28,4 +28,5 @@ mod stack;
 pub use stack::AsyncStack;
 pub use stack::{
     DriverOptions, Link, Message, MessageDirection, Node, Stack, StackError, DEFAULT_RECEIVE_QUEUE,
+    DEFAULT_SPIN_BEFORE_PARK,
 };

@@ -79,6 +79,11 @@ pub struct Capabilities {
     pub tx_confirmation: bool,
     /// Received frames carry the moment the hardware or the kernel captured them.
     pub timestamps: bool,
+    /// A `recv` with a zero timeout is cheap (a queue or a non-blocking system call, no lock shared
+    /// with other work such as an interpreter's), so a thread that expects a reply may poll the bus
+    /// for a few microseconds instead of sleeping (see
+    /// [`DriverOptions::spin_before_park`](crate::DriverOptions::spin_before_park)).
+    pub cheap_poll: bool,
 }
 
 impl Capabilities {
@@ -87,6 +92,7 @@ impl Capabilities {
         can_fd: false,
         tx_confirmation: false,
         timestamps: false,
+        cheap_poll: false,
     };
 
     /// Sets [`can_fd`](Capabilities::can_fd).
@@ -107,6 +113,13 @@ impl Capabilities {
     #[must_use]
     pub const fn with_timestamps(mut self, yes: bool) -> Capabilities {
         self.timestamps = yes;
+        self
+    }
+
+    /// Sets [`cheap_poll`](Capabilities::cheap_poll).
+    #[must_use]
+    pub const fn with_cheap_poll(mut self, yes: bool) -> Capabilities {
+        self.cheap_poll = yes;
         self
     }
 }

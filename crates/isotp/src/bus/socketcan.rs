@@ -907,6 +907,7 @@ impl CanBus for SocketCanBus {
             .with_can_fd(self.fd_capable)
             .with_tx_confirmation(self.echo.is_some())
             .with_timestamps(self.stamped)
+            .with_cheap_poll(true)
     }
 
     fn set_receive_filter(&self, ids: Option<&[isotp_core::CanId]>) -> Result<(), BusError> {

@@ -200,6 +200,7 @@ impl CanBus for VirtualPort {
             .with_can_fd(true)
             .with_tx_confirmation(true)
             .with_timestamps(true)
+            .with_cheap_poll(true)
     }
 }
 

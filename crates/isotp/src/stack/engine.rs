@@ -116,6 +116,10 @@ pub(crate) struct Shared {
     pub(crate) bus: Box<dyn CanBus>,
     pub(crate) clock: Clock,
     pub(crate) options: DriverOptions,
+    /// How long a waiting thread polls the bus after the node's last transmission.
+    spin: Duration,
+    /// When (µs on `clock`) the node last put a frame on the bus: a reply is expected soon after.
+    last_tx: AtomicU64,
     state: Mutex<State>,
     pub(crate) lead: Lead,
     /// The instant (µs) the leader sleeps until; `u64::MAX` while it waits for frames only.
@@ -126,10 +130,13 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(crate) fn new(bus: Box<dyn CanBus>, options: DriverOptions) -> Shared {
+        let spin = options.spin_for(bus.capabilities());
         Shared {
             bus,
             clock: Clock::new(),
             options,
+            spin,
+            last_tx: AtomicU64::new(0),
             state: Mutex::new(State {
                 router: Router::new(),
             }),
@@ -167,6 +174,7 @@ impl Shared {
             drop(st);
             let result = self.bus.send(&frame);
             let sent = self.clock.now_ceil();
+            self.last_tx.fetch_max(sent.as_micros(), Ordering::Relaxed);
             st = self.lock();
             let Some(link) = st.link_mut(key) else {
                 return st;
@@ -289,7 +297,7 @@ impl Shared {
     }
 
     /// One step of the leader: waits for a frame or the next deadline (or `until`), and handles it.
-    fn drive(&self, until: Option<Instant>, spin: Duration) {
+    fn drive(&self, until: Option<Instant>, spin: bool) {
         let timer = self.lock().router.next_deadline();
         let next = match (timer, until) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -322,7 +330,7 @@ impl Shared {
         &self,
         next: Option<Instant>,
         timer: Option<Instant>,
-        spin: Duration,
+        spin: bool,
     ) -> Result<Option<(Frame, std::time::Instant)>, BusError> {
         let now = self.clock.now();
         let remaining = next.map(|t| t - now);
@@ -332,8 +340,10 @@ impl Shared {
                 return self.spin_until(t);
             }
         }
-        if !spin.is_zero() {
-            let stop_at = now + remaining.map_or(spin, |r| r.min(spin));
+        // Poll while a reply to the node's last frame may come (bounded by the next deadline).
+        let spin_end = Instant::from_micros(self.last_tx.load(Ordering::Relaxed)) + self.spin;
+        if spin && spin_end > now {
+            let stop_at = next.map_or(spin_end, |t| t.min(spin_end));
             let mut spins = 0u32;
             while self.clock.now() < stop_at && !self.kicked.load(Ordering::SeqCst) {
                 if let Some(f) = self.bus.recv_timestamped(Some(Duration::ZERO))? {
@@ -422,7 +432,7 @@ impl Shared {
                 }
             }
             let until = deadline.map(|d| self.clock.to_core(d));
-            self.drive(until, self.options.spin_before_park);
+            self.drive(until, true);
         };
         if leading {
             self.lead.release();
@@ -442,7 +452,7 @@ impl Shared {
             match self.lead.background_turn(LINGER, timer_in, &mut seen) {
                 Turn::Lead => {
                     while !self.stop.load(Ordering::SeqCst) && !self.lead.wanted() {
-                        self.drive(None, Duration::ZERO);
+                        self.drive(None, false);
                     }
                     self.lead.release();
                 }

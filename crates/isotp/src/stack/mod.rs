@@ -20,4 +20,4 @@ pub use blocking::Stack;
 pub use error::{Message, MessageDirection, StackError};
 pub use link::Link;
 pub use node::Node;
-pub use options::{DriverOptions, DEFAULT_RECEIVE_QUEUE};
+pub use options::{DriverOptions, DEFAULT_RECEIVE_QUEUE, DEFAULT_SPIN_BEFORE_PARK};

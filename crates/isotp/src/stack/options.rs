@@ -22,14 +22,24 @@ use std::time::Duration;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DriverOptions {
-    /// How long a thread that waits (in `recv` or `send_blocking`) polls the bus before it sleeps.
-    /// Polling saves the wake-up of a sleeping core when the reply comes quickly, at the price of that
-    /// core's time; zero (the default) sleeps at once.
-    pub spin_before_park: Duration,
+    /// How long after the node's last transmission a thread that waits (in `recv` or
+    /// `send_blocking`) polls the bus before it sleeps: a reply (a flow control, the next
+    /// consecutive frame, a response) usually comes within microseconds, and polling saves the
+    /// wake-up of a sleeping core, which costs tens of microseconds on a virtual machine or a
+    /// laptop saving power. A thread that has sent nothing lately sleeps at once.
+    ///
+    /// `None` (the default): [`DEFAULT_SPIN_BEFORE_PARK`] on a bus whose
+    /// [`Capabilities::cheap_poll`](crate::bus::Capabilities::cheap_poll) is set, else no polling
+    /// (polling a python-can bus would hold the interpreter lock other threads need).
+    pub spin_before_park: Option<Duration>,
     /// Complete messages a link holds unread. When it is full, new first frames are answered with
     /// FC.WAIT and then FC.OVFLW, and single frames are dropped with a warning.
     pub receive_queue: usize,
 }
+
+/// How long a waiting thread polls a bus that polls cheaply, by default (see
+/// [`DriverOptions::spin_before_park`]).
+pub const DEFAULT_SPIN_BEFORE_PARK: Duration = Duration::from_micros(50);
 
 /// Default of [`DriverOptions::receive_queue`].
 pub const DEFAULT_RECEIVE_QUEUE: usize = 4096;
@@ -37,18 +47,28 @@ pub const DEFAULT_RECEIVE_QUEUE: usize = 4096;
 impl Default for DriverOptions {
     fn default() -> DriverOptions {
         DriverOptions {
-            spin_before_park: Duration::ZERO,
+            spin_before_park: None,
             receive_queue: DEFAULT_RECEIVE_QUEUE,
         }
     }
 }
 
 impl DriverOptions {
-    /// Sets [`spin_before_park`](DriverOptions::spin_before_park).
+    /// Sets [`spin_before_park`](DriverOptions::spin_before_park) whatever the bus (zero: never
+    /// poll).
     #[must_use]
     pub fn with_spin_before_park(mut self, spin: Duration) -> DriverOptions {
-        self.spin_before_park = spin;
+        self.spin_before_park = Some(spin);
         self
+    }
+
+    /// The polling time on a bus with `capabilities`.
+    pub(crate) fn spin_for(&self, capabilities: crate::bus::Capabilities) -> Duration {
+        self.spin_before_park.unwrap_or(if capabilities.cheap_poll {
+            DEFAULT_SPIN_BEFORE_PARK
+        } else {
+            Duration::ZERO
+        })
     }
 
     /// Sets [`receive_queue`](DriverOptions::receive_queue) (at least 1).

@@ -296,7 +296,9 @@ impl CanBus for SlcanBus {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities::CLASSIC.with_can_fd(self.can_fd)
+        Capabilities::CLASSIC
+            .with_can_fd(self.can_fd)
+            .with_cheap_poll(true)
     }
 }
 

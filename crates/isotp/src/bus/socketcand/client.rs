@@ -241,6 +241,7 @@ impl CanBus for SocketcandBus {
         Capabilities::CLASSIC
             .with_can_fd(true)
             .with_timestamps(true)
+            .with_cheap_poll(true)
     }
 }
 
