@@ -287,8 +287,10 @@ impl<B: CanBus> CanBus for FaultInjector<B> {
         self.inner.set_receive_filter(ids)
     }
 
+    /// The inner bus's, without [`task_wakeup`](Capabilities::task_wakeup): faults are applied in
+    /// `recv`, so async waiters are served through it.
     fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
+        self.inner.capabilities().with_task_wakeup(false)
     }
 }
 

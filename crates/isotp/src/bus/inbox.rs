@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 use isotp_core::Frame;
 
+use crate::bus::task_wakeup::WakerSlot;
 use crate::bus::BusError;
 
 /// Frames held unread before new ones are dropped (like a CAN controller's overrun).
@@ -26,6 +27,8 @@ struct State {
     /// Set (with the reason) once the connection is gone.
     closed: Mutex<Option<String>>,
     dropped: AtomicU64,
+    /// The task waiting in [`Inbox::poll_recv`].
+    task: WakerSlot,
 }
 
 /// What a bus receives: frames from its reader thread, wake-ups from
@@ -51,6 +54,7 @@ impl Inbox {
         let state = Arc::new(State {
             closed: Mutex::new(None),
             dropped: AtomicU64::new(0),
+            task: WakerSlot::default(),
         });
         Inbox {
             rx,
@@ -125,6 +129,34 @@ impl Inbox {
     /// one) return `Ok(None)`.
     pub(crate) fn interrupt(&self) {
         let _ = self.tx.tx.send(Delivery::Wake);
+        self.tx.state.task.wake();
+    }
+
+    /// [`CanBus::poll_recv`](crate::bus::CanBus::poll_recv): the next frame, or `Pending` with the
+    /// task woken by the next delivery, interrupt or close.
+    pub(crate) fn poll_recv(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<Option<(Frame, Instant)>, BusError>> {
+        use std::task::Poll;
+        let mut registered = false;
+        loop {
+            match self.rx.try_recv() {
+                Ok(Delivery::Frame(f, at)) => return Poll::Ready(Ok(Some((f, at)))),
+                // An interrupt is noticed by the task being polled; a close by the check below.
+                Ok(Delivery::Wake) | Ok(Delivery::Closed) => {}
+                Err(_) => {
+                    if let Err(e) = self.ensure_open() {
+                        return Poll::Ready(Err(e));
+                    }
+                    if registered {
+                        return Poll::Pending;
+                    }
+                    self.tx.state.task.register(cx.waker());
+                    registered = true;
+                }
+            }
+        }
     }
 }
 
@@ -142,6 +174,7 @@ impl InboxSender {
             Some(self.state.dropped.fetch_add(1, Ordering::Relaxed) + 1)
         } else {
             let _ = self.tx.send(Delivery::Frame(frame, at));
+            self.state.task.wake();
             None
         }
     }
@@ -151,5 +184,6 @@ impl InboxSender {
     pub(crate) fn close(&self, reason: String) {
         *self.state.closed.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason);
         let _ = self.tx.send(Delivery::Closed);
+        self.state.task.wake();
     }
 }

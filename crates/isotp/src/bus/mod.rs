@@ -1,5 +1,6 @@
 //! CAN buses: the [`CanBus`] trait and its backends.
 
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use isotp_core::{CanId, Frame};
@@ -16,6 +17,7 @@ mod inbox;
 mod open;
 pub mod slcan;
 pub mod socketcand;
+mod task_wakeup;
 mod trace;
 mod warning;
 
@@ -67,6 +69,22 @@ pub trait CanBus: Send + Sync + 'static {
         let _ = ids;
         Ok(())
     }
+
+    /// For a task that waits in async code: the next frame if one is there (as
+    /// [`recv_timestamped`](CanBus::recv_timestamped) with a zero timeout), else `Poll::Pending`
+    /// with `cx`'s waker registered, to be woken when a frame arrives or
+    /// [`interrupt`](CanBus::interrupt) is called. The task that waits then reads the bus itself,
+    /// with no thread in between.
+    ///
+    /// Called only when [`Capabilities::task_wakeup`] is set. The default, for a bus that cannot
+    /// wake a task, looks without waiting and never returns `Pending`.
+    fn poll_recv(
+        &self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Option<(Frame, std::time::Instant)>, BusError>> {
+        let _ = cx;
+        Poll::Ready(self.recv_timestamped(Some(Duration::ZERO)))
+    }
 }
 
 /// What a [`CanBus`] can do, from [`CanBus::capabilities`].
@@ -84,6 +102,9 @@ pub struct Capabilities {
     /// for a few microseconds instead of sleeping (see
     /// [`DriverOptions::spin_before_park`](crate::DriverOptions::spin_before_park)).
     pub cheap_poll: bool,
+    /// [`CanBus::poll_recv`] wakes a waiting task when a frame arrives, so an async waiter drives
+    /// the bus itself instead of being woken by the node's thread.
+    pub task_wakeup: bool,
 }
 
 impl Capabilities {
@@ -93,6 +114,7 @@ impl Capabilities {
         tx_confirmation: false,
         timestamps: false,
         cheap_poll: false,
+        task_wakeup: false,
     };
 
     /// Sets [`can_fd`](Capabilities::can_fd).
@@ -122,6 +144,13 @@ impl Capabilities {
         self.cheap_poll = yes;
         self
     }
+
+    /// Sets [`task_wakeup`](Capabilities::task_wakeup).
+    #[must_use]
+    pub const fn with_task_wakeup(mut self, yes: bool) -> Capabilities {
+        self.task_wakeup = yes;
+        self
+    }
 }
 
 impl<B: CanBus + ?Sized> CanBus for std::sync::Arc<B> {
@@ -146,6 +175,12 @@ impl<B: CanBus + ?Sized> CanBus for std::sync::Arc<B> {
     fn capabilities(&self) -> Capabilities {
         (**self).capabilities()
     }
+    fn poll_recv(
+        &self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Option<(Frame, std::time::Instant)>, BusError>> {
+        (**self).poll_recv(cx)
+    }
 }
 
 impl CanBus for Box<dyn CanBus> {
@@ -169,6 +204,12 @@ impl CanBus for Box<dyn CanBus> {
     }
     fn capabilities(&self) -> Capabilities {
         (**self).capabilities()
+    }
+    fn poll_recv(
+        &self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Option<(Frame, std::time::Instant)>, BusError>> {
+        (**self).poll_recv(cx)
     }
 }
 

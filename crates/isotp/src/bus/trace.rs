@@ -142,4 +142,15 @@ impl<B: CanBus> CanBus for Tracer<B> {
     fn capabilities(&self) -> Capabilities {
         self.inner.capabilities()
     }
+
+    fn poll_recv(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<Option<(Frame, Instant)>, BusError>> {
+        let got = self.inner.poll_recv(cx);
+        if let std::task::Poll::Ready(Ok(Some((f, _)))) = &got {
+            self.note(Direction::Received, f);
+        }
+        got
+    }
 }

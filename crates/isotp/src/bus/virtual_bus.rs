@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 use isotp_core::Frame;
 
+use super::task_wakeup::WakerSlot;
 use super::{BusError, CanBus, Capabilities};
 
 /// Frames a port may hold unread. A sender to a full port waits for it to drain, as a CAN controller
@@ -31,6 +32,8 @@ struct PortEntry {
     /// Set when the port stayed full past the patience: frames for it are then dropped at once until
     /// it drains, so one port nobody reads stalls the bus once, not for every frame.
     stalled: Arc<AtomicBool>,
+    /// The task waiting in the port's `poll_recv`.
+    task: Arc<WakerSlot>,
 }
 
 #[derive(Default)]
@@ -93,6 +96,7 @@ impl VirtualBus {
         let (tx, rx) = crossbeam_channel::unbounded();
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let dropped = Arc::new(AtomicU64::new(0));
+        let task = Arc::new(WakerSlot::default());
         let mut ports = self.lock_ports();
         let mut next = Vec::clone(&ports);
         next.push(PortEntry {
@@ -100,6 +104,7 @@ impl VirtualBus {
             tx: tx.clone(),
             dropped: dropped.clone(),
             stalled: Arc::new(AtomicBool::new(false)),
+            task: task.clone(),
         });
         *ports = Arc::new(next);
         drop(ports);
@@ -109,6 +114,7 @@ impl VirtualBus {
             rx,
             wake: tx,
             dropped,
+            task,
         }
     }
 
@@ -129,6 +135,7 @@ pub struct VirtualPort {
     rx: Receiver<Delivery>,
     wake: Sender<Delivery>,
     dropped: Arc<AtomicU64>,
+    task: Arc<WakerSlot>,
 }
 
 impl VirtualPort {
@@ -164,6 +171,7 @@ impl CanBus for VirtualPort {
             }
             // A port being dropped concurrently is not an error for the sender.
             let _ = p.tx.send(Delivery::Frame(*frame, at));
+            p.task.wake();
         }
         self.bus.inner.frames.fetch_add(1, Ordering::Relaxed);
         Ok(())
@@ -192,6 +200,26 @@ impl CanBus for VirtualPort {
 
     fn interrupt(&self) {
         let _ = self.wake.send(Delivery::Wake);
+        self.task.wake();
+    }
+
+    fn poll_recv(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<Option<(Frame, Instant)>, BusError>> {
+        let mut registered = false;
+        loop {
+            match self.rx.try_recv() {
+                Ok(Delivery::Frame(f, at)) => return std::task::Poll::Ready(Ok(Some((f, at)))),
+                // The interrupt has been noticed: the task is running.
+                Ok(Delivery::Wake) => {}
+                Err(_) if registered => return std::task::Poll::Pending,
+                Err(_) => {
+                    self.task.register(cx.waker());
+                    registered = true;
+                }
+            }
+        }
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -201,6 +229,7 @@ impl CanBus for VirtualPort {
             .with_tx_confirmation(true)
             .with_timestamps(true)
             .with_cheap_poll(true)
+            .with_task_wakeup(true)
     }
 }
 

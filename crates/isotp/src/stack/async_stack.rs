@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use isotp_core::{Address, Config, TargetAddressType};
 
+use super::engine::TaskWatch;
 use super::error::{Message, StackError};
 use super::link::{outcome_result, Link};
 use super::node::Node;
@@ -14,9 +15,13 @@ use crate::bus::CanBus;
 /// An ISO-TP link for async code: `send(..).await`, `recv().await`, cloneable and usable from many
 /// tasks at once.
 ///
-/// The protocol runs on the same precise engine thread as [`Stack`](super::Stack); the async methods
-/// only wait, so they never block the runtime. Every future is cancel-safe: dropping it leaves no
-/// state behind (a dropped `send` still sends its message; a dropped `recv` takes none).
+/// A task that awaits `recv` or `send` reads the bus itself when the bus can wake it
+/// ([`Capabilities::task_wakeup`](crate::bus::Capabilities::task_wakeup): the virtual bus,
+/// socketcand and SLCAN), so the frame it waits for wakes it with no thread in between; the node's
+/// thread keeps the protocol's timers (STmin, N_Bs, N_Cr) precise, and serves other buses. A poll
+/// never waits for the bus: it handles what has arrived and returns. Every future is cancel-safe:
+/// dropping it leaves no state behind (a dropped `send` still sends its message; a dropped `recv`
+/// takes none).
 ///
 /// ```
 /// use isotp::{bus::VirtualBus, Address, AsyncStack, Config};
@@ -85,7 +90,9 @@ impl AsyncStack {
             link: &self.link,
             id: Some(id),
         };
-        let outcome = completion.wait().await;
+        let shared = self.link.shared();
+        let mut watch = TaskWatch::new();
+        let outcome = completion.wait(|cx| watch.poll(shared, cx)).await;
         forget.id = None;
         outcome_result(outcome)
     }
@@ -102,7 +109,14 @@ impl AsyncStack {
 
     /// Waits for the next message, with its metadata.
     pub async fn recv_message(&self) -> Result<Message, StackError> {
-        let got = self.link.mail().messages.next_async().await;
+        let shared = self.link.shared();
+        let mut watch = TaskWatch::new();
+        let got = self
+            .link
+            .mail()
+            .messages
+            .next_async(|cx| watch.poll(shared, cx))
+            .await;
         self.link.made_room();
         got.map_err(|()| StackError::Stopped)
     }

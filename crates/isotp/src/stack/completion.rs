@@ -74,28 +74,42 @@ impl Completion {
         c.outcome.clone()
     }
 
-    /// Waits for the outcome in async code.
+    /// Waits for the outcome in async code; `drive` runs at each poll that finds none, with the
+    /// task's context (it may read the bus and complete this itself).
     #[cfg(feature = "tokio")]
-    pub(crate) fn wait(self: &Arc<Completion>) -> Wait {
-        Wait(self.clone())
+    pub(crate) fn wait<D: FnMut(&mut Context<'_>) + Unpin>(
+        self: &Arc<Completion>,
+        drive: D,
+    ) -> Wait<D> {
+        Wait(self.clone(), drive)
+    }
+
+    #[cfg(feature = "tokio")]
+    fn poll_outcome(&self, cx: &mut Context<'_>) -> Option<Outcome> {
+        let mut c = self.lock();
+        if c.outcome.is_none() {
+            c.waker = Some(cx.waker().clone());
+        }
+        c.outcome.clone()
     }
 }
 
 /// Future of [`Completion::wait`].
 #[cfg(feature = "tokio")]
-pub(crate) struct Wait(Arc<Completion>);
+pub(crate) struct Wait<D>(Arc<Completion>, D);
 
 #[cfg(feature = "tokio")]
-impl Future for Wait {
+impl<D: FnMut(&mut Context<'_>) + Unpin> Future for Wait<D> {
     type Output = Outcome;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome> {
-        let mut c = self.0.lock();
-        match c.outcome.clone() {
+        let this = self.get_mut();
+        if let Some(o) = this.0.poll_outcome(cx) {
+            return Poll::Ready(o);
+        }
+        (this.1)(cx);
+        match this.0.poll_outcome(cx) {
             Some(o) => Poll::Ready(o),
-            None => {
-                c.waker = Some(cx.waker().clone());
-                Poll::Pending
-            }
+            None => Poll::Pending,
         }
     }
 }

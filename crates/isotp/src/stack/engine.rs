@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+#[cfg(feature = "tokio")]
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use isotp_core::{
@@ -14,6 +16,8 @@ use isotp_core::{
 use super::clock::Clock;
 use super::completion::{Completion, Outcome};
 use super::error::{Message, MessageDirection, StackError};
+#[cfg(feature = "tokio")]
+use super::lead::TaskLead;
 use super::lead::{Follow, Lead, Turn};
 use super::mailbox::Mailbox;
 use super::options::DriverOptions;
@@ -30,6 +34,9 @@ const SPIN_WINDOW: Duration = Duration::from_micros(300);
 const LINGER: Duration = Duration::from_micros(1000);
 /// Asynchronous errors kept per link when nobody reads them.
 const ERROR_QUEUE: usize = 256;
+#[cfg(feature = "tokio")]
+/// Frames an async waiter handles in one poll before it lets its runtime run other tasks.
+const TASK_FRAME_BUDGET: u32 = 128;
 
 /// Where a link's results go; shared by the link handle and the engine.
 pub(crate) struct LinkMail {
@@ -120,6 +127,8 @@ pub(crate) struct Shared {
     spin: Duration,
     /// When (µs on `clock`) the node last put a frame on the bus: a reply is expected soon after.
     last_tx: AtomicU64,
+    /// The bus wakes async tasks itself ([`Capabilities::task_wakeup`](crate::bus::Capabilities)).
+    task_wakeup: bool,
     state: Mutex<State>,
     pub(crate) lead: Lead,
     /// The instant (µs) the leader sleeps until; `u64::MAX` while it waits for frames only.
@@ -130,8 +139,10 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(crate) fn new(bus: Box<dyn CanBus>, options: DriverOptions) -> Shared {
-        let spin = options.spin_for(bus.capabilities());
+        let capabilities = bus.capabilities();
+        let spin = options.spin_for(capabilities);
         Shared {
+            task_wakeup: capabilities.task_wakeup,
             bus,
             clock: Clock::new(),
             options,
@@ -207,14 +218,24 @@ impl Shared {
         st
     }
 
-    /// After a caller changed a link: wake the leader if it sleeps past the new deadline.
+    /// After a caller changed a link: wake the leader if it sleeps past the new deadline (and,
+    /// while async tasks watch the bus, the background thread that keeps the timers).
     pub(crate) fn kick_if_needed(&self, st: &State) {
         if let Some(t) = st.router.next_deadline() {
             if t.as_micros() < self.sleeping_until.load(Ordering::SeqCst) {
                 self.kicked.store(true, Ordering::SeqCst);
                 self.bus.interrupt();
             }
+            if self.task_wakeup {
+                self.lead.timer_set(self.clock.to_std(t));
+            }
         }
+    }
+
+    /// When the next protocol timer is due, for [`Lead::release`].
+    fn next_timer(&self) -> Option<std::time::Instant> {
+        let next = self.lock().router.next_deadline();
+        next.map(|t| self.clock.to_std(t))
     }
 
     /// Tells the bus which ids the links listen to (every id while one link cannot say).
@@ -311,19 +332,75 @@ impl Shared {
         match received {
             Ok(Some((frame, at))) => self.handle_frame(&frame, at),
             Ok(None) => self.service_due(self.lock(), self.clock.now()),
-            Err(BusError::Closed(why)) => {
-                log::error!("bus closed: {why}");
-                self.report_all(|| StackError::Bus(BusError::Closed(why.clone())));
-                self.close_all();
-            }
             Err(e) => {
-                log::warn!("bus receive failed: {e}");
-                let text = e.to_string();
-                self.report_all(|| StackError::Bus(BusError::Protocol(text.clone())));
+                self.bus_failed(e);
                 // Do not spin on a persistently failing bus.
                 std::thread::sleep(Duration::from_millis(10));
             }
         }
+    }
+
+    /// Reports a failed receive to every link; a closed bus ends every wait.
+    fn bus_failed(&self, error: BusError) {
+        match error {
+            BusError::Closed(why) => {
+                log::error!("bus closed: {why}");
+                self.report_all(|| StackError::Bus(BusError::Closed(why.clone())));
+                self.close_all();
+            }
+            e => {
+                log::warn!("bus receive failed: {e}");
+                let text = e.to_string();
+                self.report_all(|| StackError::Bus(BusError::Protocol(text.clone())));
+            }
+        }
+    }
+
+    #[cfg(feature = "tokio")]
+    /// Whether an async waiter should watch the bus (see [`poll_drive`](Shared::poll_drive)).
+    pub(crate) fn tasks_can_drive(&self) -> bool {
+        self.task_wakeup && !self.lead.tasks_off()
+    }
+
+    #[cfg(feature = "tokio")]
+    /// One poll of an async waiter that watches the bus (see [`TaskWatch`]): if the lead is free,
+    /// handles the frames the bus has and the due timers, and leaves the bus to wake `cx`'s task
+    /// when the next frame arrives; else the task is woken when the lead is free. The background
+    /// thread keeps the timers meanwhile.
+    pub(crate) fn poll_drive(&self, cx: &mut Context<'_>) {
+        if !self.tasks_can_drive() || self.stop.load(Ordering::SeqCst) {
+            return;
+        }
+        match self.lead.try_lead_task(cx.waker()) {
+            TaskLead::Leads => {}
+            TaskLead::Busy(background) => {
+                if background {
+                    self.bus.interrupt();
+                }
+                return;
+            }
+        }
+        // A bounded share of the runtime's thread: past it, the task yields and comes back.
+        let mut budget = TASK_FRAME_BUDGET;
+        loop {
+            match self.bus.poll_recv(cx) {
+                Poll::Ready(Ok(Some((frame, at)))) => self.handle_frame(&frame, at),
+                Poll::Ready(Ok(None)) => {}
+                Poll::Ready(Err(e)) => {
+                    self.bus_failed(e);
+                    self.lead.stop_tasks();
+                    break;
+                }
+                Poll::Pending => break,
+            }
+            budget -= 1;
+            if budget == 0 {
+                cx.waker().wake_by_ref();
+                break;
+            }
+        }
+        self.service_due(self.lock(), self.clock.now());
+        self.lead.release(self.next_timer());
     }
 
     fn wait_for_frame(
@@ -435,9 +512,14 @@ impl Shared {
             self.drive(until, true);
         };
         if leading {
-            self.lead.release();
+            self.lead.release(self.next_timer());
         }
         result
+    }
+
+    fn timer_within(&self, window: Duration) -> bool {
+        let next = self.lock().router.next_deadline();
+        next.is_some_and(|t| t - self.clock.now() <= window)
     }
 
     /// The background thread: leads while no waiting thread does.
@@ -449,16 +531,59 @@ impl Shared {
                 .router
                 .next_deadline()
                 .map(|t| t - self.clock.now());
-            match self.lead.background_turn(LINGER, timer_in, &mut seen) {
+            match self
+                .lead
+                .background_turn(LINGER, SPIN_WINDOW, timer_in, &mut seen)
+            {
                 Turn::Lead => {
                     while !self.stop.load(Ordering::SeqCst) && !self.lead.wanted() {
                         self.drive(None, false);
+                        // While tasks watch the bus, this thread only keeps the timers.
+                        if self.lead.tasks_watch() && !self.timer_within(SPIN_WINDOW) {
+                            break;
+                        }
                     }
-                    self.lead.release();
+                    self.lead.release(self.next_timer());
                 }
                 Turn::Wait(d) => std::thread::park_timeout(d),
                 Turn::Park => std::thread::park(),
             }
+        }
+    }
+}
+
+#[cfg(feature = "tokio")]
+/// An async waiter watching the bus, from its first poll until it is dropped (see
+/// [`Lead::watch`]).
+pub(crate) struct TaskWatch {
+    watching: Option<(Arc<Shared>, u64)>,
+}
+
+#[cfg(feature = "tokio")]
+impl TaskWatch {
+    pub(crate) fn new() -> TaskWatch {
+        TaskWatch { watching: None }
+    }
+
+    /// Drives the bus for the task being polled, if the bus can wake it.
+    pub(crate) fn poll(&mut self, shared: &Arc<Shared>, cx: &mut Context<'_>) {
+        if !shared.tasks_can_drive() {
+            return;
+        }
+        let known = self.watching.as_ref().map(|(_, id)| *id);
+        let id = shared.lead.watch(known, cx.waker());
+        if known.is_none() {
+            self.watching = Some((shared.clone(), id));
+        }
+        shared.poll_drive(cx);
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl Drop for TaskWatch {
+    fn drop(&mut self) {
+        if let Some((shared, id)) = self.watching.take() {
+            shared.lead.unwatch(id);
         }
     }
 }

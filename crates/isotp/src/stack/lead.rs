@@ -5,9 +5,15 @@
 //! completes its wait wakes it directly; other waiting threads follow, parked, and are woken by the
 //! delivery they wait for or when the lead is free. The background thread leads only when no waiting
 //! thread does.
+//!
+//! An async task that waits leads during its polls: it reads what the bus has, then leaves the bus
+//! to wake it (see [`CanBus::poll_recv`](crate::bus::CanBus::poll_recv)). While such tasks watch
+//! the bus, the background thread only runs the timers, leading just before each is due, so frames
+//! wake the waiting task and not the thread in between.
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
+use std::task::Waker;
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
@@ -25,18 +31,53 @@ struct State {
     background_leads: bool,
     /// Waiting threads that want the lead.
     followers: VecDeque<Thread>,
+    /// Async tasks that want the lead (all woken when it is free).
+    tasks: Vec<Waker>,
+    /// Async waiters watching the bus, by id (see [`Lead::watch`]). The bus wakes only the one
+    /// that polled it last; when a watcher leaves, the others are woken so one takes its place.
+    watchers: Vec<(u64, Waker)>,
+    next_watcher: u64,
+    /// A bus error made the tasks stop driving: the background thread serves them.
+    tasks_off: bool,
+    /// While tasks watch: when the background thread wakes for the next timer (`None`: parked).
+    background_until: Option<Instant>,
     background: Option<Thread>,
 }
 
 impl State {
-    /// Who takes a free lead: the first follower, else the background thread if it sleeps.
+    /// Who takes a free lead: the first follower, else the background thread if it sleeps (and
+    /// no task watches the bus).
     fn next_to_wake(&self) -> Option<Thread> {
         match self.followers.front() {
             Some(t) => Some(t.clone()),
-            None if self.background_parked => self.background.clone(),
+            None if self.background_parked && !self.watching() => self.background.clone(),
             None => None,
         }
     }
+
+    fn watching(&self) -> bool {
+        !self.watchers.is_empty() && !self.tasks_off
+    }
+
+    /// While tasks watch: the background thread, if a timer due at `next` comes before it wakes.
+    fn timer_keeper(&mut self, next: Option<Instant>) -> Option<Thread> {
+        let next = next?;
+        if !self.watching() || self.background_until.is_some_and(|b| b <= next) {
+            return None;
+        }
+        self.background_until = Some(next);
+        self.background.clone()
+    }
+}
+
+#[cfg(feature = "tokio")]
+/// What [`Lead::try_lead_task`] found.
+pub(crate) enum TaskLead {
+    /// The task leads until [`Lead::release`].
+    Leads,
+    /// Someone else leads; the task is woken when the lead is free. `true`: the background thread
+    /// leads (interrupt its wait so it gives the lead up).
+    Busy(bool),
 }
 
 /// The token; see the module documentation.
@@ -113,16 +154,37 @@ impl Lead {
     /// The background thread's turn: it leads once the lead has been free for `linger` (or at once
     /// when a timer is due, `timer_in` being the time to the next one); while waiting threads keep
     /// taking the lead it looks again now and then; when they stop, it sleeps until a release.
-    /// `seen` is the release count at its last look.
+    /// `seen` is the release count at its last look. While tasks watch the bus it leads only when
+    /// a timer is `window` or less away.
     pub(crate) fn background_turn(
         &self,
         linger: Duration,
+        window: Duration,
         timer_in: Option<Duration>,
         seen: &mut u64,
     ) -> Turn {
         let mut s = self.lock();
         s.background_parked = false;
         let now = Instant::now();
+        if !s.held && s.followers.is_empty() && s.watching() {
+            return match timer_in {
+                Some(t) if t <= window => {
+                    s.held = true;
+                    s.background_leads = true;
+                    s.background_until = None;
+                    Turn::Lead
+                }
+                Some(t) => {
+                    s.background_until = Some(now + t);
+                    Turn::Wait(t - window)
+                }
+                None => {
+                    s.background_until = None;
+                    s.background_parked = true;
+                    Turn::Park
+                }
+            };
+        }
         if !s.held && s.followers.is_empty() {
             let free_for = s
                 .released_at
@@ -144,23 +206,114 @@ impl Lead {
         Turn::Park
     }
 
-    /// True when a waiting thread wants the lead the background thread holds.
+    /// True when a waiting thread or task wants the lead the background thread holds.
     pub(crate) fn wanted(&self) -> bool {
-        !self.lock().followers.is_empty()
+        let s = self.lock();
+        !s.followers.is_empty() || !s.tasks.is_empty()
+    }
+
+    /// True while async tasks watch the bus (the background thread then leads only for timers).
+    pub(crate) fn tasks_watch(&self) -> bool {
+        self.lock().watching()
     }
 
     /// Gives the lead up: to the first follower, else back to the background thread (woken only
-    /// if it sleeps; while it lingers it looks again by itself).
-    pub(crate) fn release(&self) {
+    /// if it sleeps; while it lingers it looks again by itself). Tasks waiting for the lead are
+    /// woken; `next_timer` is when the next protocol timer is due, for the background thread to
+    /// keep while tasks watch the bus.
+    pub(crate) fn release(&self, next_timer: Option<Instant>) {
         let mut s = self.lock();
         s.held = false;
         s.background_leads = false;
         s.releases += 1;
         s.released_at = Some(Instant::now());
         let next = s.next_to_wake();
+        let keeper = s.timer_keeper(next_timer);
+        let tasks = std::mem::take(&mut s.tasks);
         drop(s);
-        if let Some(t) = next {
+        for t in next.into_iter().chain(keeper) {
             t.unpark();
         }
+        for w in tasks {
+            w.wake();
+        }
+    }
+
+    #[cfg(feature = "tokio")]
+    /// An async task takes the lead if it is free, else is woken when it is.
+    pub(crate) fn try_lead_task(&self, waker: &Waker) -> TaskLead {
+        let mut s = self.lock();
+        if !s.held {
+            s.held = true;
+            s.background_leads = false;
+            return TaskLead::Leads;
+        }
+        if !s.tasks.iter().any(|w| w.will_wake(waker)) {
+            s.tasks.push(waker.clone());
+        }
+        TaskLead::Busy(s.background_leads)
+    }
+
+    /// A waiter that has no lead changed a timer (now due at `next`): the background thread is
+    /// woken if tasks watch the bus and it would sleep past it.
+    pub(crate) fn timer_set(&self, next: Instant) {
+        let keeper = self.lock().timer_keeper(Some(next));
+        if let Some(t) = keeper {
+            t.unpark();
+        }
+    }
+
+    #[cfg(feature = "tokio")]
+    /// An async waiter starts watching the bus (`None`: it gets an id), or polls again.
+    pub(crate) fn watch(&self, id: Option<u64>, waker: &Waker) -> u64 {
+        let mut s = self.lock();
+        if let Some(id) = id {
+            if let Some((_, w)) = s.watchers.iter_mut().find(|(i, _)| *i == id) {
+                if !w.will_wake(waker) {
+                    *w = waker.clone();
+                }
+                return id;
+            }
+        }
+        s.next_watcher += 1;
+        let id = s.next_watcher;
+        s.watchers.push((id, waker.clone()));
+        id
+    }
+
+    /// An async waiter stops watching the bus: the other watchers are woken (the bus may have
+    /// been waking only the one leaving), or, when none is left, the background thread.
+    pub(crate) fn unwatch(&self, id: u64) {
+        let mut s = self.lock();
+        s.watchers.retain(|(i, _)| *i != id);
+        let others: Vec<Waker> = s.watchers.iter().map(|(_, w)| w.clone()).collect();
+        let background = (!s.watching() && s.background_parked && !s.held)
+            .then(|| s.background.clone())
+            .flatten();
+        drop(s);
+        for w in others {
+            w.wake();
+        }
+        if let Some(t) = background {
+            t.unpark();
+        }
+    }
+
+    #[cfg(feature = "tokio")]
+    /// The bus failed for a task: from now on the background thread serves async waiters.
+    pub(crate) fn stop_tasks(&self) {
+        let mut s = self.lock();
+        s.tasks_off = true;
+        let wake = s.background.clone();
+        drop(s);
+        if let Some(t) = wake {
+            t.unpark();
+        }
+    }
+
+    #[cfg(feature = "tokio")]
+    /// True once [`stop_tasks`](Lead::stop_tasks) was called.
+    pub(crate) fn tasks_off(&self) -> bool {
+        self.lock().tasks_off
     }
 }

@@ -140,6 +140,12 @@ impl Link {
         &self.mail
     }
 
+    /// The node's engine, for async waiters that drive it.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn shared(&self) -> &Arc<super::engine::Shared> {
+        &self.runner.shared
+    }
+
     /// Waits up to `timeout` (forever with `None`) for the next message; `Ok(None)` on timeout.
     pub fn recv(&self, timeout: Option<Duration>) -> Result<Option<Vec<u8>>, StackError> {
         Ok(self.recv_message(timeout)?.map(|m| m.payload))

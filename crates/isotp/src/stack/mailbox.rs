@@ -131,8 +131,15 @@ impl<T> Mailbox<T> {
 
     /// Waits for the next item without blocking the runtime; cancel-safe (an item is only taken by
     /// the poll that returns it, and a wake-up given to a dropped waiter passes to the next one).
+    /// `drive` runs at each poll that finds nothing, with the task's context: it may read the bus
+    /// and deliver the item itself.
     #[cfg(feature = "tokio")]
-    pub(crate) async fn next_async(&self) -> Result<T, ()> {
+    pub(crate) async fn next_async(
+        &self,
+        mut drive: impl FnMut(&mut std::task::Context<'_>),
+    ) -> Result<T, ()> {
+        use std::future::Future;
+        use std::task::Poll;
         loop {
             let notified = self.notify.notified();
             tokio::pin!(notified);
@@ -141,7 +148,14 @@ impl<T> Mailbox<T> {
             if let Some(r) = self.poll(false) {
                 return r;
             }
-            notified.await;
+            std::future::poll_fn(|cx| {
+                if notified.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(());
+                }
+                drive(cx);
+                notified.as_mut().poll(cx)
+            })
+            .await;
         }
     }
 }

@@ -66,3 +66,141 @@ async fn a_dropped_recv_future_loses_nothing() {
     a.send(&[1, 2, 3]).await.unwrap();
     assert_eq!(b.recv().await.unwrap(), vec![1, 2, 3]);
 }
+
+/// Round trips between two AsyncStacks whose buses note, for each frame received, whether the
+/// thread that read it was a task's (not the node's `isotp-engine` thread). Returns (frames read
+/// by tasks, all frames read).
+async fn round_trips_noting_readers<B: isotp::bus::CanBus>(
+    tester_bus: B,
+    ecu_bus: B,
+    config: Config,
+    request: Vec<u8>,
+    count: usize,
+) -> (usize, usize) {
+    use isotp::bus::{Direction, Tracer};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    let by_task = Arc::new(AtomicUsize::new(0));
+    let all = Arc::new(AtomicUsize::new(0));
+    let trace = |bus: B| {
+        let (by_task, all) = (by_task.clone(), all.clone());
+        Tracer::new(bus).with_watch(move |direction, _| {
+            if direction == Direction::Received {
+                all.fetch_add(1, Ordering::Relaxed);
+                if std::thread::current().name() != Some("isotp-engine") {
+                    by_task.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            true
+        })
+    };
+    let address = Address::normal_11(0x7E0, 0x7E8).unwrap();
+    let tester = AsyncStack::new(trace(tester_bus), address, config).unwrap();
+    let ecu = AsyncStack::new(trace(ecu_bus), address.mirrored().unwrap(), config).unwrap();
+    let server = tokio::spawn(async move {
+        for _ in 0..count {
+            let got = ecu.recv().await.unwrap();
+            ecu.send(&got).await.unwrap();
+        }
+    });
+    for _ in 0..count {
+        tester.send(&request).await.unwrap();
+        assert_eq!(tester.recv().await.unwrap(), request);
+    }
+    server.await.unwrap();
+    (by_task.load(Ordering::Relaxed), all.load(Ordering::Relaxed))
+}
+
+/// The task that awaits reads the bus itself: the frame it waits for wakes it directly. (Before,
+/// the node's thread read every frame and woke the task: two hand-offs per frame awaited.) The
+/// node's thread may still read a frame now and then (it leads while no task watches, e.g.
+/// between two awaits on a busy machine), hence "most".
+#[tokio::test(flavor = "current_thread")]
+async fn an_awaiting_task_reads_the_bus_itself() {
+    let bus = VirtualBus::new();
+    let (by_task, all) = round_trips_noting_readers(
+        bus.attach(),
+        bus.attach(),
+        Config::default(),
+        vec![0x3E],
+        200,
+    )
+    .await;
+    assert_eq!(all, 400);
+    assert!(
+        by_task * 2 > all,
+        "{by_task} of {all} frames read by the awaiting tasks"
+    );
+}
+
+/// The same with segmented messages and flow control (block size 8): the flow controls and the
+/// consecutive frames are read by the tasks; the node's thread keeps the timers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tasks_read_flow_controls_and_consecutive_frames() {
+    let bus = VirtualBus::new();
+    let mut config = Config::default();
+    config.block_size = 8;
+    let request: Vec<u8> = (0..4095u32).map(|i| i as u8).collect();
+    let (by_task, all) =
+        round_trips_noting_readers(bus.attach(), bus.attach(), config, request, 20).await;
+    // 4095 bytes: FF + 585 CF, 74 FC, both ways.
+    assert_eq!(all, 20 * 2 * (1 + 585 + 74));
+    assert!(
+        by_task * 2 > all,
+        "{by_task} of {all} frames read by the awaiting tasks"
+    );
+}
+
+/// Over socketcand (the in-process hub and two TCP clients) tasks read their frames too.
+#[tokio::test(flavor = "current_thread")]
+async fn tasks_read_a_socketcand_bus_themselves() {
+    use isotp::bus::socketcand::server::Hub;
+    use isotp::bus::socketcand::SocketcandBus;
+    let hub = Hub::bind("127.0.0.1:0").unwrap();
+    let a = SocketcandBus::connect(hub.local_addr(), "vcan0").unwrap();
+    let b = SocketcandBus::connect(hub.local_addr(), "vcan0").unwrap();
+    let (by_task, all) =
+        round_trips_noting_readers(a, b, Config::default(), vec![0x22, 0xF1, 0x90], 100).await;
+    assert_eq!(all, 200);
+    assert!(
+        by_task * 2 > all,
+        "{by_task} of {all} frames read by the awaiting tasks"
+    );
+}
+
+/// While a task awaits its send and watches the bus, STmin is still kept by the node's thread:
+/// the transfer takes at least its gaps, and the N_Bs timeout of a send nobody answers fires.
+#[tokio::test(flavor = "current_thread")]
+async fn timers_are_kept_while_tasks_watch_the_bus() {
+    use isotp::StMin;
+    let bus = VirtualBus::new();
+    let address = Address::normal_11(0x7E0, 0x7E8).unwrap();
+    let mut slow = Config::default();
+    slow.st_min = StMin::from_byte(2);
+    let a = AsyncStack::new(bus.attach(), address, Config::default()).unwrap();
+    let b = AsyncStack::new(bus.attach(), address.mirrored().unwrap(), slow).unwrap();
+    // b asks for 2 ms between consecutive frames; 400 bytes is FF + 57 CF: 56 gaps.
+    let receiving = tokio::spawn(async move { b.recv().await });
+    let started = std::time::Instant::now();
+    let data = vec![0x5A; 400];
+    a.send(&data).await.unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(56 * 2));
+    assert_eq!(receiving.await.unwrap().unwrap(), data);
+
+    let mut config = Config::default();
+    config.n_bs = Duration::from_millis(50);
+    let lonely = AsyncStack::new(
+        bus.attach(),
+        Address::normal_11(0x600, 0x601).unwrap(),
+        config,
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let err = lonely.send(&[0; 100]).await.unwrap_err();
+    assert!(matches!(
+        err,
+        StackError::Protocol(ProtocolError::TimeoutBs { .. })
+    ));
+    assert!(started.elapsed() >= Duration::from_millis(50));
+}

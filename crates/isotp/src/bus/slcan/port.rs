@@ -299,6 +299,14 @@ impl CanBus for SlcanBus {
         Capabilities::CLASSIC
             .with_can_fd(self.can_fd)
             .with_cheap_poll(true)
+            .with_task_wakeup(true)
+    }
+
+    fn poll_recv(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<Option<(Frame, std::time::Instant)>, BusError>> {
+        self.inbox.poll_recv(cx)
     }
 }
 

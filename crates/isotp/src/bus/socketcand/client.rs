@@ -242,6 +242,14 @@ impl CanBus for SocketcandBus {
             .with_can_fd(true)
             .with_timestamps(true)
             .with_cheap_poll(true)
+            .with_task_wakeup(true)
+    }
+
+    fn poll_recv(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<Option<(Frame, std::time::Instant)>, BusError>> {
+        self.inbox.poll_recv(cx)
     }
 }
 
