@@ -90,6 +90,51 @@ fn round_trip(spin: Duration) {
     );
 }
 
+/// Round trips between two `AsyncStack`s on one current-thread runtime (the tester and the echoing
+/// ECU are two tasks).
+fn async_round_trip() {
+    use isotp::AsyncStack;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let iterations: usize = std::env::var("RTT_ITER")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(21_000);
+    let samples = runtime.block_on(async {
+        let bus = VirtualBus::new();
+        let address = Address::normal_11(0x7E0, 0x7E8).expect("valid address");
+        let a = AsyncStack::new(bus.attach(), address, Config::default()).expect("stack");
+        let b = AsyncStack::new(
+            bus.attach(),
+            address.mirrored().expect("mirror"),
+            Config::default(),
+        )
+        .expect("stack");
+        let echo = tokio::spawn(async move {
+            for _ in 0..iterations {
+                let got = b.recv().await.expect("request");
+                b.send(&got).await.expect("response");
+            }
+        });
+        let mut samples = Vec::with_capacity(iterations);
+        for i in 0..iterations {
+            let t = Instant::now();
+            a.send(&[i as u8]).await.expect("request");
+            a.recv().await.expect("response");
+            samples.push(t.elapsed());
+        }
+        echo.await.expect("echo");
+        samples
+    });
+    let p = Percentiles::of(&samples[iterations / 20..]).expect("samples");
+    println!(
+        "round trip 1-byte request/response, two AsyncStacks on one current-thread runtime: median {:.1} us, p99 {:.1} us, max {:.1} us ({} samples)",
+        p.p50, p.p99, p.max, p.count
+    );
+}
+
 fn st_min_gaps(byte: u8) {
     let mut config = Config::default();
     config.st_min = StMin::from_byte(byte);
@@ -215,6 +260,9 @@ fn main() {
     if want("rtt") {
         round_trip(Duration::ZERO);
         round_trip(Duration::from_micros(50));
+    }
+    if want("async") {
+        async_round_trip();
     }
     if want("stmin") {
         st_min_gaps(0x01);

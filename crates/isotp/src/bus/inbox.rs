@@ -163,6 +163,7 @@ impl Inbox {
 impl InboxSender {
     /// Queues `frame`, stamped now, for [`Inbox::recv`], or drops it when [`QUEUE_LIMIT`] frames are waiting
     /// already. Returns the number of frames dropped so far when this one was dropped.
+    #[cfg_attr(not(feature = "serial"), allow(dead_code))]
     pub(crate) fn deliver(&self, frame: Frame) -> Option<u64> {
         self.deliver_at(frame, Instant::now())
     }

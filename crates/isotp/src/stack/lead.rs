@@ -36,6 +36,7 @@ struct State {
     /// Async waiters watching the bus, by id (see [`Lead::watch`]). The bus wakes only the one
     /// that polled it last; when a watcher leaves, the others are woken so one takes its place.
     watchers: Vec<(u64, Waker)>,
+    #[cfg(feature = "tokio")]
     next_watcher: u64,
     /// A bus error made the tasks stop driving: the background thread serves them.
     tasks_off: bool,
@@ -281,6 +282,7 @@ impl Lead {
         id
     }
 
+    #[cfg(feature = "tokio")]
     /// An async waiter stops watching the bus: the other watchers are woken (the bus may have
     /// been waking only the one leaving), or, when none is left, the background thread.
     pub(crate) fn unwatch(&self, id: u64) {
