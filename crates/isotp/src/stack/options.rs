@@ -78,3 +78,23 @@ impl DriverOptions {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bus::Capabilities;
+
+    #[test]
+    fn polling_defaults_to_buses_that_poll_cheaply() {
+        let cheap = Capabilities::CLASSIC.with_cheap_poll(true);
+        let costly = Capabilities::CLASSIC;
+        let default = DriverOptions::default();
+        assert_eq!(default.spin_for(cheap), DEFAULT_SPIN_BEFORE_PARK);
+        assert_eq!(default.spin_for(costly), Duration::ZERO);
+        let set = default.with_spin_before_park(Duration::from_micros(7));
+        assert_eq!(set.spin_for(cheap), Duration::from_micros(7));
+        assert_eq!(set.spin_for(costly), Duration::from_micros(7));
+        let off = default.with_spin_before_park(Duration::ZERO);
+        assert_eq!(off.spin_for(cheap), Duration::ZERO);
+    }
+}

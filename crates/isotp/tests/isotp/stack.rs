@@ -334,3 +334,43 @@ fn a_flooded_bus_does_not_disturb_a_transfer() {
     assert_eq!(b.recv(WAIT).unwrap(), Some(data));
     flood.join().unwrap();
 }
+
+/// CPU time of the calling thread.
+fn thread_cpu() -> Duration {
+    // SAFETY: clock_gettime writes the zeroed timespec we pass and reads nothing else.
+    let mut t: libc::timespec = unsafe { std::mem::zeroed() };
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
+/// The default polling before sleeping (`DriverOptions::spin_before_park`) follows the node's own
+/// transmissions: a thread waiting for a message while its node has sent nothing sleeps, however
+/// long it waits, instead of burning its core.
+#[test]
+fn a_waiting_thread_that_sent_nothing_sleeps() {
+    let (_bus, a, b) = pair_with(Config::default());
+    // Frames arriving during the wait: each ends one sleep of the waiter, which would then poll
+    // again if it polled regardless of what it sent.
+    let chatter = std::thread::spawn(move || {
+        for i in 0..30u8 {
+            b.send_blocking(&[i], WAIT).unwrap();
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        b
+    });
+    let cpu = thread_cpu();
+    let mut got = 0;
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_millis(300) {
+        if a.recv(Some(Duration::from_millis(20))).unwrap().is_some() {
+            got += 1;
+        }
+    }
+    let used = thread_cpu() - cpu;
+    chatter.join().unwrap();
+    assert!(got > 0);
+    assert!(
+        used < Duration::from_millis(60),
+        "{used:?} of CPU in 300 ms of waiting"
+    );
+}
