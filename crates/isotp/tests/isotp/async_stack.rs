@@ -204,3 +204,50 @@ async fn timers_are_kept_while_tasks_watch_the_bus() {
     ));
     assert!(started.elapsed() >= Duration::from_millis(50));
 }
+
+/// A task awaiting a message on a socketcand bus learns that the connection closed (it reads the
+/// bus itself, so the close reaches it through `poll_recv`), instead of waiting forever.
+#[tokio::test(flavor = "current_thread")]
+async fn an_awaiting_task_learns_that_the_bus_closed() {
+    use isotp::bus::socketcand::server::Hub;
+    use isotp::bus::socketcand::SocketcandBus;
+    let hub = Hub::bind("127.0.0.1:0").unwrap();
+    let bus = SocketcandBus::connect(hub.local_addr(), "vcan0").unwrap();
+    let a = AsyncStack::new(
+        bus,
+        Address::normal_11(0x7E0, 0x7E8).unwrap(),
+        Config::default(),
+    )
+    .unwrap();
+    let shutdown = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        hub.shutdown();
+    });
+    let got = tokio::time::timeout(Duration::from_secs(10), a.recv())
+        .await
+        .expect("the wait ends when the bus closes");
+    assert!(matches!(got, Err(StackError::Stopped)), "{got:?}");
+    shutdown.await.unwrap();
+}
+
+/// A thread blocked in the link's `recv` and a task awaiting a segmented `send` on the same stack:
+/// whichever leads, both complete (the thread reads the flow controls for the task, or the task
+/// for the thread).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_thread_and_an_awaiting_task_share_the_bus() {
+    let (_bus, a, b) = pair();
+    let reader = {
+        let a = a.clone();
+        std::thread::spawn(move || a.link().recv(Some(Duration::from_secs(10))))
+    };
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let data: Vec<u8> = (0..3000u32).map(|i| (i * 3) as u8).collect();
+    a.send(&data).await.unwrap();
+    assert_eq!(b.recv().await.unwrap(), data);
+    b.send(&data[..100]).await.unwrap();
+    let got = tokio::task::spawn_blocking(move || reader.join().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.as_deref(), Some(&data[..100]));
+}
