@@ -166,13 +166,15 @@ impl Lead {
     ) -> Turn {
         let mut s = self.lock();
         s.background_parked = false;
+        // Set again below only when this turn sleeps until a timer: a stale value would keep a
+        // release from waking a thread that sleeps for another reason.
+        s.background_until = None;
         let now = Instant::now();
         if !s.held && s.followers.is_empty() && s.watching() {
             return match timer_in {
                 Some(t) if t <= window => {
                     s.held = true;
                     s.background_leads = true;
-                    s.background_until = None;
                     Turn::Lead
                 }
                 Some(t) => {
@@ -180,7 +182,6 @@ impl Lead {
                     Turn::Wait(t - window)
                 }
                 None => {
-                    s.background_until = None;
                     s.background_parked = true;
                     Turn::Park
                 }
