@@ -45,6 +45,10 @@ macro_rules! ensure {
 #[path = "kernel_interop/discovery.rs"]
 mod discovery;
 
+// AsyncStack tasks that read the socket themselves.
+#[path = "kernel_interop/async_tasks.rs"]
+mod async_tasks;
+
 // ---------------------------------------------------------------------------------------------
 // helpers
 // ---------------------------------------------------------------------------------------------
@@ -1572,6 +1576,10 @@ fn cases() -> Vec<Case> {
     special(
         "discovery/scan-finds-kernel-sockets",
         Box::new(discovery::scan_finds_kernel_sockets),
+    );
+    special(
+        "socket/async-tasks-read-the-socket",
+        Box::new(async_tasks::tasks_read_the_socket),
     );
     special(
         "conformance/kernel-echo/classic",

@@ -7,6 +7,8 @@ use isotp_core::{CanId, Frame};
 
 mod virtual_bus;
 
+#[cfg(all(target_os = "linux", feature = "socketcan", feature = "tokio"))]
+mod fd_readiness;
 #[cfg(all(target_os = "linux", feature = "socketcan"))]
 pub(crate) mod linux_fd;
 #[cfg(all(target_os = "linux", feature = "socketcan"))]

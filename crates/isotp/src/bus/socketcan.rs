@@ -188,6 +188,10 @@ impl RawSocket {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct SocketCanBus {
+    /// Set by [`with_task_wakeup`](SocketCanBus::with_task_wakeup). Declared before `socket`, so
+    /// it leaves the reactor before the socket closes.
+    #[cfg(feature = "tokio")]
+    tasks: Option<super::fd_readiness::TaskReadiness>,
     socket: RawSocket,
     wake: OwnedFd,
     iface: String,
@@ -313,6 +317,8 @@ impl SocketCanBus {
             }
         };
         Ok(SocketCanBus {
+            #[cfg(feature = "tokio")]
+            tasks: None,
             stamped,
             error_frames: AtomicU64::new(0),
             socket,
@@ -378,6 +384,23 @@ impl SocketCanBus {
     /// Keep it below the links' N_As so that a stuck bus ends a transfer with a clear error.
     pub fn set_send_timeout(&mut self, timeout: Duration) {
         self.send_timeout = timeout;
+    }
+
+    /// Lets a task awaiting an [`AsyncStack`](crate::AsyncStack) on this bus read the socket itself,
+    /// woken by the tokio reactor when a frame arrives ([`Capabilities::task_wakeup`]): a round trip
+    /// then needs no thread between the socket and the task. Without it, the node's thread reads
+    /// for async waiters.
+    ///
+    /// The tasks must run on a tokio runtime with its I/O driver (`#[tokio::main]`,
+    /// `#[tokio::test]` and `Builder::enable_all` have it); tokio refuses a registration without
+    /// it. Polled outside any tokio runtime, the node's thread takes over.
+    #[cfg(feature = "tokio")]
+    #[must_use]
+    pub fn with_task_wakeup(mut self) -> SocketCanBus {
+        // SAFETY: `tasks` is declared before `socket`, so it is dropped (and leaves the reactor)
+        // before the socket's descriptor, which never changes, is closed.
+        self.tasks = Some(unsafe { super::fd_readiness::TaskReadiness::new(self.socket.fd()) });
+        self
     }
 
     /// Builder form of [`set_send_timeout`](SocketCanBus::set_send_timeout).
@@ -604,6 +627,13 @@ impl SocketCanBus {
 }
 
 impl SocketCanBus {
+    fn task_wakeup(&self) -> bool {
+        #[cfg(feature = "tokio")]
+        return self.tasks.is_some();
+        #[cfg(not(feature = "tokio"))]
+        false
+    }
+
     /// Installs `CAN_RAW_FILTER` for `ids` plus the ids we sent (their echoes confirm our frames).
     fn apply_filter(&self, ids: &Option<Vec<CanId>>, sent: &[CanId]) -> Result<(), BusError> {
         let all: Option<Vec<CanId>> = ids.as_ref().map(|ids| {
@@ -900,6 +930,43 @@ impl CanBus for SocketCanBus {
 
     fn interrupt(&self) {
         linux_fd::eventfd_signal(self.wake.as_raw_fd());
+        #[cfg(feature = "tokio")]
+        if let Some(tasks) = &self.tasks {
+            tasks.wake();
+        }
+    }
+
+    /// With [`with_task_wakeup`](SocketCanBus::with_task_wakeup): a frame, or `Pending` until the
+    /// reactor sees the socket readable (or an interrupt, or frames a sender set aside).
+    #[cfg(feature = "tokio")]
+    fn poll_recv(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<Option<(Frame, Instant)>, BusError>> {
+        use std::task::Poll;
+        let Some(tasks) = &self.tasks else {
+            return Poll::Ready(self.try_read());
+        };
+        loop {
+            match self.try_read() {
+                Ok(Some(f)) => return Poll::Ready(Ok(Some(f))),
+                Ok(None) => {}
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+            match tasks.poll_readable(cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Unsupported => {
+                    return Poll::Ready(Err(BusError::Unsupported(format!(
+                        "{}: {e}; the node's thread reads for async waiters",
+                        self.iface
+                    ))))
+                }
+                Poll::Ready(Err(e)) => {
+                    return Poll::Ready(Err(self.io_error("waiting for frames", e)))
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -908,6 +975,7 @@ impl CanBus for SocketCanBus {
             .with_tx_confirmation(self.echo.is_some())
             .with_timestamps(self.stamped)
             .with_cheap_poll(true)
+            .with_task_wakeup(self.task_wakeup())
     }
 
     fn set_receive_filter(&self, ids: Option<&[isotp_core::CanId]>) -> Result<(), BusError> {

@@ -17,7 +17,8 @@ use crate::bus::CanBus;
 ///
 /// A task that awaits `recv` or `send` reads the bus itself when the bus can wake it
 /// ([`Capabilities::task_wakeup`](crate::bus::Capabilities::task_wakeup): the virtual bus,
-/// socketcand and SLCAN), so the frame it waits for wakes it with no thread in between; the node's
+/// socketcand, SLCAN, and SocketCAN opened with `SocketCanBus::with_task_wakeup`), so the frame it
+/// waits for wakes it with no thread in between; the node's
 /// thread keeps the protocol's timers (STmin, N_Bs, N_Cr) precise, and serves other buses. A poll
 /// never waits for the bus: it handles what has arrived and returns. Every future is cancel-safe:
 /// dropping it leaves no state behind (a dropped `send` still sends its message; a dropped `recv`

@@ -386,6 +386,12 @@ impl Shared {
             match self.bus.poll_recv(cx) {
                 Poll::Ready(Ok(Some((frame, at)))) => self.handle_frame(&frame, at),
                 Poll::Ready(Ok(None)) => {}
+                Poll::Ready(Err(BusError::Unsupported(why))) => {
+                    // This bus cannot wake this task after all: the background thread reads.
+                    log::debug!("{why}");
+                    self.lead.stop_tasks();
+                    break;
+                }
                 Poll::Ready(Err(e)) => {
                     self.bus_failed(e);
                     self.lead.stop_tasks();
