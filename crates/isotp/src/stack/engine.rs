@@ -37,6 +37,11 @@ const ERROR_QUEUE: usize = 256;
 #[cfg(feature = "tokio")]
 /// Frames an async waiter handles in one poll before it lets its runtime run other tasks.
 const TASK_FRAME_BUDGET: u32 = 128;
+/// Frames an async waiter sends in one poll: a block of consecutive frames up to BS 16, or a flow
+/// control and a response. A longer burst is left to the node's thread (a slow bus, SLCAN at
+/// 115200 baud or CAN at 125 kbit/s, would otherwise hold the runtime's thread for long).
+#[cfg(feature = "tokio")]
+const TASK_SEND_BUDGET: u32 = 16;
 
 /// Where a link's results go; shared by the link handle and the engine.
 pub(crate) struct LinkMail {
@@ -166,10 +171,25 @@ impl Shared {
     /// released while a frame is on its way to the bus.
     pub(crate) fn service<'a>(
         &'a self,
+        st: MutexGuard<'a, State>,
+        key: LinkKey,
+        now: Instant,
+    ) -> MutexGuard<'a, State> {
+        let mut unlimited = u32::MAX;
+        self.service_within(st, key, now, &mut unlimited)
+    }
+
+    /// [`service`](Shared::service) sending at most `budget` frames (counted down). What is left
+    /// is marked due at once, for the thread that keeps the timers: an async task does not hold
+    /// its runtime's thread through a long burst of consecutive frames on a slow bus.
+    fn service_within<'a>(
+        &'a self,
         mut st: MutexGuard<'a, State>,
         key: LinkKey,
         mut now: Instant,
+        budget: &mut u32,
     ) -> MutexGuard<'a, State> {
+        let mut left_over = false;
         loop {
             let Some(link) = st.link_mut(key) else {
                 return st;
@@ -178,10 +198,15 @@ impl Shared {
             if link.tx_busy {
                 break;
             }
+            if *budget == 0 {
+                left_over = true;
+                break;
+            }
             let Some(frame) = link.endpoint.poll_transmit(now) else {
                 break;
             };
             link.tx_busy = true;
+            *budget -= 1;
             drop(st);
             let result = self.bus.send(&frame);
             let sent = self.clock.now_ceil();
@@ -213,7 +238,11 @@ impl Shared {
         while let Some(event) = link.endpoint.poll_event() {
             dispatch(link, event, &self.clock, now);
         }
-        let next = link.endpoint.poll_timeout();
+        let next = if left_over {
+            Some(now)
+        } else {
+            link.endpoint.poll_timeout()
+        };
         st.router.set_deadline(key, next);
         st
     }
@@ -283,7 +312,8 @@ impl Shared {
 
     /// Handles a frame captured at `captured`: the endpoints and the delivered message see that
     /// moment, not when this thread got to it.
-    fn handle_frame(&self, frame: &Frame, captured: std::time::Instant) {
+    /// `budget`: frames it may send (see [`service_within`](Shared::service_within)).
+    fn handle_frame(&self, frame: &Frame, captured: std::time::Instant, budget: &mut u32) {
         let mut st = self.lock();
         let now = self.clock.to_core(captured).min(self.clock.now());
         let targets: smallvec::SmallVec<[LinkKey; 4]> = st.router.targets(frame.id()).collect();
@@ -291,14 +321,18 @@ impl Shared {
             if let Some(link) = st.link_mut(key) {
                 link.endpoint.handle_frame(frame, now);
             }
-            st = self.service(st, key, now);
+            st = self.service_within(st, key, now, budget);
         }
-        self.service_due(st, now);
+        self.service_due(st, now, budget);
     }
 
-    fn service_due<'a>(&'a self, mut st: MutexGuard<'a, State>, now: Instant) {
+    fn service_due<'a>(&'a self, mut st: MutexGuard<'a, State>, now: Instant, budget: &mut u32) {
+        if *budget == 0 {
+            // Left for the thread that keeps the timers (it would find itself due again at once).
+            return;
+        }
         while let Some(key) = st.router.pop_due(now) {
-            st = self.service(st, key, now);
+            st = self.service_within(st, key, now, budget);
         }
     }
 
@@ -327,11 +361,12 @@ impl Shared {
         self.sleeping_until
             .store(next.map_or(u64::MAX, Instant::as_micros), Ordering::SeqCst);
         let received = self.wait_for_frame(next, timer, spin);
+        let mut unlimited = u32::MAX;
         self.sleeping_until.store(0, Ordering::SeqCst);
         self.kicked.store(false, Ordering::SeqCst);
         match received {
-            Ok(Some((frame, at))) => self.handle_frame(&frame, at),
-            Ok(None) => self.service_due(self.lock(), self.clock.now()),
+            Ok(Some((frame, at))) => self.handle_frame(&frame, at, &mut unlimited),
+            Ok(None) => self.service_due(self.lock(), self.clock.now(), &mut unlimited),
             Err(e) => {
                 self.bus_failed(e);
                 // Do not spin on a persistently failing bus.
@@ -380,11 +415,13 @@ impl Shared {
                 return;
             }
         }
-        // A bounded share of the runtime's thread: past it, the task yields and comes back.
+        // A bounded share of the runtime's thread: past it, the task yields and comes back, and
+        // frames it may not send are left to the thread that keeps the timers.
         let mut budget = TASK_FRAME_BUDGET;
+        let mut sends = TASK_SEND_BUDGET;
         loop {
             match self.bus.poll_recv(cx) {
-                Poll::Ready(Ok(Some((frame, at)))) => self.handle_frame(&frame, at),
+                Poll::Ready(Ok(Some((frame, at)))) => self.handle_frame(&frame, at, &mut sends),
                 Poll::Ready(Ok(None)) => {}
                 Poll::Ready(Err(BusError::Unsupported(why))) => {
                     // This bus cannot wake this task after all: the background thread reads.
@@ -405,7 +442,7 @@ impl Shared {
                 break;
             }
         }
-        self.service_due(self.lock(), self.clock.now());
+        self.service_due(self.lock(), self.clock.now(), &mut sends);
         self.lead.release(self.next_timer());
     }
 

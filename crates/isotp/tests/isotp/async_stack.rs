@@ -251,3 +251,41 @@ async fn a_blocked_thread_and_an_awaiting_task_share_the_bus() {
         .unwrap();
     assert_eq!(got.as_deref(), Some(&data[..100]));
 }
+
+/// A task sends at most a block's worth of consecutive frames in one poll (16); a longer burst
+/// goes out from the node's thread, so the runtime's thread is not held through it on a slow bus.
+#[tokio::test(flavor = "current_thread")]
+async fn a_task_leaves_long_bursts_to_the_nodes_thread() {
+    use isotp::bus::{Direction, Tracer};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    let bus = VirtualBus::new();
+    let address = Address::normal_11(0x7E0, 0x7E8).unwrap();
+    let (by_task, all) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let traced = {
+        let (by_task, all) = (by_task.clone(), all.clone());
+        Tracer::new(bus.attach()).with_watch(move |direction, _| {
+            if direction == Direction::Sent {
+                all.fetch_add(1, Ordering::Relaxed);
+                if std::thread::current().name() != Some("isotp-engine") {
+                    by_task.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            true
+        })
+    };
+    let a = AsyncStack::new(traced, address, Config::default()).unwrap();
+    let b = AsyncStack::new(bus.attach(), address.mirrored().unwrap(), Config::default()).unwrap();
+    let receiving = tokio::spawn(async move { b.recv().await });
+    let data: Vec<u8> = (0..4095u32).map(|i| i as u8).collect();
+    a.send(&data).await.unwrap();
+    assert_eq!(receiving.await.unwrap().unwrap(), data);
+    // FF + 585 CF; the task sent the FF and at most 16 CFs.
+    assert_eq!(all.load(Ordering::Relaxed), 586);
+    let by_task = by_task.load(Ordering::Relaxed);
+    assert!(
+        (1..=17).contains(&by_task),
+        "{by_task} frames sent from the task's thread"
+    );
+}
