@@ -155,65 +155,43 @@ impl Capabilities {
     }
 }
 
-impl<B: CanBus + ?Sized> CanBus for std::sync::Arc<B> {
-    fn send(&self, frame: &Frame) -> Result<(), BusError> {
-        (**self).send(frame)
-    }
-    fn recv(&self, timeout: Option<Duration>) -> Result<Option<Frame>, BusError> {
-        (**self).recv(timeout)
-    }
-    fn interrupt(&self) {
-        (**self).interrupt()
-    }
-    fn recv_timestamped(
-        &self,
-        timeout: Option<Duration>,
-    ) -> Result<Option<(Frame, std::time::Instant)>, BusError> {
-        (**self).recv_timestamped(timeout)
-    }
-    fn set_receive_filter(&self, ids: Option<&[CanId]>) -> Result<(), BusError> {
-        (**self).set_receive_filter(ids)
-    }
-    fn capabilities(&self) -> Capabilities {
-        (**self).capabilities()
-    }
-    fn poll_recv(
-        &self,
-        cx: &mut Context<'_>,
-    ) -> Poll<Result<Option<(Frame, std::time::Instant)>, BusError>> {
-        (**self).poll_recv(cx)
-    }
+/// A bus behind a smart pointer is that bus: every method goes to it (one list of methods for
+/// every pointer, so a method added to the trait cannot be forgotten in one of them).
+macro_rules! forward_can_bus {
+    ($($pointer:ty),+) => {$(
+        impl<B: CanBus + ?Sized> CanBus for $pointer {
+            fn send(&self, frame: &Frame) -> Result<(), BusError> {
+                (**self).send(frame)
+            }
+            fn recv(&self, timeout: Option<Duration>) -> Result<Option<Frame>, BusError> {
+                (**self).recv(timeout)
+            }
+            fn interrupt(&self) {
+                (**self).interrupt()
+            }
+            fn recv_timestamped(
+                &self,
+                timeout: Option<Duration>,
+            ) -> Result<Option<(Frame, std::time::Instant)>, BusError> {
+                (**self).recv_timestamped(timeout)
+            }
+            fn set_receive_filter(&self, ids: Option<&[CanId]>) -> Result<(), BusError> {
+                (**self).set_receive_filter(ids)
+            }
+            fn capabilities(&self) -> Capabilities {
+                (**self).capabilities()
+            }
+            fn poll_recv(
+                &self,
+                cx: &mut Context<'_>,
+            ) -> Poll<Result<Option<(Frame, std::time::Instant)>, BusError>> {
+                (**self).poll_recv(cx)
+            }
+        }
+    )+};
 }
 
-impl CanBus for Box<dyn CanBus> {
-    fn send(&self, frame: &Frame) -> Result<(), BusError> {
-        (**self).send(frame)
-    }
-    fn recv(&self, timeout: Option<Duration>) -> Result<Option<Frame>, BusError> {
-        (**self).recv(timeout)
-    }
-    fn interrupt(&self) {
-        (**self).interrupt()
-    }
-    fn recv_timestamped(
-        &self,
-        timeout: Option<Duration>,
-    ) -> Result<Option<(Frame, std::time::Instant)>, BusError> {
-        (**self).recv_timestamped(timeout)
-    }
-    fn set_receive_filter(&self, ids: Option<&[CanId]>) -> Result<(), BusError> {
-        (**self).set_receive_filter(ids)
-    }
-    fn capabilities(&self) -> Capabilities {
-        (**self).capabilities()
-    }
-    fn poll_recv(
-        &self,
-        cx: &mut Context<'_>,
-    ) -> Poll<Result<Option<(Frame, std::time::Instant)>, BusError>> {
-        (**self).poll_recv(cx)
-    }
-}
+forward_can_bus!(std::sync::Arc<B>, Box<B>);
 
 /// A bus failed.
 #[derive(Debug, thiserror::Error)]
