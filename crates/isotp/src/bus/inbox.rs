@@ -138,25 +138,14 @@ impl Inbox {
         &self,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Result<Option<(Frame, Instant)>, BusError>> {
-        use std::task::Poll;
-        let mut registered = false;
-        loop {
+        self.tx.state.task.poll(cx, || loop {
             match self.rx.try_recv() {
-                Ok(Delivery::Frame(f, at)) => return Poll::Ready(Ok(Some((f, at)))),
+                Ok(Delivery::Frame(f, at)) => return Some(Ok(Some((f, at)))),
                 // An interrupt is noticed by the task being polled; a close by the check below.
                 Ok(Delivery::Wake) | Ok(Delivery::Closed) => {}
-                Err(_) => {
-                    if let Err(e) = self.ensure_open() {
-                        return Poll::Ready(Err(e));
-                    }
-                    if registered {
-                        return Poll::Pending;
-                    }
-                    self.tx.state.task.register(cx.waker());
-                    registered = true;
-                }
+                Err(_) => return self.ensure_open().err().map(Err),
             }
-        }
+        })
     }
 }
 

@@ -2,7 +2,7 @@
 //! [`CanBus::poll_recv`](crate::bus::CanBus::poll_recv)).
 
 use std::sync::Mutex;
-use std::task::Waker;
+use std::task::{Context, Poll, Waker};
 
 /// The waker of the task that last found a bus empty. A backend registers it in `poll_recv`
 /// before it looks at its queue a second time, and wakes it after it queues a frame: the mutex
@@ -20,6 +20,20 @@ impl WakerSlot {
             Some(w) if w.will_wake(waker) => {}
             _ => *slot = Some(waker.clone()),
         }
+    }
+
+    /// A backend's `poll_recv`: `look` at its queue; when it has nothing, registers `cx`'s task
+    /// and looks once more (see the type's documentation), so nothing queued in between is missed.
+    pub(crate) fn poll<T>(
+        &self,
+        cx: &mut Context<'_>,
+        mut look: impl FnMut() -> Option<T>,
+    ) -> Poll<T> {
+        if let Some(found) = look() {
+            return Poll::Ready(found);
+        }
+        self.register(cx.waker());
+        look().map_or(Poll::Pending, Poll::Ready)
     }
 
     /// Wakes the registered task, if any (once).

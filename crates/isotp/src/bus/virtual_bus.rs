@@ -207,19 +207,14 @@ impl CanBus for VirtualPort {
         &self,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Result<Option<(Frame, Instant)>, BusError>> {
-        let mut registered = false;
-        loop {
+        self.task.poll(cx, || loop {
             match self.rx.try_recv() {
-                Ok(Delivery::Frame(f, at)) => return std::task::Poll::Ready(Ok(Some((f, at)))),
+                Ok(Delivery::Frame(f, at)) => return Some(Ok(Some((f, at)))),
                 // The interrupt has been noticed: the task is running.
                 Ok(Delivery::Wake) => {}
-                Err(_) if registered => return std::task::Poll::Pending,
-                Err(_) => {
-                    self.task.register(cx.waker());
-                    registered = true;
-                }
+                Err(_) => return None,
             }
-        }
+        })
     }
 
     fn capabilities(&self) -> Capabilities {
