@@ -53,20 +53,21 @@ impl TaskReadiness {
     pub(crate) fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.slot.register(cx.waker());
         let mut registration = self.registration.lock().unwrap_or_else(|e| e.into_inner());
-        if registration.is_none() {
-            if tokio::runtime::Handle::try_current().is_err() {
-                return Poll::Ready(Err(io::Error::new(
-                    io::ErrorKind::Unsupported,
-                    "no tokio runtime polls this task",
-                )));
+        let async_fd = match &mut *registration {
+            Some(registered) => registered,
+            None => {
+                if tokio::runtime::Handle::try_current().is_err() {
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::Unsupported,
+                        "no tokio runtime polls this task",
+                    )));
+                }
+                // SAFETY: `new`'s contract: the descriptor outlives this registration.
+                let new = unsafe {
+                    AsyncFd::register_with_interest(Borrowed(self.fd), Interest::READABLE)
+                };
+                registration.insert(new.map_err(io::Error::from)?)
             }
-            // SAFETY: `new`'s contract: the descriptor outlives this registration.
-            let async_fd =
-                unsafe { AsyncFd::register_with_interest(Borrowed(self.fd), Interest::READABLE) };
-            *registration = Some(async_fd.map_err(io::Error::from)?);
-        }
-        let Some(async_fd) = registration.as_ref() else {
-            return Poll::Pending;
         };
         match async_fd.poll_read_ready(cx) {
             Poll::Ready(Ok(mut guard)) => {

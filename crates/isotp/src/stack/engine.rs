@@ -34,8 +34,8 @@ const SPIN_WINDOW: Duration = Duration::from_micros(300);
 const LINGER: Duration = Duration::from_micros(1000);
 /// Asynchronous errors kept per link when nobody reads them.
 const ERROR_QUEUE: usize = 256;
-#[cfg(feature = "tokio")]
 /// Frames an async waiter handles in one poll before it lets its runtime run other tasks.
+#[cfg(feature = "tokio")]
 const TASK_FRAME_BUDGET: u32 = 128;
 /// Frames an async waiter sends in one poll: a block of consecutive frames up to BS 16, or a flow
 /// control and a response. A longer burst is left to the node's thread (a slow bus, SLCAN at
@@ -391,19 +391,20 @@ impl Shared {
         }
     }
 
-    #[cfg(feature = "tokio")]
     /// Whether an async waiter should watch the bus (see [`poll_drive`](Shared::poll_drive)).
-    pub(crate) fn tasks_can_drive(&self) -> bool {
+    #[cfg(feature = "tokio")]
+    fn tasks_can_drive(&self) -> bool {
         self.task_wakeup && !self.lead.tasks_off()
     }
 
-    #[cfg(feature = "tokio")]
     /// One poll of an async waiter that watches the bus (see [`TaskWatch`]): if the lead is free,
     /// handles the frames the bus has and the due timers, and leaves the bus to wake `cx`'s task
     /// when the next frame arrives; else the task is woken when the lead is free. The background
-    /// thread keeps the timers meanwhile.
-    pub(crate) fn poll_drive(&self, cx: &mut Context<'_>) {
-        if !self.tasks_can_drive() || self.stop.load(Ordering::SeqCst) {
+    /// thread keeps the timers meanwhile. Called by [`TaskWatch::poll`], which checked
+    /// [`tasks_can_drive`](Shared::tasks_can_drive).
+    #[cfg(feature = "tokio")]
+    fn poll_drive(&self, cx: &mut Context<'_>) {
+        if self.stop.load(Ordering::SeqCst) {
             return;
         }
         match self.lead.try_lead_task(cx.waker()) {
@@ -560,20 +561,17 @@ impl Shared {
         result
     }
 
-    fn timer_within(&self, window: Duration) -> bool {
+    /// How long until the next protocol timer is due (zero when it is).
+    fn timer_in(&self) -> Option<Duration> {
         let next = self.lock().router.next_deadline();
-        next.is_some_and(|t| t - self.clock.now() <= window)
+        next.map(|t| t - self.clock.now())
     }
 
     /// The background thread: leads while no waiting thread does.
     pub(crate) fn background(&self) {
         let mut seen = 0;
         while !self.stop.load(Ordering::SeqCst) {
-            let timer_in = self
-                .lock()
-                .router
-                .next_deadline()
-                .map(|t| t - self.clock.now());
+            let timer_in = self.timer_in();
             match self
                 .lead
                 .background_turn(LINGER, SPIN_WINDOW, timer_in, &mut seen)
@@ -582,7 +580,9 @@ impl Shared {
                     while !self.stop.load(Ordering::SeqCst) && !self.lead.wanted() {
                         self.drive(None, false);
                         // While tasks watch the bus, this thread only keeps the timers.
-                        if self.lead.tasks_watch() && !self.timer_within(SPIN_WINDOW) {
+                        if self.lead.tasks_watch()
+                            && !self.timer_in().is_some_and(|t| t <= SPIN_WINDOW)
+                        {
                             break;
                         }
                     }
@@ -595,9 +595,9 @@ impl Shared {
     }
 }
 
-#[cfg(feature = "tokio")]
 /// An async waiter watching the bus, from its first poll until it is dropped (see
 /// [`Lead::watch`]).
+#[cfg(feature = "tokio")]
 pub(crate) struct TaskWatch {
     watching: Option<(Arc<Shared>, u64)>,
 }

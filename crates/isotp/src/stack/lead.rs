@@ -71,8 +71,8 @@ impl State {
     }
 }
 
-#[cfg(feature = "tokio")]
 /// What [`Lead::try_lead_task`] found.
+#[cfg(feature = "tokio")]
 pub(crate) enum TaskLead {
     /// The task leads until [`Lead::release`].
     Leads,
@@ -241,8 +241,8 @@ impl Lead {
         }
     }
 
-    #[cfg(feature = "tokio")]
     /// An async task takes the lead if it is free, else is woken when it is.
+    #[cfg(feature = "tokio")]
     pub(crate) fn try_lead_task(&self, waker: &Waker) -> TaskLead {
         let mut s = self.lock();
         if !s.held {
@@ -265,8 +265,8 @@ impl Lead {
         }
     }
 
-    #[cfg(feature = "tokio")]
     /// An async waiter starts watching the bus (`None`: it gets an id), or polls again.
+    #[cfg(feature = "tokio")]
     pub(crate) fn watch(&self, id: Option<u64>, waker: &Waker) -> u64 {
         let mut s = self.lock();
         if let Some(id) = id {
@@ -283,9 +283,9 @@ impl Lead {
         id
     }
 
-    #[cfg(feature = "tokio")]
     /// An async waiter stops watching the bus: the other watchers are woken (the bus may have
     /// been waking only the one leaving), or, when none is left, the background thread.
+    #[cfg(feature = "tokio")]
     pub(crate) fn unwatch(&self, id: u64) {
         let mut s = self.lock();
         s.watchers.retain(|(i, _)| *i != id);
@@ -302,8 +302,8 @@ impl Lead {
         }
     }
 
-    #[cfg(feature = "tokio")]
     /// The bus failed for a task: from now on the background thread serves async waiters.
+    #[cfg(feature = "tokio")]
     pub(crate) fn stop_tasks(&self) {
         let mut s = self.lock();
         s.tasks_off = true;
@@ -314,8 +314,8 @@ impl Lead {
         }
     }
 
-    #[cfg(feature = "tokio")]
     /// True once [`stop_tasks`](Lead::stop_tasks) was called.
+    #[cfg(feature = "tokio")]
     pub(crate) fn tasks_off(&self) -> bool {
         self.lock().tasks_off
     }
