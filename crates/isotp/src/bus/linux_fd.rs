@@ -1,6 +1,6 @@
-//! Waiting on a file descriptor with an eventfd to wake the waiter early: the `ppoll` and eventfd
-//! calls [`SocketCanBus`](crate::bus::socketcan::SocketCanBus) and
-//! [`KernelSocket`](crate::kernel::KernelSocket) share.
+//! The socket calls [`SocketCanBus`](crate::bus::socketcan::SocketCanBus) and
+//! [`KernelSocket`](crate::kernel::KernelSocket) share: waiting on a file descriptor with an
+//! eventfd to wake the waiter early (`ppoll`, eventfd), and setting socket options.
 
 use std::io;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
@@ -45,6 +45,26 @@ pub(crate) fn poll(
         return Err(e);
     }
     Ok((fds[0].revents, fds[1].revents & libc::POLLIN != 0))
+}
+
+/// `setsockopt(fd, level, name, value, sizeof value)`: the kernel compares the length with the
+/// option's type exactly, so `T` must be that type (a `c_int`, a `u32`, a `repr(C)` struct
+/// without padding).
+pub(crate) fn set_socket_option<T: Copy>(
+    fd: RawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: &T,
+) -> io::Result<()> {
+    let len = libc::socklen_t::try_from(std::mem::size_of::<T>())
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: value points to a live, initialised T of exactly len bytes.
+    let rc = unsafe { libc::setsockopt(fd, level, name, (value as *const T).cast(), len) };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
 }
 
 /// A non-blocking eventfd, to wake a thread blocked in [`poll`].

@@ -345,24 +345,18 @@ impl SocketCanBus {
     /// costs wake-ups, and shows how noisy the bus is.
     pub fn set_error_frames(&self, yes: bool) -> Result<(), BusError> {
         let mask: u32 = if yes { libc::CAN_ERR_MASK } else { 0 };
-        // SAFETY: the fd is an open CAN_RAW socket; the option value is a live u32 of the size given.
-        let rc = unsafe {
-            libc::setsockopt(
-                self.socket.fd(),
-                libc::SOL_CAN_RAW,
-                libc::CAN_RAW_ERR_FILTER,
-                (&mask as *const u32).cast(),
-                std::mem::size_of::<u32>() as libc::socklen_t,
-            )
-        };
-        if rc == 0 {
-            Ok(())
-        } else {
-            Err(BusError::io(
+        linux_fd::set_socket_option(
+            self.socket.fd(),
+            libc::SOL_CAN_RAW,
+            libc::CAN_RAW_ERR_FILTER,
+            &mask,
+        )
+        .map_err(|e| {
+            BusError::io(
                 format!("setting the error frame filter on {}", self.iface),
-                io::Error::last_os_error(),
-            ))
-        }
+                e,
+            )
+        })
     }
 
     /// The interface name.
@@ -427,25 +421,14 @@ impl SocketCanBus {
     pub fn set_recv_buffer_size(&self, bytes: usize) -> Result<usize, BusError> {
         let fd = self.socket.fd();
         let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
-        let set = |name: libc::c_int| {
-            // SAFETY: value is a live c_int and the length matches it.
-            unsafe {
-                libc::setsockopt(
-                    fd,
-                    libc::SOL_SOCKET,
-                    name,
-                    (&value as *const libc::c_int).cast(),
-                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-                )
-            }
-        };
-        if set(libc::SO_RCVBUFFORCE) < 0 && set(libc::SO_RCVBUF) < 0 {
+        let set = |name| linux_fd::set_socket_option(fd, libc::SOL_SOCKET, name, &value);
+        if let Err(e) = set(libc::SO_RCVBUFFORCE).or_else(|_| set(libc::SO_RCVBUF)) {
             return Err(BusError::io(
                 format!(
                     "setting the receive buffer of {} to {bytes} bytes",
                     self.iface
                 ),
-                io::Error::last_os_error(),
+                e,
             ));
         }
         let mut granted: libc::c_int = 0;
@@ -687,44 +670,15 @@ impl Echo {
 /// Asks the kernel to hand our own frames back once sent (flagged `MSG_CONFIRM`).
 fn own_messages(fd: RawFd) -> io::Result<()> {
     let on: libc::c_int = 1;
-    // SAFETY: fd is an open CAN_RAW socket; the option value is a live c_int of the size given.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_CAN_RAW,
-            libc::CAN_RAW_RECV_OWN_MSGS,
-            (&on as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    linux_fd::set_socket_option(fd, libc::SOL_CAN_RAW, libc::CAN_RAW_RECV_OWN_MSGS, &on)
 }
 
 /// Asks the kernel to stamp every received frame: `SO_TIMESTAMPNS` (nanoseconds), or
 /// `SO_TIMESTAMP` (microseconds) where that is refused.
 fn kernel_timestamps(fd: RawFd) -> io::Result<()> {
     let on: libc::c_int = 1;
-    let set = |name: libc::c_int| {
-        // SAFETY: fd is an open socket; the option value is a live c_int of the size given.
-        unsafe {
-            libc::setsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                name,
-                (&on as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        }
-    };
-    if set(libc::SO_TIMESTAMPNS) == 0 || set(libc::SO_TIMESTAMP) == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    let set = |name| linux_fd::set_socket_option(fd, libc::SOL_SOCKET, name, &on);
+    set(libc::SO_TIMESTAMPNS).or_else(|_| set(libc::SO_TIMESTAMP))
 }
 
 /// The realtime clock (`CLOCK_REALTIME`), in nanoseconds since the epoch.

@@ -94,20 +94,7 @@ pub(crate) fn set_isotp_option<T: Copy>(
     name: libc::c_int,
     value: &T,
 ) -> io::Result<()> {
-    let len = libc::socklen_t::try_from(std::mem::size_of::<T>())
-        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-    // SAFETY: value points to a live, initialised T of exactly len bytes (repr(C) structs without
-    // padding, or u32).
-    check(unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            SOL_CAN_ISOTP,
-            name,
-            (value as *const T).cast(),
-            len,
-        )
-    })
-    .map(|_| ())
+    crate::bus::linux_fd::set_socket_option(fd.as_raw_fd(), SOL_CAN_ISOTP, name, value)
 }
 
 /// The interface index of `iface`.
