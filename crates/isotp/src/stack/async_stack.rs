@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use isotp_core::{Address, Config, TargetAddressType};
 
+use super::blocking::Stack;
 use super::engine::TaskWatch;
 use super::error::{Message, StackError};
 use super::link::{outcome_result, Link};
-use super::node::Node;
 use super::options::DriverOptions;
 use crate::bus::CanBus;
 
@@ -45,8 +45,8 @@ use crate::bus::CanBus;
 /// ```
 #[derive(Clone)]
 pub struct AsyncStack {
-    link: Arc<Link>,
-    _node: Node,
+    /// The same link on its own node as a [`Stack`]; async methods on top.
+    stack: Arc<Stack>,
 }
 
 impl AsyncStack {
@@ -66,11 +66,9 @@ impl AsyncStack {
         config: Config,
         options: DriverOptions,
     ) -> Result<AsyncStack, StackError> {
-        let node = Node::with_options(bus, options);
-        let link = node.add(address, config)?;
+        let stack = Stack::with_options(bus, address, config, options)?;
         Ok(AsyncStack {
-            link: Arc::new(link),
-            _node: node,
+            stack: Arc::new(stack),
         })
     }
 
@@ -85,13 +83,13 @@ impl AsyncStack {
         payload: &[u8],
         target: TargetAddressType,
     ) -> Result<(), StackError> {
-        let (id, completion) = self.link.queue_awaited(payload, target)?;
+        let (id, completion) = self.stack.link().queue_awaited(payload, target)?;
         // Dropped before the outcome (cancelled): the link stops keeping it.
         let mut forget = Forget {
-            link: &self.link,
+            link: self.stack.link(),
             id: Some(id),
         };
-        let shared = self.link.shared();
+        let shared = self.stack.link().shared();
         let mut watch = TaskWatch::new();
         let outcome = completion.wait(|cx| watch.poll(shared, cx)).await;
         forget.id = None;
@@ -100,7 +98,7 @@ impl AsyncStack {
 
     /// Queues a message without waiting for it to go out.
     pub fn send_nowait(&self, payload: &[u8]) -> Result<(), StackError> {
-        self.link.send(payload).map(|_| ())
+        self.stack.link().send(payload).map(|_| ())
     }
 
     /// Waits for the next message.
@@ -110,15 +108,16 @@ impl AsyncStack {
 
     /// Waits for the next message, with its metadata.
     pub async fn recv_message(&self) -> Result<Message, StackError> {
-        let shared = self.link.shared();
+        let shared = self.stack.link().shared();
         let mut watch = TaskWatch::new();
         let got = self
-            .link
+            .stack
+            .link()
             .mail()
             .messages
             .next_async(|cx| watch.poll(shared, cx))
             .await;
-        self.link.made_room();
+        self.stack.link().made_room();
         got.map_err(|()| StackError::Stopped)
     }
 
@@ -133,7 +132,7 @@ impl AsyncStack {
     /// The underlying link: `available`, `transmitting`, `stop_sending`, `reset`, `set_address`,
     /// `errors` and the rest.
     pub fn link(&self) -> &Link {
-        &self.link
+        self.stack.link()
     }
 }
 
