@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use isotp_core::{Frame, ParseFrameError};
 
-use super::error::{shorten, Error, Position};
+use super::error::{shorten, Error};
 use super::record::{Channel, ChannelName, Direction, Record};
 use super::text::Lines;
 use super::Skipped;
@@ -63,12 +63,10 @@ impl<R: BufRead> Iterator for CandumpReader<R> {
     #[inline]
     fn next(&mut self) -> Option<Result<Record, Error>> {
         loop {
-            match self.lines.advance() {
-                Ok(true) => {}
-                Ok(false) => return None,
+            let at = match self.lines.next_position()? {
+                Ok(at) => at,
                 Err(e) => return Some(Err(e)),
-            }
-            let at = Position::Line(self.lines.number);
+            };
             let line = self.lines.line();
             match parse_line(line) {
                 Ok(Line::Frame {
@@ -256,6 +254,7 @@ impl<W: Write> CandumpWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::capture::Position;
     use isotp_core::CanId;
 
     fn frame(line: &str) -> (Duration, String, Frame) {

@@ -53,6 +53,17 @@ impl<R: BufRead> Lines<R> {
         Ok(self.advance()?.then(|| self.line()))
     }
 
+    /// For a reader's `Iterator::next`: advances to the next line ([`Lines::line`]) and says where
+    /// it is; `None` at the end; the error of a line that could not be read (reading goes on
+    /// after it).
+    pub(crate) fn next_position(&mut self) -> Option<Result<Position, Error>> {
+        match self.advance() {
+            Ok(true) => Some(Ok(Position::Line(self.number))),
+            Ok(false) => None,
+            Err(e) => Some(Err(e)),
+        }
+    }
+
     /// Moves the unread bytes to the front and reads more; false at the end of the input.
     fn fill(&mut self) -> Result<bool, Error> {
         if self.eof {
@@ -84,7 +95,7 @@ impl<R: BufRead> Lines<R> {
 
     /// Reads the next line ([`Lines::line`]); false at the end. An over-long line is an error and
     /// is skipped.
-    pub(crate) fn advance(&mut self) -> Result<bool, Error> {
+    fn advance(&mut self) -> Result<bool, Error> {
         if self.failed {
             return Ok(false);
         }
@@ -107,10 +118,7 @@ impl<R: BufRead> Lines<R> {
                         break;
                     }
                 }
-                return Err(Error::malformed(
-                    Position::Line(number),
-                    format!("line longer than {MAX_LINE} bytes (is this a text log?)"),
-                ));
+                return Err(too_long(number));
             }
             searched = self.filled - self.start;
             if !self.fill()? {
@@ -123,10 +131,7 @@ impl<R: BufRead> Lines<R> {
         self.number += 1;
         if end - self.start > MAX_LINE {
             self.start = (end + 1).min(self.filled);
-            return Err(Error::malformed(
-                Position::Line(self.number),
-                format!("line longer than {MAX_LINE} bytes (is this a text log?)"),
-            ));
+            return Err(too_long(self.number));
         }
         let mut line_end = end;
         while line_end > self.start && self.buf[line_end - 1] == b'\r' {
@@ -136,6 +141,14 @@ impl<R: BufRead> Lines<R> {
         self.start = (end + 1).min(self.filled);
         Ok(true)
     }
+}
+
+/// The error of line `number`, longer than [`MAX_LINE`].
+fn too_long(number: u64) -> Error {
+    Error::malformed(
+        Position::Line(number),
+        format!("line longer than {MAX_LINE} bytes (is this a text log?)"),
+    )
 }
 
 const INVALID: u8 = 0xFF;

@@ -336,12 +336,10 @@ impl<R: BufRead> Iterator for TrcReader<R> {
 
     fn next(&mut self) -> Option<Result<Record, Error>> {
         loop {
-            match self.lines.advance() {
-                Ok(true) => {}
-                Ok(false) => return None,
+            let at = match self.lines.next_position()? {
+                Ok(at) => at,
                 Err(e) => return Some(Err(e)),
-            }
-            let at = Position::Line(self.lines.number);
+            };
             let line = self.lines.line();
             let line = super::trim(line);
             if line.is_empty() {
