@@ -29,6 +29,10 @@ from isotp.protocol import TransportLayerLogic, TransportLayer, CanStack, Notifi
 from isotp.tpsock import socket
 from isotp.discovery import functional_request, FunctionalResponse
 from isotp import _isotp
+# can-isotp's package makes these modules attributes of ``isotp`` by importing them; scripts and
+# tutorials reach the stacks as ``isotp.stack.CanStack`` or ``isotp.protocol.CanStack`` without an
+# import of their own.
+from isotp import address, can_message, errors, protocol, stack, tools, tpsock  # noqa: F401
 
 __version__ = '2.0.7+rs.' + _isotp.__version__
 __license__ = 'MIT OR Apache-2.0'

@@ -27,7 +27,7 @@ import isotp.address
 import isotp.errors
 from isotp import _isotp
 from isotp.can_message import CanMessage
-from isotp.tools import FiniteByteGenerator, Timer
+from isotp.tools import FiniteByteGenerator
 
 try:
     import can
@@ -259,9 +259,11 @@ class TransportLayerLogic:
             setattr(self, key, val)
             if validate:
                 self.validate()
-            # can-isotp reads params live: the owning layer applies the change to its engine.
+            # can-isotp reads params live: the owning layer applies the change to its engine (a
+            # change made without validation waits for the next one that validates, or for
+            # load_params(), as can-isotp checks the combination only then).
             if self._on_change is not None:
-                self._on_change()
+                self._on_change(validate)
 
         def validate(self) -> None:
             """Type and range checks with can-isotp's messages; the engine then validates the
@@ -351,10 +353,18 @@ class TransportLayerLogic:
                 'rx_consecutive_frame_timeout', 'tx_padding', 'wftmax', 'tx_data_length', 'tx_data_min_length',
                 'max_frame_size', 'bitrate_switch', 'rate_limit_max_bitrate', 'rate_limit_window_size',
                 'rate_limit_enable', 'listen_mode')}
-            # can-isotp sends CAN FD frames whenever TX_DL > 8 or can_fd is set.
+            # The engine's link layer follows ISO 15765-2: frames longer than 8 bytes are CAN FD
+            # frames. What each frame given to Python says (`is_fd`) is can-isotp's choice,
+            # `can_fd` itself, applied at the boundary (see `tx_flags`).
             d['can_fd'] = bool(self.can_fd or self.tx_data_length > 8)
             d['max_frame_size'] = max(1, min(self.max_frame_size, 0xFFFFFFFF))
             return d
+
+        def tx_flags(self) -> Dict[str, bool]:
+            """The flags of every frame given to Python, as can-isotp builds its messages:
+            ``is_fd = can_fd`` and ``bitrate_switch``, whatever the frame's length (a 64-byte
+            frame with ``can_fd=False`` is what can-isotp gives a classic bus)."""
+            return {'tx_fd': bool(self.can_fd), 'tx_brs': bool(self.bitrate_switch)}
 
     class RxState(enum.Enum):
         IDLE = 0
@@ -419,6 +429,7 @@ class TransportLayerLogic:
                 self.params.set(k, params[k], validate=False)
         self.params.validate()
         self.logger = logging.getLogger(self.params.logger_name)
+        self.user_rxfn = rxfn
         if len(inspect.signature(rxfn).parameters) < 1:
             self.rxfn: TransportLayerLogic.RxFn = lambda timeout: rxfn()  # type: ignore[call-arg]
             self.blocking_rxfn = False
@@ -429,10 +440,6 @@ class TransportLayerLogic:
         self.error_handler = error_handler
         self.rx_queue: "queue.Queue[bytearray]" = queue.Queue()
         self._rx_details: "queue.Queue[ReceivedMessage]" = queue.Queue()
-        # True from the engine's first frame indication until its reception ends (a message or a
-        # failure); `recv(timeout)` waits on `_rx_cond` for that end.
-        self._rx_active = False
-        self._rx_cond = threading.Condition()
         self._pending: Dict[int, TransportLayerLogic.SendRequest] = {}
         self._lock = threading.RLock()
         self._engine: Any = None
@@ -443,9 +450,10 @@ class TransportLayerLogic:
         self.load_params()
         self.params._on_change = self._params_changed
 
-    def _params_changed(self) -> None:
+    def _params_changed(self, validated: bool = True) -> None:
         self._params_dirty = True
-        self._apply_params_when_idle()
+        if validated:
+            self._apply_params_when_idle()
 
     def _apply_params_when_idle(self) -> None:
         # A new configuration needs a new engine; a transfer in progress finishes on the old one.
@@ -460,15 +468,13 @@ class TransportLayerLogic:
         self.params.validate()
         self.logger = logging.getLogger(self.params.logger_name)
         try:
-            engine = _isotp.Engine(self.address.native, self.params.native())
+            engine = _isotp.Engine(self.address.native, self.params.native(), **self.params.tx_flags())
         except _isotp.NativeError as e:
             raise ValueError(e.args[1]) from None
         with self._lock:
             self._fail_pending()
             self._engine = engine
             self._params_dirty = False
-        if hasattr(self, '_rx_cond'):
-            self._reception_active(False)
 
     def set_address(self, address: isotp.address.AbstractAddress) -> None:
         """Sets the link's address (a transfer in progress is dropped)."""
@@ -480,7 +486,6 @@ class TransportLayerLogic:
         if self._engine is not None:
             with self._lock:
                 self._engine.set_address(address.native)
-            self._reception_active(False)
 
     def set_sleep_timing(self, idle: float, wait_fc: float) -> None:
         """Accepted for compatibility: the engine wakes on frames and deadlines, never polls."""
@@ -509,13 +514,32 @@ class TransportLayerLogic:
         kind, message = e.args
         if kind == 'functional_too_long':
             return ValueError('Cannot send multi packet frame with Functional TargetAddressType')
-        if kind == 'queue_full':
-            return RuntimeError('Transmit queue is full')
         if kind == 'listen_mode':
             return RuntimeError("Cannot transmit when listen_mode=True")
-        if kind in ('stopped', 'bus'):
+        if kind in ('stopped', 'bus', 'queue_full'):
             return RuntimeError(message)
+        if kind == 'timeout':
+            return isotp.errors.BlockingSendTimeout("Failed to send IsoTP frame in time")
         return ValueError(message)
+
+    def _request(self, data: Any, target_address_type: Any) -> Optional[Tuple["TransportLayerLogic.SendRequest", bytes]]:
+        """The request and its payload; None when there is nothing to send: a generator that runs
+        short (reported to ``error_handler``, raised as ``BlockingSendFailure`` by a blocking send)
+        or an empty payload, which can-isotp accepts and completes without a frame (ISO-TP cannot
+        carry 0 bytes)."""
+        try:
+            request, payload = self._make_request(data, target_address_type)
+        except isotp.errors.BadGeneratorError as e:
+            self._trigger_error(e)
+            if self.params.blocking_send:
+                raise isotp.errors.BlockingSendFailure("Error while sending IsoTP frame") from None
+            return None
+        if not payload:
+            request.complete(True)
+            if self.post_send_callback is not None:
+                self.post_send_callback(request)
+            return None
+        return request, payload
 
     def send(self, data: Union[bytes, bytearray, "TransportLayerLogic.SendGenerator"],
              target_address_type: Optional[Union[isotp.address.TargetAddressType, int]] = None,
@@ -525,14 +549,14 @@ class TransportLayerLogic:
         ``BlockingSendTimeout`` or ``BlockingSendFailure``."""
         if send_timeout is None:
             send_timeout = timeout
-        try:
-            request, payload = self._make_request(data, target_address_type)
-        except isotp.errors.BadGeneratorError as e:
-            # can-isotp reports a generator that runs dry to the error handler, not to the caller.
-            self._trigger_error(e)
-            if self.params.blocking_send:
-                raise isotp.errors.BlockingSendFailure("Error while sending IsoTP frame: %s" % e) from None
+        made = self._request(data, target_address_type)
+        if made is None:
             return
+        request, payload = made
+        self._queue_request(request, payload, self.params.blocking_send, send_timeout)
+
+    def _queue_request(self, request: "TransportLayerLogic.SendRequest", payload: bytes, blocking: bool,
+                       send_timeout: Optional[float]) -> None:
         functional = request.target_address_type == isotp.address.TargetAddressType.Functional
         with self._lock:
             self._apply_params_when_idle()
@@ -543,18 +567,14 @@ class TransportLayerLogic:
             self._pending[msg_id] = request
         if self.post_send_callback is not None:
             self.post_send_callback(request)
-        if self.params.blocking_send:
-            self._wait_request(request, msg_id, send_timeout)
-
-    def _wait_request(self, request: "TransportLayerLogic.SendRequest", msg_id: int, send_timeout: Optional[float]) -> None:
-        request.complete_event.wait(send_timeout)
-        if not request.complete_event.is_set():
-            with self._lock:
-                self._pending.pop(msg_id, None)
-            raise isotp.errors.BlockingSendTimeout("Failed to send IsoTP frame in time")
-        if not request.success:
-            raise isotp.errors.BlockingSendFailure("Error while sending IsoTP frame"
-                                                   + (': %s' % request.error if request.error else ''))
+        if blocking:
+            request.complete_event.wait(send_timeout)
+            if not request.complete_event.is_set():
+                with self._lock:
+                    self._pending.pop(msg_id, None)
+                raise isotp.errors.BlockingSendTimeout("Failed to send IsoTP frame in time")
+            if not request.success:
+                raise isotp.errors.BlockingSendFailure("Error while sending IsoTP frame")
 
     def _fail_pending(self) -> None:
         pending, self._pending = self._pending, {}
@@ -564,38 +584,27 @@ class TransportLayerLogic:
     # -- receiving -----------------------------------------------------------------------------
 
     def recv(self, block: bool = False, timeout: Optional[float] = None) -> Optional[bytearray]:
-        """The next received message, or None. ``timeout`` bounds the wait for a message to begin:
-        a reception in progress when it expires is awaited until it completes or fails."""
+        """The next received message, or None. ``timeout`` bounds the wait for a message to begin
+        (counted once this link's own transmission has ended): a reception in progress when it
+        expires is awaited until it completes or fails."""
         message = self._recv_detail(block, timeout)
         return None if message is None else message.data
 
     def recv_message(self, block: bool = False, timeout: Optional[float] = None) -> Optional[ReceivedMessage]:
-        """Like ``recv``, with the target address type and the sender's CAN id."""
+        """Like ``recv``, with the target address type and the receive CAN id of this link."""
         return self._recv_detail(block, timeout)
 
     def _recv_detail(self, block: bool, timeout: Optional[float]) -> Optional[ReceivedMessage]:
+        # Without threads nothing arrives while we wait: process() is the caller's to run.
         try:
             message = self._rx_details.get(block=block, timeout=timeout)
         except queue.Empty:
-            if not (block and self._started_threads()):
-                return None
-            # A reception that began within the timeout is awaited until it completes or fails
-            # (bounded by the engine's N_Cr, run by the started threads).
-            with self._rx_cond:
-                while self._rx_active and self._rx_details.empty() and self._started_threads():
-                    self._rx_cond.wait()
-            try:
-                message = self._rx_details.get_nowait()
-            except queue.Empty:
-                return None
+            return None
         try:
             self.rx_queue.get_nowait()
         except queue.Empty:
             pass
         return message
-
-    def _started_threads(self) -> bool:
-        return False
 
     def available(self) -> bool:
         """True when a received message waits to be read."""
@@ -619,15 +628,13 @@ class TransportLayerLogic:
     def tx_state(self) -> "TransportLayerLogic.TxState":
         return self.TxState.TRANSMIT_CF if self._engine.is_transmitting() else self.TxState.IDLE
 
-    def _reception_active(self, active: bool) -> None:
-        with self._rx_cond:
-            self._rx_active = active
-            self._rx_cond.notify_all()
-
-    def _deliver(self, payload: bytes, functional: bool) -> None:
+    def _message(self, payload: bytes, functional: bool) -> ReceivedMessage:
         tat = isotp.address.TargetAddressType.Functional if functional else isotp.address.TargetAddressType.Physical
         rx = self.address.native.rx_id(functional) or self.address.native.rx_id(False)
-        message = ReceivedMessage(bytearray(payload), tat, rx[0] if rx else None, bool(rx[1]) if rx else False)
+        return ReceivedMessage(bytearray(payload), tat, rx[0] if rx else None, bool(rx[1]) if rx else False)
+
+    def _deliver(self, payload: bytes, functional: bool) -> None:
+        message = self._message(payload, functional)
         callback = self.on_message
         if callback is not None:
             callback(message)
@@ -635,12 +642,18 @@ class TransportLayerLogic:
         self._rx_details.put(message)
         self.rx_queue.put(message.data)
 
-    # -- the engine ----------------------------------------------------------------------------
+    # -- errors --------------------------------------------------------------------------------
 
     def _trigger_error(self, error: Exception) -> None:
-        if self.error_handler is not None:
-            if callable(self.error_handler):
-                self.error_handler(error)
+        """Gives an error to ``error_handler`` (and logs it). A handler that raises is reported in
+        the log; the next error is delivered all the same."""
+        handler = self.error_handler
+        if handler is not None:
+            if callable(handler):
+                try:
+                    handler(error)
+                except BaseException as e:  # noqa: B036 - even SystemExit must not end delivery
+                    self.logger.error("error_handler raised %r while handling %r" % (e, error))
             else:
                 self.logger.warning('Given error handler is not a callable object.')
         self.logger.warning(str(error))
@@ -650,6 +663,8 @@ class TransportLayerLogic:
         if kind == 'wft_overrun' and self.params.wftmax == 0:
             cls = isotp.errors.UnsupportedWaitFrameError
         return cls(message)
+
+    # -- process() -----------------------------------------------------------------------------
 
     def _drain_events(self) -> int:
         received = 0
@@ -665,13 +680,6 @@ class TransportLayerLogic:
             if what == 'received':
                 received += 1
                 self._deliver(event[1], event[2])
-                self._reception_active(False)
-            elif what == 'reception_started':
-                self._reception_active(True)
-            elif what == 'observed':
-                # Listen mode also reassembles the other direction; can-isotp's recv() gives only
-                # messages to the receive address, so these are dropped here.
-                pass
             elif what == 'sent':
                 if request is not None:
                     request.complete(True)
@@ -681,57 +689,17 @@ class TransportLayerLogic:
                     request.error = error
                     request.complete(False)
                 self._trigger_error(error)
-            elif what == 'receive_failed':
-                self._reception_active(False)
+            elif what in ('receive_failed', 'warning'):
                 self._trigger_error(self._error_for(event[1], event[2]))
-            elif what == 'warning':
-                self._trigger_error(self._error_for(event[1], event[2]))
-
-    def _transmit_due(self) -> int:
-        sent = 0
-        while True:
-            with self._lock:
-                frame = self._engine.poll_transmit()
-            if frame is None:
-                return sent
-            arbitration_id, extended, data, is_fd, brs, dlc = frame
-            sent += 1
-            self.txfn(CanMessage(arbitration_id=arbitration_id, dlc=dlc, data=data, extended_id=extended,
-                                 is_fd=is_fd, bitrate_switch=brs))
-
-    def _feed(self, msg: CanMessage) -> bool:
-        data = bytes(msg.data) if msg.data is not None else bytes()
-        for_me = self.address.native.accepts(msg.arbitration_id, bool(msg.is_extended_id), data,
-                                             bool(getattr(msg, 'is_fd', False))) is not None
-        with self._lock:
-            self._engine.handle_frame(msg.arbitration_id, bool(msg.is_extended_id), data,
-                                      bool(getattr(msg, 'is_fd', False)), bool(getattr(msg, 'bitrate_switch', False)))
-        return for_me
+            # 'reception_started' and 'observed' (listen mode's other direction) have no
+            # can-isotp counterpart.
 
     def process(self, rx_timeout: float = 0.0, do_rx: bool = True, do_tx: bool = True) -> "TransportLayerLogic.ProcessStats":
         """Reads frames with ``rxfn`` (each given ``rx_timeout``) until it returns None, runs the
-        engine's timers, and sends what is due with ``txfn``."""
-        received = processed = sent = frames = 0
+        engine's timers, and sends what is due with ``txfn`` (the engine's ``process``)."""
         self._apply_params_when_idle()
-        if do_rx:
-            while True:
-                msg = self.rxfn(rx_timeout)
-                with self._lock:
-                    self._engine.handle_timeout()
-                if msg is None:
-                    break
-                received += 1
-                if self._feed(msg):
-                    processed += 1
-                if do_tx:  # a flow control frame answers at once
-                    sent += self._transmit_due()
-                frames += self._drain_events()
-        with self._lock:
-            self._engine.handle_timeout()
-        frames += self._drain_events()
-        if do_tx:
-            sent += self._transmit_due()
-        frames += self._drain_events()
+        received, processed, sent = self._engine.process(self.rxfn, self.txfn, CanMessage, rx_timeout, do_rx, do_tx)
+        frames = self._drain_events()
         return self.ProcessStats(received=received, received_processed=processed, sent=sent, frame_received=frames)
 
     def next_cf_delay(self) -> Optional[float]:
@@ -752,7 +720,6 @@ class TransportLayerLogic:
         """Drops the reception in progress."""
         with self._lock:
             self._engine.stop_receiving()
-        self._reception_active(False)
 
     def clear_rx_queue(self) -> None:
         for q in (self.rx_queue, self._rx_details):
@@ -767,7 +734,6 @@ class TransportLayerLogic:
         with self._lock:
             self._engine.reset()
             self._fail_pending()
-        self._reception_active(False)
         self.clear_rx_queue()
 
     # -- asyncio -------------------------------------------------------------------------------
@@ -780,22 +746,35 @@ class TransportLayerLogic:
         await loop.run_in_executor(None, lambda: self._send_blocking(data, target_address_type, send_timeout))
 
     def _send_blocking(self, data: Any, target_address_type: Any, send_timeout: Optional[float]) -> None:
-        request, payload = self._make_request(data, target_address_type)
-        functional = request.target_address_type == isotp.address.TargetAddressType.Functional
-        with self._lock:
-            try:
-                msg_id = self._engine.send(payload, functional)
-            except _isotp.NativeError as e:
-                raise self._send_error(e) from None
-            self._pending[msg_id] = request
-        if self.post_send_callback is not None:
-            self.post_send_callback(request)
-        self._wait_request(request, msg_id, send_timeout)
+        made = self._request(data, target_address_type)
+        if made is not None:
+            self._queue_request(made[0], made[1], True, send_timeout)
 
     async def arecv(self, timeout: Optional[float] = None) -> Optional[bytearray]:
-        """Awaits the next message (``timeout`` as in ``recv``); None on timeout."""
+        """Awaits the next message (``timeout`` as in ``recv``); None on timeout. Cancelling it
+        loses no message: the waiting is done in short steps that take nothing from the queue,
+        and the message is taken on the event loop's thread."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, lambda: self.recv(block=True, timeout=timeout))
+        deadline = None if timeout is None else loop.time() + timeout
+        while True:
+            message = self.recv(block=False)
+            if message is not None:
+                return message
+            left = None if deadline is None else deadline - loop.time()
+            if left is not None and left <= 0:
+                return None
+            step = 0.05 if left is None else min(left, 0.05)
+            await loop.run_in_executor(None, self._wait_available, step)
+
+    def _wait_available(self, timeout: float) -> bool:
+        """Waits up to ``timeout`` for a message to be readable, without taking it."""
+        end = time.monotonic() + timeout
+        while not self.available():
+            left = end - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(left, 0.001))
+        return True
 
     def __aiter__(self) -> "TransportLayerLogic":
         return self
@@ -805,101 +784,6 @@ class TransportLayerLogic:
             data = await self.arecv(timeout=1.0)
             if data is not None:
                 return data
-
-
-class TransportLayer(TransportLayerLogic):
-    """``TransportLayerLogic`` on its own threads after ``start()`` (``process()`` before it).
-    One thread reads ``rxfn``; another drives the engine, waking on frames, sends and the engine's
-    deadlines (no fixed polling period)."""
-
-    def __init__(self, rxfn: TransportLayerLogic.RxFn, txfn: TransportLayerLogic.TxFn, address: isotp.address.AbstractAddress,
-                 error_handler: Optional[TransportLayerLogic.ErrorHandler] = None, params: Optional[Dict[str, Any]] = None,
-                 read_timeout: float = 0.05) -> None:
-        self.rx_relay_queue: "queue.Queue[Optional[CanMessage]]" = queue.Queue()
-        self.started = False
-        self.main_thread: Optional[threading.Thread] = None
-        self.relay_thread: Optional[threading.Thread] = None
-        self.default_read_timeout = read_timeout
-        self._stop_requested = threading.Event()
-        self.user_rxfn = rxfn
-
-        def post_send_callback(send_request: TransportLayerLogic.SendRequest) -> None:
-            self.rx_relay_queue.put(None)  # wakes the engine thread: frames may be due
-
-        TransportLayerLogic.__init__(self, rxfn, txfn, address, error_handler, params, post_send_callback)
-        self._user_rxfn_wrapped = self.rxfn
-
-    def _started_threads(self) -> bool:
-        return self.started
-
-    def _read_relay_queue(self, timeout: Optional[float]) -> Optional[CanMessage]:
-        try:
-            return self.rx_relay_queue.get(block=True, timeout=timeout)
-        except queue.Empty:
-            return None
-
-    def start(self) -> None:
-        """Starts the threads that run the link."""
-        if self.started:
-            raise RuntimeError("Transport Layer is already started")
-        self._stop_requested.clear()
-        self.rxfn = self._read_relay_queue
-        self.main_thread = threading.Thread(target=self._main_thread_fn, daemon=True, name='isotp-engine')
-        self.relay_thread = threading.Thread(target=self._relay_thread_fn, daemon=True, name='isotp-reader')
-        self.main_thread.start()
-        self.relay_thread.start()
-        self.started = True
-
-    def stop(self) -> None:
-        """Stops the threads and resets the link."""
-        self._stop_requested.set()
-        self.rx_relay_queue.put(None)
-        if self.main_thread is not None:
-            self.main_thread.join(1.0)
-            self.main_thread = None
-        if self.relay_thread is not None:
-            self.relay_thread.join(max(self.default_read_timeout + 0.5, 1.0))
-            if self.relay_thread.is_alive():
-                self.logger.warning("Failed to stop the reading thread. Does your rxfn callback block without respecting the timeout parameter?")
-            self.relay_thread = None
-        TransportLayerLogic.reset(self)
-        while not self.rx_relay_queue.empty():
-            self.rx_relay_queue.get()
-        self.rxfn = self._user_rxfn_wrapped
-        self.started = False
-
-    def _relay_thread_fn(self) -> None:
-        while not self._stop_requested.is_set():
-            msg = self._user_rxfn_wrapped(self.default_read_timeout)
-            if msg is not None:
-                self.rx_relay_queue.put(msg)
-            elif not self.blocking_rxfn:
-                time.sleep(0.001)
-
-    def _main_thread_fn(self) -> None:
-        while not self._stop_requested.is_set():
-            deadline = self._engine.next_deadline()
-            timeout = self.default_read_timeout if deadline is None else min(deadline, self.default_read_timeout)
-            try:
-                TransportLayerLogic.process(self, rx_timeout=timeout)
-            except Exception as e:  # a failing txfn or error handler must not kill the link silently
-                self.logger.error("Error in the transport layer thread: %s" % e)
-                self._trigger_error(isotp.errors.CanBusError(str(e)))
-                time.sleep(0.01)
-            # Pace the next CF precisely when one is due soon.
-            deadline = self._engine.next_deadline()
-            if deadline is not None and 0 < deadline < 0.002 and self.rx_relay_queue.empty():
-                self.params.wait_func(deadline)
-
-    def process(self, rx_timeout: float = 0.0, do_rx: bool = True, do_tx: bool = True) -> TransportLayerLogic.ProcessStats:
-        if self.started:
-            raise RuntimeError("Cannot call process() after a start(). See documentation and notes about backward compatibility.")
-        return TransportLayerLogic.process(self, rx_timeout=rx_timeout, do_rx=do_rx, do_tx=do_tx)
-
-    def reset(self) -> None:
-        if self.started:
-            raise RuntimeError("Cannot call reset() after a start(). See documentation and notes about backward compatibility.")
-        TransportLayerLogic.reset(self)
 
 
 def _to_can_message(msg: Any) -> Optional[CanMessage]:
@@ -929,38 +813,46 @@ def _stop_all_at_exit() -> None:
 atexit.register(_stop_all_at_exit)
 
 
-class _NativeBacked(TransportLayer):
-    """What CanStack and NotifierBasedCanStack share: after ``start()`` the link runs in an
-    ``isotp::Stack`` (Rust), whose errors a thread hands to ``error_handler``."""
+class TransportLayer(TransportLayerLogic):
+    """``TransportLayerLogic`` run by the Rust stack after ``start()`` (``process()`` before it):
+    an ``isotp::Stack`` drives ``rxfn``/``txfn`` (the GIL is taken only inside them), so the
+    timing (STmin, timers, flow control) is the engine's whatever hardware the callables reach."""
 
     _native: Any = None
-    _bus_spec: Optional[str] = None
     #: Complete messages held unread after ``start()`` (None: the engine's default of 4096). Set it
     #: before ``start()``; when the queue is full, new messages are refused and
     #: ``ReceiveQueueFullError`` goes to ``error_handler``.
     receive_queue: Optional[int] = None
 
-    def _native_reader(self) -> Any:
-        raise NotImplementedError
+    def __init__(self, rxfn: TransportLayerLogic.RxFn, txfn: TransportLayerLogic.TxFn, address: isotp.address.AbstractAddress,
+                 error_handler: Optional[TransportLayerLogic.ErrorHandler] = None, params: Optional[Dict[str, Any]] = None,
+                 read_timeout: float = 0.05) -> None:
+        self.started = False
+        self.main_thread: Optional[threading.Thread] = None
+        self.default_read_timeout = read_timeout
+        self._stop_requested = threading.Event()
+        self._dispatcher: Optional[threading.Thread] = None
+        TransportLayerLogic.__init__(self, rxfn, txfn, address, error_handler, params)
 
-    def _params_changed(self) -> None:
+    def _native_bus(self) -> Dict[str, Any]:
+        """What the Rust stack drives: here the user's callables and can-isotp's CanMessage."""
+        return dict(bus=self.txfn, reader=self.rxfn, message=CanMessage, style='can-isotp')
+
+    def _params_changed(self, validated: bool = True) -> None:
         if self.started:
             # The Rust stack was built with the old configuration; say so rather than ignore it.
             self.logger.warning("params changed while the stack runs take effect at the next start()")
-        TransportLayerLogic._params_changed(self)
+        TransportLayerLogic._params_changed(self, validated)
 
     def start(self) -> None:
+        """Starts the Rust stack on the link's bus."""
         if self.started:
             raise RuntimeError("Transport Layer is already started")
-        bus: Any = self._bus_spec if self._bus_spec is not None else self.bus
+        self._apply_params_when_idle()
+        spec = self._native_bus()
         try:
-            if self._bus_spec is not None:
-                native = _isotp.NativeStack(bus, self.address.native, self.params.native(),
-                                            receive_queue=self.receive_queue)
-            else:
-                native = _isotp.NativeStack(bus, self.address.native, self.params.native(),
-                                            reader=self._native_reader(), message=can.Message,
-                                            receive_queue=self.receive_queue)
+            native = _isotp.NativeStack(address=self.address.native, config=self.params.native(),
+                                        receive_queue=self.receive_queue, **spec, **self.params.tx_flags())
         except _isotp.NativeError as e:
             kind, message = e.args
             if kind in ('bus_open', 'can_fd_unsupported'):
@@ -973,7 +865,6 @@ class _NativeBacked(TransportLayer):
         self.main_thread = threading.Thread(target=self._error_pump, args=(native,), daemon=True, name='isotp-errors')
         self.main_thread.start()
         self.started = True
-        self._dispatcher: Optional[threading.Thread] = None
         if self.on_message is not None:
             # Set before start(): each message goes to the callback as it completes.
             self._dispatcher = threading.Thread(target=self._dispatch, daemon=True, name='isotp-messages')
@@ -993,21 +884,28 @@ class _NativeBacked(TransportLayer):
                     self.logger.error("on_message raised %s" % e)
 
     def stop(self) -> None:
+        """Stops the Rust stack (every thread waiting in it returns) and resets the link."""
         native, self._native = self._native, None
         _started_stacks.discard(self)
         self._stop_requested.set()
         if native is not None:
             native.close()
             _open_native.discard(native)
-        if self.main_thread is not None:
-            self.main_thread.join(1.0)
-            self.main_thread = None
-        dispatcher = getattr(self, '_dispatcher', None)
-        if dispatcher is not None and dispatcher is not threading.current_thread():
-            dispatcher.join(1.0)
-        self._dispatcher = None
+        for name in ('main_thread', '_dispatcher'):
+            thread = getattr(self, name)
+            if thread is not None and thread is not threading.current_thread():
+                thread.join(1.0)
+            setattr(self, name, None)
         TransportLayerLogic.reset(self)
         self.started = False
+
+    def __del__(self) -> None:
+        # A stack dropped without stop() releases its threads.
+        native = getattr(self, '_native', None)
+        if native is not None:
+            self._stop_requested.set()
+            native.close()
+            _open_native.discard(native)
 
     def _error_pump(self, native: Any) -> None:
         while not self._stop_requested.is_set():
@@ -1016,10 +914,7 @@ class _NativeBacked(TransportLayer):
             except _isotp.NativeError:
                 return
             if err is not None:
-                try:
-                    self._trigger_error(self._error_for(*err))
-                except Exception as e:
-                    self.logger.error("error_handler raised %s" % e)
+                self._trigger_error(self._error_for(*err))
 
     def _require_native(self) -> Any:
         native = self._native
@@ -1027,18 +922,10 @@ class _NativeBacked(TransportLayer):
             raise RuntimeError("The stack is not started")
         return native
 
-    def send(self, data: Union[bytes, bytearray, TransportLayerLogic.SendGenerator],
-             target_address_type: Optional[Union[isotp.address.TargetAddressType, int]] = None,
-             send_timeout: Optional[float] = None, *, timeout: Optional[float] = None) -> None:
+    def _queue_request(self, request: TransportLayerLogic.SendRequest, payload: bytes, blocking: bool,
+                       send_timeout: Optional[float]) -> None:
         if not self.started:
-            return TransportLayerLogic.send(self, data, target_address_type, send_timeout, timeout=timeout)
-        if send_timeout is None:
-            send_timeout = timeout
-        request, payload = self._make_request(data, target_address_type)
-        self._native_send(request, payload, self.params.blocking_send, send_timeout)
-
-    def _native_send(self, request: TransportLayerLogic.SendRequest, payload: bytes, blocking: bool,
-                     send_timeout: Optional[float]) -> None:
+            return TransportLayerLogic._queue_request(self, request, payload, blocking, send_timeout)
         functional = request.target_address_type == isotp.address.TargetAddressType.Functional
         try:
             self._require_native().send(payload, functional, blocking, send_timeout)
@@ -1048,31 +935,25 @@ class _NativeBacked(TransportLayer):
                 raise self._send_error(e) from None
             if kind == 'timeout':
                 raise isotp.errors.BlockingSendTimeout("Failed to send IsoTP frame in time") from None
-            if kind in ('functional_too_long', 'queue_full', 'listen_mode', 'too_long', 'empty', 'send'):
+            if kind in ('functional_too_long', 'listen_mode', 'too_long', 'empty', 'send', 'stopped'):
                 raise self._send_error(e) from None
-            raise isotp.errors.BlockingSendFailure("Error while sending IsoTP frame: %s" % message) from None
-
-    def _send_blocking(self, data: Any, target_address_type: Any, send_timeout: Optional[float]) -> None:
-        if not self.started:
-            return TransportLayerLogic._send_blocking(self, data, target_address_type, send_timeout)
-        request, payload = self._make_request(data, target_address_type)
-        self._native_send(request, payload, True, send_timeout)
+            raise isotp.errors.BlockingSendFailure("Error while sending IsoTP frame") from None
+        finally:
+            if self.post_send_callback is not None:
+                self.post_send_callback(request)
+        request.complete(True)
 
     def _recv_detail(self, block: bool, timeout: Optional[float]) -> Optional[ReceivedMessage]:
         if not self.started:
             return TransportLayerLogic._recv_detail(self, block, timeout)
         native = self._require_native()
         try:
-            # Blocking: `timeout` bounds the start of a message (a reception in progress is awaited).
             got = native.recv(timeout, True) if block else native.recv(0.0, False)
         except _isotp.NativeError as e:
             raise RuntimeError(e.args[1]) from None
         if got is None:
             return None
-        payload, functional = got
-        tat = isotp.address.TargetAddressType.Functional if functional else isotp.address.TargetAddressType.Physical
-        rx = self.address.native.rx_id(functional) or self.address.native.rx_id(False)
-        return ReceivedMessage(bytearray(payload), tat, rx[0] if rx else None, bool(rx[1]) if rx else False)
+        return self._message(*got)
 
     def available(self) -> bool:
         return self._require_native().available() if self.started else TransportLayerLogic.available(self)
@@ -1108,20 +989,27 @@ class _NativeBacked(TransportLayer):
             self._native.set_address(address.native)
 
     def process(self, rx_timeout: float = 0.0, do_rx: bool = True, do_tx: bool = True) -> TransportLayerLogic.ProcessStats:
-        if self._bus_spec is not None and not self.started:
-            raise RuntimeError("A stack on an interface string runs on its own thread: call start() instead of process()")
-        return TransportLayer.process(self, rx_timeout, do_rx, do_tx)
+        if self.started:
+            raise RuntimeError("Cannot call process() after a start(). See documentation and notes about backward compatibility.")
+        return TransportLayerLogic.process(self, rx_timeout=rx_timeout, do_rx=do_rx, do_tx=do_tx)
+
+    def reset(self) -> None:
+        if self.started:
+            raise RuntimeError("Cannot call reset() after a start(). See documentation and notes about backward compatibility.")
+        TransportLayerLogic.reset(self)
 
 
 def _is_spec(bus: Any) -> bool:
     return isinstance(bus, str)
 
 
-class CanStack(_NativeBacked):
+class CanStack(TransportLayer):
     """can-isotp's ``CanStack``: a transport layer on a python-can bus (``bus.recv`` and
     ``bus.send``), or on one of our interface strings in its place:
     ``CanStack('virtual:bench', address=..., params=...)``, ``'socketcan:can0'``,
     ``'socketcand://HOST:PORT/CHANNEL'``, ``'slcan:/dev/ttyACM0?bitrate=500000'``."""
+
+    _bus_spec: Optional[str] = None
 
     def __init__(self, bus: Any, *args: Any, **kwargs: Any):
         self.set_bus(bus)
@@ -1142,8 +1030,11 @@ class CanStack(_NativeBacked):
         self._bus_spec = None
         self.bus = bus
 
-    def _native_reader(self) -> Any:
-        return self.bus.recv
+    def _native_bus(self) -> Dict[str, Any]:
+        if self._bus_spec is not None:
+            return dict(bus=self._bus_spec)
+        # python-can's own calls and messages: no conversion in Python per frame.
+        return dict(bus=self.bus, reader=self.bus.recv, message=can.Message, style='python-can')
 
     def _rx_canbus(self, timeout: float) -> Optional[CanMessage]:
         return _to_can_message(self.bus.recv(timeout))
@@ -1152,8 +1043,13 @@ class CanStack(_NativeBacked):
         self.bus.send(can.Message(arbitration_id=msg.arbitration_id, data=msg.data, is_extended_id=msg.is_extended_id,
                                   is_fd=msg.is_fd, bitrate_switch=msg.bitrate_switch))
 
+    def process(self, rx_timeout: float = 0.0, do_rx: bool = True, do_tx: bool = True) -> TransportLayerLogic.ProcessStats:
+        if self._bus_spec is not None and not self.started:
+            raise RuntimeError("A stack on an interface string runs on its own thread: call start() instead of process()")
+        return TransportLayer.process(self, rx_timeout, do_rx, do_tx)
 
-class NotifierBasedCanStack(_NativeBacked):
+
+class NotifierBasedCanStack(TransportLayer):
     """can-isotp's ``NotifierBasedCanStack``: reads through a listener on a ``can.Notifier`` (so
     other listeners keep working) and sends with ``bus.send``."""
 
@@ -1180,10 +1076,11 @@ class NotifierBasedCanStack(_NativeBacked):
         self.bus.send(can.Message(arbitration_id=msg.arbitration_id, data=msg.data, is_extended_id=msg.is_extended_id,
                                   is_fd=msg.is_fd, bitrate_switch=msg.bitrate_switch))
 
-    def _native_reader(self) -> Any:
+    def _native_bus(self) -> Dict[str, Any]:
         reader = self.buffered_reader
         assert reader is not None
-        return lambda timeout: reader.get_message(timeout=timeout)
+        return dict(bus=self.bus, reader=lambda timeout: reader.get_message(timeout=timeout), message=can.Message,
+                    style='python-can')
 
     def start(self) -> None:
         self.buffered_reader = can.BufferedReader()

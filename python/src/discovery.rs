@@ -10,6 +10,7 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 use crate::config::config_from;
 use crate::errors::protocol_kind;
+use crate::pybus::MessageStyle;
 use crate::NativeError;
 
 fn id(raw: u32, extended: bool) -> PyResult<CanId> {
@@ -56,7 +57,9 @@ pub(crate) fn functional_request<'py>(
     .map_err(usage)?
     .with_window(Duration::from_secs_f64(window))
     .with_config(config_from(config)?);
-    let (backend, pybus) = crate::pybus::backend(py, bus, reader, message)?;
+    // Frames carry their own CAN FD flags here (no can-isotp parameters to follow).
+    let (backend, pybus) =
+        crate::pybus::backend(py, bus, reader, message, MessageStyle::PythonCan, None)?;
     let data = data.to_vec();
     let result = py.allow_threads(|| request.run(&backend, &data));
     if let Some(pb) = pybus {

@@ -1,5 +1,6 @@
-//! `Engine`: one `isotp_core::Endpoint` driven from Python, for `TransportLayerLogic.process()`
-//! (can-isotp's rxfn/txfn model). The clock is the engine's own monotonic one.
+//! `Engine`: one `isotp_core::Endpoint` for `TransportLayerLogic.process()` (can-isotp's rxfn/txfn
+//! model without threads): `process` reads `rxfn`, feeds the engine, runs its timers and gives
+//! what is due to `txfn`. The clock is the engine's own monotonic one.
 
 use std::time::Instant as StdInstant;
 
@@ -10,18 +11,34 @@ use pyo3::IntoPyObjectExt;
 
 use crate::address::{target, NativeAddress};
 use crate::config::config_from;
-use crate::errors::{protocol_kind, send_error, warning_kind};
+use crate::errors::{protocol_kind, send_error, warning_kind, ErrorText};
+use crate::pybus::{from_message, MessageStyle, PyBus, TxFlags};
 use crate::NativeError;
 
 #[pyclass(module = "isotp._isotp")]
 pub struct Engine {
     ep: Endpoint,
     origin: StdInstant,
+    text: ErrorText,
+    tx_flags: Option<TxFlags>,
 }
 
 impl Engine {
     fn now(&self) -> Instant {
         Instant::from_micros(self.origin.elapsed().as_micros() as u64)
+    }
+
+    /// The next frame due now, with the flags it carries to Python.
+    fn next_due(&mut self) -> Option<(Frame, Option<TxFlags>)> {
+        let now = self.now();
+        self.ep.poll_transmit(now).map(|f| (f, self.tx_flags))
+    }
+
+    fn run_timers(&mut self) {
+        let now = self.now();
+        if self.ep.poll_timeout().is_some_and(|t| t <= now) {
+            self.ep.handle_timeout(now);
+        }
     }
 }
 
@@ -42,9 +59,18 @@ pub(crate) fn frame_from(
 
 #[pymethods]
 impl Engine {
+    /// `tx_fd`/`tx_brs`: the flags every frame given to `txfn` carries (can-isotp's `can_fd` and
+    /// `bitrate_switch` parameters, whatever the frame's length).
     #[new]
-    fn new(address: &NativeAddress, config: &Bound<'_, PyDict>) -> PyResult<Self> {
+    #[pyo3(signature = (address, config, tx_fd=false, tx_brs=false))]
+    fn new(
+        address: &NativeAddress,
+        config: &Bound<'_, PyDict>,
+        tx_fd: bool,
+        tx_brs: bool,
+    ) -> PyResult<Self> {
         let config = config_from(config)?;
+        let text = ErrorText::new(&address.inner);
         // ReceptionStarted tells `recv(timeout)` that a message has begun (awaited past the timeout).
         let ep = Endpoint::new(address.inner, config)
             .map_err(|e| NativeError::new_err(("config", e.to_string())))?
@@ -52,7 +78,79 @@ impl Engine {
         Ok(Engine {
             ep,
             origin: StdInstant::now(),
+            text,
+            tx_flags: Some(TxFlags {
+                is_fd: tx_fd,
+                bitrate_switch: tx_brs,
+            }),
         })
+    }
+
+    /// can-isotp's `process()`: reads frames with `rxfn(rx_timeout)` until it returns None (or a
+    /// frame needs an immediate answer), running the timers after each read, then gives every
+    /// frame due to `txfn` as `message` objects (can-isotp's CanMessage); again while frames went
+    /// out and an answer may be waiting. Starts with transmission when a message waits and both
+    /// directions are idle (no read blocks before it). Returns (received, received_processed,
+    /// sent); an exception of `rxfn` or `txfn` propagates.
+    #[pyo3(signature = (rxfn, txfn, message, rx_timeout=0.0, do_rx=true, do_tx=true))]
+    #[allow(clippy::too_many_arguments)]
+    fn process(
+        slf: &Bound<'_, Self>,
+        rxfn: &Bound<'_, PyAny>,
+        txfn: &Bound<'_, PyAny>,
+        message: &Bound<'_, PyAny>,
+        rx_timeout: f64,
+        do_rx: bool,
+        do_tx: bool,
+    ) -> PyResult<(usize, usize, usize)> {
+        // The engine is borrowed only between two calls into Python, so another thread may send
+        // while `rxfn` waits (as can-isotp's queue allows).
+        let py = slf.py();
+        let (mut received, mut processed, mut sent) = (0, 0, 0);
+        let mut start_with_tx = do_tx && {
+            let e = slf.borrow();
+            e.ep.queued() > 0 && !e.ep.is_receiving() && !e.ep.is_transmitting()
+        };
+        loop {
+            if do_rx && !start_with_tx {
+                loop {
+                    let msg = rxfn.call1((rx_timeout,))?;
+                    slf.borrow_mut().run_timers();
+                    if msg.is_none() {
+                        break;
+                    }
+                    received += 1;
+                    let Some((frame, _)) = from_message(&msg, MessageStyle::CanIsotp)? else {
+                        continue;
+                    };
+                    let mut e = slf.borrow_mut();
+                    if e.ep.address().accepts(&frame).is_some() {
+                        processed += 1;
+                    }
+                    let now = e.now();
+                    e.ep.handle_frame(&frame, now);
+                    // A flow control (or the next block) is due at once: send it before reading on.
+                    if do_tx && e.ep.poll_timeout().is_some_and(|t| t <= now) {
+                        break;
+                    }
+                }
+            }
+            start_with_tx = false;
+            slf.borrow_mut().run_timers();
+            let mut sent_now = 0;
+            while let Some((frame, flags)) = do_tx.then(|| slf.borrow_mut().next_due()).flatten() {
+                let msg = PyBus::to_message(py, message, MessageStyle::CanIsotp, flags, &frame)?;
+                txfn.call1((msg,))?;
+                sent_now += 1;
+            }
+            sent += sent_now;
+            // Frames went out (a first frame, a block, a flow control): read the answer, or the
+            // frames that waited behind the one that needed it, in the same call.
+            if sent_now == 0 || !do_rx {
+                break;
+            }
+        }
+        Ok((received, processed, sent))
     }
 
     /// Queues a message; returns its id.
@@ -88,10 +186,7 @@ impl Engine {
 
     /// Runs the timers that are due.
     fn handle_timeout(&mut self) {
-        let now = self.now();
-        if self.ep.poll_timeout().is_some_and(|t| t <= now) {
-            self.ep.handle_timeout(now);
-        }
+        self.run_timers();
     }
 
     /// Seconds until the engine needs `handle_timeout` or `poll_transmit` again (0 if due), None
@@ -158,15 +253,17 @@ impl Engine {
                     "send_failed",
                     id.get(),
                     protocol_kind(&error),
-                    error.to_string(),
+                    self.text.protocol(&error),
                 )
                     .into_pyobject(py)?,
-                Event::ReceiveFailed { error } => {
-                    ("receive_failed", protocol_kind(&error), error.to_string())
-                        .into_pyobject(py)?
-                }
+                Event::ReceiveFailed { error } => (
+                    "receive_failed",
+                    protocol_kind(&error),
+                    self.text.protocol(&error),
+                )
+                    .into_pyobject(py)?,
                 Event::Warning(w) => match warning_kind(&w) {
-                    Some(kind) => ("warning", kind, w.to_string()).into_pyobject(py)?,
+                    Some(kind) => ("warning", kind, self.text.warning(&w)).into_pyobject(py)?,
                     None => continue,
                 },
                 _ => continue,

@@ -193,11 +193,13 @@ impl Config {
                     allowed: "1 ms to 60 s (value in microseconds)",
                 });
             }
-            // Every frame must fit one window's budget, or it could never be sent.
+            // Every frame must fit one window's budget, or it could never be sent: the largest frame
+            // this link sends is TX_DL bytes.
             let budget_bits = u128::from(r.max_bitrate) * r.window.as_micros() / 1_000_000;
-            if budget_bits < 64 * 8 {
+            let frame_bits = u128::from(self.link_layer.tx_data_length) * 8;
+            if budget_bits < frame_bits {
                 return Err(ConfigError::Conflict {
-                    reason: "rate_limit: max_bitrate * window must allow at least one 64-byte frame (512 bits)",
+                    reason: "rate_limit: max_bitrate * window must allow at least one frame of TX_DL bytes",
                 });
             }
         }

@@ -155,7 +155,9 @@ pub fn explain(frame_data: &[u8], address_len: AddressLength) -> FrameView<'_> {
         [first, ..] => match PciType::of(first) {
             None => (PciView::Unknown { byte: first }, &[][..]),
             Some(PciType::SingleFrame) => {
-                let escaped = first & 0x0F == 0 && frame_data.len() > 8;
+                // SF_DL 0 announces the escaped form (ISO 15765-2 allows it only in frames of more
+                // than 8 bytes; `problem` says so for a shorter one, whose length byte is shown).
+                let escaped = first & 0x0F == 0 && pci.len() >= 2;
                 let (length, body) = if escaped {
                     (usize::from(pci.get(1).copied().unwrap_or(0)), from(2))
                 } else {
@@ -249,6 +251,28 @@ mod tests {
             }
         );
         assert_eq!(v.data, &[7, 8]);
+    }
+
+    #[test]
+    fn escape_in_a_classic_frame_is_shown_with_its_length() {
+        let v = explain(&[0x00, 0x02, 7, 8], Zero);
+        assert_eq!(
+            v.pci,
+            PciView::SingleFrame {
+                length: 2,
+                escaped: true
+            }
+        );
+        assert_eq!(v.data, &[7, 8]);
+        assert_eq!(v.problem, Some(ParseError::SingleFrameEmpty));
+        let v = explain(&[0x00], Zero);
+        assert_eq!(
+            v.pci,
+            PciView::SingleFrame {
+                length: 0,
+                escaped: false
+            }
+        );
     }
 
     #[test]

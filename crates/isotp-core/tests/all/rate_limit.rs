@@ -144,11 +144,41 @@ fn rate_limit_config_is_validated() {
         }),
         "rate_limit.window = 61000000 is not allowed: 1 ms to 60 s (value in microseconds)"
     );
+    // The budget is measured against this link's largest frame (TX_DL bytes): two classic frames
+    // per second is a usable limit, half a classic frame is not.
+    assert!(Endpoint::new(tester_address(), limited(128, ms(1000))).is_ok());
     assert_eq!(
         e(RateLimit {
-            max_bitrate: 128,
+            max_bitrate: 63,
             window: ms(1000)
         }),
-        "rate_limit: max_bitrate * window must allow at least one 64-byte frame (512 bits)"
+        "rate_limit: max_bitrate * window must allow at least one frame of TX_DL bytes"
     );
+    let fd = |c: &mut Config| {
+        c.link_layer.can_fd = true;
+        c.link_layer.tx_data_length = 64;
+        c.rate_limit = Some(RateLimit {
+            max_bitrate: 511,
+            window: ms(1000),
+        });
+    };
+    assert_eq!(
+        Endpoint::new(tester_address(), config(fd))
+            .unwrap_err()
+            .to_string(),
+        "rate_limit: max_bitrate * window must allow at least one frame of TX_DL bytes"
+    );
+}
+
+#[test]
+fn two_classic_frames_per_second() {
+    // can-isotp's test_multiple_single_frames_rate_limited: 128 bits per 1 s window, TX_DL 8.
+    let mut s = Solo::new(limited(128, ms(1000)));
+    for i in 0..6 {
+        s.send(&payload(7, i));
+    }
+    let frames = s.run_until(at_ms(3500));
+    let times: Vec<u64> = frames.iter().map(|(t, _)| t.as_micros() / 1000).collect();
+    assert_eq!(times, vec![0, 0, 1000, 1000, 2000, 2000]);
+    s.expect_sent(6);
 }

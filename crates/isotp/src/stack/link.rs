@@ -140,6 +140,11 @@ impl Link {
         &self.mail
     }
 
+    /// The node's engine, for waiters of this crate.
+    pub(crate) fn runner_shared(&self) -> &Arc<super::engine::Shared> {
+        &self.runner.shared
+    }
+
     /// The node's engine, for async waiters that drive it.
     #[cfg(feature = "tokio")]
     pub(crate) fn shared(&self) -> &Arc<super::engine::Shared> {

@@ -13,6 +13,7 @@ mod link;
 mod mailbox;
 mod node;
 mod options;
+mod pending;
 
 #[cfg(feature = "tokio")]
 pub use async_stack::AsyncStack;
@@ -21,3 +22,4 @@ pub use error::{Message, MessageDirection, StackError};
 pub use link::Link;
 pub use node::Node;
 pub use options::{DriverOptions, DEFAULT_RECEIVE_QUEUE, DEFAULT_SPIN_BEFORE_PARK};
+pub use pending::PendingSend;
