@@ -220,6 +220,8 @@ impl NativeStack {
             }
         };
         let config = config_from(config)?;
+        // can-isotp's listen mode gives only the messages to the receive address.
+        options = options.with_observed_messages(isotp::ObservedMessages::Dropped);
         let flags = Some(TxFlags {
             is_fd: tx_fd,
             bitrate_switch: tx_brs,

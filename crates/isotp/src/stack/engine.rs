@@ -46,6 +46,8 @@ const TASK_SEND_BUDGET: u32 = 16;
 /// Where a link's results go; shared by the link handle and the engine.
 pub(crate) struct LinkMail {
     pub(crate) messages: Mailbox<Message>,
+    /// What becomes of listen mode's messages of the other direction.
+    observed: super::options::ObservedMessages,
     /// The engine told the endpoint the queue is full; the reader that makes room says otherwise.
     pub(crate) not_ready: AtomicBool,
     /// A segmented reception has started and not ended yet.
@@ -57,10 +59,11 @@ pub(crate) struct LinkMail {
 }
 
 impl LinkMail {
-    fn new(receive_queue: usize) -> LinkMail {
+    fn new(options: &super::options::DriverOptions) -> LinkMail {
         let (errors_tx, errors_rx) = crossbeam_channel::bounded(ERROR_QUEUE);
         LinkMail {
-            messages: Mailbox::new(receive_queue),
+            messages: Mailbox::new(options.receive_queue),
+            observed: options.observed_messages,
             not_ready: AtomicBool::new(false),
             receiving: AtomicBool::new(false),
             reception_failed: Mutex::new(None),
@@ -276,7 +279,7 @@ impl Shared {
     }
 
     pub(crate) fn add_link(&self, endpoint: Endpoint) -> (LinkKey, Arc<LinkMail>) {
-        let mail = Arc::new(LinkMail::new(self.options.receive_queue));
+        let mail = Arc::new(LinkMail::new(&self.options));
         let route = Route::for_endpoint(&endpoint);
         let state = LinkState {
             endpoint,
@@ -697,6 +700,11 @@ fn dispatch(link: &mut LinkState, event: Event, clock: &Clock, now: Instant) {
             return;
         }
     };
+    if direction == MessageDirection::Observed
+        && link.mail.observed == super::options::ObservedMessages::Dropped
+    {
+        return;
+    }
     let message = Message {
         payload,
         target_address_type,

@@ -21,5 +21,7 @@ pub use blocking::Stack;
 pub use error::{Message, MessageDirection, StackError};
 pub use link::Link;
 pub use node::Node;
-pub use options::{DriverOptions, DEFAULT_RECEIVE_QUEUE, DEFAULT_SPIN_BEFORE_PARK};
+pub use options::{
+    DriverOptions, ObservedMessages, DEFAULT_RECEIVE_QUEUE, DEFAULT_SPIN_BEFORE_PARK,
+};
 pub use pending::PendingSend;

@@ -35,6 +35,21 @@ pub struct DriverOptions {
     /// Complete messages a link holds unread. When it is full, new first frames are answered with
     /// FC.WAIT and then FC.OVFLW, and single frames are dropped with a warning.
     pub receive_queue: usize,
+    /// In listen mode, whether a link also delivers the messages of the direction it mirrors
+    /// ([`MessageDirection::Observed`](super::MessageDirection::Observed)).
+    pub observed_messages: ObservedMessages,
+}
+
+/// What a link in listen mode does with the messages sent on its transmit address.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ObservedMessages {
+    /// Delivered by `recv` with [`MessageDirection::Observed`](super::MessageDirection::Observed).
+    #[default]
+    Delivered,
+    /// Dropped: `recv` gives only the messages sent to the receive address (can-isotp's listen
+    /// mode).
+    Dropped,
 }
 
 /// How long a waiting thread polls a bus that polls cheaply, by default (see
@@ -49,6 +64,7 @@ impl Default for DriverOptions {
         DriverOptions {
             spin_before_park: None,
             receive_queue: DEFAULT_RECEIVE_QUEUE,
+            observed_messages: ObservedMessages::Delivered,
         }
     }
 }
@@ -69,6 +85,13 @@ impl DriverOptions {
         } else {
             Duration::ZERO
         })
+    }
+
+    /// Sets [`observed_messages`](DriverOptions::observed_messages).
+    #[must_use]
+    pub fn with_observed_messages(mut self, observed: ObservedMessages) -> DriverOptions {
+        self.observed_messages = observed;
+        self
     }
 
     /// Sets [`receive_queue`](DriverOptions::receive_queue) (at least 1).
