@@ -574,7 +574,8 @@ class TransportLayerLogic:
                     self._pending.pop(msg_id, None)
                 raise isotp.errors.BlockingSendTimeout("Failed to send IsoTP frame in time")
             if not request.success:
-                raise isotp.errors.BlockingSendFailure("Error while sending IsoTP frame")
+                raise isotp.errors.BlockingSendFailure("Error while sending IsoTP frame"
+                                                       + (': %s' % request.error if request.error else ''))
 
     def _fail_pending(self) -> None:
         pending, self._pending = self._pending, {}
@@ -806,6 +807,7 @@ def _stop_all_at_exit() -> None:
             stack.stop()
         except Exception:
             pass
+    _isotp.interpreter_exiting()
     for native in list(_open_native):
         native.close()
 
@@ -937,7 +939,7 @@ class TransportLayer(TransportLayerLogic):
                 raise isotp.errors.BlockingSendTimeout("Failed to send IsoTP frame in time") from None
             if kind in ('functional_too_long', 'listen_mode', 'too_long', 'empty', 'send', 'stopped'):
                 raise self._send_error(e) from None
-            raise isotp.errors.BlockingSendFailure("Error while sending IsoTP frame") from None
+            raise isotp.errors.BlockingSendFailure("Error while sending IsoTP frame: %s" % message) from None
         finally:
             if self.post_send_callback is not None:
                 self.post_send_callback(request)

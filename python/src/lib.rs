@@ -40,6 +40,7 @@ fn _isotp(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(parse_pdu, m)?)?;
     m.add_function(wrap_pyfunction!(discovery::functional_request, m)?)?;
     m.add_function(wrap_pyfunction!(interface_syntax, m)?)?;
+    m.add_function(wrap_pyfunction!(stack::interpreter_exiting, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -22,6 +22,18 @@ use crate::NativeError;
 /// The longest a wait runs without checking for signals (Ctrl-C is seen within this).
 const SIGNAL_CHECK: Duration = Duration::from_millis(50);
 
+/// Set when the interpreter exits (see `interpreter_exiting`).
+static EXITING: AtomicBool = AtomicBool::new(false);
+
+/// Called by the package's atexit handler once its stacks are stopped: from then on a thread
+/// that comes back from a wait in native code stays there (it is a daemon thread the interpreter
+/// is about to drop: taking the GIL during finalization would end it in a way Rust code cannot
+/// survive).
+#[pyfunction]
+pub(crate) fn interpreter_exiting() {
+    EXITING.store(true, Ordering::SeqCst);
+}
+
 /// While the transmit queue is full, a send looks for room this often.
 const ROOM_POLL: Duration = Duration::from_millis(1);
 
@@ -57,7 +69,14 @@ fn sliced<T: Send>(
             return Err(NativeError::new_err(("stopped", "the stack is stopped")));
         }
         let slice = left.map_or(SIGNAL_CHECK, |l| l.min(SIGNAL_CHECK));
-        if let Some(v) = py.allow_threads(|| step(slice)) {
+        let got = py.allow_threads(|| {
+            let got = step(slice);
+            while EXITING.load(Ordering::SeqCst) {
+                std::thread::park();
+            }
+            got
+        });
+        if let Some(v) = got {
             return Ok(Some(v));
         }
         py.check_signals()?;

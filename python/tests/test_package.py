@@ -408,33 +408,59 @@ def test_short_flow_control_is_invalid_can_data():
     assert not tl.transmitting()  # N_ERROR: the transmission is aborted
 
 
-def test_can_fd_needs_a_bus_that_says_it_carries_can_fd():
+@pytest.mark.parametrize('can_fd', [False, True])
+def test_frames_carry_is_fd_as_can_isotp_builds_them(can_fd):
+    # can-isotp starts on any python-can bus and builds every frame with is_fd = params.can_fd, so
+    # a classic bus asked for tx_data_length=64 gets 64-byte frames marked classic (a public
+    # project's test suite runs so on python-can's virtual bus).
     channel = uuid.uuid4().hex
-    params = {'can_fd': True, 'tx_data_length': 64, 'blocking_send': True}
-    classic = can.Bus(interface='virtual', channel=channel)
-    try:
-        s = isotp.CanStack(classic, address=A, params=params)
-        with pytest.raises(ValueError, match='CAN FD'):
-            s.start()
-    finally:
-        classic.shutdown()
-    buses = [can.Bus(interface='virtual', channel=channel, protocol=can.CanProtocol.CAN_FD) for _ in range(2)]
+    params = {'can_fd': can_fd, 'tx_data_length': 64, 'blocking_send': True}
+    buses = [can.Bus(interface='virtual', channel=channel) for _ in range(2)]
+    listener = can.Bus(interface='virtual', channel=channel)
     stacks = [isotp.CanStack(buses[0], address=A, params=params), isotp.CanStack(buses[1], address=B, params=params)]
-    frames = []
-    listener = can.Bus(interface='virtual', channel=channel, protocol=can.CanProtocol.CAN_FD)
     for s in stacks:
         s.start()
     try:
         stacks[0].send(bytes(range(200)), send_timeout=5)
         assert stacks[1].recv(block=True, timeout=5) == bytes(range(200))
+        frames = []
         while True:
             m = listener.recv(0.1)
             if m is None:
                 break
             frames.append(m)
-        assert frames[0].is_fd and len(frames[0].data) == 64
+        assert len(frames[0].data) == 64
+        assert all(f.is_fd == can_fd for f in frames)
     finally:
         close(stacks, buses + [listener])
+
+
+def test_a_bus_that_cannot_carry_a_frame_says_so_on_send():
+    class ClassicOnly(can.BusABC):
+        def __init__(self):
+            super().__init__(channel='classic-only')
+
+        def send(self, msg, timeout=None):
+            if len(msg.data) > 8 and not msg.is_fd:
+                raise can.CanOperationError('a classic frame carries at most 8 bytes')
+
+        def _recv_internal(self, timeout):
+            time.sleep(min(timeout or 0.01, 0.01))
+            return None, False
+
+    errors = []
+    s = isotp.CanStack(ClassicOnly(), address=A, params={'tx_data_length': 64, 'blocking_send': True},
+                       error_handler=errors.append)
+    s.start()  # accepted, as can-isotp accepts it
+    try:
+        with pytest.raises(isotp.BlockingSendFailure, match='at most 8 bytes'):
+            s.send(bytes(100), send_timeout=5)
+        deadline = time.monotonic() + 5
+        while not errors and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert isinstance(errors[0], isotp.CanBusError), errors
+    finally:
+        s.stop()
 
 
 @pytest.mark.parametrize('kind', ['python-can', 'interface-string'])
