@@ -52,6 +52,13 @@ pub(crate) struct LinkMail {
     pub(crate) receiving: AtomicBool,
     /// Why the last segmented reception failed, if it did.
     pub(crate) reception_failed: Mutex<Option<ProtocolError>>,
+    /// The link's transmissions, as last seen by the engine (written under the state lock): a
+    /// message is being sent or queued.
+    pub(crate) transmitting: AtomicBool,
+    /// How many times the link's transmissions ended (all sent or failed), and when (µs on the
+    /// clock) they last did: a receive timeout asked for meanwhile counts from then.
+    pub(crate) tx_ends: AtomicU64,
+    pub(crate) tx_ended_at: AtomicU64,
     pub(crate) errors_tx: crossbeam_channel::Sender<StackError>,
     pub(crate) errors_rx: crossbeam_channel::Receiver<StackError>,
 }
@@ -64,9 +71,19 @@ impl LinkMail {
             not_ready: AtomicBool::new(false),
             receiving: AtomicBool::new(false),
             reception_failed: Mutex::new(None),
+            transmitting: AtomicBool::new(false),
+            tx_ends: AtomicU64::new(0),
+            tx_ended_at: AtomicU64::new(0),
             errors_tx,
             errors_rx,
         }
+    }
+
+    /// True once the transmissions of the link have ended `ends` times or more, or a message
+    /// waits (or the link is closed); with `park`, the calling thread is woken by either.
+    pub(crate) fn transmission_ended_or_message(&self, ends: u64, park: bool) -> bool {
+        // Registered before looking at the count, so an end between the two still wakes us.
+        self.messages.poll_ready(park) || self.tx_ends.load(Ordering::SeqCst) != ends
     }
 
     pub(crate) fn report(&self, error: StackError) {
@@ -89,6 +106,25 @@ pub(crate) struct LinkState {
 }
 
 impl LinkState {
+    /// Publishes whether the link transmits; when its transmissions have ended, records when and
+    /// wakes the receivers whose timeout waits for that (see [`Link::recv`](super::Link::recv)).
+    fn track_transmission(&mut self, now: Instant) {
+        let transmitting = self.endpoint.is_transmitting();
+        if transmitting == self.mail.transmitting.load(Ordering::SeqCst) {
+            return;
+        }
+        if !transmitting {
+            self.mail
+                .tx_ended_at
+                .store(now.as_micros(), Ordering::SeqCst);
+            self.mail.tx_ends.fetch_add(1, Ordering::SeqCst);
+        }
+        self.mail.transmitting.store(transmitting, Ordering::SeqCst);
+        if !transmitting {
+            self.mail.messages.wake_all();
+        }
+    }
+
     /// Ends every awaited message with `outcome`.
     pub(crate) fn drop_awaited(&mut self, outcome: Outcome) {
         for (_, c) in self.awaited.drain() {
@@ -190,6 +226,10 @@ impl Shared {
         budget: &mut u32,
     ) -> MutexGuard<'a, State> {
         let mut left_over = false;
+        if let Some(link) = st.link_mut(key) {
+            // A message queued, or a transmission ended by a frame, since the engine last looked.
+            link.track_transmission(now);
+        }
         loop {
             let Some(link) = st.link_mut(key) else {
                 return st;
@@ -238,6 +278,7 @@ impl Shared {
         while let Some(event) = link.endpoint.poll_event() {
             dispatch(link, event, &self.clock, now);
         }
+        link.track_transmission(now);
         let next = if left_over {
             Some(now)
         } else {
