@@ -13,6 +13,7 @@ use isotp_core::{
     Warning,
 };
 
+use super::alarm::Alarm;
 use super::clock::Clock;
 use super::completion::{Completion, Outcome};
 use super::error::{Message, MessageDirection, StackError};
@@ -172,9 +173,8 @@ pub(crate) struct Shared {
     task_wakeup: bool,
     state: Mutex<State>,
     pub(crate) lead: Lead,
-    /// The instant (µs) the leader sleeps until; `u64::MAX` while it waits for frames only.
-    sleeping_until: AtomicU64,
-    kicked: AtomicBool,
+    /// Until when the leader sleeps: a caller that sets an earlier deadline wakes it.
+    alarm: Alarm,
     pub(crate) stop: AtomicBool,
 }
 
@@ -193,8 +193,7 @@ impl Shared {
                 router: Router::new(),
             }),
             lead: Lead::default(),
-            sleeping_until: AtomicU64::new(0),
-            kicked: AtomicBool::new(false),
+            alarm: Alarm::new(),
             stop: AtomicBool::new(false),
         }
     }
@@ -292,8 +291,7 @@ impl Shared {
     /// while async tasks watch the bus, the background thread that keeps the timers).
     pub(crate) fn kick_if_needed(&self, st: &State) {
         if let Some(t) = st.router.next_deadline() {
-            if t.as_micros() < self.sleeping_until.load(Ordering::SeqCst) {
-                self.kicked.store(true, Ordering::SeqCst);
+            if self.alarm.kick(st, t.as_micros()) {
                 self.bus.interrupt();
             }
             if self.task_wakeup {
@@ -394,17 +392,16 @@ impl Shared {
 
     /// One step of the leader: waits for a frame or the next deadline (or `until`), and handles it.
     fn drive(&self, until: Option<Instant>, spin: bool) {
-        let timer = self.lock().router.next_deadline();
+        let st = self.lock();
+        let timer = st.router.next_deadline();
         let next = match (timer, until) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        self.sleeping_until
-            .store(next.map_or(u64::MAX, Instant::as_micros), Ordering::SeqCst);
+        self.alarm.sleep_until(st, next.map(Instant::as_micros));
         let received = self.wait_for_frame(next, timer, spin);
         let mut unlimited = u32::MAX;
-        self.sleeping_until.store(0, Ordering::SeqCst);
-        self.kicked.store(false, Ordering::SeqCst);
+        self.alarm.woke();
         match received {
             Ok(Some((frame, at))) => self.handle_frame(&frame, at, &mut unlimited),
             Ok(None) => self.service_due(self.lock(), self.clock.now(), &mut unlimited),
@@ -426,8 +423,7 @@ impl Shared {
             }
             e => {
                 log::warn!("bus receive failed: {e}");
-                let text = e.to_string();
-                self.report_all(|| StackError::Bus(BusError::Protocol(text.clone())));
+                self.report_all(|| StackError::Bus(e.duplicate()));
             }
         }
     }
@@ -507,7 +503,7 @@ impl Shared {
         if spin && spin_end > now {
             let stop_at = next.map_or(spin_end, |t| t.min(spin_end));
             let mut spins = 0u32;
-            while self.clock.now() < stop_at && !self.kicked.load(Ordering::SeqCst) {
+            while self.clock.now() < stop_at && !self.alarm.kicked() {
                 if let Some(f) = self.bus.recv_timestamped(Some(Duration::ZERO))? {
                     return Ok(Some(f));
                 }
@@ -536,7 +532,7 @@ impl Shared {
             if let Some(f) = self.bus.recv_timestamped(Some(Duration::ZERO))? {
                 return Ok(Some(f));
             }
-            if self.clock.now() >= deadline || self.kicked.load(Ordering::SeqCst) {
+            if self.clock.now() >= deadline || self.alarm.kicked() {
                 return Ok(None);
             }
             spins = spins.wrapping_add(1);
