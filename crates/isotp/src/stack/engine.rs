@@ -160,6 +160,31 @@ impl State {
     }
 }
 
+/// Closes the node when a call into the bus (a user's `CanBus`, a `Tracer`'s watcher) panics on
+/// this thread: every waiter then returns with an error instead of waiting for a leader that is
+/// gone, and the leader's lead is given up.
+struct CloseOnPanic<'a> {
+    shared: &'a Shared,
+    /// The thread leads (it reads the bus).
+    leads: bool,
+}
+
+impl Drop for CloseOnPanic<'_> {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        log::error!("a call into the bus panicked: the node stops");
+        self.shared.report_all(|| {
+            StackError::Bus(BusError::Closed("a call into the bus panicked".into()))
+        });
+        self.shared.close_all();
+        if self.leads {
+            self.shared.lead.release(None);
+        }
+    }
+}
+
 /// Everything the threads of a node share.
 pub(crate) struct Shared {
     pub(crate) bus: Box<dyn CanBus>,
@@ -247,7 +272,12 @@ impl Shared {
             link.tx_busy = true;
             *budget -= 1;
             drop(st);
+            let panic_guard = CloseOnPanic {
+                shared: self,
+                leads: false,
+            };
             let result = self.bus.send(&frame);
+            drop(panic_guard);
             let sent = self.clock.now_ceil();
             self.last_tx.fetch_max(sent.as_micros(), Ordering::Relaxed);
             st = self.lock();
@@ -392,6 +422,10 @@ impl Shared {
 
     /// One step of the leader: waits for a frame or the next deadline (or `until`), and handles it.
     fn drive(&self, until: Option<Instant>, spin: bool) {
+        let _panic_guard = CloseOnPanic {
+            shared: self,
+            leads: true,
+        };
         let st = self.lock();
         let timer = st.router.next_deadline();
         let next = match (timer, until) {
@@ -453,6 +487,10 @@ impl Shared {
                 return;
             }
         }
+        let panic_guard = CloseOnPanic {
+            shared: self,
+            leads: true,
+        };
         // A bounded share of the runtime's thread: past it, the task yields and comes back, and
         // frames it may not send are left to the thread that keeps the timers.
         let mut budget = TASK_FRAME_BUDGET;
@@ -481,6 +519,7 @@ impl Shared {
             }
         }
         self.service_due(self.lock(), self.clock.now(), &mut sends);
+        drop(panic_guard);
         self.lead.release(self.next_timer());
     }
 

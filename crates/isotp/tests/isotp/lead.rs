@@ -88,3 +88,93 @@ fn a_failing_bus_read_is_reported_as_the_bus_failure_it_is() {
         Some(vec![0x7E, 0x00])
     );
 }
+
+/// A bus that panics once armed, after its next read.
+struct PanicsOnRead {
+    port: VirtualPort,
+    armed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl CanBus for PanicsOnRead {
+    fn send(&self, frame: &Frame) -> Result<(), BusError> {
+        self.port.send(frame)
+    }
+    fn recv(&self, timeout: Option<Duration>) -> Result<Option<Frame>, BusError> {
+        let got = self.port.recv(timeout);
+        if self.armed.load(std::sync::atomic::Ordering::SeqCst) {
+            panic!("a bus driver bug");
+        }
+        got
+    }
+    fn interrupt(&self) {
+        self.port.interrupt()
+    }
+}
+
+/// Two threads wait on a stack (one for a message, one for a send's outcome) when a call into its
+/// bus panics: each returns, with the panic (the thread that made the call) or an error, and the
+/// stack's error channel says why.
+fn every_waiter_returns_when_the_bus_panics(
+    make: impl FnOnce(VirtualPort, std::sync::Arc<std::sync::atomic::AtomicBool>) -> Box<dyn CanBus>,
+) {
+    let bus = VirtualBus::new();
+    let armed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut config = Config::default();
+    config.n_bs = Duration::from_secs(600);
+    let tester = std::sync::Arc::new(
+        Stack::new(make(bus.attach(), armed.clone()), address(), config).unwrap(),
+    );
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let receiver = {
+        let (tester, done) = (tester.clone(), done_tx.clone());
+        std::thread::spawn(move || {
+            let got = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tester.recv(None)));
+            done.send(format!("recv: {got:?}")).unwrap();
+        })
+    };
+    let sender = {
+        let (tester, done) = (tester.clone(), done_tx.clone());
+        std::thread::spawn(move || {
+            let got = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                tester.send_blocking(&[0x36; 100], None)
+            }));
+            done.send(format!("send_blocking: {got:?}")).unwrap();
+        })
+    };
+    std::thread::sleep(Duration::from_millis(50));
+    armed.store(true, std::sync::atomic::Ordering::SeqCst);
+    let raw = bus.attach();
+    raw.send(&Frame::new(isotp::CanId::standard(0x7E8).unwrap(), &[0x01, 0x3E]).unwrap())
+        .unwrap();
+    for _ in 0..2 {
+        let got = done_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("every waiter returns");
+        assert!(got.contains("Err"), "{got}");
+    }
+    receiver.join().unwrap();
+    sender.join().unwrap();
+    assert!(tester
+        .errors()
+        .try_iter()
+        .any(|e| matches!(e, StackError::Bus(BusError::Closed(_)))));
+    // Later calls fail at once too.
+    assert!(tester.recv(None).is_err());
+}
+
+#[test]
+fn a_panicking_bus_makes_every_waiter_return() {
+    every_waiter_returns_when_the_bus_panics(|port, armed| Box::new(PanicsOnRead { port, armed }));
+}
+
+#[test]
+fn a_panicking_tracer_makes_every_waiter_return() {
+    every_waiter_returns_when_the_bus_panics(|port, armed| {
+        Box::new(isotp::bus::Tracer::new(port).with_watch(move |_, _| {
+            if armed.load(std::sync::atomic::Ordering::SeqCst) {
+                panic!("a watcher bug");
+            }
+            true
+        }))
+    });
+}
