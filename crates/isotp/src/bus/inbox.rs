@@ -4,7 +4,7 @@
 //! The reader thread hands frames to an [`InboxSender`] and, when the connection ends, closes it
 //! with the reason; [`Inbox::recv`] waits on what it delivers, and [`Inbox::interrupt`] wakes it.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -29,6 +29,8 @@ struct State {
     dropped: AtomicU64,
     /// The task waiting in [`Inbox::poll_recv`].
     task: WakerSlot,
+    /// A `Wake` is in the queue: further interrupts add none (one wakes the reader all the same).
+    wake_pending: AtomicBool,
 }
 
 /// What a bus receives: frames from its reader thread, wake-ups from
@@ -55,6 +57,7 @@ impl Inbox {
             closed: Mutex::new(None),
             dropped: AtomicU64::new(0),
             task: WakerSlot::default(),
+            wake_pending: AtomicBool::new(false),
         });
         Inbox {
             rx,
@@ -118,7 +121,11 @@ impl Inbox {
             };
             return match got {
                 Some(Delivery::Frame(f, at)) => Ok(Some((f, at))),
-                Some(Delivery::Wake) | None => Ok(None),
+                Some(Delivery::Wake) => {
+                    self.tx.state.wake_pending.store(false, Ordering::SeqCst);
+                    Ok(None)
+                }
+                None => Ok(None),
                 // Look again: frames queued before the close are still delivered first.
                 Some(Delivery::Closed) => continue,
             };
@@ -128,7 +135,9 @@ impl Inbox {
     /// [`CanBus::interrupt`](crate::bus::CanBus::interrupt): makes a blocked `recv` (or the next
     /// one) return `Ok(None)`.
     pub(crate) fn interrupt(&self) {
-        let _ = self.tx.tx.send(Delivery::Wake);
+        if !self.tx.state.wake_pending.swap(true, Ordering::SeqCst) {
+            let _ = self.tx.tx.send(Delivery::Wake);
+        }
         self.tx.state.task.wake();
     }
 
@@ -142,7 +151,8 @@ impl Inbox {
             match self.rx.try_recv() {
                 Ok(Delivery::Frame(f, at)) => return Some(Ok(Some((f, at)))),
                 // An interrupt is noticed by the task being polled; a close by the check below.
-                Ok(Delivery::Wake) | Ok(Delivery::Closed) => {}
+                Ok(Delivery::Wake) => self.tx.state.wake_pending.store(false, Ordering::SeqCst),
+                Ok(Delivery::Closed) => {}
                 Err(_) => return self.ensure_open().err().map(Err),
             }
         })

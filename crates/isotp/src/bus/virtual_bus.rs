@@ -113,6 +113,7 @@ impl VirtualBus {
             id,
             rx,
             wake: tx,
+            wake_pending: AtomicBool::new(false),
             dropped,
             task,
         }
@@ -134,6 +135,8 @@ pub struct VirtualPort {
     id: u64,
     rx: Receiver<Delivery>,
     wake: Sender<Delivery>,
+    /// A `Wake` is in the queue: further interrupts add none (one wakes the reader all the same).
+    wake_pending: AtomicBool,
     dropped: Arc<AtomicU64>,
     task: Arc<WakerSlot>,
 }
@@ -194,12 +197,18 @@ impl CanBus for VirtualPort {
         };
         Ok(match got {
             Some(Delivery::Frame(f, at)) => Some((f, at)),
-            Some(Delivery::Wake) | None => None,
+            Some(Delivery::Wake) => {
+                self.wake_pending.store(false, Ordering::SeqCst);
+                None
+            }
+            None => None,
         })
     }
 
     fn interrupt(&self) {
-        let _ = self.wake.send(Delivery::Wake);
+        if !self.wake_pending.swap(true, Ordering::SeqCst) {
+            let _ = self.wake.send(Delivery::Wake);
+        }
         self.task.wake();
     }
 
@@ -211,7 +220,7 @@ impl CanBus for VirtualPort {
             match self.rx.try_recv() {
                 Ok(Delivery::Frame(f, at)) => return Some(Ok(Some((f, at)))),
                 // The interrupt has been noticed: the task is running.
-                Ok(Delivery::Wake) => {}
+                Ok(Delivery::Wake) => self.wake_pending.store(false, Ordering::SeqCst),
                 Err(_) => return None,
             }
         })
@@ -293,6 +302,23 @@ mod tests {
             assert_eq!(pair[0], (0x7E0, n.clone()), "round {i}: the question first");
             assert_eq!(pair[1], (0x7E8, n), "round {i}: then its answer");
         }
+    }
+
+    #[test]
+    fn interrupts_queue_one_wake_up_at_most() {
+        let bus = VirtualBus::new();
+        let port = bus.attach();
+        for _ in 0..10_000 {
+            port.interrupt();
+        }
+        assert_eq!(port.rx.len(), 1);
+        assert_eq!(port.recv(Some(Duration::ZERO)).unwrap(), None);
+        assert_eq!(port.rx.len(), 0);
+        // The next interrupt wakes the next wait.
+        port.interrupt();
+        let start = Instant::now();
+        assert_eq!(port.recv(Some(Duration::from_secs(5))).unwrap(), None);
+        assert!(start.elapsed() < Duration::from_secs(4));
     }
 
     #[test]

@@ -121,8 +121,29 @@ impl AsyncStack {
         got.map_err(|()| StackError::Stopped)
     }
 
-    /// Waits up to `timeout` for the next message; `Ok(None)` on timeout.
+    /// Waits up to `timeout` for the next message; `Ok(None)` on timeout. A timeout asked for
+    /// while this link transmits starts counting when that transmission ends, as
+    /// [`Link::recv`]'s.
     pub async fn recv_timeout(&self, timeout: Duration) -> Result<Option<Vec<u8>>, StackError> {
+        let link = self.stack.link();
+        let timeout = match link.transmission_in_progress() {
+            None => timeout,
+            Some(ends) => {
+                let mut watch = TaskWatch::new();
+                let shared = link.shared();
+                let mail = link.mail();
+                mail.messages
+                    .wait_async(
+                        |cx| watch.poll(shared, cx),
+                        || {
+                            mail.transmission_ended_or_message(ends, false)
+                                .then_some(())
+                        },
+                    )
+                    .await;
+                link.timeout_left(ends, timeout)
+            }
+        };
         match tokio::time::timeout(timeout, self.recv()).await {
             Ok(r) => r.map(Some),
             Err(_) => Ok(None),

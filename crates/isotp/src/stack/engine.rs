@@ -13,6 +13,7 @@ use isotp_core::{
     Warning,
 };
 
+use super::alarm::Alarm;
 use super::clock::Clock;
 use super::completion::{Completion, Outcome};
 use super::error::{Message, MessageDirection, StackError};
@@ -54,6 +55,13 @@ pub(crate) struct LinkMail {
     pub(crate) receiving: AtomicBool,
     /// Why the last segmented reception failed, if it did.
     pub(crate) reception_failed: Mutex<Option<ProtocolError>>,
+    /// The link's transmissions, as last seen by the engine (written under the state lock): a
+    /// message is being sent or queued.
+    pub(crate) transmitting: AtomicBool,
+    /// How many times the link's transmissions ended (all sent or failed), and when (µs on the
+    /// clock) they last did: a receive timeout asked for meanwhile counts from then.
+    pub(crate) tx_ends: AtomicU64,
+    pub(crate) tx_ended_at: AtomicU64,
     pub(crate) errors_tx: crossbeam_channel::Sender<StackError>,
     pub(crate) errors_rx: crossbeam_channel::Receiver<StackError>,
 }
@@ -67,9 +75,19 @@ impl LinkMail {
             not_ready: AtomicBool::new(false),
             receiving: AtomicBool::new(false),
             reception_failed: Mutex::new(None),
+            transmitting: AtomicBool::new(false),
+            tx_ends: AtomicU64::new(0),
+            tx_ended_at: AtomicU64::new(0),
             errors_tx,
             errors_rx,
         }
+    }
+
+    /// True once the transmissions of the link have ended `ends` times or more, or a message
+    /// waits (or the link is closed); with `park`, the calling thread is woken by either.
+    pub(crate) fn transmission_ended_or_message(&self, ends: u64, park: bool) -> bool {
+        // Registered before looking at the count, so an end between the two still wakes us.
+        self.messages.poll_ready(park) || self.tx_ends.load(Ordering::SeqCst) != ends
     }
 
     pub(crate) fn report(&self, error: StackError) {
@@ -92,6 +110,25 @@ pub(crate) struct LinkState {
 }
 
 impl LinkState {
+    /// Publishes whether the link transmits; when its transmissions have ended, records when and
+    /// wakes the receivers whose timeout waits for that (see [`Link::recv`](super::Link::recv)).
+    fn track_transmission(&mut self, now: Instant) {
+        let transmitting = self.endpoint.is_transmitting();
+        if transmitting == self.mail.transmitting.load(Ordering::SeqCst) {
+            return;
+        }
+        if !transmitting {
+            self.mail
+                .tx_ended_at
+                .store(now.as_micros(), Ordering::SeqCst);
+            self.mail.tx_ends.fetch_add(1, Ordering::SeqCst);
+        }
+        self.mail.transmitting.store(transmitting, Ordering::SeqCst);
+        if !transmitting {
+            self.mail.messages.wake_all();
+        }
+    }
+
     /// Ends every awaited message with `outcome`.
     pub(crate) fn drop_awaited(&mut self, outcome: Outcome) {
         for (_, c) in self.awaited.drain() {
@@ -126,6 +163,31 @@ impl State {
     }
 }
 
+/// Closes the node when a call into the bus (a user's `CanBus`, a `Tracer`'s watcher) panics on
+/// this thread: every waiter then returns with an error instead of waiting for a leader that is
+/// gone, and the leader's lead is given up.
+struct CloseOnPanic<'a> {
+    shared: &'a Shared,
+    /// The thread leads (it reads the bus).
+    leads: bool,
+}
+
+impl Drop for CloseOnPanic<'_> {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        log::error!("a call into the bus panicked: the node stops");
+        self.shared.report_all(|| {
+            StackError::Bus(BusError::Closed("a call into the bus panicked".into()))
+        });
+        self.shared.close_all();
+        if self.leads {
+            self.shared.lead.release(None);
+        }
+    }
+}
+
 /// Everything the threads of a node share.
 pub(crate) struct Shared {
     pub(crate) bus: Box<dyn CanBus>,
@@ -139,9 +201,8 @@ pub(crate) struct Shared {
     task_wakeup: bool,
     state: Mutex<State>,
     pub(crate) lead: Lead,
-    /// The instant (µs) the leader sleeps until; `u64::MAX` while it waits for frames only.
-    sleeping_until: AtomicU64,
-    kicked: AtomicBool,
+    /// Until when the leader sleeps: a caller that sets an earlier deadline wakes it.
+    alarm: Alarm,
     pub(crate) stop: AtomicBool,
 }
 
@@ -160,8 +221,7 @@ impl Shared {
                 router: Router::new(),
             }),
             lead: Lead::default(),
-            sleeping_until: AtomicU64::new(0),
-            kicked: AtomicBool::new(false),
+            alarm: Alarm::new(),
             stop: AtomicBool::new(false),
         }
     }
@@ -193,6 +253,10 @@ impl Shared {
         budget: &mut u32,
     ) -> MutexGuard<'a, State> {
         let mut left_over = false;
+        if let Some(link) = st.link_mut(key) {
+            // A message queued, or a transmission ended by a frame, since the engine last looked.
+            link.track_transmission(now);
+        }
         loop {
             let Some(link) = st.link_mut(key) else {
                 return st;
@@ -211,7 +275,12 @@ impl Shared {
             link.tx_busy = true;
             *budget -= 1;
             drop(st);
+            let panic_guard = CloseOnPanic {
+                shared: self,
+                leads: false,
+            };
             let result = self.bus.send(&frame);
+            drop(panic_guard);
             let sent = self.clock.now_ceil();
             self.last_tx.fetch_max(sent.as_micros(), Ordering::Relaxed);
             st = self.lock();
@@ -241,6 +310,7 @@ impl Shared {
         while let Some(event) = link.endpoint.poll_event() {
             dispatch(link, event, &self.clock, now);
         }
+        link.track_transmission(now);
         let next = if left_over {
             Some(now)
         } else {
@@ -254,8 +324,7 @@ impl Shared {
     /// while async tasks watch the bus, the background thread that keeps the timers).
     pub(crate) fn kick_if_needed(&self, st: &State) {
         if let Some(t) = st.router.next_deadline() {
-            if t.as_micros() < self.sleeping_until.load(Ordering::SeqCst) {
-                self.kicked.store(true, Ordering::SeqCst);
+            if self.alarm.kick(st, t.as_micros()) {
                 self.bus.interrupt();
             }
             if self.task_wakeup {
@@ -356,17 +425,20 @@ impl Shared {
 
     /// One step of the leader: waits for a frame or the next deadline (or `until`), and handles it.
     fn drive(&self, until: Option<Instant>, spin: bool) {
-        let timer = self.lock().router.next_deadline();
+        let _panic_guard = CloseOnPanic {
+            shared: self,
+            leads: true,
+        };
+        let st = self.lock();
+        let timer = st.router.next_deadline();
         let next = match (timer, until) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        self.sleeping_until
-            .store(next.map_or(u64::MAX, Instant::as_micros), Ordering::SeqCst);
+        self.alarm.sleep_until(st, next.map(Instant::as_micros));
         let received = self.wait_for_frame(next, timer, spin);
         let mut unlimited = u32::MAX;
-        self.sleeping_until.store(0, Ordering::SeqCst);
-        self.kicked.store(false, Ordering::SeqCst);
+        self.alarm.woke();
         match received {
             Ok(Some((frame, at))) => self.handle_frame(&frame, at, &mut unlimited),
             Ok(None) => self.service_due(self.lock(), self.clock.now(), &mut unlimited),
@@ -388,8 +460,7 @@ impl Shared {
             }
             e => {
                 log::warn!("bus receive failed: {e}");
-                let text = e.to_string();
-                self.report_all(|| StackError::Bus(BusError::Protocol(text.clone())));
+                self.report_all(|| StackError::Bus(e.duplicate()));
             }
         }
     }
@@ -419,6 +490,10 @@ impl Shared {
                 return;
             }
         }
+        let panic_guard = CloseOnPanic {
+            shared: self,
+            leads: true,
+        };
         // A bounded share of the runtime's thread: past it, the task yields and comes back, and
         // frames it may not send are left to the thread that keeps the timers.
         let mut budget = TASK_FRAME_BUDGET;
@@ -447,6 +522,7 @@ impl Shared {
             }
         }
         self.service_due(self.lock(), self.clock.now(), &mut sends);
+        drop(panic_guard);
         self.lead.release(self.next_timer());
     }
 
@@ -469,7 +545,7 @@ impl Shared {
         if spin && spin_end > now {
             let stop_at = next.map_or(spin_end, |t| t.min(spin_end));
             let mut spins = 0u32;
-            while self.clock.now() < stop_at && !self.kicked.load(Ordering::SeqCst) {
+            while self.clock.now() < stop_at && !self.alarm.kicked() {
                 if let Some(f) = self.bus.recv_timestamped(Some(Duration::ZERO))? {
                     return Ok(Some(f));
                 }
@@ -498,7 +574,7 @@ impl Shared {
             if let Some(f) = self.bus.recv_timestamped(Some(Duration::ZERO))? {
                 return Ok(Some(f));
             }
-            if self.clock.now() >= deadline || self.kicked.load(Ordering::SeqCst) {
+            if self.clock.now() >= deadline || self.alarm.kicked() {
                 return Ok(None);
             }
             spins = spins.wrapping_add(1);

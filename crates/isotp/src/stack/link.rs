@@ -152,12 +152,20 @@ impl Link {
     }
 
     /// Waits up to `timeout` (forever with `None`) for the next message; `Ok(None)` on timeout.
+    ///
+    /// A timeout asked for while this link transmits (a message being sent or queued) starts
+    /// counting when that transmission ends, sent or failed: a response cannot begin before its
+    /// request has ended, and UDS starts its P2 timeout at the request's confirmation (ISO
+    /// 14229-2, T_Data.con). So `send` then `recv(Some(p2))` waits as long as
+    /// [`send_blocking`](Link::send_blocking) then `recv(Some(p2))`. A message that arrives
+    /// meanwhile is returned at once.
     pub fn recv(&self, timeout: Option<Duration>) -> Result<Option<Vec<u8>>, StackError> {
         Ok(self.recv_message(timeout)?.map(|m| m.payload))
     }
 
     /// Like [`recv`](Link::recv), with the target address type, direction and arrival time.
     pub fn recv_message(&self, timeout: Option<Duration>) -> Result<Option<Message>, StackError> {
+        let timeout = timeout.map(|t| self.timeout_after_transmission(t));
         let messages = &self.mail.messages;
         let got = self.runner.shared.block_on(
             timeout,
@@ -170,6 +178,46 @@ impl Link {
             Some(Err(())) => Err(StackError::Stopped),
             None => Ok(None),
         }
+    }
+
+    /// What is left of a receive timeout of `timeout` asked for now, once this link's
+    /// transmission has ended (see [`recv`](Link::recv)); waits for that end, or for a message.
+    fn timeout_after_transmission(&self, timeout: Duration) -> Duration {
+        let Some(ends) = self.transmission_in_progress() else {
+            return timeout;
+        };
+        let mail = &self.mail;
+        self.runner.shared.block_on(
+            None,
+            |park| mail.transmission_ended_or_message(ends, park).then_some(()),
+            || mail.messages.unpark_registration(),
+        );
+        self.timeout_left(ends, timeout)
+    }
+
+    /// While the link transmits: how many of its transmissions had ended so far, to tell when
+    /// this one has.
+    pub(crate) fn transmission_in_progress(&self) -> Option<u64> {
+        self.peek(|l| {
+            l.mail
+                .transmitting
+                .load(Ordering::SeqCst)
+                .then(|| l.mail.tx_ends.load(Ordering::SeqCst))
+        })
+        .flatten()
+    }
+
+    /// `timeout` counted from the end of the transmission that was in progress when
+    /// [`transmission_in_progress`](Link::transmission_in_progress) gave `ends`; all of it while
+    /// that transmission goes on (a message came first).
+    pub(crate) fn timeout_left(&self, ends: u64, timeout: Duration) -> Duration {
+        let mail = &self.mail;
+        if mail.tx_ends.load(Ordering::SeqCst) == ends {
+            return timeout;
+        }
+        let clock = self.runner.shared.clock;
+        let ended = isotp_core::Instant::from_micros(mail.tx_ended_at.load(Ordering::SeqCst));
+        (clock.to_std(ended) + timeout).saturating_duration_since(std::time::Instant::now())
     }
 
     /// Waits up to `start` for a message to begin, then for as long as its reception runs: what
@@ -272,6 +320,9 @@ impl Link {
             l.endpoint.stop_sending();
             l.drop_awaited(Outcome::Dropped);
         });
+        // A receiver whose timeout waited for the transmission to end may be the thread reading
+        // the bus, with no timer left to wake it.
+        self.runner.shared.bus.interrupt();
     }
 
     /// Abandons the message being received.

@@ -21,6 +21,15 @@ struct Inner<T> {
     parked: VecDeque<Thread>,
 }
 
+impl<T> Inner<T> {
+    fn register_current(&mut self) {
+        let me = std::thread::current();
+        if !self.parked.iter().any(|t| t.id() == me.id()) {
+            self.parked.push_back(me);
+        }
+    }
+}
+
 impl<T> Mailbox<T> {
     pub(crate) fn new(capacity: usize) -> Mailbox<T> {
         Mailbox {
@@ -106,12 +115,22 @@ impl<T> Mailbox<T> {
             return Some(Err(()));
         }
         if park {
-            let me = std::thread::current();
-            if !q.parked.iter().any(|t| t.id() == me.id()) {
-                q.parked.push_back(me);
-            }
+            q.register_current();
         }
         None
+    }
+
+    /// True when an item waits or the mailbox is closed, taking nothing; with `park`, as
+    /// [`poll`](Mailbox::poll).
+    pub(crate) fn poll_ready(&self, park: bool) -> bool {
+        let mut q = self.lock();
+        if !q.items.is_empty() || q.closed {
+            return true;
+        }
+        if park {
+            q.register_current();
+        }
+        false
     }
 
     /// Removes the calling thread's registration (it stopped waiting). If it was woken for an item
@@ -136,8 +155,22 @@ impl<T> Mailbox<T> {
     #[cfg(feature = "tokio")]
     pub(crate) async fn next_async(
         &self,
-        mut drive: impl FnMut(&mut std::task::Context<'_>),
+        drive: impl FnMut(&mut std::task::Context<'_>),
     ) -> Result<T, ()> {
+        self.wait_async(drive, || self.poll(false)).await
+    }
+
+    /// Waits until `look` gives a result, looking again after every push, [`wake_all`] and
+    /// [`close`]; `drive` as in [`next_async`](Mailbox::next_async).
+    ///
+    /// [`wake_all`]: Mailbox::wake_all
+    /// [`close`]: Mailbox::close
+    #[cfg(feature = "tokio")]
+    pub(crate) async fn wait_async<R>(
+        &self,
+        mut drive: impl FnMut(&mut std::task::Context<'_>),
+        mut look: impl FnMut() -> Option<R>,
+    ) -> R {
         use std::future::Future;
         use std::task::Poll;
         loop {
@@ -145,7 +178,7 @@ impl<T> Mailbox<T> {
             tokio::pin!(notified);
             // Registered before looking, so a push between the look and the await is not missed.
             notified.as_mut().enable();
-            if let Some(r) = self.poll(false) {
+            if let Some(r) = look() {
                 return r;
             }
             std::future::poll_fn(|cx| {

@@ -1,6 +1,7 @@
 //! Drivers that run the engine on a bus: [`Stack`] (one link), [`Node`] (many links), and
 //! `AsyncStack` (tokio).
 
+mod alarm;
 #[cfg(feature = "tokio")]
 mod async_stack;
 mod blocking;

@@ -299,3 +299,30 @@ async fn a_task_leaves_long_bursts_to_the_nodes_thread() {
         "{most_in_one_poll} frames sent in one poll"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recv_timeout_starts_when_the_request_has_been_sent() {
+    let bus = VirtualBus::new();
+    let address = Address::normal_11(0x7E0, 0x7E8).unwrap();
+    let tester = AsyncStack::new(bus.attach(), address, Config::default()).unwrap();
+    let mut ecu_config = Config::default();
+    ecu_config.block_size = 8;
+    ecu_config.st_min = isotp_core::wire::StMin::from_byte(1);
+    let ecu = AsyncStack::new(bus.attach(), address.mirrored().unwrap(), ecu_config).unwrap();
+    let ecu = tokio::spawn(async move {
+        let request = ecu.recv().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        ecu.send(&[0x76, request[1]]).await.unwrap();
+    });
+    let mut request = vec![0x55; 4095];
+    request[..2].copy_from_slice(&[0x36, 0x01]);
+    let start = std::time::Instant::now();
+    tester.send_nowait(&request).unwrap();
+    let response = tester
+        .recv_timeout(Duration::from_millis(50))
+        .await
+        .unwrap();
+    assert_eq!(response, Some(vec![0x76, 0x01]));
+    assert!(start.elapsed() >= Duration::from_millis(500));
+    ecu.await.unwrap();
+}

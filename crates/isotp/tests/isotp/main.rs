@@ -12,6 +12,7 @@ mod discovery;
 mod drivers;
 #[cfg(feature = "socketcand-server")]
 mod hub_server;
+mod lead;
 mod node;
 #[cfg(all(unix, feature = "serial"))]
 mod slcan_pty;

@@ -374,3 +374,130 @@ fn a_waiting_thread_that_sent_nothing_sleeps() {
         "{used:?} of CPU in 300 ms of waiting"
     );
 }
+
+/// A tester and an ECU that asks BS 8 and STmin 1 ms (a 4095-byte request takes about 600 ms to
+/// segment) and answers each request 20 ms after its last frame.
+fn slow_ecu() -> (VirtualBus, Stack, std::thread::JoinHandle<()>) {
+    let bus = VirtualBus::new();
+    let address = Address::normal_11(0x7E0, 0x7E8).unwrap();
+    let tester = Stack::new(bus.attach(), address, Config::default()).unwrap();
+    let mut ecu_config = Config::default();
+    ecu_config.block_size = 8;
+    ecu_config.st_min = StMin::from_byte(1);
+    let ecu = Stack::new(bus.attach(), address.mirrored().unwrap(), ecu_config).unwrap();
+    let ecu = std::thread::spawn(move || {
+        let request = ecu.recv(WAIT).unwrap().expect("a request");
+        std::thread::sleep(Duration::from_millis(20));
+        ecu.send(&[0x76, request[1]]).unwrap();
+        // Until the tester has read the response.
+        let _ = ecu.recv(WAIT);
+    });
+    (bus, tester, ecu)
+}
+
+fn long_request() -> Vec<u8> {
+    let mut request = payload(4095);
+    request[0] = 0x36;
+    request[1] = 0x01;
+    request
+}
+
+#[test]
+fn a_receive_timeout_starts_when_the_request_has_been_sent() {
+    let (_bus, tester, ecu) = slow_ecu();
+    let start = Instant::now();
+    tester.send(&long_request()).unwrap();
+    // The request is still being segmented when the 50 ms would have passed.
+    let response = tester.recv(Some(Duration::from_millis(50))).unwrap();
+    assert_eq!(response, Some(vec![0x76, 0x01]));
+    assert!(start.elapsed() >= Duration::from_millis(500));
+    tester.send(&[0x3E, 0x00]).unwrap();
+    ecu.join().unwrap();
+}
+
+#[test]
+fn recv_started_within_starts_when_the_request_has_been_sent() {
+    let (_bus, tester, ecu) = slow_ecu();
+    tester.send(&long_request()).unwrap();
+    let response = tester
+        .recv_started_within(Duration::from_millis(50))
+        .unwrap()
+        .map(|m| m.payload);
+    assert_eq!(response, Some(vec![0x76, 0x01]));
+    tester.send(&[0x3E, 0x00]).unwrap();
+    ecu.join().unwrap();
+}
+
+#[test]
+fn a_receive_timeout_still_ends_after_the_request_has_been_sent() {
+    let bus = VirtualBus::new();
+    let address = Address::normal_11(0x7E0, 0x7E8).unwrap();
+    let tester = Stack::new(bus.attach(), address, Config::default()).unwrap();
+    let mut ecu_config = Config::default();
+    ecu_config.st_min = StMin::from_byte(10);
+    let ecu = Stack::new(bus.attach(), address.mirrored().unwrap(), ecu_config).unwrap();
+    let start = Instant::now();
+    tester.send(&payload(7 * 10)).unwrap(); // 9 consecutive frames 10 ms apart
+    assert_eq!(tester.recv(Some(Duration::from_millis(50))).unwrap(), None);
+    // 90 ms of segmentation, then the 50 ms.
+    assert!(start.elapsed() >= Duration::from_millis(140));
+    assert_eq!(ecu.recv(WAIT).unwrap(), Some(payload(70)));
+}
+
+#[test]
+fn a_receive_timeout_starts_when_the_request_failed_and_the_next_request_works() {
+    let bus = VirtualBus::new();
+    let address = Address::normal_11(0x7E0, 0x7E8).unwrap();
+    let mut config = Config::default();
+    config.n_bs = Duration::from_millis(100);
+    let tester = Stack::new(bus.attach(), address, config).unwrap();
+    // Nobody answers the first frame: the request fails after N_Bs.
+    let start = Instant::now();
+    tester.send(&payload(100)).unwrap();
+    assert_eq!(tester.recv(Some(Duration::from_millis(50))).unwrap(), None);
+    assert!(start.elapsed() >= Duration::from_millis(150));
+    assert!(matches!(
+        tester.errors().try_recv(),
+        Ok(StackError::Protocol(ProtocolError::TimeoutBs { .. }))
+    ));
+    assert!(!tester.transmitting());
+    // An ECU comes: the next request and its response go through.
+    let ecu = Stack::new(bus.attach(), address.mirrored().unwrap(), Config::default()).unwrap();
+    let ecu = std::thread::spawn(move || {
+        let request = ecu.recv(WAIT).unwrap().expect("a request");
+        ecu.send(&request).unwrap();
+        let _ = ecu.recv(WAIT);
+    });
+    tester.send(&payload(100)).unwrap();
+    assert_eq!(
+        tester.recv(Some(Duration::from_secs(5))).unwrap(),
+        Some(payload(100))
+    );
+    tester.send(&[0x3E]).unwrap();
+    ecu.join().unwrap();
+}
+
+#[test]
+fn stop_sending_ends_the_wait_of_a_receive_timeout_for_the_request() {
+    let bus = VirtualBus::new();
+    let address = Address::normal_11(0x7E0, 0x7E8).unwrap();
+    let mut config = Config::default();
+    config.n_bs = Duration::from_secs(30);
+    let tester = std::sync::Arc::new(Stack::new(bus.attach(), address, config).unwrap());
+    tester.send(&payload(100)).unwrap();
+    let stopper = {
+        let tester = tester.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            tester.stop_sending();
+        })
+    };
+    let start = Instant::now();
+    assert_eq!(tester.recv(Some(Duration::from_millis(20))).unwrap(), None);
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+    stopper.join().unwrap();
+}
