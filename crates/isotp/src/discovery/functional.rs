@@ -6,7 +6,7 @@ use std::time::{Duration, Instant as StdInstant};
 
 use isotp_core::{
     Address, AddressError, AddressingMode, CanId, Config, ConfigError, Endpoint, Event, Frame,
-    ProtocolError, SendError, TargetAddressType,
+    IdPair, ProtocolError, SendError, TargetAddressType,
 };
 
 use crate::bus::{BusError, CanBus};
@@ -19,6 +19,11 @@ pub const DEFAULT_WINDOW: Duration = Duration::from_millis(200);
 /// How long to wait after a UDS "response pending" answer (`7F SID 78`) by default: ISO 14229-2's
 /// P2*server maximum.
 pub const DEFAULT_PENDING_WINDOW: Duration = Duration::from_secs(5);
+
+/// How long a functional request waits at most by default, whatever its responders do: each first
+/// frame and each "response pending" extends the wait, and a responder that keeps restarting its
+/// answer or keeps saying it is pending must not extend it forever.
+pub const DEFAULT_OVERALL_LIMIT: Duration = Duration::from_secs(30);
 
 /// A functional request and who may answer it.
 ///
@@ -42,9 +47,11 @@ pub const DEFAULT_PENDING_WINDOW: Duration = Duration::from_secs(5);
 ///         }
 ///     });
 ///     let answers = request.run(&tester, &[0x09, 0x02])?;
-///     assert_eq!(answers.len(), 1);
-///     assert_eq!(answers[0].response_id.raw(), 0x7E8);
-///     assert_eq!(answers[0].outcome.as_deref().unwrap()[..2], [0x49, 0x02]);
+///     assert!(answers.cut_off.is_none());
+///     let responses = &answers.responses;
+///     assert_eq!(responses.len(), 1);
+///     assert_eq!(responses[0].response_id.raw(), 0x7E8);
+///     assert_eq!(responses[0].outcome.as_deref().unwrap()[..2], [0x49, 0x02]);
 ///     Ok(())
 /// }).map_err(|e| e.to_string())?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -56,6 +63,7 @@ pub struct FunctionalRequest {
     config: Config,
     window: Duration,
     pending_window: Duration,
+    overall_limit: Duration,
 }
 
 /// Who answers a functional request, and how the tester reaches each responder physically.
@@ -79,6 +87,50 @@ pub struct Response {
     pub outcome: Result<Vec<u8>, ProtocolError>,
     /// When its reception ended, after the request went out.
     pub after: Duration,
+}
+
+/// Every answer to a functional request, and whether the overall limit cut the wait short.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answers {
+    /// The answers in the order they completed (failed receptions included, with their error).
+    pub responses: Vec<Response>,
+    /// Set when the overall limit ended the wait while answers were still due.
+    pub cut_off: Option<CutOff>,
+}
+
+impl IntoIterator for Answers {
+    type Item = Response;
+    type IntoIter = std::vec::IntoIter<Response>;
+
+    /// The responses (check [`Answers::cut_off`] first to know whether every responder was done).
+    fn into_iter(self) -> Self::IntoIter {
+        self.responses.into_iter()
+    }
+}
+
+/// The overall limit of a functional request ended the wait before every responder was done.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CutOff {
+    /// The limit (see [`FunctionalRequest::with_overall_limit`]).
+    pub limit: Duration,
+    /// Response ids whose answer was still arriving, or whose last answer said "response pending".
+    pub unfinished: Vec<CanId>,
+}
+
+impl std::fmt::Display for CutOff {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<String> = self.unfinished.iter().map(|id| id.to_string()).collect();
+        write!(
+            f,
+            "the overall limit of {:?} ended the wait while {} still answering (a responder that keeps restarting its answer or keeps sending \"response pending\")",
+            self.limit,
+            if ids.is_empty() {
+                "responders were".to_string()
+            } else {
+                format!("{} {}", ids.join(", "), if ids.len() == 1 { "was" } else { "were" })
+            }
+        )
+    }
 }
 
 impl Response {
@@ -202,6 +254,7 @@ impl FunctionalRequest {
             config: Config::default(),
             window: DEFAULT_WINDOW,
             pending_window: DEFAULT_PENDING_WINDOW,
+            overall_limit: DEFAULT_OVERALL_LIMIT,
         }
     }
 
@@ -222,6 +275,15 @@ impl FunctionalRequest {
         self
     }
 
+    /// The longest the whole request may take, from the request to the last answer (default
+    /// [`DEFAULT_OVERALL_LIMIT`]): past it the wait ends even while answers are arriving or pending,
+    /// and [`Answers::cut_off`] says which.
+    #[must_use]
+    pub fn with_overall_limit(mut self, limit: Duration) -> FunctionalRequest {
+        self.overall_limit = limit;
+        self
+    }
+
     /// The ISO-TP configuration of the request and of every responder's link (BS and STmin of the
     /// flow controls sent, padding, CAN FD, N_Cr ...).
     #[must_use]
@@ -237,12 +299,12 @@ impl FunctionalRequest {
 
     /// Sends `payload` as one functional single frame on `bus` and returns every answer in the order
     /// they completed, frames of other traffic ignored. Blocks for the window (longer while an
-    /// answer is still arriving).
+    /// answer is still arriving or pending, never past the overall limit).
     pub fn run(
         &self,
         bus: &(impl CanBus + ?Sized),
         payload: &[u8],
-    ) -> Result<Vec<Response>, FunctionalError> {
+    ) -> Result<Answers, FunctionalError> {
         let epoch = StdInstant::now();
         let now = || {
             let us = epoch.elapsed().as_micros();
@@ -273,12 +335,16 @@ impl FunctionalRequest {
                             continue;
                         }
                         Event::Received { payload, .. } => {
-                            if let [0x7F, _, 0x78] = payload[..] {
+                            link.pending = matches!(payload[..], [0x7F, _, 0x78]);
+                            if link.pending {
                                 deadline = deadline.max(after + self.pending_window);
                             }
                             Ok(payload)
                         }
-                        Event::ReceiveFailed { error } => Err(error),
+                        Event::ReceiveFailed { error } => {
+                            link.pending = false;
+                            Err(error)
+                        }
                         _ => continue,
                     };
                     answers.push(Response {
@@ -292,7 +358,24 @@ impl FunctionalRequest {
             let elapsed = epoch.elapsed();
             let receiving = links.iter().any(|l| l.endpoint.is_receiving());
             if elapsed >= deadline && !receiving {
-                return Ok(answers);
+                return Ok(Answers {
+                    responses: answers,
+                    cut_off: None,
+                });
+            }
+            if elapsed >= self.overall_limit {
+                let unfinished = links
+                    .iter()
+                    .filter(|l| l.endpoint.is_receiving() || l.pending)
+                    .map(|l| l.response_id)
+                    .collect();
+                return Ok(Answers {
+                    responses: answers,
+                    cut_off: Some(CutOff {
+                        limit: self.overall_limit,
+                        unfinished,
+                    }),
+                });
             }
             // Sleep until the window closes or the first engine deadline, whichever is first.
             let mut wake = if receiving {
@@ -300,6 +383,7 @@ impl FunctionalRequest {
             } else {
                 deadline
             };
+            wake = wake.min(self.overall_limit);
             for link in &links {
                 if let Some(d) = link.endpoint.poll_timeout() {
                     wake = wake.min(Duration::from_micros(d.as_micros()));
@@ -323,6 +407,7 @@ impl FunctionalRequest {
                     address,
                     response_id: frame.id(),
                     endpoint,
+                    pending: false,
                 });
             }
         }
@@ -347,6 +432,8 @@ struct Link {
     address: Address,
     response_id: CanId,
     endpoint: Endpoint,
+    /// Its last answer was "response pending" (`7F SID 78`): the final one is still due.
+    pending: bool,
 }
 
 /// A transmit-only normal address on `id` (11- or 29-bit by the id).
@@ -359,20 +446,10 @@ fn normal_tx_only(id: CanId) -> Result<Address, AddressError> {
     Address::builder(mode).txid(id.raw()).tx_only().build()
 }
 
-/// The tester's physical link to the responder answering on `response`.
+/// The tester's physical link to the responder answering on `response`, by the usual pairing.
 fn physical_link_for(response: CanId) -> Result<Address, FunctionalError> {
-    let raw = response.raw();
-    if !response.is_extended() {
-        let request = raw
-            .checked_sub(8)
-            .ok_or(FunctionalError::NoPairing(response))?;
-        return Ok(Address::normal_11(request, raw)?);
-    }
-    if raw >> 16 == 0x18DA {
-        let swapped = (raw & 0xFFFF_0000) | ((raw & 0xFF) << 8) | ((raw >> 8) & 0xFF);
-        return Ok(Address::normal_29(swapped, raw)?);
-    }
-    Err(FunctionalError::NoPairing(response))
+    let pair = IdPair::from_response(response).ok_or(FunctionalError::NoPairing(response))?;
+    Ok(pair.tester_address()?)
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ mod check_recorded;
 mod conformance;
 mod discovery;
 mod drivers;
+mod hostile;
 #[cfg(feature = "socketcand-server")]
 mod hub_server;
 mod node;
