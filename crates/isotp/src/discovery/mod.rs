@@ -14,4 +14,7 @@ pub use functional::{
     DEFAULT_PENDING_WINDOW, DEFAULT_WINDOW,
 };
 pub use id_range::{IdRange, IdRangeError};
-pub use scan::{Answer, FoundEndpoint, Probe, Scan, ScanAddressing, ScanError, ScanReport};
+pub use scan::{
+    Answer, FoundEndpoint, Probe, Scan, ScanAddressing, ScanError, ScanReport,
+    ANSWERS_ANYTHING_AFTER,
+};

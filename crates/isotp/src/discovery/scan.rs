@@ -10,6 +10,7 @@
 //! is reported, so frames of other traffic that happen to look like answers are not taken for
 //! endpoints.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant as StdInstant};
 
 use isotp_core::wire::{AddressLength, FlowStatus, Pdu, StMin};
@@ -92,7 +93,15 @@ pub struct ScanReport {
     /// Ids that sent frames looking like answers without being probed (other traffic): not
     /// reported as endpoints.
     pub chatter: Vec<CanId>,
+    /// Response ids that answered lone probes on more than [`ANSWERS_ANYTHING_AFTER`] different
+    /// probes: responders that answer anything (a misconfigured node, a gateway that answers for
+    /// every id, a hostile device), not reported as endpoints of each id probed.
+    pub answers_anything: Vec<CanId>,
 }
+
+/// How many different probes one response id may answer alone and still be an endpoint's: an
+/// ECU answers its physical id, perhaps a functional id (7DF) and a second diagnostic id too.
+pub const ANSWERS_ANYTHING_AFTER: usize = 3;
 
 /// Why a scan could not run.
 #[derive(Debug, thiserror::Error)]
@@ -157,6 +166,17 @@ fn note(
             c.earlier.push(*k);
         }
     }
+}
+
+/// The lone probes each responder (response id, and its address byte in extended addressing)
+/// answered.
+type Answered = BTreeMap<(CanId, Option<u8>), BTreeSet<Key>>;
+
+/// True when `responder` answered more different lone probes than an endpoint would.
+fn answers_anything(answered: &Answered, responder: (CanId, Option<u8>)) -> bool {
+    answered
+        .get(&responder)
+        .is_some_and(|keys| keys.len() > ANSWERS_ANYTHING_AFTER)
 }
 
 fn mark(ids: &mut Vec<CanId>, id: CanId) {
@@ -321,12 +341,21 @@ impl Scan {
         // direct candidate is tried; the earlier ones only until one answers.
         let mut lone: Vec<(Key, Vec<FoundEndpoint>)> = Vec::new();
         let mut confirmed: Vec<FoundEndpoint> = Vec::new();
+        // Which lone probes each responder (response id and address byte) answered.
+        let mut answered: Answered = BTreeMap::new();
         'candidates: for c in &candidates {
             let mut any = false;
             let tries = c.direct.iter().map(|k| (k, true));
             for (key, direct) in tries.chain(c.earlier.iter().map(|k| (k, false))) {
                 if any && !direct {
                     break;
+                }
+                if answered
+                    .keys()
+                    .any(|r| r.0 == c.response_id && answers_anything(&answered, *r))
+                {
+                    // Known to answer anything: more probes would only repeat it.
+                    continue 'candidates;
                 }
                 if self.limit.is_some_and(|l| start.elapsed() >= l) {
                     complete = false;
@@ -338,6 +367,12 @@ impl Scan {
                         probes += 1;
                         let answers =
                             self.probe_once(bus, key.0, key.1, self.confirm_wait, &mut busy)?;
+                        for f in &answers {
+                            answered
+                                .entry((f.response_id, f.source_address))
+                                .or_default()
+                                .insert(*key);
+                        }
                         lone.push((*key, answers.clone()));
                         answers
                     }
@@ -351,9 +386,17 @@ impl Scan {
         // A response id that also carried frames answering nothing, or that sent answers unprompted,
         // belongs to other traffic.
         let mut endpoints = Vec::new();
+        let mut anything: Vec<CanId> = answered
+            .keys()
+            .filter(|r| answers_anything(&answered, **r))
+            .map(|r| r.0)
+            .collect();
+        anything.dedup();
         for e in confirmed {
             if busy.contains(&e.response_id) || chatter.contains(&e.response_id) {
                 mark(&mut chatter, e.response_id);
+            } else if answers_anything(&answered, (e.response_id, e.source_address)) {
+                // Reported once, as a responder that answers anything.
             } else if !endpoints.contains(&e) {
                 endpoints.push(e);
             }
@@ -365,6 +408,7 @@ impl Scan {
             probes,
             complete,
             chatter,
+            answers_anything: anything,
         })
     }
 

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use isotp::bus::{BusError, CanBus, Capabilities, VirtualBus, VirtualPort};
 use isotp::conformance::{self, Dut, Options, TestResult, Value, Verdict};
-use isotp::discovery::FunctionalRequest;
-use isotp::{Address, CanId, Frame};
+use isotp::discovery::{FunctionalRequest, Scan, ANSWERS_ANYTHING_AFTER};
+use isotp::{Address, CanId, Config, Frame, Stack};
 
 /// A small deterministic generator (xorshift64*), so that a failing seed replays exactly.
 struct Rng(u64);
@@ -396,4 +396,62 @@ fn reaction_times_are_measured_from_when_the_testers_frame_went_out() {
         time(&results, "first_cf_after_fc") > Duration::ZERO,
         "{results:?}"
     );
+}
+
+/// Answers every probe on an id of 7E0-7EF with a flow control from each of `responders` ids
+/// from 600 up, as a gateway answering for everything would.
+fn answer_everything(responders: u32) -> impl FnMut(&VirtualPort, &AtomicBool) + Send + 'static {
+    move |port, stop| {
+        while !stop.load(Ordering::Relaxed) {
+            let Ok(Some(f)) = port.recv(Some(Duration::from_millis(20))) else {
+                continue;
+            };
+            if (0x7E0..=0x7EF).contains(&f.id().raw()) {
+                for i in 0..responders {
+                    let _ = port.send(&frame(0x600 + i, &[0x30, 0x00, 0x00]));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_scan_reports_responders_that_answer_every_probe_once() {
+    for seed in 1..=2 {
+        let mut rng = Rng::new(seed);
+        let responders = rng.within(20..=120) as u32;
+        let bus = VirtualBus::new();
+        let _ecu = Stack::new(
+            bus.attach(),
+            Address::normal_11(0x7E8, 0x7E0).unwrap(),
+            Config::default(),
+        )
+        .unwrap();
+        let _gateway = Responder::start(bus.attach(), answer_everything(responders));
+        let report = Scan::new("7E0-7EF".parse().unwrap())
+            .with_interval(Duration::from_millis(5))
+            .with_confirm_wait(Duration::from_millis(100))
+            .run(&bus.attach())
+            .unwrap();
+        let found: Vec<(u32, u32)> = report
+            .endpoints
+            .iter()
+            .map(|e| (e.request_id.raw(), e.response_id.raw()))
+            .collect();
+        assert_eq!(
+            found,
+            [(0x7E0, 0x7E8)],
+            "seed {seed}: {} endpoints",
+            found.len()
+        );
+        let expected: Vec<u32> = (0..responders).map(|i| 0x600 + i).collect();
+        let anything: Vec<u32> = report.answers_anything.iter().map(|id| id.raw()).collect();
+        assert_eq!(anything, expected, "seed {seed}");
+        // A few lone probes tell them apart, not one per id and responder.
+        assert!(
+            report.probes < 16 + 2 * ANSWERS_ANYTHING_AFTER as u64 + 4,
+            "seed {seed}: {} probes",
+            report.probes
+        );
+    }
 }
