@@ -2,11 +2,12 @@
 //! 0x18DB33F1) and collects each responder's message, sending the flow control each segmented answer
 //! needs on that responder's own physical id.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant as StdInstant};
 
 use isotp_core::{
     Address, AddressError, AddressingMode, CanId, Config, ConfigError, Endpoint, Event, Frame,
-    IdPair, ProtocolError, SendError, TargetAddressType,
+    IdPair, LinkKey, ProtocolError, Route, Router, SendError, TargetAddressType,
 };
 
 use crate::bus::{BusError, CanBus};
@@ -69,8 +70,13 @@ pub struct FunctionalRequest {
 /// Who answers a functional request, and how the tester reaches each responder physically.
 #[derive(Clone, Debug)]
 enum Responders {
-    /// Known responders; each address is the tester's physical link to one of them.
-    Listed(Vec<Address>),
+    /// Known responders; each address is the tester's physical link to one of them. Found by the
+    /// response id when it is exact (several with address bytes may share one), else by trying
+    /// each (fixed addressing modes, whose ids follow a pattern).
+    Listed {
+        by_id: BTreeMap<CanId, Vec<Address>>,
+        patterned: Vec<Address>,
+    },
     /// Normal fixed addressing: any source address answering `tester`.
     NormalFixed29 { tester: u8 },
 }
@@ -241,9 +247,17 @@ impl FunctionalRequest {
         if !request.can_transmit() {
             return Err(SendError::NoTransmitAddress.into());
         }
+        let mut by_id: BTreeMap<CanId, Vec<Address>> = BTreeMap::new();
+        let mut patterned = Vec::new();
+        for a in responders {
+            match a.rx_ids() {
+                Some((physical, _)) => by_id.entry(physical).or_default().push(a),
+                None => patterned.push(a),
+            }
+        }
         Ok(FunctionalRequest::new(
             request,
-            Responders::Listed(responders),
+            Responders::Listed { by_id, patterned },
         ))
     }
 
@@ -300,6 +314,9 @@ impl FunctionalRequest {
     /// Sends `payload` as one functional single frame on `bus` and returns every answer in the order
     /// they completed, frames of other traffic ignored. Blocks for the window (longer while an
     /// answer is still arriving or pending, never past the overall limit).
+    ///
+    /// Each responder's link is made on its first frame; the links are routed by CAN id and their
+    /// timers kept in deadline order by the core's [`Router`], as a [`Node`](crate::Node) does.
     pub fn run(
         &self,
         bus: &(impl CanBus + ?Sized),
@@ -315,48 +332,20 @@ impl FunctionalRequest {
         while let Some(frame) = request.poll_transmit(now()) {
             bus.send(&frame)?;
         }
-        let mut links: Vec<Link> = Vec::new();
+        let mut links: Router<Link> = Router::new();
         let mut answers = Vec::new();
         let mut deadline = epoch.elapsed() + self.window;
         loop {
+            // Due timers first (N_Cr of a responder that stopped midway).
             let t = now();
-            for link in &mut links {
-                if link.endpoint.poll_timeout().is_some_and(|d| d <= t) {
+            while let Some(key) = links.pop_due(t) {
+                if let Some(link) = links.get_mut(key) {
                     link.endpoint.handle_timeout(t);
                 }
-                while let Some(frame) = link.endpoint.poll_transmit(t) {
-                    bus.send(&frame)?;
-                }
-                while let Some(event) = link.endpoint.poll_event() {
-                    let after = epoch.elapsed();
-                    let outcome = match event {
-                        Event::ReceptionStarted { .. } => {
-                            deadline = deadline.max(after + self.window);
-                            continue;
-                        }
-                        Event::Received { payload, .. } => {
-                            link.pending = matches!(payload[..], [0x7F, _, 0x78]);
-                            if link.pending {
-                                deadline = deadline.max(after + self.pending_window);
-                            }
-                            Ok(payload)
-                        }
-                        Event::ReceiveFailed { error } => {
-                            link.pending = false;
-                            Err(error)
-                        }
-                        _ => continue,
-                    };
-                    answers.push(Response {
-                        address: link.address,
-                        response_id: link.response_id,
-                        outcome,
-                        after,
-                    });
-                }
+                self.service(bus, &mut links, key, t, epoch, &mut deadline, &mut answers)?;
             }
             let elapsed = epoch.elapsed();
-            let receiving = links.iter().any(|l| l.endpoint.is_receiving());
+            let receiving = links.iter().any(|(_, l)| l.endpoint.is_receiving());
             if elapsed >= deadline && !receiving {
                 return Ok(Answers {
                     responses: answers,
@@ -366,8 +355,8 @@ impl FunctionalRequest {
             if elapsed >= self.overall_limit {
                 let unfinished = links
                     .iter()
-                    .filter(|l| l.endpoint.is_receiving() || l.pending)
-                    .map(|l| l.response_id)
+                    .filter(|(_, l)| l.endpoint.is_receiving() || l.pending)
+                    .map(|(_, l)| l.response_id)
                     .collect();
                 return Ok(Answers {
                     responses: answers,
@@ -377,47 +366,117 @@ impl FunctionalRequest {
                     }),
                 });
             }
-            // Sleep until the window closes or the first engine deadline, whichever is first.
+            // Sleep until the window closes, the overall limit or the first link's deadline.
             let mut wake = if receiving {
                 elapsed + self.window
             } else {
                 deadline
             };
             wake = wake.min(self.overall_limit);
-            for link in &links {
-                if let Some(d) = link.endpoint.poll_timeout() {
-                    wake = wake.min(Duration::from_micros(d.as_micros()));
-                }
+            if let Some(d) = links.next_deadline() {
+                wake = wake.min(Duration::from_micros(d.as_micros()));
             }
             let Some(frame) = bus.recv(Some(wake.saturating_sub(elapsed)))? else {
                 continue;
             };
             let t = now();
-            if let Some(link) = links
-                .iter_mut()
-                .find(|l| l.address.accepts(&frame).is_some())
-            {
-                link.endpoint.handle_frame(&frame, t);
-            } else if let Some(address) = self.responder_for(&frame) {
+            // Links of fixed addressing are offered every frame: each keeps the ones it accepts.
+            let mut targets: Vec<LinkKey> = links
+                .targets(frame.id())
+                .filter(|k| {
+                    links
+                        .get(*k)
+                        .is_some_and(|l| l.address.accepts(&frame).is_some())
+                })
+                .collect();
+            if targets.is_empty() {
                 // A new responder: its link is made on its first frame.
-                let mut endpoint =
-                    Endpoint::new(address, self.config)?.with_first_frame_indication();
-                endpoint.handle_frame(&frame, t);
-                links.push(Link {
-                    address,
-                    response_id: frame.id(),
-                    endpoint,
-                    pending: false,
-                });
+                if let Some(address) = self.responder_for(&frame) {
+                    let endpoint =
+                        Endpoint::new(address, self.config)?.with_first_frame_indication();
+                    let route = Route::for_endpoint(&endpoint);
+                    targets.push(links.insert(
+                        Link {
+                            address,
+                            response_id: frame.id(),
+                            endpoint,
+                            pending: false,
+                        },
+                        route,
+                    ));
+                }
+            }
+            for key in targets {
+                if let Some(link) = links.get_mut(key) {
+                    link.endpoint.handle_frame(&frame, t);
+                }
+                self.service(bus, &mut links, key, t, epoch, &mut deadline, &mut answers)?;
             }
         }
+    }
+
+    /// Sends what link `key` has due, takes its answers (extending the wait as first frames and
+    /// "response pending" answers ask) and reschedules its timer.
+    #[allow(clippy::too_many_arguments)] // the loop's state, passed rather than bundled
+    fn service(
+        &self,
+        bus: &(impl CanBus + ?Sized),
+        links: &mut Router<Link>,
+        key: LinkKey,
+        t: isotp_core::Instant,
+        epoch: StdInstant,
+        deadline: &mut Duration,
+        answers: &mut Vec<Response>,
+    ) -> Result<(), FunctionalError> {
+        let Some(link) = links.get_mut(key) else {
+            return Ok(());
+        };
+        while let Some(frame) = link.endpoint.poll_transmit(t) {
+            bus.send(&frame)?;
+        }
+        while let Some(event) = link.endpoint.poll_event() {
+            let after = epoch.elapsed();
+            let outcome = match event {
+                Event::ReceptionStarted { .. } => {
+                    *deadline = (*deadline).max(after + self.window);
+                    continue;
+                }
+                Event::Received { payload, .. } => {
+                    link.pending = matches!(payload[..], [0x7F, _, 0x78]);
+                    if link.pending {
+                        *deadline = (*deadline).max(after + self.pending_window);
+                    }
+                    Ok(payload)
+                }
+                Event::ReceiveFailed { error } => {
+                    link.pending = false;
+                    Err(error)
+                }
+                _ => continue,
+            };
+            answers.push(Response {
+                address: link.address,
+                response_id: link.response_id,
+                outcome,
+                after,
+            });
+        }
+        let next = link.endpoint.poll_timeout();
+        links.set_deadline(key, next);
+        Ok(())
     }
 
     /// The tester's physical link to the sender of `frame`, if it is an answer to this request.
     fn responder_for(&self, frame: &Frame) -> Option<Address> {
         let physical = |a: &Address| a.accepts(frame) == Some(TargetAddressType::Physical);
         match &self.responders {
-            Responders::Listed(list) => list.iter().copied().find(physical),
+            Responders::Listed { by_id, patterned } => by_id
+                .get(&frame.id())
+                .into_iter()
+                .flatten()
+                .chain(patterned)
+                .copied()
+                .find(physical),
             Responders::NormalFixed29 { tester } => {
                 let source = u8::try_from(frame.id().raw() & 0xFF).ok()?;
                 Address::normal_fixed_29(source, *tester)
@@ -466,9 +525,11 @@ mod tests {
                 .raw(),
             0x7DF
         );
-        let Responders::Listed(list) = &r.responders else {
+        let Responders::Listed { by_id, patterned } = &r.responders else {
             panic!("listed")
         };
+        assert!(patterned.is_empty());
+        let list: Vec<&Address> = by_id.values().flatten().collect();
         let pairs: Vec<(u32, u32)> = list
             .iter()
             .map(|a| {
