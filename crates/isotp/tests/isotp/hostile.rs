@@ -2,7 +2,6 @@
 //! they do, a functional request, a scan and a conformance run end within their limits and say why.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -10,6 +9,8 @@ use isotp::bus::{BusError, CanBus, Capabilities, VirtualBus, VirtualPort};
 use isotp::conformance::{self, Dut, Options, TestResult, Value, Verdict};
 use isotp::discovery::{FunctionalRequest, Scan, ANSWERS_ANYTHING_AFTER};
 use isotp::{Address, CanId, Config, Frame, Stack};
+
+use crate::worker::Worker;
 
 /// A small deterministic generator (xorshift64*), so that a failing seed replays exactly.
 struct Rng(u64);
@@ -32,34 +33,12 @@ impl Rng {
     }
 }
 
-/// A thread playing a responder on its own port until dropped.
-struct Responder {
-    stop: Arc<AtomicBool>,
-    thread: Option<thread::JoinHandle<()>>,
-}
-
-impl Responder {
-    fn start(
-        port: VirtualPort,
-        mut play: impl FnMut(&VirtualPort, &AtomicBool) + Send + 'static,
-    ) -> Responder {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = thread::spawn(move || play(&port, &flag));
-        Responder {
-            stop,
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for Responder {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
+/// A responder playing on its own port until dropped.
+fn responder(
+    port: VirtualPort,
+    play: impl FnOnce(&VirtualPort, &AtomicBool) + Send + 'static,
+) -> Worker {
+    Worker::spawn(move |stop| play(&port, stop))
 }
 
 fn frame(id: u32, data: &[u8]) -> Frame {
@@ -112,7 +91,7 @@ fn a_responder_that_never_finishes_cannot_extend_a_functional_request_forever() 
         let mut rng = Rng::new(seed);
         let stalling = Stalling::generate(&mut rng);
         let bus = VirtualBus::new();
-        let _responder = Responder::start(bus.attach(), move |p, s| stalling.play(p, s));
+        let _responder = responder(bus.attach(), move |p, s| stalling.play(p, s));
         let tester = bus.attach();
         let request = FunctionalRequest::obd()
             .with_window(Duration::from_millis(200))
@@ -193,7 +172,7 @@ fn a_dut_that_answers_fc_wait_forever_meets_the_testers_wftmax() {
         let mut rng = Rng::new(seed);
         let bus = VirtualBus::new();
         let every = Duration::from_millis(rng.within(5..=40));
-        let _dut = Responder::start(bus.attach(), wait_forever(every));
+        let _dut = responder(bus.attach(), wait_forever(every));
         let mut o = conformance_options("rx.multi_frame");
         o.wft_max = rng.within(0..=4) as u8;
         let r = only_result(&bus, &o);
@@ -206,7 +185,7 @@ fn a_dut_that_answers_fc_wait_forever_meets_the_testers_wftmax() {
 #[test]
 fn a_test_the_dut_keeps_going_fails_at_its_time_limit() {
     let bus = VirtualBus::new();
-    let _dut = Responder::start(bus.attach(), wait_forever(Duration::from_millis(20)));
+    let _dut = responder(bus.attach(), wait_forever(Duration::from_millis(20)));
     let mut o = conformance_options("rx.multi_frame");
     o.wft_max = u8::MAX; // WAITs alone would take 5 s
     o.test_limit = Duration::from_millis(700);
@@ -280,7 +259,7 @@ fn a_dut_announcing_more_than_the_max_size_is_refused_not_followed() {
             ("tx.n_cs", Verdict::Skip),
         ] {
             let bus = VirtualBus::new();
-            let _dut = Responder::start(bus.attach(), endless_answer(ff_dl));
+            let _dut = responder(bus.attach(), endless_answer(ff_dl));
             let mut o = conformance_options(test);
             o.max_size = max_size;
             o.n_timeout = Duration::from_millis(300);
@@ -370,7 +349,7 @@ fn quick_dut() -> impl FnMut(&VirtualPort, &AtomicBool) + Send + 'static {
 #[test]
 fn reaction_times_are_measured_from_when_the_testers_frame_went_out() {
     let bus = VirtualBus::new();
-    let _dut = Responder::start(bus.attach(), quick_dut());
+    let _dut = responder(bus.attach(), quick_dut());
     let tester = LateConfirmation(bus.attach());
     let mut o = conformance_options("rx.n_br");
     o.dut = Dut::Uds {
@@ -427,7 +406,7 @@ fn a_scan_reports_responders_that_answer_every_probe_once() {
             Config::default(),
         )
         .unwrap();
-        let _gateway = Responder::start(bus.attach(), answer_everything(responders));
+        let _gateway = responder(bus.attach(), answer_everything(responders));
         let report = Scan::new("7E0-7EF".parse().unwrap())
             .with_interval(Duration::from_millis(5))
             .with_confirm_wait(Duration::from_millis(100))

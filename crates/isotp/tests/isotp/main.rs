@@ -19,3 +19,4 @@ mod slcan_pty;
 mod socketcand_client;
 mod stack;
 pub mod vehicle;
+mod worker;
