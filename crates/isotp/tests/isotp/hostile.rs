@@ -434,3 +434,68 @@ fn a_scan_reports_responders_that_answer_every_probe_once() {
         );
     }
 }
+
+/// Answers each frame on 7DF or 7E0-7EF with up to four random frames on 7E8-7EF: random lengths,
+/// random bytes, PCI types 0-3 most of the time.
+fn random_answers(seed: u64) -> impl FnOnce(&VirtualPort, &AtomicBool) + Send + 'static {
+    move |port, stop| {
+        let mut rng = Rng::new(seed);
+        while !stop.load(Ordering::Relaxed) {
+            let Ok(Some(f)) = port.recv(Some(Duration::from_millis(20))) else {
+                continue;
+            };
+            if !(0x7DF..=0x7EF).contains(&f.id().raw()) || f.id().raw() >= 0x7E8 {
+                continue;
+            }
+            for _ in 0..rng.within(0..=4) {
+                let len = rng.within(0..=8) as usize;
+                let mut data: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+                if let Some(first) = data.first_mut() {
+                    if rng.next() % 4 != 0 {
+                        *first &= 0x3F;
+                    }
+                }
+                let _ = port.send(&frame(0x7E8 + rng.within(0..=7) as u32, &data));
+            }
+        }
+    }
+}
+
+#[test]
+fn random_answers_end_every_discovery_and_conformance_run_in_time() {
+    for seed in 1..=3 {
+        let bus = VirtualBus::new();
+        let _hostile = responder(bus.attach(), random_answers(seed));
+        let tester = bus.attach();
+        let start = Instant::now();
+        let request = FunctionalRequest::obd()
+            .with_window(Duration::from_millis(100))
+            .with_pending_window(Duration::from_millis(200))
+            .with_overall_limit(Duration::from_secs(1));
+        let answers = request.run(&tester, &[0x09, 0x02]).unwrap();
+        assert!(
+            answers
+                .responses
+                .iter()
+                .all(|a| (0x7E8..=0x7EF).contains(&a.response_id.raw())),
+            "seed {seed}: {answers:?}"
+        );
+        Scan::new("7E0-7E3".parse().unwrap())
+            .with_interval(Duration::from_millis(10))
+            .with_confirm_wait(Duration::from_millis(50))
+            .run(&tester)
+            .unwrap();
+        let mut o = conformance_options("rx.single_frame");
+        o.n_timeout = Duration::from_millis(200);
+        o.silence = Duration::from_millis(50);
+        o.test_limit = Duration::from_secs(2);
+        let results = conformance::run(&tester, &o).unwrap();
+        assert!(!results.is_empty(), "seed {seed}");
+        // Not a timing assertion: the bound only tells a hang from the limits on a loaded machine.
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "seed {seed}: {:?}",
+            start.elapsed()
+        );
+    }
+}
