@@ -814,3 +814,148 @@ impl fmt::Display for Address {
         Ok(())
     }
 }
+
+/// A request id and the response id of the same ECU, paired by the usual conventions: what a tester
+/// needs to reach an ECU it only heard answer (a functional request, a scan), and what an ECU
+/// simulator needs to answer a request.
+///
+/// - 11-bit ids: the response id is 8 above the request id, ISO 15765-4's OBD-II rule (requests
+///   7E0-7E7, responses 7E8-7EF), which many manufacturers follow for any 11-bit id.
+/// - 29-bit normal fixed ids (`xxDA_TA_SA`, ISO 15765-2 and OBD-II on 29 bits): the response
+///   swaps the target and source address bytes, with the same priority bits (18DA10F1 with
+///   18DAF110).
+///
+/// Any other id has no usual partner.
+///
+/// ```
+/// use isotp_core::{CanId, IdPair, TargetAddressType};
+/// let pair = IdPair::from_response(CanId::standard(0x7E8)?).unwrap();
+/// assert_eq!(pair.request.raw(), 0x7E0);
+/// let pair = IdPair::from_request(CanId::extended(0x18DA_10F1)?).unwrap();
+/// assert_eq!(pair.response.raw(), 0x18DA_F110);
+/// // The tester's physical link: it sends on the request id, receives on the response id.
+/// let tester = pair.tester_address()?;
+/// assert_eq!(tester.tx_id(TargetAddressType::Physical), Some(pair.request));
+/// assert_eq!(tester.rx_ids().map(|(physical, _)| physical), Some(pair.response));
+/// assert!(IdPair::from_response(CanId::standard(0x005)?).is_none());
+/// assert!(IdPair::from_response(CanId::extended(0x1234_5678)?).is_none());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct IdPair {
+    /// The id the tester's requests and flow controls go on (the ECU's receive id).
+    pub request: CanId,
+    /// The id the ECU answers on (its transmit id).
+    pub response: CanId,
+}
+
+/// Offset of an 11-bit response id above its request id (ISO 15765-4).
+const OBD_RESPONSE_OFFSET: u32 = 8;
+/// The PDU format byte of normal fixed addressing's physical ids (bits 16-23).
+const NORMAL_FIXED_PHYSICAL_PF: u32 = 0xDA;
+
+impl IdPair {
+    /// The pair of an ECU answering on `response`, if the id follows one of the conventions.
+    pub fn from_response(response: CanId) -> Option<IdPair> {
+        let request = if response.is_extended() {
+            swap_fixed_addresses(response)?
+        } else {
+            let raw = response.raw().checked_sub(OBD_RESPONSE_OFFSET)?;
+            CanId::standard(raw).ok()?
+        };
+        Some(IdPair { request, response })
+    }
+
+    /// The pair of an ECU receiving requests on `request`, if the id follows one of the conventions.
+    pub fn from_request(request: CanId) -> Option<IdPair> {
+        let response = if request.is_extended() {
+            swap_fixed_addresses(request)?
+        } else {
+            CanId::standard(request.raw() + OBD_RESPONSE_OFFSET).ok()?
+        };
+        Some(IdPair { request, response })
+    }
+
+    /// The tester's physical link to the ECU: normal addressing, transmitting on
+    /// [`request`](IdPair::request) and receiving on [`response`](IdPair::response).
+    pub fn tester_address(self) -> Result<Address, AddressError> {
+        let mode = if self.request.is_extended() {
+            AddressingMode::Normal29
+        } else {
+            AddressingMode::Normal11
+        };
+        Address::builder(mode)
+            .txid(self.request.raw())
+            .rxid(self.response.raw())
+            .build()
+    }
+}
+
+/// A normal fixed physical id with its target and source address bytes swapped; `None` for an id
+/// of another format.
+fn swap_fixed_addresses(id: CanId) -> Option<CanId> {
+    let raw = id.raw();
+    if !id.is_extended() || (raw >> 16) & 0xFF != NORMAL_FIXED_PHYSICAL_PF {
+        return None;
+    }
+    let (ta, sa) = ((raw >> 8) & 0xFF, raw & 0xFF);
+    CanId::extended((raw & 0xFFFF_0000) | (sa << 8) | ta).ok()
+}
+
+#[cfg(test)]
+mod id_pair_tests {
+    use super::*;
+
+    fn std_id(raw: u32) -> CanId {
+        CanId::standard(raw).unwrap()
+    }
+
+    fn ext_id(raw: u32) -> CanId {
+        CanId::extended(raw).unwrap()
+    }
+
+    #[test]
+    fn obd_ids_pair_eight_apart_both_ways() {
+        for raw in 0x7E0..=0x7E7 {
+            let by_request = IdPair::from_request(std_id(raw)).unwrap();
+            assert_eq!(by_request.response, std_id(raw + 8));
+            assert_eq!(IdPair::from_response(by_request.response), Some(by_request));
+        }
+        // No partner outside the 11-bit range.
+        assert_eq!(IdPair::from_response(std_id(0x007)), None);
+        assert_eq!(IdPair::from_request(std_id(0x7F8)), None);
+        assert_eq!(
+            IdPair::from_request(std_id(0x7F7)).map(|p| p.response),
+            Some(std_id(0x7FF))
+        );
+    }
+
+    #[test]
+    fn normal_fixed_ids_swap_target_and_source_keeping_the_priority() {
+        let pair = IdPair::from_response(ext_id(0x18DA_F117)).unwrap();
+        assert_eq!(pair.request, ext_id(0x18DA_17F1));
+        let pair = IdPair::from_request(ext_id(0x0CDA_10F1)).unwrap();
+        assert_eq!(pair.response, ext_id(0x0CDA_F110));
+        // Functional ids (18DB), other formats and 11-bit ids that look alike have no partner.
+        assert_eq!(IdPair::from_response(ext_id(0x18DB_33F1)), None);
+        assert_eq!(IdPair::from_response(ext_id(0x1234_5678)), None);
+        assert_eq!(IdPair::from_response(ext_id(0x0000_07E8)), None);
+    }
+
+    #[test]
+    fn the_tester_address_sends_on_the_request_id() {
+        let pair = IdPair::from_response(ext_id(0x18DA_F110)).unwrap();
+        let a = pair.tester_address().unwrap();
+        assert_eq!(a.mode(), AddressingMode::Normal29);
+        assert_eq!(
+            a.tx_id(TargetAddressType::Physical),
+            Some(ext_id(0x18DA_10F1))
+        );
+        let a = IdPair::from_request(std_id(0x7E0))
+            .unwrap()
+            .tester_address()
+            .unwrap();
+        assert_eq!(a.mode(), AddressingMode::Normal11);
+        assert_eq!(a.rx_ids(), Some((std_id(0x7E8), None)));
+    }
+}

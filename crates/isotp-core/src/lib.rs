@@ -23,7 +23,7 @@ mod time;
 pub mod wire;
 
 pub use addressing::{
-    Address, AddressBuilder, AddressBytes, AddressingMode, Direction, TargetAddressType,
+    Address, AddressBuilder, AddressBytes, AddressingMode, Direction, IdPair, TargetAddressType,
 };
 pub use config::{Config, PaddingCheck, RateLimit};
 pub use endpoint::Endpoint;

@@ -19,7 +19,7 @@ pub use isotp_core as core;
 pub use isotp_core::wire::{self, StMin};
 pub use isotp_core::{
     Address, AddressBuilder, AddressBytes, AddressError, AddressingMode, CanId, Config,
-    ConfigError, Frame, FrameError, LinkLayer, MessageId, PaddingCheck, ParseFrameError,
+    ConfigError, Frame, FrameError, IdPair, LinkLayer, MessageId, PaddingCheck, ParseFrameError,
     ProtocolError, RateLimit, SendError, TargetAddressType, Warning,
 };
 mod stack;

@@ -9,7 +9,7 @@ use isotp::conformance::{self, Dut, Measure, Options, RunError, TestResult, Valu
 use crate::commands::send::require_iface;
 use crate::error::{CliError, CliResult};
 use crate::iface::{self, IfaceArg};
-use crate::link_options::{self, AddressArgs, LinkArgs, Needs};
+use crate::link_options::{self, parse_seconds, AddressArgs, LinkArgs, Needs};
 use crate::output::{Color, ColorChoice, JsonObject, Out, Palette};
 
 /// What the device under test is.
@@ -60,6 +60,11 @@ pub struct ConformanceArgs {
     #[arg(long = "n-timeout", value_name = "MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     pub n_timeout: u64,
 
+    /// Longest one test may take, in seconds: a device that keeps a test going (endless FC.WAIT
+    /// or consecutive frames) fails it when the time is up
+    #[arg(long = "test-limit", value_name = "SECONDS", value_parser = parse_seconds, default_value = "60")]
+    pub test_limit: Duration,
+
     /// List the tests with the clause each checks, and exit
     #[arg(long)]
     pub list: bool,
@@ -96,6 +101,9 @@ pub fn run(args: &ConformanceArgs, color: ColorChoice) -> CliResult {
     options.tolerance = Duration::from_micros(args.tolerance);
     options.n_timeout = Duration::from_millis(args.n_timeout);
     options.stmin_trials = args.stmin_trials;
+    options.wft_max = config.wft_max;
+    options.max_size = config.max_frame_size;
+    options.test_limit = args.test_limit;
     options.only = args.only.clone();
     let spec = require_iface(args.iface.iface.as_deref())?;
     let bus = iface::open(spec)?;

@@ -34,6 +34,11 @@ pub struct RequestArgs {
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, default_value = "0.2")]
     pub timeout: Duration,
 
+    /// The longest the whole request may take, however often responders restart their answers or
+    /// say "response pending" (7F xx 78)
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, default_value = "30")]
+    pub limit: Duration,
+
     /// How answers are printed
     #[arg(long, value_enum, default_value_t = AnswerFormat::Text)]
     pub format: AnswerFormat,
@@ -72,6 +77,7 @@ pub fn run(args: &RequestArgs) -> CliResult {
     }
     .map_err(|e| CliError::usage(e.to_string()))?
     .with_window(args.timeout)
+    .with_overall_limit(args.limit)
     .with_config(link_options::config(&args.link, Some(&args.flow))?);
     let bus = iface::open(require_iface(args.iface.iface.as_deref())?)?;
     let answers = request.run(&bus, &payload).map_err(|e| match e {
@@ -80,7 +86,7 @@ pub fn run(args: &RequestArgs) -> CliResult {
     })?;
     let mut out = Out::live();
     let mut delivered = 0;
-    for answer in &answers {
+    for answer in &answers.responses {
         let id = answer.response_id.to_string();
         let line = match (&answer.outcome, args.format) {
             (Ok(p), AnswerFormat::Text) => format!("{id}  {}", hex::spaced(p)),
@@ -96,6 +102,9 @@ pub fn run(args: &RequestArgs) -> CliResult {
         };
         delivered += usize::from(answer.outcome.is_ok());
         out.line(&line)?;
+    }
+    if let Some(cut_off) = &answers.cut_off {
+        return Err(CliError::failure(cut_off.to_string()));
     }
     if delivered == 0 {
         return Err(CliError::failure(format!(

@@ -121,10 +121,11 @@ pub fn run(args: &ScanArgs) -> CliResult {
         out.line(&if args.json { json(e) } else { row(e) })?;
     }
     note(&format!(
-        "{} endpoint(s) found with {} probes in {}{}{}",
+        "{} endpoint(s) found with {} probes in {}{}{}{}",
         report.endpoints.len(),
         report.probes,
         seconds_text(start.elapsed()),
+        answers_anything_text(&report.answers_anything),
         if report.chatter.is_empty() {
             String::new()
         } else {
@@ -141,6 +142,25 @@ pub fn run(args: &ScanArgs) -> CliResult {
         },
     ));
     Ok(())
+}
+
+/// The note on responders that answer any probe: a few of their ids, and how many there are.
+fn answers_anything_text(ids: &[isotp::CanId]) -> String {
+    const SHOWN: usize = 8;
+    if ids.is_empty() {
+        return String::new();
+    }
+    let shown: Vec<String> = ids.iter().take(SHOWN).map(|id| id.to_string()).collect();
+    let more = if ids.len() > SHOWN {
+        format!(" and {} more", ids.len() - SHOWN)
+    } else {
+        String::new()
+    };
+    format!(
+        "; {}{more} answered probes on more than {} ids (responders that answer anything, not listed as endpoints)",
+        shown.join(", "),
+        isotp::discovery::ANSWERS_ANYTHING_AFTER
+    )
 }
 
 fn with_byte(id: impl std::fmt::Display, byte: Option<u8>) -> String {

@@ -1,4 +1,5 @@
-//! `isotp request` and `isotp scan` against the simulated vehicle, through an in-process hub.
+//! `isotp request`, `isotp scan` and `isotp conformance` against the simulated vehicle and hostile
+//! nodes, through an in-process hub.
 
 use isotp::bus::socketcand::server::Hub;
 use isotp::bus::CanBus;
@@ -201,4 +202,135 @@ fn scan_options_are_checked() {
     assert!(out.get_output().stdout.is_empty());
     let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
     assert!(err.contains("the time limit stopped the scan"), "{err}");
+}
+
+/// A hostile node on its own hub bus: after the first frame on 7DF/7E0-7EF it runs `play` with
+/// its port until the test ends.
+struct Hostile {
+    iface: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    _hub: Hub,
+}
+
+impl Hostile {
+    fn start(play: impl Fn(&dyn CanBus, &isotp::Frame) + Send + 'static) -> Hostile {
+        use std::sync::atomic::Ordering;
+        let hub = Hub::bind("127.0.0.1:0").expect("hub");
+        let iface = format!("socketcand://{}/hostile", hub.local_addr());
+        let port = hub.attach("hostile").expect("port");
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                if let Ok(Some(f)) = port.recv(Some(std::time::Duration::from_millis(20))) {
+                    if (0x7DF..=0x7EF).contains(&f.id().raw()) && !f.id().is_extended() {
+                        play(&port, &f);
+                    }
+                }
+            }
+        });
+        Hostile {
+            iface,
+            stop,
+            thread: Some(thread),
+            _hub: hub,
+        }
+    }
+}
+
+impl Drop for Hostile {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn frame(id: u32, data: &[u8]) -> isotp::Frame {
+    isotp::Frame::new(isotp::CanId::standard(id).unwrap(), data).unwrap()
+}
+
+#[test]
+fn request_ends_at_its_limit_when_a_responder_is_pending_forever() {
+    // "Response pending" every 50 ms, for a second after each request: longer than the limit.
+    let hostile = Hostile::start(|port, f| {
+        if f.id().raw() == 0x7DF {
+            for _ in 0..20 {
+                let _ = port.send(&frame(0x7E8, &[0x03, 0x7F, 0x09, 0x78]));
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        }
+    });
+    let out = isotp()
+        .args(["request", "-i", &hostile.iface, "--functional", "7DF"])
+        .args(["--timeout", "0.1", "--limit", "0.4", "09", "02"])
+        .assert()
+        .code(1);
+    let stdout = lines(&out.get_output().stdout);
+    assert!(stdout.iter().all(|l| l == "7E8  7F 09 78"), "{stdout:?}");
+    assert!(!stdout.is_empty());
+    let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(
+        err.contains("the overall limit of 400ms ended the wait while 7E8 was still answering"),
+        "{err}"
+    );
+}
+
+#[test]
+fn scan_names_a_responder_that_answers_every_probe_once() {
+    // Ten ids answer every probe with a flow control.
+    let hostile = Hostile::start(|port, f| {
+        if f.id().raw() != 0x7DF {
+            for i in 0..10 {
+                let _ = port.send(&frame(0x600 + i, &[0x30, 0x00, 0x00]));
+            }
+        }
+    });
+    let out = isotp()
+        .args(["scan", "-i", &hostile.iface, "--ids", "7E0-7EF"])
+        .args(["--interval", "0.005", "--wait", "0.1", "--json"])
+        .assert()
+        .success();
+    assert!(out.get_output().stdout.is_empty(), "{out:?}");
+    let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(
+        err.contains("0 endpoint(s) found")
+            && err.contains("600, 601, 602, 603, 604, 605, 606, 607 and 2 more answered probes on more than 3 ids"),
+        "{err}"
+    );
+}
+
+#[test]
+fn conformance_against_a_dut_that_waits_forever_fails_at_wftmax() {
+    // FC.WAIT every 20 ms, 100 times, after each first frame.
+    let hostile = Hostile::start(|port, f| {
+        if f.id().raw() == 0x7E0 && f.data().first().is_some_and(|b| b >> 4 == 1) {
+            for _ in 0..100 {
+                let _ = port.send(&frame(0x7E8, &[0x31, 0x00, 0x00]));
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
+    });
+    let out = isotp()
+        .args([
+            "conformance",
+            "-i",
+            &hostile.iface,
+            "-s",
+            "7E0",
+            "-d",
+            "7E8",
+        ])
+        .args(["--only", "rx.multi_frame", "-w", "2"])
+        .assert()
+        .code(1);
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(
+        stdout.contains("the DUT sent 3 FC.WAIT in a row, more than WFTmax"),
+        "{stdout}"
+    );
+    let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(err.contains("1 of 1 tests failed"), "{err}");
 }

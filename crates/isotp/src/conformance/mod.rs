@@ -81,6 +81,15 @@ pub struct Options {
     pub response_timeout: Duration,
     /// How long the DUT must stay silent when it is expected to ignore a frame.
     pub silence: Duration,
+    /// FC.WAIT frames the tester accepts in a row from the DUT before it abandons a transmission
+    /// (N_WFTmax; ISO 15765-2 leaves the value to the user, default 10).
+    pub wft_max: u8,
+    /// Largest message the tester accepts from the DUT: a first frame announcing more is answered
+    /// with FC.OVFLW and the reply judged wrong (default 4095).
+    pub max_size: u32,
+    /// Longest one test may take: a DUT that keeps it going (endless WAITs or consecutive frames)
+    /// fails it when the time is up (default [`DEFAULT_TEST_LIMIT`]).
+    pub test_limit: Duration,
     /// Runs only the tests whose name starts with this.
     pub only: Option<String>,
 }
@@ -98,10 +107,17 @@ impl Options {
             stmin_trials: 1,
             response_timeout: Duration::from_millis(1000),
             silence: Duration::from_millis(250),
+            wft_max: 10,
+            max_size: 4095,
+            test_limit: DEFAULT_TEST_LIMIT,
             only: None,
         }
     }
 }
+
+/// Default of [`Options::test_limit`]: the slowest test of the catalogue takes a few N_Bs/N_Cr
+/// periods (1 s each by default).
+pub const DEFAULT_TEST_LIMIT: Duration = Duration::from_secs(60);
 
 /// A test's outcome.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -256,9 +272,17 @@ pub fn run_each(
     let mut tester = Tester::new(bus, options).map_err(RunError::Options)?;
     let mut results = Vec::with_capacity(selected.len());
     for test in selected {
+        tester.start_test();
         tester.settle()?;
         let mut measured = Vec::new();
-        let judgement = (test.run)(&mut tester, &mut measured)?;
+        let mut judgement = (test.run)(&mut tester, &mut measured)?;
+        if tester.out_of_time() {
+            // Whatever the test concluded, it was from a wait cut short.
+            judgement = fail(format!(
+                "the test did not end within its time limit of {:?} (the DUT kept it going: {})",
+                options.test_limit, judgement.detail
+            ));
+        }
         let result = TestResult {
             name: test.name,
             clause: test.clause,

@@ -50,6 +50,12 @@ pub(crate) enum Sent {
     Overflow,
     /// The DUT sent a frame that is no valid flow control while one was awaited.
     BadFlowControl(String),
+    /// The DUT sent more FC.WAIT in a row than the tester's WFTmax allows (N_WFT_OVRN): the
+    /// transmission was abandoned.
+    WaitOverrun {
+        /// The WAITs received in a row.
+        waits: u32,
+    },
 }
 
 pub(crate) struct SendReport {
@@ -124,6 +130,8 @@ pub(crate) struct Tester<'a> {
     tx_id: CanId,
     tx_len: AddressLength,
     rx_len: AddressLength,
+    /// The end of the running test's time: no wait goes past it.
+    test_end: Instant,
 }
 
 impl<'a> Tester<'a> {
@@ -151,7 +159,18 @@ impl<'a> Tester<'a> {
             tx_id,
             tx_len: address.tx_address_len(),
             rx_len: address.rx_address_len(),
+            test_end: Instant::now() + opts.test_limit,
         })
+    }
+
+    /// Starts the clock of a test's time limit.
+    pub fn start_test(&mut self) {
+        self.test_end = Instant::now() + self.opts.test_limit;
+    }
+
+    /// True once the running test has used up its time limit.
+    pub fn out_of_time(&self) -> bool {
+        Instant::now() >= self.test_end
     }
 
     pub fn is_fd(&self) -> bool {
@@ -237,7 +256,12 @@ impl<'a> Tester<'a> {
         Ok(buf[..len].to_vec())
     }
 
-    /// Sends frame data as it is, in a CAN FD frame when the link is FD.
+    /// Sends frame data as it is, in a CAN FD frame when the link is FD. Returns when the frame
+    /// went out, to time the DUT's reaction from: the moment just before the bus took it. A bus
+    /// that confirms transmission returns from `send` only after its own frame is on the bus, and
+    /// the DUT's answer, stamped at capture, may then be older than the return of `send`; the
+    /// frame cannot have been on the bus before it was handed over, so a time measured from here
+    /// is never short.
     pub fn send_raw(&self, data: &[u8]) -> Result<Instant, BusError> {
         let ll = &self.opts.link_layer;
         let frame = if ll.can_fd {
@@ -246,16 +270,18 @@ impl<'a> Tester<'a> {
             Frame::new(self.tx_id, data)
         }
         .map_err(|e| BusError::Unsupported(format!("the tester cannot build a frame: {e}")))?;
+        let handed_over = Instant::now();
         self.bus.send(&frame)?;
-        Ok(Instant::now())
+        Ok(handed_over)
     }
 
     pub fn send_pdu(&self, pdu: &Pdu<'_>) -> Result<Instant, BusError> {
         self.send_raw(&self.frame_bytes(pdu)?)
     }
 
-    /// The next frame from the DUT before `deadline`.
+    /// The next frame from the DUT before `deadline` (and before the end of the test's time).
     pub fn recv_until(&self, deadline: Instant) -> Result<Option<Rx>, BusError> {
+        let deadline = deadline.min(self.test_end);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let Some((frame, at)) = self.bus.recv_timestamped(Some(left))? else {
@@ -348,13 +374,22 @@ impl<'a> Tester<'a> {
         for (index, chunk) in payload[ff_data..].chunks(self.cf_data()).enumerate() {
             if block_left == 0 {
                 let mut deadline = Instant::now() + self.n_timeout();
+                let mut waits = 0u32;
                 let fc = loop {
                     match self.wait_fc(deadline)? {
                         Ok(fc) => {
                             report.fcs.push(fc);
                             match fc.status {
                                 FlowStatus::ContinueToSend => break fc,
-                                FlowStatus::Wait => deadline = Instant::now() + self.n_timeout(),
+                                FlowStatus::Wait => {
+                                    // Each WAIT restarts N_Bs, at most WFTmax times in a row.
+                                    waits += 1;
+                                    if waits > u32::from(self.opts.wft_max) {
+                                        report.outcome = Sent::WaitOverrun { waits };
+                                        return Ok(report);
+                                    }
+                                    deadline = Instant::now() + self.n_timeout();
+                                }
                                 FlowStatus::Overflow => {
                                     report.outcome = Sent::Overflow;
                                     return Ok(report);
@@ -399,7 +434,8 @@ impl<'a> Tester<'a> {
             if mangle.pause_before.is_some_and(|(at, _)| at == index) {
                 report.pause = Some(sent.saturating_duration_since(before));
             }
-            last_cf = Some(sent);
+            // STmin counts from when the bus is surely done with the frame: never a short gap.
+            last_cf = Some(Instant::now());
             block_left -= 1;
         }
         Ok(report)
@@ -430,6 +466,15 @@ impl<'a> Tester<'a> {
                 Ok(Pdu::FirstFrame { length, data }) => {
                     got.ff_dl = Some(length);
                     got.payload = data.to_vec();
+                    if length > self.opts.max_size {
+                        // Refused as a receiver refuses it, so that the DUT stops.
+                        self.send_fc(FlowStatus::Overflow, FcPlan::FREE)?;
+                        got.error = Some(format!(
+                            "a first frame announcing {length} bytes, more than the tester accepts \
+                             (max size {}): answered FC.OVFLW",
+                            self.opts.max_size
+                        ));
+                    }
                 }
                 Ok(_) => continue, // an FC or CF is no start of a message
                 Err(e) => got.error = Some(format!("a malformed frame: {e}")),
@@ -637,6 +682,9 @@ pub(crate) fn sent_text(s: &Sent) -> String {
         Sent::NoFlowControl => "no flow control within N_Bs".into(),
         Sent::Overflow => "the DUT answered FC.OVFLW".into(),
         Sent::BadFlowControl(e) => format!("the DUT sent an invalid flow control ({e})"),
+        Sent::WaitOverrun { waits } => format!(
+            "the DUT sent {waits} FC.WAIT in a row, more than WFTmax: transmission abandoned"
+        ),
     }
 }
 

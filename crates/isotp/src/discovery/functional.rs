@@ -2,11 +2,12 @@
 //! 0x18DB33F1) and collects each responder's message, sending the flow control each segmented answer
 //! needs on that responder's own physical id.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant as StdInstant};
 
 use isotp_core::{
     Address, AddressError, AddressingMode, CanId, Config, ConfigError, Endpoint, Event, Frame,
-    ProtocolError, SendError, TargetAddressType,
+    IdPair, LinkKey, ProtocolError, Route, Router, SendError, TargetAddressType,
 };
 
 use crate::bus::{BusError, CanBus};
@@ -19,6 +20,11 @@ pub const DEFAULT_WINDOW: Duration = Duration::from_millis(200);
 /// How long to wait after a UDS "response pending" answer (`7F SID 78`) by default: ISO 14229-2's
 /// P2*server maximum.
 pub const DEFAULT_PENDING_WINDOW: Duration = Duration::from_secs(5);
+
+/// How long a functional request waits at most by default, whatever its responders do: each first
+/// frame and each "response pending" extends the wait, and a responder that keeps restarting its
+/// answer or keeps saying it is pending must not extend it forever.
+pub const DEFAULT_OVERALL_LIMIT: Duration = Duration::from_secs(30);
 
 /// A functional request and who may answer it.
 ///
@@ -42,9 +48,11 @@ pub const DEFAULT_PENDING_WINDOW: Duration = Duration::from_secs(5);
 ///         }
 ///     });
 ///     let answers = request.run(&tester, &[0x09, 0x02])?;
-///     assert_eq!(answers.len(), 1);
-///     assert_eq!(answers[0].response_id.raw(), 0x7E8);
-///     assert_eq!(answers[0].outcome.as_deref().unwrap()[..2], [0x49, 0x02]);
+///     assert!(answers.cut_off.is_none());
+///     let responses = &answers.responses;
+///     assert_eq!(responses.len(), 1);
+///     assert_eq!(responses[0].response_id.raw(), 0x7E8);
+///     assert_eq!(responses[0].outcome.as_deref().unwrap()[..2], [0x49, 0x02]);
 ///     Ok(())
 /// }).map_err(|e| e.to_string())?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -56,13 +64,19 @@ pub struct FunctionalRequest {
     config: Config,
     window: Duration,
     pending_window: Duration,
+    overall_limit: Duration,
 }
 
 /// Who answers a functional request, and how the tester reaches each responder physically.
 #[derive(Clone, Debug)]
 enum Responders {
-    /// Known responders; each address is the tester's physical link to one of them.
-    Listed(Vec<Address>),
+    /// Known responders; each address is the tester's physical link to one of them. Found by the
+    /// response id when it is exact (several with address bytes may share one), else by trying
+    /// each (fixed addressing modes, whose ids follow a pattern).
+    Listed {
+        by_id: BTreeMap<CanId, Vec<Address>>,
+        patterned: Vec<Address>,
+    },
     /// Normal fixed addressing: any source address answering `tester`.
     NormalFixed29 { tester: u8 },
 }
@@ -79,6 +93,50 @@ pub struct Response {
     pub outcome: Result<Vec<u8>, ProtocolError>,
     /// When its reception ended, after the request went out.
     pub after: Duration,
+}
+
+/// Every answer to a functional request, and whether the overall limit cut the wait short.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answers {
+    /// The answers in the order they completed (failed receptions included, with their error).
+    pub responses: Vec<Response>,
+    /// Set when the overall limit ended the wait while answers were still due.
+    pub cut_off: Option<CutOff>,
+}
+
+impl IntoIterator for Answers {
+    type Item = Response;
+    type IntoIter = std::vec::IntoIter<Response>;
+
+    /// The responses (check [`Answers::cut_off`] first to know whether every responder was done).
+    fn into_iter(self) -> Self::IntoIter {
+        self.responses.into_iter()
+    }
+}
+
+/// The overall limit of a functional request ended the wait before every responder was done.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CutOff {
+    /// The limit (see [`FunctionalRequest::with_overall_limit`]).
+    pub limit: Duration,
+    /// Response ids whose answer was still arriving, or whose last answer said "response pending".
+    pub unfinished: Vec<CanId>,
+}
+
+impl std::fmt::Display for CutOff {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<String> = self.unfinished.iter().map(|id| id.to_string()).collect();
+        write!(
+            f,
+            "the overall limit of {:?} ended the wait while {} still answering (a responder that keeps restarting its answer or keeps sending \"response pending\")",
+            self.limit,
+            if ids.is_empty() {
+                "responders were".to_string()
+            } else {
+                format!("{} {}", ids.join(", "), if ids.len() == 1 { "was" } else { "were" })
+            }
+        )
+    }
 }
 
 impl Response {
@@ -189,9 +247,17 @@ impl FunctionalRequest {
         if !request.can_transmit() {
             return Err(SendError::NoTransmitAddress.into());
         }
+        let mut by_id: BTreeMap<CanId, Vec<Address>> = BTreeMap::new();
+        let mut patterned = Vec::new();
+        for a in responders {
+            match a.rx_ids() {
+                Some((physical, _)) => by_id.entry(physical).or_default().push(a),
+                None => patterned.push(a),
+            }
+        }
         Ok(FunctionalRequest::new(
             request,
-            Responders::Listed(responders),
+            Responders::Listed { by_id, patterned },
         ))
     }
 
@@ -202,6 +268,7 @@ impl FunctionalRequest {
             config: Config::default(),
             window: DEFAULT_WINDOW,
             pending_window: DEFAULT_PENDING_WINDOW,
+            overall_limit: DEFAULT_OVERALL_LIMIT,
         }
     }
 
@@ -222,6 +289,15 @@ impl FunctionalRequest {
         self
     }
 
+    /// The longest the whole request may take, from the request to the last answer (default
+    /// [`DEFAULT_OVERALL_LIMIT`]): past it the wait ends even while answers are arriving or pending,
+    /// and [`Answers::cut_off`] says which.
+    #[must_use]
+    pub fn with_overall_limit(mut self, limit: Duration) -> FunctionalRequest {
+        self.overall_limit = limit;
+        self
+    }
+
     /// The ISO-TP configuration of the request and of every responder's link (BS and STmin of the
     /// flow controls sent, padding, CAN FD, N_Cr ...).
     #[must_use]
@@ -237,12 +313,15 @@ impl FunctionalRequest {
 
     /// Sends `payload` as one functional single frame on `bus` and returns every answer in the order
     /// they completed, frames of other traffic ignored. Blocks for the window (longer while an
-    /// answer is still arriving).
+    /// answer is still arriving or pending, never past the overall limit).
+    ///
+    /// Each responder's link is made on its first frame; the links are routed by CAN id and their
+    /// timers kept in deadline order by the core's [`Router`], as a [`Node`](crate::Node) does.
     pub fn run(
         &self,
         bus: &(impl CanBus + ?Sized),
         payload: &[u8],
-    ) -> Result<Vec<Response>, FunctionalError> {
+    ) -> Result<Answers, FunctionalError> {
         let epoch = StdInstant::now();
         let now = || {
             let us = epoch.elapsed().as_micros();
@@ -253,86 +332,151 @@ impl FunctionalRequest {
         while let Some(frame) = request.poll_transmit(now()) {
             bus.send(&frame)?;
         }
-        let mut links: Vec<Link> = Vec::new();
+        let mut links: Router<Link> = Router::new();
         let mut answers = Vec::new();
         let mut deadline = epoch.elapsed() + self.window;
         loop {
+            // Due timers first (N_Cr of a responder that stopped midway).
             let t = now();
-            for link in &mut links {
-                if link.endpoint.poll_timeout().is_some_and(|d| d <= t) {
+            while let Some(key) = links.pop_due(t) {
+                if let Some(link) = links.get_mut(key) {
                     link.endpoint.handle_timeout(t);
                 }
-                while let Some(frame) = link.endpoint.poll_transmit(t) {
-                    bus.send(&frame)?;
-                }
-                while let Some(event) = link.endpoint.poll_event() {
-                    let after = epoch.elapsed();
-                    let outcome = match event {
-                        Event::ReceptionStarted { .. } => {
-                            deadline = deadline.max(after + self.window);
-                            continue;
-                        }
-                        Event::Received { payload, .. } => {
-                            if let [0x7F, _, 0x78] = payload[..] {
-                                deadline = deadline.max(after + self.pending_window);
-                            }
-                            Ok(payload)
-                        }
-                        Event::ReceiveFailed { error } => Err(error),
-                        _ => continue,
-                    };
-                    answers.push(Response {
-                        address: link.address,
-                        response_id: link.response_id,
-                        outcome,
-                        after,
-                    });
-                }
+                self.service(bus, &mut links, key, t, epoch, &mut deadline, &mut answers)?;
             }
             let elapsed = epoch.elapsed();
-            let receiving = links.iter().any(|l| l.endpoint.is_receiving());
+            let receiving = links.iter().any(|(_, l)| l.endpoint.is_receiving());
             if elapsed >= deadline && !receiving {
-                return Ok(answers);
+                return Ok(Answers {
+                    responses: answers,
+                    cut_off: None,
+                });
             }
-            // Sleep until the window closes or the first engine deadline, whichever is first.
+            if elapsed >= self.overall_limit {
+                let unfinished = links
+                    .iter()
+                    .filter(|(_, l)| l.endpoint.is_receiving() || l.pending)
+                    .map(|(_, l)| l.response_id)
+                    .collect();
+                return Ok(Answers {
+                    responses: answers,
+                    cut_off: Some(CutOff {
+                        limit: self.overall_limit,
+                        unfinished,
+                    }),
+                });
+            }
+            // Sleep until the window closes, the overall limit or the first link's deadline.
             let mut wake = if receiving {
                 elapsed + self.window
             } else {
                 deadline
             };
-            for link in &links {
-                if let Some(d) = link.endpoint.poll_timeout() {
-                    wake = wake.min(Duration::from_micros(d.as_micros()));
-                }
+            wake = wake.min(self.overall_limit);
+            if let Some(d) = links.next_deadline() {
+                wake = wake.min(Duration::from_micros(d.as_micros()));
             }
             let Some(frame) = bus.recv(Some(wake.saturating_sub(elapsed)))? else {
                 continue;
             };
             let t = now();
-            if let Some(link) = links
-                .iter_mut()
-                .find(|l| l.address.accepts(&frame).is_some())
-            {
-                link.endpoint.handle_frame(&frame, t);
-            } else if let Some(address) = self.responder_for(&frame) {
+            // Links of fixed addressing are offered every frame: each keeps the ones it accepts.
+            let mut targets: Vec<LinkKey> = links
+                .targets(frame.id())
+                .filter(|k| {
+                    links
+                        .get(*k)
+                        .is_some_and(|l| l.address.accepts(&frame).is_some())
+                })
+                .collect();
+            if targets.is_empty() {
                 // A new responder: its link is made on its first frame.
-                let mut endpoint =
-                    Endpoint::new(address, self.config)?.with_first_frame_indication();
-                endpoint.handle_frame(&frame, t);
-                links.push(Link {
-                    address,
-                    response_id: frame.id(),
-                    endpoint,
-                });
+                if let Some(address) = self.responder_for(&frame) {
+                    let endpoint =
+                        Endpoint::new(address, self.config)?.with_first_frame_indication();
+                    let route = Route::for_endpoint(&endpoint);
+                    targets.push(links.insert(
+                        Link {
+                            address,
+                            response_id: frame.id(),
+                            endpoint,
+                            pending: false,
+                        },
+                        route,
+                    ));
+                }
+            }
+            for key in targets {
+                if let Some(link) = links.get_mut(key) {
+                    link.endpoint.handle_frame(&frame, t);
+                }
+                self.service(bus, &mut links, key, t, epoch, &mut deadline, &mut answers)?;
             }
         }
+    }
+
+    /// Sends what link `key` has due, takes its answers (extending the wait as first frames and
+    /// "response pending" answers ask) and reschedules its timer.
+    #[allow(clippy::too_many_arguments)] // the loop's state, passed rather than bundled
+    fn service(
+        &self,
+        bus: &(impl CanBus + ?Sized),
+        links: &mut Router<Link>,
+        key: LinkKey,
+        t: isotp_core::Instant,
+        epoch: StdInstant,
+        deadline: &mut Duration,
+        answers: &mut Vec<Response>,
+    ) -> Result<(), FunctionalError> {
+        let Some(link) = links.get_mut(key) else {
+            return Ok(());
+        };
+        while let Some(frame) = link.endpoint.poll_transmit(t) {
+            bus.send(&frame)?;
+        }
+        while let Some(event) = link.endpoint.poll_event() {
+            let after = epoch.elapsed();
+            let outcome = match event {
+                Event::ReceptionStarted { .. } => {
+                    *deadline = (*deadline).max(after + self.window);
+                    continue;
+                }
+                Event::Received { payload, .. } => {
+                    link.pending = matches!(payload[..], [0x7F, _, 0x78]);
+                    if link.pending {
+                        *deadline = (*deadline).max(after + self.pending_window);
+                    }
+                    Ok(payload)
+                }
+                Event::ReceiveFailed { error } => {
+                    link.pending = false;
+                    Err(error)
+                }
+                _ => continue,
+            };
+            answers.push(Response {
+                address: link.address,
+                response_id: link.response_id,
+                outcome,
+                after,
+            });
+        }
+        let next = link.endpoint.poll_timeout();
+        links.set_deadline(key, next);
+        Ok(())
     }
 
     /// The tester's physical link to the sender of `frame`, if it is an answer to this request.
     fn responder_for(&self, frame: &Frame) -> Option<Address> {
         let physical = |a: &Address| a.accepts(frame) == Some(TargetAddressType::Physical);
         match &self.responders {
-            Responders::Listed(list) => list.iter().copied().find(physical),
+            Responders::Listed { by_id, patterned } => by_id
+                .get(&frame.id())
+                .into_iter()
+                .flatten()
+                .chain(patterned)
+                .copied()
+                .find(physical),
             Responders::NormalFixed29 { tester } => {
                 let source = u8::try_from(frame.id().raw() & 0xFF).ok()?;
                 Address::normal_fixed_29(source, *tester)
@@ -347,6 +491,8 @@ struct Link {
     address: Address,
     response_id: CanId,
     endpoint: Endpoint,
+    /// Its last answer was "response pending" (`7F SID 78`): the final one is still due.
+    pending: bool,
 }
 
 /// A transmit-only normal address on `id` (11- or 29-bit by the id).
@@ -359,20 +505,10 @@ fn normal_tx_only(id: CanId) -> Result<Address, AddressError> {
     Address::builder(mode).txid(id.raw()).tx_only().build()
 }
 
-/// The tester's physical link to the responder answering on `response`.
+/// The tester's physical link to the responder answering on `response`, by the usual pairing.
 fn physical_link_for(response: CanId) -> Result<Address, FunctionalError> {
-    let raw = response.raw();
-    if !response.is_extended() {
-        let request = raw
-            .checked_sub(8)
-            .ok_or(FunctionalError::NoPairing(response))?;
-        return Ok(Address::normal_11(request, raw)?);
-    }
-    if raw >> 16 == 0x18DA {
-        let swapped = (raw & 0xFFFF_0000) | ((raw & 0xFF) << 8) | ((raw >> 8) & 0xFF);
-        return Ok(Address::normal_29(swapped, raw)?);
-    }
-    Err(FunctionalError::NoPairing(response))
+    let pair = IdPair::from_response(response).ok_or(FunctionalError::NoPairing(response))?;
+    Ok(pair.tester_address()?)
 }
 
 #[cfg(test)]
@@ -389,9 +525,11 @@ mod tests {
                 .raw(),
             0x7DF
         );
-        let Responders::Listed(list) = &r.responders else {
+        let Responders::Listed { by_id, patterned } = &r.responders else {
             panic!("listed")
         };
+        assert!(patterned.is_empty());
+        let list: Vec<&Address> = by_id.values().flatten().collect();
         let pairs: Vec<(u32, u32)> = list
             .iter()
             .map(|a| {

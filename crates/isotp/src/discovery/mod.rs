@@ -10,7 +10,11 @@ mod id_range;
 mod scan;
 
 pub use functional::{
-    FunctionalError, FunctionalRequest, Response, DEFAULT_PENDING_WINDOW, DEFAULT_WINDOW,
+    Answers, CutOff, FunctionalError, FunctionalRequest, Response, DEFAULT_OVERALL_LIMIT,
+    DEFAULT_PENDING_WINDOW, DEFAULT_WINDOW,
 };
 pub use id_range::{IdRange, IdRangeError};
-pub use scan::{Answer, FoundEndpoint, Probe, Scan, ScanAddressing, ScanError, ScanReport};
+pub use scan::{
+    Answer, FoundEndpoint, Probe, Scan, ScanAddressing, ScanError, ScanReport,
+    ANSWERS_ANYTHING_AFTER,
+};

@@ -10,6 +10,7 @@
 //! is reported, so frames of other traffic that happen to look like answers are not taken for
 //! endpoints.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant as StdInstant};
 
 use isotp_core::wire::{AddressLength, FlowStatus, Pdu, StMin};
@@ -92,7 +93,15 @@ pub struct ScanReport {
     /// Ids that sent frames looking like answers without being probed (other traffic): not
     /// reported as endpoints.
     pub chatter: Vec<CanId>,
+    /// Response ids that answered lone probes on more than [`ANSWERS_ANYTHING_AFTER`] different
+    /// probes: responders that answer anything (a misconfigured node, a gateway that answers for
+    /// every id, a hostile device), not reported as endpoints of each id probed.
+    pub answers_anything: Vec<CanId>,
 }
+
+/// How many different probes one response id may answer alone and still be an endpoint's: an
+/// ECU answers its physical id, perhaps a functional id (7DF) and a second diagnostic id too.
+pub const ANSWERS_ANYTHING_AFTER: usize = 3;
 
 /// Why a scan could not run.
 #[derive(Debug, thiserror::Error)]
@@ -116,53 +125,57 @@ pub enum ScanError {
 type Key = (CanId, Option<u8>);
 
 /// A response id seen in the first pass, and the probes it may have answered.
+#[derive(Default)]
 struct Candidate {
-    response_id: CanId,
     direct: Vec<Key>,
     earlier: Vec<Key>,
 }
 
+/// Probes a candidate keeps as answered directly: one more than an endpoint answers, so that a
+/// responder answering anything is still told apart, and no more (it may answer every probe).
+const DIRECT_KEPT: usize = ANSWERS_ANYTHING_AFTER + 1;
+/// Earlier probes a candidate keeps (a slow ECU's own probe is among the last ones before its
+/// answer, newest first).
+const EARLIER_KEPT: usize = 256;
+
 /// Notes an answer on `response_id` now: a candidate for the last probe sent (direct) and, since an
 /// ECU may be slow, for the probes sent within `wait` before it (earlier, newest first).
 fn note(
-    candidates: &mut Vec<Candidate>,
+    candidates: &mut BTreeMap<CanId, Candidate>,
     sent: &[(StdInstant, Key)],
     response_id: CanId,
     wait: Duration,
 ) {
     let now = StdInstant::now();
-    let i = match candidates.iter().position(|c| c.response_id == response_id) {
-        Some(i) => i,
-        None => {
-            candidates.push(Candidate {
-                response_id,
-                direct: Vec::new(),
-                earlier: Vec::new(),
-            });
-            candidates.len() - 1
-        }
-    };
-    let c = &mut candidates[i];
+    let c = candidates.entry(response_id).or_default();
     let mut recent = sent
         .iter()
         .rev()
         .take_while(|(t, _)| now.duration_since(*t) <= wait);
     if let Some((_, k)) = recent.next() {
-        if !c.direct.contains(k) {
+        if !c.direct.contains(k) && c.direct.len() < DIRECT_KEPT {
             c.direct.push(*k);
         }
     }
-    for (_, k) in recent {
+    for (_, k) in recent.take(EARLIER_KEPT) {
+        if c.earlier.len() >= EARLIER_KEPT {
+            break;
+        }
         if !c.earlier.contains(k) {
             c.earlier.push(*k);
         }
     }
 }
 
-fn mark(ids: &mut Vec<CanId>, id: CanId) {
-    if !ids.contains(&id) {
-        ids.push(id);
-    }
+/// The lone probes each responder (response id, and its address byte in extended addressing)
+/// answered.
+type Answered = BTreeMap<(CanId, Option<u8>), BTreeSet<Key>>;
+
+/// True when `responder` answered more different lone probes than an endpoint would.
+fn answers_anything(answered: &Answered, responder: (CanId, Option<u8>)) -> bool {
+    answered
+        .get(&responder)
+        .is_some_and(|keys| keys.len() > ANSWERS_ANYTHING_AFTER)
 }
 
 /// A scan of a range of ids for ISO-TP endpoints.
@@ -275,9 +288,9 @@ impl Scan {
         // (direct) and, since an ECU may be slow, for the probes sent within the confirmation wait
         // before it (earlier, newest first).
         let mut sent: Vec<(StdInstant, Key)> = Vec::new();
-        let mut candidates: Vec<Candidate> = Vec::new();
+        let mut candidates: BTreeMap<CanId, Candidate> = BTreeMap::new();
         // Ids that sent frames which answer nothing: other nodes' traffic.
-        let mut busy: Vec<CanId> = Vec::new();
+        let mut busy: BTreeSet<CanId> = BTreeSet::new();
         'ids: for id in self.ids.iter() {
             for target in self.targets() {
                 if self.limit.is_some_and(|l| start.elapsed() >= l) {
@@ -294,14 +307,16 @@ impl Scan {
         // Late answers to the last probes still count.
         let sample = self.targets()[0];
         let last = sent.last().map(|s| s.1 .0);
-        let mut chatter: Vec<CanId> = Vec::new();
+        let mut chatter: BTreeSet<CanId> = BTreeSet::new();
         if let Some(last) = last {
             self.listen(bus, self.confirm_wait, |frame| {
                 match self.recognise(last, sample, frame) {
                     Some(found) => {
                         note(&mut candidates, &sent, found.response_id, self.confirm_wait)
                     }
-                    None => mark(&mut busy, frame.id()),
+                    None => {
+                        busy.insert(frame.id());
+                    }
                 }
             })?;
         }
@@ -310,23 +325,32 @@ impl Scan {
         if !candidates.is_empty() {
             self.listen(bus, self.confirm_wait, |frame| {
                 if self.recognise(frame.id(), sample, frame).is_some() {
-                    mark(&mut chatter, frame.id());
+                    chatter.insert(frame.id());
                 } else {
-                    mark(&mut busy, frame.id());
+                    busy.insert(frame.id());
                 }
             })?;
         }
-        candidates.retain(|c| !chatter.contains(&c.response_id) && !busy.contains(&c.response_id));
+        candidates.retain(|id, _| !chatter.contains(id) && !busy.contains(id));
         // Confirmation: a candidate is probed again alone and kept if the same id answers. Every
         // direct candidate is tried; the earlier ones only until one answers.
         let mut lone: Vec<(Key, Vec<FoundEndpoint>)> = Vec::new();
         let mut confirmed: Vec<FoundEndpoint> = Vec::new();
-        'candidates: for c in &candidates {
+        // Which lone probes each responder (response id and address byte) answered.
+        let mut answered: Answered = BTreeMap::new();
+        'candidates: for (&response_id, c) in &candidates {
             let mut any = false;
             let tries = c.direct.iter().map(|k| (k, true));
             for (key, direct) in tries.chain(c.earlier.iter().map(|k| (k, false))) {
                 if any && !direct {
                     break;
+                }
+                if answered
+                    .range((response_id, None)..=(response_id, Some(u8::MAX)))
+                    .any(|(r, _)| answers_anything(&answered, *r))
+                {
+                    // Known to answer anything: more probes would only repeat it.
+                    continue 'candidates;
                 }
                 if self.limit.is_some_and(|l| start.elapsed() >= l) {
                     complete = false;
@@ -338,11 +362,17 @@ impl Scan {
                         probes += 1;
                         let answers =
                             self.probe_once(bus, key.0, key.1, self.confirm_wait, &mut busy)?;
+                        for f in &answers {
+                            answered
+                                .entry((f.response_id, f.source_address))
+                                .or_default()
+                                .insert(*key);
+                        }
                         lone.push((*key, answers.clone()));
                         answers
                     }
                 };
-                if let Some(found) = answers.into_iter().find(|f| f.response_id == c.response_id) {
+                if let Some(found) = answers.into_iter().find(|f| f.response_id == response_id) {
                     any = true;
                     confirmed.push(found);
                 }
@@ -351,20 +381,30 @@ impl Scan {
         // A response id that also carried frames answering nothing, or that sent answers unprompted,
         // belongs to other traffic.
         let mut endpoints = Vec::new();
+        let mut anything: Vec<CanId> = answered
+            .keys()
+            .filter(|r| answers_anything(&answered, **r))
+            .map(|r| r.0)
+            .collect();
+        anything.dedup();
         for e in confirmed {
             if busy.contains(&e.response_id) || chatter.contains(&e.response_id) {
-                mark(&mut chatter, e.response_id);
+                chatter.insert(e.response_id);
+            } else if answers_anything(&answered, (e.response_id, e.source_address)) {
+                // Reported once, as a responder that answers anything.
             } else if !endpoints.contains(&e) {
                 endpoints.push(e);
             }
         }
         endpoints.sort_by_key(|e| (e.request_id.raw(), e.target_address, e.response_id.raw()));
+        let mut chatter: Vec<CanId> = chatter.into_iter().collect();
         chatter.sort_by_key(|id| id.raw());
         Ok(ScanReport {
             endpoints,
             probes,
             complete,
             chatter,
+            answers_anything: anything,
         })
     }
 
@@ -431,7 +471,7 @@ impl Scan {
         id: CanId,
         target: Option<u8>,
         wait: Duration,
-        busy: &mut Vec<CanId>,
+        busy: &mut BTreeSet<CanId>,
     ) -> Result<Vec<FoundEndpoint>, ScanError> {
         let frame = self.probe_frame(id, target)?;
         bus.send(&frame)?;
@@ -450,7 +490,9 @@ impl Scan {
             }
             match self.recognise(id, target, &answer) {
                 Some(e) => found.push(e),
-                None => mark(busy, answer.id()),
+                None => {
+                    busy.insert(answer.id());
+                }
             }
         }
     }

@@ -2,47 +2,25 @@
 //! test, classic and CAN FD; deliberately broken DUTs get the failing verdicts they deserve.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use isotp::bus::{CanBus, VirtualBus};
 use isotp::conformance::{self, Dut, Options, TestResult, Verdict};
 use isotp::{Address, Config, Frame, LinkLayer, Stack};
 
+use crate::worker::Worker;
+
 /// Runs a Stack on `bus` that sends back every message, until dropped.
-struct EchoDut {
-    stop: Arc<AtomicBool>,
-    thread: Option<thread::JoinHandle<()>>,
-}
-
-impl EchoDut {
-    fn start(bus: impl CanBus, config: Config) -> EchoDut {
-        let stack = Stack::new(bus, Address::normal_11(0x7E8, 0x7E0).unwrap(), config).unwrap();
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = thread::spawn(move || {
-            while !flag.load(Ordering::Relaxed) {
-                if let Ok(Some(m)) = stack.recv(Some(Duration::from_millis(50))) {
-                    let _ = stack.send_blocking(&m, Some(Duration::from_secs(5)));
-                }
+fn echo_dut(bus: impl CanBus, config: Config) -> Worker {
+    let stack = Stack::new(bus, Address::normal_11(0x7E8, 0x7E0).unwrap(), config).unwrap();
+    Worker::spawn(move |stop| {
+        while !stop.load(Ordering::Relaxed) {
+            if let Ok(Some(m)) = stack.recv(Some(Duration::from_millis(50))) {
+                let _ = stack.send_blocking(&m, Some(Duration::from_secs(5)));
             }
-        });
-        EchoDut {
-            stop,
-            thread: Some(thread),
         }
-    }
-}
-
-impl Drop for EchoDut {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
+    })
 }
 
 fn options(link: LinkLayer) -> Options {
@@ -70,7 +48,7 @@ fn echo_config(link: LinkLayer) -> Config {
 #[test]
 fn our_echo_passes_every_classic_test() {
     let bus = VirtualBus::new();
-    let _dut = EchoDut::start(bus.attach(), echo_config(LinkLayer::classic()));
+    let _dut = echo_dut(bus.attach(), echo_config(LinkLayer::classic()));
     let results = conformance::run(&bus.attach(), &options(LinkLayer::classic())).unwrap();
     assert_eq!(results.len(), conformance::catalogue().len());
     for r in &results {
@@ -87,7 +65,7 @@ fn our_echo_passes_every_classic_test() {
 fn our_echo_passes_every_fd_test() {
     let bus = VirtualBus::new();
     let link = LinkLayer::fd(64, true);
-    let _dut = EchoDut::start(bus.attach(), echo_config(link));
+    let _dut = echo_dut(bus.attach(), echo_config(link));
     let results = conformance::run(&bus.attach(), &options(link)).unwrap();
     for r in &results {
         assert_eq!(r.verdict, Verdict::Pass, "{}: {}", r.name, r.detail);
@@ -100,7 +78,7 @@ fn a_dut_that_ignores_stmin_and_wait_fails_those_tests() {
     let mut config = echo_config(LinkLayer::classic());
     config.override_receiver_st_min = Some(Duration::ZERO); // sends CFs back to back
     config.wft_max = 0; // any FC.WAIT aborts
-    let _dut = EchoDut::start(bus.attach(), config);
+    let _dut = echo_dut(bus.attach(), config);
     let mut o = options(LinkLayer::classic());
     o.only = Some("tx.".into());
     o.stmin_trials = 3; // a real violation shows in every trial
@@ -128,12 +106,10 @@ fn a_dut_that_ignores_stmin_and_wait_fails_those_tests() {
 
 /// A careless receiver: every frame whose first nibble is 0 is taken as a single frame of the
 /// length in its low nibble (or of the whole frame when that is 0), and sent back as is.
-fn start_naive_sf_echo(bus: &VirtualBus) -> Arc<AtomicBool> {
+fn start_naive_sf_echo(bus: &VirtualBus) -> Worker {
     let port = bus.attach();
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    thread::spawn(move || {
-        while !flag.load(Ordering::Relaxed) {
+    Worker::spawn(move |stop| {
+        while !stop.load(Ordering::Relaxed) {
             if let Ok(Some(f)) = port.recv(Some(Duration::from_millis(50))) {
                 if f.id().raw() == 0x7E0 && f.data().first().is_some_and(|b| b >> 4 == 0) {
                     let reply =
@@ -142,18 +118,17 @@ fn start_naive_sf_echo(bus: &VirtualBus) -> Arc<AtomicBool> {
                 }
             }
         }
-    });
-    stop
+    })
 }
 
 #[test]
 fn a_dut_that_takes_an_escaped_single_frame_in_8_bytes_fails() {
     let bus = VirtualBus::new();
-    let stop = start_naive_sf_echo(&bus);
+    let dut = start_naive_sf_echo(&bus);
     let mut o = options(LinkLayer::classic());
     o.only = Some("rx.escaped_single_frame_classic".into());
     let v = verdicts(&conformance::run(&bus.attach(), &o).unwrap());
-    stop.store(true, Ordering::Relaxed);
+    drop(dut);
     let (verdict, detail) = &v["rx.escaped_single_frame_classic"];
     assert_eq!(*verdict, Verdict::Fail, "{detail}");
     assert!(detail.contains("yet the DUT sent"), "{detail}");
@@ -182,17 +157,15 @@ fn an_unknown_prefix_is_an_error() {
 
 /// A diagnostic server on `bus`: `22 F1 90` gets a positive answer of `answer_len` bytes, anything
 /// else the negative response "incorrect message length".
-fn start_ecu(bus: &VirtualBus, answer_len: usize) -> EchoDut {
+fn start_ecu(bus: &VirtualBus, answer_len: usize) -> Worker {
     let stack = Stack::new(
         bus.attach(),
         Address::normal_11(0x7E8, 0x7E0).unwrap(),
         Config::default(),
     )
     .unwrap();
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    let thread = thread::spawn(move || {
-        while !flag.load(Ordering::Relaxed) {
+    Worker::spawn(move |stop| {
+        while !stop.load(Ordering::Relaxed) {
             if let Ok(Some(m)) = stack.recv(Some(Duration::from_millis(50))) {
                 let answer = if m == [0x22, 0xF1, 0x90] {
                     let mut a = vec![0x62, 0xF1, 0x90];
@@ -204,11 +177,7 @@ fn start_ecu(bus: &VirtualBus, answer_len: usize) -> EchoDut {
                 let _ = stack.send_blocking(&answer, Some(Duration::from_secs(5)));
             }
         }
-    });
-    EchoDut {
-        stop,
-        thread: Some(thread),
-    }
+    })
 }
 
 fn uds_options() -> Options {
@@ -255,7 +224,7 @@ fn a_dut_that_takes_any_length_fails_the_overflow_test() {
     let bus = VirtualBus::new();
     let mut config = echo_config(LinkLayer::classic());
     config.max_frame_size = u32::MAX; // answers FF_DL 1000000000 with FC.CTS
-    let _dut = EchoDut::start(bus.attach(), config);
+    let _dut = echo_dut(bus.attach(), config);
     let mut o = options(LinkLayer::classic());
     o.only = Some("rx.overflow".into());
     let v = verdicts(&conformance::run(&bus.attach(), &o).unwrap());

@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use isotp::bus::{CanBus, Direction, Tracer, VirtualBus};
-use isotp::discovery::{Answer, FunctionalRequest, IdRange, Probe, Scan};
+use isotp::discovery::{Answer, Answers, FunctionalRequest, IdRange, Probe, Response, Scan};
 use isotp::wire::{FlowStatus, StMin};
 use isotp::{CanId, Config, Frame, ProtocolError};
 
@@ -13,6 +13,12 @@ use crate::vehicle::{self, SLOW};
 fn vehicle_on(bus: &VirtualBus) -> vehicle::Vehicle {
     let b = bus.clone();
     vehicle::start(move || Box::new(b.attach()) as Box<dyn CanBus>)
+}
+
+/// The responses of a request that ended within its overall limit.
+fn complete(answers: Answers) -> Vec<Response> {
+    assert!(answers.cut_off.is_none(), "{answers:?}");
+    answers.responses
 }
 
 fn range(text: &str) -> IdRange {
@@ -30,7 +36,7 @@ fn an_obd_request_collects_every_answer_with_flow_control_on_each_responders_id(
     let request = FunctionalRequest::obd()
         .with_window(Duration::from_millis(600))
         .with_config(config);
-    let answers = request.run(&bus.attach(), &[0x09, 0x02]).unwrap();
+    let answers = complete(request.run(&bus.attach(), &[0x09, 0x02]).unwrap());
     let by_id = |id: u32| {
         answers
             .iter()
@@ -64,7 +70,7 @@ fn a_29_bit_request_to_all_is_answered_by_each_fixed_address() {
     let request = FunctionalRequest::normal_fixed_29(0x33, vehicle::TESTER)
         .unwrap()
         .with_window(Duration::from_secs(1));
-    let answers = request.run(&bus.attach(), &[0x22, 0xF1, 0x90]).unwrap();
+    let answers = complete(request.run(&bus.attach(), &[0x22, 0xF1, 0x90]).unwrap());
     let mut ids: Vec<u32> = answers.iter().map(|a| a.response_id.raw()).collect();
     ids.sort();
     assert_eq!(ids, [0x18DA_F110, 0x18DA_F117], "{answers:?}");
@@ -105,7 +111,7 @@ fn a_responder_that_stops_midway_is_reported_with_its_error() {
                 assert_eq!(fc.data()[0] & 0xF0, 0x30);
             }
         });
-        request.run(&tester, &[0x09, 0x02]).unwrap()
+        complete(request.run(&tester, &[0x09, 0x02]).unwrap())
     });
     assert_eq!(answers.len(), 1, "{answers:?}");
     assert_eq!(answers[0].response_id.raw(), 0x7EC);
@@ -305,7 +311,7 @@ fn a_response_pending_answer_extends_the_wait_for_the_final_one() {
                     .unwrap();
             }
         });
-        request.run(&tester, &[0x09, 0x02]).unwrap()
+        complete(request.run(&tester, &[0x09, 0x02]).unwrap())
     });
     let got: Vec<&[u8]> = answers
         .iter()

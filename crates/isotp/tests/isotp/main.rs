@@ -10,6 +10,7 @@ mod check_recorded;
 mod conformance;
 mod discovery;
 mod drivers;
+mod hostile;
 #[cfg(feature = "socketcand-server")]
 mod hub_server;
 mod lead;
@@ -19,3 +20,4 @@ mod slcan_pty;
 mod socketcand_client;
 mod stack;
 pub mod vehicle;
+mod worker;

@@ -83,6 +83,7 @@ pub(crate) fn functional_request_to_kernel_ecus() -> CaseResult {
         .run(&tester, &[0x09, 0x02])
         .map_err(|e| e.to_string())?;
     let mut got: Vec<(u32, Result<Vec<u8>, String>)> = answers
+        .responses
         .iter()
         .map(|a| {
             let outcome = a.outcome.clone().map_err(|e| e.to_string());

@@ -91,6 +91,7 @@ fn a_functional_request_collects_python_ecus_answers() {
         .run(&tester, &[0x09, 0x02])
         .expect("request");
     let mut got: Vec<(u32, Option<Vec<u8>>)> = answers
+        .responses
         .iter()
         .map(|a| (a.response_id.raw(), a.outcome.clone().ok()))
         .collect();
