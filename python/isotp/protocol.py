@@ -768,14 +768,13 @@ class TransportLayerLogic:
             await loop.run_in_executor(None, self._wait_available, step)
 
     def _wait_available(self, timeout: float) -> bool:
-        """Waits up to ``timeout`` for a message to be readable, without taking it."""
+        """Waits up to ``timeout`` for a message to be readable, without taking it. Without
+        threads a message arrives only when the caller runs ``process()`` (in another thread):
+        looked for every 5 ms."""
         end = time.monotonic() + timeout
-        while not self.available():
-            left = end - time.monotonic()
-            if left <= 0:
-                return False
-            time.sleep(min(left, 0.001))
-        return True
+        while not self.available() and time.monotonic() < end:
+            time.sleep(min(0.005, max(0.0, end - time.monotonic())))
+        return self.available()
 
     def __aiter__(self) -> "TransportLayerLogic":
         return self
@@ -864,26 +863,18 @@ class TransportLayer(TransportLayerLogic):
         _open_native.add(native)
         _started_stacks.add(self)
         self._stop_requested.clear()
-        self.main_thread = threading.Thread(target=self._error_pump, args=(native,), daemon=True, name='isotp-errors')
+        # The threads hold the layer weakly: a layer dropped without stop() is collected, and its
+        # threads end with it.
+        me = weakref.ref(self)
+        self.main_thread = threading.Thread(target=_pump_errors, args=(me, native, self._stop_requested),
+                                            daemon=True, name='isotp-errors')
         self.main_thread.start()
         self.started = True
         if self.on_message is not None:
             # Set before start(): each message goes to the callback as it completes.
-            self._dispatcher = threading.Thread(target=self._dispatch, daemon=True, name='isotp-messages')
+            self._dispatcher = threading.Thread(target=_dispatch_messages, args=(me, self._stop_requested),
+                                                daemon=True, name='isotp-messages')
             self._dispatcher.start()
-
-    def _dispatch(self) -> None:
-        while not self._stop_requested.is_set():
-            try:
-                message = self._recv_detail(True, 0.1)
-            except RuntimeError:
-                return
-            callback = self.on_message
-            if message is not None and callback is not None:
-                try:
-                    callback(message)
-                except Exception as e:
-                    self.logger.error("on_message raised %s" % e)
 
     def stop(self) -> None:
         """Stops the Rust stack (every thread waiting in it returns) and resets the link."""
@@ -908,15 +899,6 @@ class TransportLayer(TransportLayerLogic):
             self._stop_requested.set()
             native.close()
             _open_native.discard(native)
-
-    def _error_pump(self, native: Any) -> None:
-        while not self._stop_requested.is_set():
-            try:
-                err = native.next_error(0.1)
-            except _isotp.NativeError:
-                return
-            if err is not None:
-                self._trigger_error(self._error_for(*err))
 
     def _require_native(self) -> Any:
         native = self._native
@@ -960,6 +942,14 @@ class TransportLayer(TransportLayerLogic):
     def available(self) -> bool:
         return self._require_native().available() if self.started else TransportLayerLogic.available(self)
 
+    def _wait_available(self, timeout: float) -> bool:
+        if not self.started:
+            return TransportLayerLogic._wait_available(self, timeout)
+        try:
+            return self._require_native().wait_available(timeout)
+        except _isotp.NativeError as e:
+            raise RuntimeError(e.args[1]) from None
+
     def transmitting(self) -> bool:
         return self._require_native().transmitting() if self.started else TransportLayerLogic.transmitting(self)
 
@@ -999,6 +989,42 @@ class TransportLayer(TransportLayerLogic):
         if self.started:
             raise RuntimeError("Cannot call reset() after a start(). See documentation and notes about backward compatibility.")
         TransportLayerLogic.reset(self)
+
+
+def _pump_errors(layer_ref: "weakref.ref[TransportLayer]", native: Any, stop: threading.Event) -> None:
+    """Hands the Rust stack's errors to the layer's ``error_handler``, until the layer stops or is
+    collected."""
+    while not stop.is_set():
+        try:
+            err = native.next_error(0.1)
+        except _isotp.NativeError:
+            return
+        layer = layer_ref()
+        if layer is None:
+            native.close()
+            return
+        if err is not None:
+            layer._trigger_error(layer._error_for(*err))
+        del layer
+
+
+def _dispatch_messages(layer_ref: "weakref.ref[TransportLayer]", stop: threading.Event) -> None:
+    """Gives each message to the layer's ``on_message``, until the layer stops or is collected."""
+    while not stop.is_set():
+        layer = layer_ref()
+        if layer is None:
+            return
+        try:
+            message = layer._recv_detail(True, 0.1)
+        except RuntimeError:
+            return
+        callback = layer.on_message
+        if message is not None and callback is not None:
+            try:
+                callback(message)
+            except Exception as e:
+                layer.logger.error("on_message raised %s" % e)
+        del layer
 
 
 def _is_spec(bus: Any) -> bool:

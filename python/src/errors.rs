@@ -136,6 +136,7 @@ impl ErrorText {
     pub(crate) fn stack(&self, e: &StackError) -> String {
         match e {
             StackError::Protocol(p) => self.protocol(p),
+            StackError::FrameIgnored(w) => self.warning(w),
             e => e.to_string(),
         }
     }
@@ -164,6 +165,7 @@ pub(crate) fn stack_error_kind(e: &StackError) -> &'static str {
         StackError::Stopped => "stopped",
         StackError::CanFdUnsupported => "can_fd_unsupported",
         StackError::ReceiveQueueFull { .. } => "receive_queue_full",
+        StackError::FrameIgnored(w) => warning_kind(w).unwrap_or("warning"),
         _ => "stack",
     }
 }

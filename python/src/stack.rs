@@ -301,6 +301,18 @@ impl NativeStack {
         Ok(self.get()?.available())
     }
 
+    /// Waits up to `timeout` for a message to be readable, taking nothing (see
+    /// `Link::wait_available`).
+    fn wait_available(&self, py: Python<'_>, timeout: f64) -> PyResult<bool> {
+        let stack = self.get()?;
+        let timeout = secs(Some(timeout))?;
+        let got = sliced(py, &self.closed, timeout, |slice| {
+            stack.wait_available(Some(slice)).then_some(())
+        });
+        Self::release(py, stack);
+        Ok(got?.is_some())
+    }
+
     fn transmitting(&self) -> PyResult<bool> {
         Ok(self.get()?.transmitting())
     }

@@ -767,8 +767,10 @@ fn dispatch(link: &mut LinkState, event: Event, clock: &Clock, now: Instant) {
             link.mail.report(StackError::ReceiveQueueFull { dropped });
             return;
         }
+        Event::Warning(Warning::NotForThisAddress) => return,
         Event::Warning(w) => {
             log::debug!("{}: {w}", link.endpoint.address());
+            link.mail.report(StackError::FrameIgnored(w));
             return;
         }
         other => {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use isotp_core::{ConfigError, ProtocolError, SendError, TargetAddressType};
+use isotp_core::{ConfigError, ProtocolError, SendError, TargetAddressType, Warning};
 
 use crate::bus::BusError;
 
@@ -39,6 +39,12 @@ pub enum StackError {
         /// Messages dropped since the link was created.
         dropped: u64,
     },
+    /// A frame for this link was ignored (malformed, a consecutive frame with no reception in
+    /// progress, a flow control with no transmission waiting for one ...): reported on
+    /// [`Link::errors`](super::Link::errors) as can-isotp reports it to its error handler; nothing
+    /// failed.
+    #[error("{0}")]
+    FrameIgnored(Warning),
     /// The message was dropped by `stop_sending`/`reset`/`set_address`, or the stack has stopped.
     #[error("the stack stopped before the operation completed")]
     Stopped,

@@ -297,6 +297,22 @@ impl Link {
         self.mail.messages.len() > 0
     }
 
+    /// Waits up to `timeout` (forever with `None`) for a message to be readable, taking nothing:
+    /// true when one waits (or the stack stopped, so that `recv` answers at once). For callers that
+    /// take the message elsewhere, e.g. an event loop that must not lose a message to a waiter it
+    /// cancelled.
+    pub fn wait_available(&self, timeout: Option<Duration>) -> bool {
+        let messages = &self.mail.messages;
+        self.runner
+            .shared
+            .block_on(
+                timeout,
+                |park| messages.poll_ready(park).then_some(()),
+                || messages.unpark_registration(),
+            )
+            .is_some()
+    }
+
     /// True while a message is being sent or queued.
     pub fn transmitting(&self) -> bool {
         self.peek(|l| l.endpoint.is_transmitting()).unwrap_or(false)
