@@ -1,6 +1,8 @@
 """One benchmark script for can-isotp 2.0.7 and this package (a drop-in: the same code runs on
 both). Two CanStacks on python-can's virtual bus (and, with this package, on a 'virtual:' interface
-string): 4095-byte transfers (frames/s) and 1-byte round trips (median and p99).
+string): 4095-byte transfers (frames/s) and 1-byte round trips (median and p99). Beside them, the
+ceiling of python-can's virtual bus itself in the same run: one Python thread sending 8-byte frames
+as fast as it can, another receiving them (no ISO-TP at all).
 
     python bench.py [--messages 20] [--round-trips 500] [--json]
 """
@@ -64,6 +66,32 @@ def throughput(kind, messages):
         close(s1, s2, buses)
 
 
+def python_can_ceiling(frames):
+    """Frames/s one way through python-can's virtual bus between two Python threads."""
+    ch = uuid.uuid4().hex
+    tx, rx = can.Bus(interface='virtual', channel=ch), can.Bus(interface='virtual', channel=ch)
+    try:
+        msg = can.Message(arbitration_id=0x7E0, data=bytes(8), is_extended_id=False)
+        received = [0]
+
+        def receive():
+            while received[0] < frames and rx.recv(5) is not None:
+                received[0] += 1
+
+        t = threading.Thread(target=receive)
+        t.start()
+        start = time.perf_counter()
+        for _ in range(frames):
+            tx.send(msg)
+        t.join()
+        elapsed = time.perf_counter() - start
+        assert received[0] == frames, 'python-can lost frames'
+        return {'frames_per_s': frames / elapsed, 'frames': frames, 'seconds': elapsed}
+    finally:
+        tx.shutdown()
+        rx.shutdown()
+
+
 def round_trips(kind, count):
     s1, s2, buses = make_pair(kind)
     stop = threading.Event()
@@ -101,12 +129,14 @@ def main():
     args = ap.parse_args()
     package = 'isotp (Rust) ' + isotp.__version__ if '+rs' in isotp.__version__ else 'can-isotp ' + isotp.__version__
     kinds = ['python-can'] + (['interface-string'] if '+rs' in isotp.__version__ else [])
-    results = {'package': package}
+    results = {'package': package, 'python_can_ceiling': python_can_ceiling(587 * args.messages)}
     for kind in kinds:
         results[kind] = {'throughput_4095': throughput(kind, args.messages), 'rtt_1_byte': round_trips(kind, args.round_trips)}
     if args.json:
         print(json.dumps(results))
     else:
+        print('%-28s %-16s %9.0f frames/s   (one way, two Python threads, no ISO-TP)' % (
+            'python-can ' + can.__version__, 'virtual bus', results['python_can_ceiling']['frames_per_s']))
         for kind in kinds:
             r = results[kind]
             print('%-28s %-16s %9.0f frames/s   RTT median %7.0f us  p99 %7.0f us' % (
