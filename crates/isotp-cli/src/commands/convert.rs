@@ -21,20 +21,20 @@ pub fn run(args: &ConvertArgs) -> CliResult {
         .or_else(|| Format::from_path(&args.output))
         .ok_or_else(|| {
             CliError::usage(format!(
-                "cannot tell the output format of '{}' from its extension: give --to candump|asc|blf",
+                "cannot tell the output format of '{}' from its extension: give --to candump|asc|blf|pcapng|pcap",
                 args.output.display()
             ))
         })?;
     if !to.is_writable() {
         return Err(CliError::usage(format!(
-            "writing {} is not supported: convert to candump, asc or blf",
+            "writing {} is not supported: convert to candump, asc, blf, pcapng or pcap",
             to.description()
         )));
     }
     let mut reader = open_log(&args.input, args.from)?;
     let from = reader.format();
     let stdout = args.output.as_os_str() == "-";
-    if stdout && to == Format::Blf {
+    if stdout && !to.is_streamable() {
         return Err(CliError::usage(
             "BLF is written to a file (its header is completed at the end), not to standard output",
         ));
@@ -107,8 +107,8 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// A file, or standard output for the text formats (which never seek).
-enum Output {
+/// A file, or standard output for the formats that never seek ([`Format::is_streamable`]).
+pub(crate) enum Output {
     File(BufWriter<File>),
     Stdout(BufWriter<io::Stdout>),
 }

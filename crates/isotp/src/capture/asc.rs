@@ -503,6 +503,10 @@ impl<W: Write> AscWriter<W> {
         self.out.write_all(&self.line)
     }
 
+    pub(crate) fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+
     pub(crate) fn finish(mut self) -> std::io::Result<W> {
         if self.start.is_none() {
             self.header(Duration::ZERO)?;

@@ -684,6 +684,10 @@ impl<W: Write + std::io::Seek> BlfWriter<W> {
         Ok(())
     }
 
+    pub(crate) fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+
     pub(crate) fn finish(mut self) -> std::io::Result<W> {
         while !self.buffer.is_empty() {
             self.flush_container(CONTAINER_SIZE)?;

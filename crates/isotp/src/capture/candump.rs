@@ -245,6 +245,10 @@ impl<W: Write> CandumpWriter<W> {
         self.out.write_all(&self.line)
     }
 
+    pub(crate) fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+
     pub(crate) fn finish(mut self) -> std::io::Result<W> {
         self.out.flush()?;
         Ok(self.out)
