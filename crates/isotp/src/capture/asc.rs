@@ -33,6 +33,7 @@ use super::Skipped;
 const FLAG_REMOTE: u32 = 0x10;
 const FLAG_EDL: u32 = 0x1000;
 const FLAG_BRS: u32 = 0x2000;
+const FLAG_ESI: u32 = 0x4000;
 
 pub(crate) struct AscReader<R> {
     lines: Lines<R>,
@@ -380,6 +381,7 @@ impl<R> AscReader<R> {
                 &data[..len],
                 brs == b"1" || flags.is_some_and(|fl| fl & FLAG_BRS != 0),
             )
+            .map(|f| f.with_esi(esi == b"1" || flags.is_some_and(|fl| fl & FLAG_ESI != 0)))
         } else {
             Frame::new(id, &data[..len])
         }
@@ -482,10 +484,14 @@ impl<W: Write> AscWriter<W> {
             if f.is_brs() {
                 flags |= FLAG_BRS;
             }
+            if f.is_esi() {
+                flags |= FLAG_ESI;
+            }
             write!(
                 line,
-                "CANFD {ch:>3} {dir:<4} {id:>8}  {} 0 {:x} {:>2}",
+                "CANFD {ch:>3} {dir:<4} {id:>8}  {} {} {:x} {:>2}",
                 u8::from(f.is_brs()),
+                u8::from(f.is_esi()),
                 f.dlc(),
                 f.len()
             )?;

@@ -39,9 +39,11 @@ const FLAG_TX: u8 = 0x01;
 const FLAG_REMOTE: u8 = 0x80;
 const FD_EDL: u8 = 0x01;
 const FD_BRS: u8 = 0x02;
+const FD_ESI: u8 = 0x04;
 const FD64_REMOTE: u32 = 0x0010;
 const FD64_EDL: u32 = 0x1000;
 const FD64_BRS: u32 = 0x2000;
+const FD64_ESI: u32 = 0x4000;
 /// Object header flag: timestamps in units of 10 µs (else 1 ns).
 const TIME_TEN_MICS: u32 = 0x1;
 
@@ -462,7 +464,13 @@ fn can_fd_message(b: &[u8]) -> Result<Object, String> {
             b.len().saturating_sub(20)
         )
     })?;
-    let frame = fd_or_classic(id(u32_at(b, 4))?, data, fd, b[13] & FD_BRS != 0)?;
+    let frame = fd_or_classic(
+        id(u32_at(b, 4))?,
+        data,
+        fd,
+        b[13] & FD_BRS != 0,
+        b[13] & FD_ESI != 0,
+    )?;
     Ok(Object::Frame(frame, u16_at(b, 0), b[2] & FLAG_TX != 0))
 }
 
@@ -498,13 +506,14 @@ fn can_fd_message_64(b: &[u8], object: &[u8], header_size: usize) -> Result<Obje
         &data[..len],
         flags & FD64_EDL != 0,
         flags & FD64_BRS != 0,
+        flags & FD64_ESI != 0,
     )?;
     Ok(Object::Frame(frame, u16::from(b[0]), b[34] != 0))
 }
 
-fn fd_or_classic(id: CanId, data: &[u8], fd: bool, brs: bool) -> Result<Frame, String> {
+fn fd_or_classic(id: CanId, data: &[u8], fd: bool, brs: bool, esi: bool) -> Result<Frame, String> {
     if fd {
-        Frame::new_fd(id, data, brs)
+        Frame::new_fd(id, data, brs).map(|f| f.with_esi(esi))
     } else {
         Frame::new(id, &data[..data.len().min(8)])
     }
@@ -612,6 +621,9 @@ impl<W: Write + std::io::Seek> BlfWriter<W> {
             let mut flags = FD64_EDL;
             if f.is_brs() {
                 flags |= FD64_BRS;
+            }
+            if f.is_esi() {
+                flags |= FD64_ESI;
             }
             body.push(channel.min(255) as u8);
             body.push(f.dlc());
@@ -798,7 +810,7 @@ mod tests {
         let mut fd = vec![1, 0, 0, 9];
         fd.extend_from_slice(&0x7E8u32.to_le_bytes());
         fd.extend_from_slice(&[0; 4]);
-        fd.extend_from_slice(&[0, FD_EDL | FD_BRS, 12, 0, 0, 0, 0, 0]);
+        fd.extend_from_slice(&[0, FD_EDL | FD_BRS | FD_ESI, 12, 0, 0, 0, 0, 0]);
         fd.extend_from_slice(&[0xAB; 64]);
         objects.extend(object(CAN_FD_MESSAGE, 1, 2, 2_000_000, &fd));
         objects.extend_from_slice(&[0, 0, 0]);
@@ -806,7 +818,7 @@ mod tests {
         let mut fd64 = vec![1, 10, 16, 0];
         fd64.extend_from_slice(&0x7E0u32.to_le_bytes());
         fd64.extend_from_slice(&0u32.to_le_bytes());
-        fd64.extend_from_slice(&FD64_EDL.to_le_bytes());
+        fd64.extend_from_slice(&(FD64_EDL | FD64_ESI).to_le_bytes());
         fd64.extend_from_slice(&[0; 16]);
         fd64.extend_from_slice(&[0, 0, 0, 0]); // bit count, direction rx, ext data offset
         fd64.extend_from_slice(&[0; 4]);
@@ -828,11 +840,12 @@ mod tests {
         assert_eq!(got[0].direction, Some(Direction::Tx));
         assert_eq!(got[0].frame.to_string(), "18DAF110#021003");
         assert_eq!(got[1].time, start + Duration::from_millis(2));
-        assert!(got[1].frame.is_fd() && got[1].frame.is_brs());
+        assert!(got[1].frame.is_fd() && got[1].frame.is_brs() && got[1].frame.is_esi());
         assert_eq!(got[1].frame.data(), &[0xAB; 12]);
         let mut want = [0u8; 16];
         want[..8].fill(0x11);
         assert_eq!(got[2].frame.data(), &want);
+        assert!(got[2].frame.is_esi() && !got[2].frame.is_brs());
         assert_eq!(got[2].direction, Some(Direction::Rx));
         assert_eq!(
             skipped,
