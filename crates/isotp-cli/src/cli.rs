@@ -184,6 +184,11 @@ pub struct ConvertArgs {
     /// The format of OUT [default: by extension]
     #[arg(long, value_name = "candump|asc|blf|pcapng|pcap")]
     pub to: Option<isotp::capture::Format>,
+
+    /// Read and write the dates of ASC and BLF headers as UTC [default: local time, as Vector's
+    /// tools write them]
+    #[arg(long)]
+    pub utc: bool,
 }
 
 /// How received PDUs are printed.
@@ -308,6 +313,11 @@ pub struct SourceArgs {
         requires = "log"
     )]
     pub log_format: Option<isotp::capture::Format>,
+
+    /// Read the dates of ASC and BLF headers as UTC [default: local time, as Vector's tools write
+    /// them]
+    #[arg(long, requires = "log")]
+    pub utc: bool,
 
     /// Stop after COUNT lines of output [default: no limit]
     #[arg(short = 'n', long, value_name = "COUNT")]

@@ -5,7 +5,7 @@ use std::io::{self, BufRead, BufReader};
 use std::time::{Duration, Instant};
 
 use isotp::bus::CanBus;
-use isotp::capture::{self, Format};
+use isotp::capture::{self, Format, Zone};
 use isotp_core::Frame;
 
 use crate::cli::SourceArgs;
@@ -67,7 +67,7 @@ impl FrameSource {
         args.check_one_source()?;
         if let Some(path) = &args.log {
             return Ok(FrameSource::Log {
-                reader: Box::new(open_log(path, args.log_format)?),
+                reader: Box::new(open_log(path, args.log_format, zone(args.utc))?),
                 malformed: 0,
             });
         }
@@ -181,11 +181,21 @@ impl FrameSource {
 /// At most this many malformed records are described; the rest are counted.
 const MAX_WARNINGS: u64 = 10;
 
+/// The zone of `--utc`: UTC when given, else local time.
+pub fn zone(utc: bool) -> Zone {
+    if utc {
+        Zone::Utc
+    } else {
+        Zone::Local
+    }
+}
+
 /// Opens a log for reading: `-` is standard input. The format is `format`, else the file's extension,
-/// else what its first bytes look like, else candump.
+/// else what its first bytes look like, else candump; header dates are read in `zone`.
 pub fn open_log(
     path: &std::path::Path,
     format: Option<Format>,
+    zone: Zone,
 ) -> CliResult<capture::Reader<Box<dyn BufRead>>> {
     let mut input: Box<dyn BufRead> = if path.as_os_str() == "-" {
         Box::new(BufReader::with_capacity(1 << 16, io::stdin()))
@@ -204,6 +214,6 @@ pub fn open_log(
         .fill_buf()
         .map_err(|e| CliError::usage(format!("cannot read log '{}': {e}", path.display())))?;
     let format = Format::detect(format, path, head);
-    capture::Reader::new(input, format)
+    capture::Reader::with_zone(input, format, zone)
         .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))
 }

@@ -9,7 +9,7 @@ use isotp::capture::{Format, Writer};
 use crate::cli::ConvertArgs;
 use crate::error::{CliError, CliResult};
 use crate::output::note;
-use crate::source::open_log;
+use crate::source::{open_log, zone};
 
 /// At most this many malformed records are described; the rest are counted.
 const MAX_WARNINGS: u64 = 10;
@@ -31,7 +31,7 @@ pub fn run(args: &ConvertArgs) -> CliResult {
             to.description()
         )));
     }
-    let mut reader = open_log(&args.input, args.from)?;
+    let mut reader = open_log(&args.input, args.from, zone(args.utc))?;
     let from = reader.format();
     let stdout = args.output.as_os_str() == "-";
     if stdout && !to.is_streamable() {
@@ -50,7 +50,8 @@ pub fn run(args: &ConvertArgs) -> CliResult {
         })?;
         Output::File(BufWriter::with_capacity(1 << 16, f))
     };
-    let mut writer = Writer::new(out, to).map_err(|e| CliError::failure(e.to_string()))?;
+    let mut writer =
+        Writer::with_zone(out, to, zone(args.utc)).map_err(|e| CliError::failure(e.to_string()))?;
     let (mut frames, mut malformed) = (0u64, 0u64);
     for item in &mut reader {
         match item {

@@ -11,7 +11,7 @@ use flate2::{Decompress, FlushDecompress, Status};
 use isotp_core::wire::dlc;
 use isotp_core::{CanId, Frame};
 
-use super::civil::DateTime;
+use super::civil::{DateTime, Zone};
 use super::error::{Error, Position};
 use super::record::{Channel, ChannelName, Direction, Record};
 use super::Skipped;
@@ -84,7 +84,7 @@ pub(crate) struct BlfReader<R> {
 }
 
 impl<R: BufRead> BlfReader<R> {
-    pub(crate) fn new(mut input: R) -> Result<BlfReader<R>, Error> {
+    pub(crate) fn new(mut input: R, zone: Zone) -> Result<BlfReader<R>, Error> {
         let mut head = [0u8; 72];
         read_exact(&mut input, &mut head, 0, "the file header")?;
         if &head[..4] != FILE_SIGNATURE {
@@ -102,7 +102,7 @@ impl<R: BufRead> BlfReader<R> {
         Ok(BlfReader {
             input,
             offset: header_size as u64,
-            start: system_time(&head[40..56]),
+            start: system_time(&head[40..56], zone),
             data: Vec::with_capacity(256 << 10),
             pos: 0,
             container: 0,
@@ -126,9 +126,9 @@ fn read_exact<R: Read>(input: &mut R, buf: &mut [u8], at: u64, what: &str) -> Re
     })
 }
 
-/// A Windows SYSTEMTIME (year, month, weekday, day, hour, minute, second, milliseconds), read as
-/// UTC; `None` when unset or invalid.
-fn system_time(b: &[u8]) -> Option<Duration> {
+/// A Windows SYSTEMTIME (year, month, weekday, day, hour, minute, second, milliseconds) in `zone`
+/// (Vector writes local time); `None` when unset or invalid.
+fn system_time(b: &[u8], zone: Zone) -> Option<Duration> {
     let f = |i: usize| u32::from(u16_at(b, 2 * i));
     DateTime {
         year: i64::from(f(0)),
@@ -140,7 +140,7 @@ fn system_time(b: &[u8]) -> Option<Duration> {
         nanos: f(7).checked_mul(1_000_000)?,
     }
     .valid()
-    .map(DateTime::to_unix)
+    .map(|d| zone.unix(d))
 }
 
 enum Parsed {
@@ -563,9 +563,11 @@ impl<R: BufRead> Iterator for BlfReader<R> {
 
 /// Writes a BLF file as python-can and Vector's tools read it: CAN_MESSAGE objects for classic frames,
 /// CAN_FD_MESSAGE_64 for CAN FD, in zlib containers of 128 KiB, with 1 ns timestamps; the file header
-/// (sizes, counts, start and stop times) is written at the end, so the output must be seekable.
+/// (sizes, counts, start and stop times in the writer's [`Zone`]) is written at the end, so the
+/// output must be seekable.
 pub(crate) struct BlfWriter<W> {
     out: W,
+    zone: Zone,
     buffer: Vec<u8>,
     start: Option<Duration>,
     stop: Duration,
@@ -577,10 +579,11 @@ pub(crate) struct BlfWriter<W> {
 const CONTAINER_SIZE: usize = 128 << 10;
 
 impl<W: Write + std::io::Seek> BlfWriter<W> {
-    pub(crate) fn new(mut out: W) -> std::io::Result<BlfWriter<W>> {
+    pub(crate) fn new(mut out: W, zone: Zone) -> std::io::Result<BlfWriter<W>> {
         out.write_all(&[0u8; FILE_HEADER_SIZE])?;
         Ok(BlfWriter {
             out,
+            zone,
             buffer: Vec::with_capacity(CONTAINER_SIZE + 256),
             start: None,
             stop: Duration::ZERO,
@@ -714,8 +717,8 @@ impl<W: Write + std::io::Seek> BlfWriter<W> {
         h.extend_from_slice(&self.objects.to_le_bytes());
         h.extend_from_slice(&0u32.to_le_bytes());
         let start = self.start.unwrap_or(Duration::ZERO);
-        h.extend_from_slice(&system_time_bytes(start));
-        h.extend_from_slice(&system_time_bytes(self.stop.max(start)));
+        h.extend_from_slice(&system_time_bytes(start, self.zone));
+        h.extend_from_slice(&system_time_bytes(self.stop.max(start), self.zone));
         h.resize(FILE_HEADER_SIZE, 0);
         self.out.seek(std::io::SeekFrom::Start(0))?;
         self.out.write_all(&h)?;
@@ -725,8 +728,8 @@ impl<W: Write + std::io::Seek> BlfWriter<W> {
     }
 }
 
-fn system_time_bytes(t: Duration) -> [u8; 16] {
-    let d = DateTime::from_unix(t);
+fn system_time_bytes(t: Duration, zone: Zone) -> [u8; 16] {
+    let d = zone.civil(t);
     let fields = [
         d.year as u16,
         d.month as u16,
@@ -775,7 +778,10 @@ mod tests {
         let mut f = vec![0u8; FILE_HEADER_SIZE];
         f[..4].copy_from_slice(FILE_SIGNATURE);
         f[4..8].copy_from_slice(&(FILE_HEADER_SIZE as u32).to_le_bytes());
-        f[40..56].copy_from_slice(&system_time_bytes(Duration::from_secs(1_700_000_000)));
+        f[40..56].copy_from_slice(&system_time_bytes(
+            Duration::from_secs(1_700_000_000),
+            Zone::Utc,
+        ));
         let size = 32 + objects.len();
         f.extend_from_slice(OBJ_SIGNATURE);
         f.extend_from_slice(&16u16.to_le_bytes());
@@ -792,7 +798,7 @@ mod tests {
     }
 
     fn read(bytes: &[u8]) -> (Vec<Result<Record, Error>>, Skipped) {
-        let mut r = BlfReader::new(bytes).unwrap();
+        let mut r = BlfReader::new(bytes, Zone::Utc).unwrap();
         let got = r.by_ref().collect();
         (got, r.skipped)
     }
@@ -860,7 +866,9 @@ mod tests {
     #[test]
     fn broken_files_say_where() {
         assert!(matches!(
-            BlfReader::new(&b"LOGX"[..]).err().map(|e| e.kind),
+            BlfReader::new(&b"LOGX"[..], Zone::Utc)
+                .err()
+                .map(|e| e.kind),
             Some(super::super::ErrorKind::Corrupt)
         ));
         let mut bad = file(&object(CAN_MESSAGE, 1, 2, 0, &[0; 16]));

@@ -16,6 +16,10 @@
 //! ends ([`Error::is_fatal`]). Remote frames, error frames and events that carry no data frame are
 //! passed over and counted ([`Reader::skipped`]).
 //!
+//! The calendar dates in ASC and BLF headers are read and written in local time, as Vector's tools
+//! write them; [`Reader::with_zone`] and [`Writer::with_zone`] take [`Zone::Utc`] for files that
+//! follow the other convention. TRC start times are UTC (as PEAK's and python-can's writers use).
+//!
 //! ```
 //! use isotp::capture::{Format, Reader, Writer};
 //!
@@ -46,6 +50,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Seek, Write};
 use std::path::Path;
 
+pub use civil::Zone;
 pub use error::{Error, ErrorKind, Position};
 pub use record::{Channel, ChannelName, Direction, Record};
 
@@ -350,7 +355,12 @@ impl<R: BufRead> Reader<R> {
     /// let err = Reader::new(&b"LOGG\x90\0\0\0"[..], Format::Asc).err().unwrap();
     /// assert!(err.to_string().contains("looks like a Vector BLF file"), "{err}");
     /// ```
-    pub fn new(mut input: R, format: Format) -> Result<Reader<R>, Error> {
+    pub fn new(input: R, format: Format) -> Result<Reader<R>, Error> {
+        Reader::with_zone(input, format, Zone::Local)
+    }
+
+    /// Reads `input` as `format`, the dates of ASC and BLF headers in `zone`.
+    pub fn with_zone(mut input: R, format: Format, zone: Zone) -> Result<Reader<R>, Error> {
         let looks_like = Format::sniff(head(&mut input)?);
         if let Some(other) = looks_like.filter(|&f| f != format) {
             return Err(Error::not_the_format(format, Some(other), None));
@@ -365,8 +375,8 @@ impl<R: BufRead> Reader<R> {
         }
         let inner = match format {
             Format::Candump => Inner::Candump(candump::CandumpReader::new(input)),
-            Format::Asc => Inner::Asc(asc::AscReader::new(input)),
-            Format::Blf => Inner::Blf(blf::BlfReader::new(input)?),
+            Format::Asc => Inner::Asc(asc::AscReader::new(input, zone)),
+            Format::Blf => Inner::Blf(blf::BlfReader::new(input, zone)?),
             Format::Trc => Inner::Trc(trc::TrcReader::new(input)),
             Format::Pcapng => Inner::Pcapng(pcap::PcapngReader::new(input)),
             Format::Pcap => Inner::Pcap(pcap::PcapReader::new(input)?),
@@ -529,12 +539,17 @@ fn write_error(e: std::io::Error) -> Error {
 }
 
 impl<W: Write + Seek> Writer<W> {
-    /// A writer of `format` into `out`.
+    /// A writer of `format` into `out`; the dates of ASC and BLF headers in local time.
     pub fn new(out: W, format: Format) -> Result<Writer<W>, Error> {
+        Writer::with_zone(out, format, Zone::Local)
+    }
+
+    /// A writer of `format` into `out`, the dates of ASC and BLF headers in `zone`.
+    pub fn with_zone(out: W, format: Format, zone: Zone) -> Result<Writer<W>, Error> {
         let output = match format {
             Format::Candump => Output::Candump(candump::CandumpWriter::new(out)),
-            Format::Asc => Output::Asc(asc::AscWriter::new(out)),
-            Format::Blf => Output::Blf(blf::BlfWriter::new(out).map_err(write_error)?),
+            Format::Asc => Output::Asc(asc::AscWriter::new(out, zone)),
+            Format::Blf => Output::Blf(blf::BlfWriter::new(out, zone).map_err(write_error)?),
             Format::Pcapng => Output::Pcapng(pcap::PcapngWriter::new(out).map_err(write_error)?),
             Format::Pcap => Output::Pcap(pcap::PcapWriter::new(out).map_err(write_error)?),
             Format::Trc => return Err(unwritable(format)),
