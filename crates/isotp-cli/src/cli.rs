@@ -120,6 +120,23 @@ Examples:
   isotp check --log drive.log --json > findings.jsonl")]
     Check(CheckArgs),
 
+    /// Wireshark's extcap interface: lists socketcand and SLCAN buses to Wireshark and captures
+    /// from them live
+    #[command(after_help = "\
+Installed with one command (Wireshark then lists the interfaces; its personal extcap folder is shown
+under Help > About > Folders):
+  mkdir -p ~/.local/lib/wireshark/extcap && ln -s \"$(command -v isotp)\" ~/.local/lib/wireshark/extcap/isotp-extcap
+
+Interfaces: 'isotp' (the bus typed in its options, any -i form); one per line of
+~/.config/isotp/extcap-interfaces (or the file ISOTP_EXTCAP_CONFIG names) and per word of
+ISOTP_EXTCAP_INTERFACES, e.g. socketcand://127.0.0.1:29536/vcan0 for `isotp hub`; one per USB serial
+port, as SLCAN.
+
+Examples:
+  isotp extcap --extcap-interfaces
+  isotp extcap --capture --extcap-interface isotp:socketcand://127.0.0.1:29536/vcan0 --fifo /tmp/can.pcapng")]
+    Extcap(crate::commands::extcap::ExtcapArgs),
+
     /// Test a device's ISO-TP against ISO 15765-2 with correct and deliberately wrong frames
     #[command(after_help = "\
 Each test prints pass, FAIL or skip with what it measured; --list names every test with the

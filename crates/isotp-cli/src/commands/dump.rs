@@ -216,7 +216,13 @@ pub fn run(args: &DumpArgs, color: ColorChoice) -> CliResult {
     let mut source = FrameSource::open(&args.source)?;
     let filter = Filter::for_dump(args)?;
     if let Some(path) = &args.write {
-        return record(args, path, &mut source, &filter);
+        return record(
+            path,
+            args.write_format,
+            args.source.count,
+            &mut source,
+            &filter,
+        );
     }
     let mut formatter = FrameFormatter {
         palette: Palette::for_stdout(color),
@@ -255,10 +261,18 @@ pub fn run(args: &DumpArgs, color: ColorChoice) -> CliResult {
     result
 }
 
-/// `isotp dump -w`: the frames that pass the filter into a recording instead of onto the screen.
-fn record(args: &DumpArgs, path: &Path, source: &mut FrameSource, filter: &Filter) -> CliResult {
+/// `isotp dump -w` (and `isotp extcap --capture`): at most `count` frames that pass the filter into a
+/// recording at `path` (`-`: standard output; a fifo will do), in `format` or the one its extension
+/// names (pcapng for standard output).
+pub fn record(
+    path: &Path,
+    format: Option<Format>,
+    count: Option<u64>,
+    source: &mut FrameSource,
+    filter: &Filter,
+) -> CliResult {
     let stdout = path.as_os_str() == "-";
-    let format = match args.write_format {
+    let format = match format {
         Some(f) => f,
         None if stdout => Format::Pcapng,
         None => Format::from_path(path).ok_or_else(|| {
@@ -300,7 +314,7 @@ fn record(args: &DumpArgs, path: &Path, source: &mut FrameSource, filter: &Filte
     writer.flush().map_err(failed)?;
     let mut written = 0u64;
     let result = loop {
-        if args.source.count.is_some_and(|n| written >= n) {
+        if count.is_some_and(|n| written >= n) {
             break Ok(());
         }
         match source.next(None) {
