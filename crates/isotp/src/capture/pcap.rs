@@ -257,7 +257,32 @@ impl<R: BufRead> PcapngReader<R> {
     }
 
     /// Reads the next block into `self.block` (its body); its type, or `None` at the end.
+    /// A whole packet or other block already in the input's buffer (the usual case): copied out
+    /// in one go, without the two reads of [`next_block`](Self::next_block).
+    fn buffered_block(&mut self) -> Option<u32> {
+        let buf = self.input.fill_buf().ok()?;
+        let kind = self.order.u32(buf, 0)?;
+        let total = self.order.u32(buf, 4)? as usize;
+        if self.offset == 0
+            || kind == SHB
+            || !(12..=MAX_BLOCK).contains(&total)
+            || total % 4 != 0
+            || buf.len() < total
+            || self.order.u32(buf, total - 4) != Some(total as u32)
+        {
+            return None;
+        }
+        self.block.clear();
+        self.block.extend_from_slice(&buf[8..total - 4]);
+        self.input.consume(total);
+        self.offset += total as u64;
+        Some(kind)
+    }
+
     fn next_block(&mut self) -> Result<Option<u32>, Error> {
+        if let Some(kind) = self.buffered_block() {
+            return Ok(Some(kind));
+        }
         let at = self.offset;
         let mut head = [0u8; 12];
         if !read_or_end(&mut self.input, &mut head[..8], at, "a block header")? {
