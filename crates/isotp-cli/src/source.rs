@@ -1,5 +1,5 @@
-//! Frames for `dump` and `sniff`: from a live interface, or from a recorded log (candump, ASC, BLF or
-//! TRC; a file or standard input), with the time each was captured.
+//! Frames for `dump` and `sniff`: from a live interface, or from a recorded log (candump, ASC, BLF,
+//! TRC, pcapng or pcap; a file or standard input), with the time each was captured.
 
 use std::io::{self, BufRead, BufReader};
 use std::time::{Duration, Instant};
@@ -167,6 +167,8 @@ impl FrameSource {
             if *malformed > 0 {
                 let what = match reader.format() {
                     Format::Blf => "object",
+                    Format::Pcapng => "block",
+                    Format::Pcap => "packet",
                     _ => "line",
                 };
                 note(&format!(

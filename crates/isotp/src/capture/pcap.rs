@@ -256,7 +256,6 @@ impl<R: BufRead> PcapngReader<R> {
         }
     }
 
-    /// Reads the next block into `self.block` (its body); its type, or `None` at the end.
     /// A whole packet or other block already in the input's buffer (the usual case): copied out
     /// in one go, without the two reads of [`next_block`](Self::next_block).
     fn buffered_block(&mut self) -> Option<u32> {
@@ -279,6 +278,7 @@ impl<R: BufRead> PcapngReader<R> {
         Some(kind)
     }
 
+    /// Reads the next block into `self.block` (its body); its type, or `None` at the end.
     fn next_block(&mut self) -> Result<Option<u32>, Error> {
         if let Some(kind) = self.buffered_block() {
             return Ok(Some(kind));
@@ -412,7 +412,7 @@ impl<R: BufRead> PcapngReader<R> {
         let ts = u64::from(order.u32(b, 4).ok_or_else(short)?) << 32
             | u64::from(order.u32(b, 8).ok_or_else(short)?);
         let captured = order.u32(b, 12).ok_or_else(short)? as usize;
-        let data = b.get(20..20 + captured).ok_or_else(|| {
+        let data = b.get(20..).and_then(|d| d.get(..captured)).ok_or_else(|| {
             format!("enhanced packet block too short for its {captured} captured bytes")
         })?;
         let interface = self.interfaces.get(index).ok_or_else(|| {
