@@ -221,13 +221,15 @@ fn random_records(rng: &mut Rng, n: usize) -> Vec<Record> {
 }
 
 /// What of `r` a format carries, read back: every bit of the frame in all of them; candump and
-/// ASC times to the microsecond; candump names channels (`can0` for channel 1), ASC and BLF number
-/// them (and write an unknown direction as received), pcap has neither channels nor directions.
+/// ASC times to the microsecond; candump names channels (`can0` for channel 1) and writes no
+/// direction (as `candump -l`, for Wireshark's reader), ASC and BLF number channels (and write an
+/// unknown direction as received), pcap has neither channels nor directions.
 fn carried(format: Format, mut r: Record) -> Record {
     let micros = |t: Duration| Duration::from_micros(((t.as_nanos() + 500) / 1000) as u64);
     match format {
         Format::Candump => {
             r.time = micros(r.time);
+            r.direction = None;
             if let Channel::Number(n) = r.channel {
                 r.channel = Channel::from_name(&format!("can{}", n - 1)).unwrap();
             }
