@@ -232,6 +232,15 @@ fn options(b: &[u8], order: Order) -> impl Iterator<Item = (u16, &[u8])> {
     })
 }
 
+fn not_a_section() -> Error {
+    Error::not_the_format_because(
+        super::Format::Pcapng,
+        None,
+        None,
+        Some("it does not start with a section header block"),
+    )
+}
+
 pub(crate) struct PcapngReader<R> {
     input: R,
     /// File offset of the next block.
@@ -284,6 +293,15 @@ impl<R: BufRead> PcapngReader<R> {
             return Ok(Some(kind));
         }
         let at = self.offset;
+        if at == 0 {
+            let head = self
+                .input
+                .fill_buf()
+                .map_err(|e| Error::io(Position::Start, &e))?;
+            if !head.is_empty() && !head.starts_with(&PCAPNG_MAGIC[..head.len().min(4)]) {
+                return Err(not_a_section());
+            }
+        }
         let mut head = [0u8; 12];
         if !read_or_end(&mut self.input, &mut head[..8], at, "a block header")? {
             return Ok(None);
@@ -305,12 +323,7 @@ impl<R: BufRead> PcapngReader<R> {
             };
             SHB
         } else if at == 0 {
-            return Err(Error::not_the_format_because(
-                super::Format::Pcapng,
-                None,
-                None,
-                Some("it does not start with a section header block"),
-            ));
+            return Err(not_a_section());
         } else {
             self.order.u32(&head, 0).unwrap_or_default()
         };
