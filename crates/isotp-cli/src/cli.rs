@@ -120,6 +120,23 @@ Examples:
   isotp check --log drive.log --json > findings.jsonl")]
     Check(CheckArgs),
 
+    /// Wireshark's extcap interface: lists socketcand and SLCAN buses to Wireshark and captures
+    /// from them live
+    #[command(after_help = "\
+Installed with one command (Wireshark then lists the interfaces; its personal extcap folder is shown
+under Help > About > Folders):
+  mkdir -p ~/.local/lib/wireshark/extcap && ln -s \"$(command -v isotp)\" ~/.local/lib/wireshark/extcap/isotp-extcap
+
+Interfaces: 'isotp' (the bus typed in its options, any -i form); one per line of
+~/.config/isotp/extcap-interfaces (or the file ISOTP_EXTCAP_CONFIG names) and per word of
+ISOTP_EXTCAP_INTERFACES, e.g. socketcand://127.0.0.1:29536/vcan0 for `isotp hub`; one per USB serial
+port, as SLCAN.
+
+Examples:
+  isotp extcap --extcap-interfaces
+  isotp extcap --capture --extcap-interface isotp:socketcand://127.0.0.1:29536/vcan0 --fifo /tmp/can.pcapng")]
+    Extcap(crate::commands::extcap::ExtcapArgs),
+
     /// Test a device's ISO-TP against ISO 15765-2 with correct and deliberately wrong frames
     #[command(after_help = "\
 Each test prints pass, FAIL or skip with what it measured; --list names every test with the
@@ -137,15 +154,16 @@ Examples:
     Echo(crate::commands::echo::EchoArgs),
 
     /// Convert a recorded log between formats: candump (.log), Vector ASC (.asc) and BLF (.blf),
-    /// PEAK TRC (.trc, read only)
+    /// pcapng (.pcapng) and pcap (.pcap) for Wireshark, PEAK TRC (.trc, read only)
     #[command(after_help = "\
 The formats follow the file extensions unless --from/--to say otherwise; IN may be - (standard
-input) and OUT - (standard output, text formats only). Remote frames, error frames and other events
+input) and OUT - (standard output, all formats but BLF). Remote frames, error frames and other events
 are not carried over: their counts are reported on standard error.
 
 Examples:
   isotp convert trace.blf trace.log
   isotp convert drive.log drive.asc
+  isotp convert trace.blf trace.pcapng && wireshark trace.pcapng
   isotp convert --from trc - - --to candump < session.txt")]
     Convert(ConvertArgs),
 
@@ -177,12 +195,17 @@ pub struct ConvertArgs {
     pub output: PathBuf,
 
     /// The format of IN [default: by extension, else by content, else candump]
-    #[arg(long, value_name = "candump|asc|blf|trc")]
+    #[arg(long, value_name = "candump|asc|blf|trc|pcapng|pcap")]
     pub from: Option<isotp::capture::Format>,
 
     /// The format of OUT [default: by extension]
-    #[arg(long, value_name = "candump|asc|blf")]
+    #[arg(long, value_name = "candump|asc|blf|pcapng|pcap")]
     pub to: Option<isotp::capture::Format>,
+
+    /// Read and write the dates of ASC and BLF headers as UTC [default: local time, as Vector's
+    /// tools write them]
+    #[arg(long)]
+    pub utc: bool,
 }
 
 /// How received PDUs are printed.
@@ -296,17 +319,22 @@ pub struct SourceArgs {
     pub iface: IfaceArg,
 
     /// Read frames from a recorded log instead of an interface (- = standard input): candump (.log),
-    /// Vector ASC (.asc) or BLF (.blf), PEAK TRC (.trc)
+    /// Vector ASC (.asc) or BLF (.blf), PEAK TRC (.trc), pcapng (.pcapng) or pcap (.pcap)
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
 
     /// The format of --log [default: by extension, else by content, else candump]
     #[arg(
         long = "log-format",
-        value_name = "candump|asc|blf|trc",
+        value_name = "candump|asc|blf|trc|pcapng|pcap",
         requires = "log"
     )]
     pub log_format: Option<isotp::capture::Format>,
+
+    /// Read the dates of ASC and BLF headers as UTC [default: local time, as Vector's tools write
+    /// them]
+    #[arg(long, requires = "log")]
+    pub utc: bool,
 
     /// Stop after COUNT lines of output [default: no limit]
     #[arg(short = 'n', long, value_name = "COUNT")]
@@ -365,6 +393,20 @@ pub struct DumpArgs {
     /// Annotate UDS (and OBD) services in single and first frames
     #[arg(short = 'u', long)]
     pub uds: bool,
+
+    /// Record the frames to FILE instead of printing them, in the format of its extension (.pcapng,
+    /// .pcap, .log, .asc; .blf from a log only); - writes pcapng to standard output, for
+    /// `isotp dump -i IF -w - | wireshark -k -i -`
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: Option<PathBuf>,
+
+    /// The format of -w [default: by extension; pcapng for -]
+    #[arg(
+        long = "write-format",
+        value_name = "pcapng|pcap|candump|asc|blf",
+        requires = "write"
+    )]
+    pub write_format: Option<isotp::capture::Format>,
 }
 
 /// `isotp sniff`.

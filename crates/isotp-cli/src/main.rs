@@ -35,12 +35,23 @@ fn run(cli: &Cli) -> CliResult {
         Command::Request(a) => commands::request::run(a),
         Command::Scan(a) => commands::scan::run(a),
         Command::Check(a) => commands::check::run(a),
+        Command::Extcap(a) => commands::extcap::run(a),
     }
 }
 
 fn main() -> ExitCode {
     // Usage errors exit with 2 (clap's convention, and ours); --help and --version with 0.
-    let cli = Cli::parse();
+    // Run as `isotp-extcap` (the link Wireshark's extcap folder holds), the arguments are those of
+    // `isotp extcap`.
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let extcap = args
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_stem())
+        .is_some_and(|name| name == "isotp-extcap");
+    if extcap {
+        args.insert(1, "extcap".into());
+    }
+    let cli = Cli::parse_from(args);
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

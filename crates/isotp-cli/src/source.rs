@@ -1,11 +1,12 @@
-//! Frames for `dump` and `sniff`: from a live interface, or from a recorded log (candump, ASC, BLF or
-//! TRC; a file or standard input), with the time each was captured.
+//! Frames for `dump` and `sniff`: from a live interface, or from a recorded log (candump, ASC, BLF,
+//! TRC, pcapng or pcap; a file or standard input), with the time each was captured.
 
 use std::io::{self, BufRead, BufReader};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use isotp::bus::CanBus;
-use isotp::capture::{self, Format};
+use isotp::capture::{self, Format, Zone};
 use isotp_core::Frame;
 
 use crate::cli::SourceArgs;
@@ -18,8 +19,8 @@ use crate::output::{note, LiveClock, Timestamp};
 pub struct Captured {
     /// When it was captured.
     pub time: Timestamp,
-    /// The interface name to show (`can0`).
-    pub iface: String,
+    /// The interface name to show (`can0`), shared rather than allocated for each frame.
+    pub iface: Arc<str>,
     /// The frame.
     pub frame: Frame,
 }
@@ -43,13 +44,15 @@ pub enum FrameSource {
         reader: Box<capture::Reader<Box<dyn BufRead>>>,
         /// Malformed records seen so far.
         malformed: u64,
+        /// The names of the channels seen so far (a log names a few, many times).
+        names: Vec<(capture::Channel, Arc<str>)>,
     },
     /// A live bus.
     Live {
         /// The bus.
         bus: Box<dyn CanBus>,
         /// Its short name.
-        name: String,
+        name: Arc<str>,
         /// Capture times.
         clock: LiveClock,
         /// Give up after this long without a frame.
@@ -67,8 +70,9 @@ impl FrameSource {
         args.check_one_source()?;
         if let Some(path) = &args.log {
             return Ok(FrameSource::Log {
-                reader: Box::new(open_log(path, args.log_format)?),
+                reader: Box::new(open_log(path, args.log_format, zone(args.utc))?),
                 malformed: 0,
+                names: Vec::new(),
             });
         }
         let Some(spec) = args.iface.iface.clone() else {
@@ -80,7 +84,7 @@ impl FrameSource {
         let bus = iface::open(&spec)?;
         Ok(FrameSource::Live {
             bus,
-            name: iface::short_name(&spec),
+            name: iface::short_name(&spec).into(),
             clock: LiveClock::new(),
             idle_limit: args.timeout,
             last_frame: Instant::now(),
@@ -97,7 +101,11 @@ impl FrameSource {
     /// malformed log lines are reported on standard error and skipped.
     pub fn next(&mut self, wait: Option<Duration>) -> CliResult<Next> {
         match self {
-            FrameSource::Log { reader, malformed } => loop {
+            FrameSource::Log {
+                reader,
+                malformed,
+                names,
+            } => loop {
                 match reader.next() {
                     None => return Ok(Next::End),
                     Some(Ok(r)) => {
@@ -106,7 +114,7 @@ impl FrameSource {
                             time: Timestamp::from_micros(
                                 u64::try_from((r.time.as_nanos() + 500) / 1000).unwrap_or(u64::MAX),
                             ),
-                            iface: r.channel.to_string(),
+                            iface: channel_name(names, r.channel),
                             frame: r.frame,
                         }));
                     }
@@ -163,10 +171,15 @@ impl FrameSource {
 
     /// Reports skipped log records at the end of a run.
     pub fn finish(&self) {
-        if let FrameSource::Log { malformed, reader } = self {
+        if let FrameSource::Log {
+            malformed, reader, ..
+        } = self
+        {
             if *malformed > 0 {
                 let what = match reader.format() {
                     Format::Blf => "object",
+                    Format::Pcapng => "block",
+                    Format::Pcap => "packet",
                     _ => "line",
                 };
                 note(&format!(
@@ -178,14 +191,43 @@ impl FrameSource {
     }
 }
 
+/// The name of `channel`, from `names` when it was seen before; the first [`MAX_NAMES`] channels
+/// are remembered.
+fn channel_name(
+    names: &mut Vec<(capture::Channel, Arc<str>)>,
+    channel: capture::Channel,
+) -> Arc<str> {
+    if let Some((_, name)) = names.iter().find(|(c, _)| *c == channel) {
+        return name.clone();
+    }
+    let name: Arc<str> = channel.to_string().into();
+    if names.len() < MAX_NAMES {
+        names.push((channel, name.clone()));
+    }
+    name
+}
+
+/// How many channel names a log source remembers.
+const MAX_NAMES: usize = 32;
+
 /// At most this many malformed records are described; the rest are counted.
 const MAX_WARNINGS: u64 = 10;
 
+/// The zone of `--utc`: UTC when given, else local time.
+pub fn zone(utc: bool) -> Zone {
+    if utc {
+        Zone::Utc
+    } else {
+        Zone::Local
+    }
+}
+
 /// Opens a log for reading: `-` is standard input. The format is `format`, else the file's extension,
-/// else what its first bytes look like, else candump.
+/// else what its first bytes look like, else candump; header dates are read in `zone`.
 pub fn open_log(
     path: &std::path::Path,
     format: Option<Format>,
+    zone: Zone,
 ) -> CliResult<capture::Reader<Box<dyn BufRead>>> {
     let mut input: Box<dyn BufRead> = if path.as_os_str() == "-" {
         Box::new(BufReader::with_capacity(1 << 16, io::stdin()))
@@ -204,6 +246,6 @@ pub fn open_log(
         .fill_buf()
         .map_err(|e| CliError::usage(format!("cannot read log '{}': {e}", path.display())))?;
     let format = Format::detect(format, path, head);
-    capture::Reader::new(input, format)
+    capture::Reader::with_zone(input, format, zone)
         .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))
 }

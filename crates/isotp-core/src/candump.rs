@@ -17,7 +17,8 @@
 //! # Frames
 //!
 //! `ID#DATA` is a classic frame of 0 to 8 bytes, `ID##F DATA` (no space) a CAN FD frame whose flags
-//! digit `F` sets the bit rate switch with bit 0 (ESI and the rest are ignored). Data is hex, two digits
+//! digit `F` holds the bit rate switch in bit 0 and the error state indicator in bit 1 (bit 2, the
+//! FDF mark newer kernels add, says nothing more than `##` does). Data is hex, two digits
 //! a byte, optionally with `.` between bytes as cansend allows; a classic frame may end with candump's
 //! `_D` DLC suffix, which is ignored. Remote frames (`ID#R`), error frames (an 8-digit id with
 //! candump's error flag `2xxxxxxx`) and CAN XL (`ID###`) are not data frames: each has its own error so a
@@ -135,7 +136,9 @@ impl FromStr for Frame {
                 .and_then(hex_value)
                 .ok_or(ParseFrameError::MissingFdFlags)?;
             let data = parse_data(&fd[1..])?;
-            return Frame::new_fd(id, &data, flags & 1 != 0).map_err(ParseFrameError::Frame);
+            return Frame::new_fd(id, &data, flags & 1 != 0)
+                .map(|f| f.with_esi(flags & 2 != 0))
+                .map_err(ParseFrameError::Frame);
         }
         if rest.starts_with(['R', 'r']) {
             return Err(ParseFrameError::RemoteFrame);
@@ -234,7 +237,13 @@ mod tests {
         let text = alloc::format!("123##3{}", "AB".repeat(12));
         let f: Frame = text.parse().unwrap();
         assert_eq!(f.data(), &data);
-        assert!(f.is_brs());
+        assert!(f.is_brs() && f.is_esi());
+        assert_eq!(alloc::string::ToString::to_string(&f), text);
+        let f: Frame = "123##2AABB".parse().unwrap();
+        assert!(!f.is_brs() && f.is_esi());
+        let f: Frame = "123##5AABB".parse().unwrap();
+        assert!(f.is_brs() && !f.is_esi());
+        assert_eq!(alloc::string::ToString::to_string(&f), "123##1AABB");
         assert_eq!(
             "123##1AABBCCDDEEFF001122".parse::<Frame>(),
             Err(ParseFrameError::Frame(crate::FrameError::InvalidFdLength {

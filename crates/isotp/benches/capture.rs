@@ -1,4 +1,4 @@
-//! Reading recorded logs: frames per second of the candump text reader and the BLF reader over the
+//! Reading recorded logs: frames per second of the candump, BLF, ASC and pcapng readers over the
 //! same 1,000,000 frames of diagnostic traffic (a request, a first frame, a flow control and two
 //! consecutive frames, over and over), generated in memory.
 //!
@@ -61,7 +61,7 @@ fn bench(c: &mut Criterion) {
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(10));
     group.throughput(Throughput::Elements(FRAMES as u64));
-    for format in [Format::Candump, Format::Blf, Format::Asc] {
+    for format in [Format::Candump, Format::Blf, Format::Asc, Format::Pcapng] {
         let bytes = encode(&records, format);
         assert_eq!(read_all(&bytes, format), FRAMES);
         group.bench_function(format!("{format} 1M frames ({} bytes)", bytes.len()), |b| {

@@ -9,7 +9,7 @@ use isotp::capture::{Format, Writer};
 use crate::cli::ConvertArgs;
 use crate::error::{CliError, CliResult};
 use crate::output::note;
-use crate::source::open_log;
+use crate::source::{open_log, zone};
 
 /// At most this many malformed records are described; the rest are counted.
 const MAX_WARNINGS: u64 = 10;
@@ -21,20 +21,20 @@ pub fn run(args: &ConvertArgs) -> CliResult {
         .or_else(|| Format::from_path(&args.output))
         .ok_or_else(|| {
             CliError::usage(format!(
-                "cannot tell the output format of '{}' from its extension: give --to candump|asc|blf",
+                "cannot tell the output format of '{}' from its extension: give --to candump|asc|blf|pcapng|pcap",
                 args.output.display()
             ))
         })?;
     if !to.is_writable() {
         return Err(CliError::usage(format!(
-            "writing {} is not supported: convert to candump, asc or blf",
+            "writing {} is not supported: convert to candump, asc, blf, pcapng or pcap",
             to.description()
         )));
     }
-    let mut reader = open_log(&args.input, args.from)?;
+    let mut reader = open_log(&args.input, args.from, zone(args.utc))?;
     let from = reader.format();
     let stdout = args.output.as_os_str() == "-";
-    if stdout && to == Format::Blf {
+    if stdout && !to.is_streamable() {
         return Err(CliError::usage(
             "BLF is written to a file (its header is completed at the end), not to standard output",
         ));
@@ -50,7 +50,8 @@ pub fn run(args: &ConvertArgs) -> CliResult {
         })?;
         Output::File(BufWriter::with_capacity(1 << 16, f))
     };
-    let mut writer = Writer::new(out, to).map_err(|e| CliError::failure(e.to_string()))?;
+    let mut writer =
+        Writer::with_zone(out, to, zone(args.utc)).map_err(|e| CliError::failure(e.to_string()))?;
     let (mut frames, mut malformed) = (0u64, 0u64);
     for item in &mut reader {
         match item {
@@ -107,8 +108,8 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// A file, or standard output for the text formats (which never seek).
-enum Output {
+/// A file, or standard output for the formats that never seek ([`Format::is_streamable`]).
+pub(crate) enum Output {
     File(BufWriter<File>),
     Stdout(BufWriter<io::Stdout>),
 }

@@ -1,9 +1,16 @@
 //! `isotp dump`: every CAN frame with its ISO-TP PCI explained, like isotpdump, live or from a log.
 
+use std::fs::File;
+use std::io::{self, BufWriter};
+use std::path::Path;
+use std::time::Duration;
+
+use isotp::capture::{Channel, Format, Record, Writer};
 use isotp_core::wire::{explain, AddressLength, FrameView, PciType};
 use isotp_core::{Address, CanId, Frame};
 
 use crate::cli::{DumpArgs, RxExt};
+use crate::commands::convert::Output;
 use crate::error::{CliError, CliResult};
 use crate::hex;
 use crate::link_options::{self, AddressArgs};
@@ -208,6 +215,15 @@ pub fn run(args: &DumpArgs, color: ColorChoice) -> CliResult {
     };
     let mut source = FrameSource::open(&args.source)?;
     let filter = Filter::for_dump(args)?;
+    if let Some(path) = &args.write {
+        return record(
+            path,
+            args.write_format,
+            args.source.count,
+            &mut source,
+            &filter,
+        );
+    }
     let mut formatter = FrameFormatter {
         palette: Palette::for_stdout(color),
         stamper: Stamper::new(args.time),
@@ -243,6 +259,100 @@ pub fn run(args: &DumpArgs, color: ColorChoice) -> CliResult {
     out.flush()?;
     source.finish();
     result
+}
+
+/// `isotp dump -w` (and `isotp extcap --capture`): at most `count` frames that pass the filter into a
+/// recording at `path` (`-`: standard output; a fifo will do), in `format` or the one its extension
+/// names (pcapng for standard output).
+pub fn record(
+    path: &Path,
+    format: Option<Format>,
+    count: Option<u64>,
+    source: &mut FrameSource,
+    filter: &Filter,
+) -> CliResult {
+    let stdout = path.as_os_str() == "-";
+    let format = match format {
+        Some(f) => f,
+        None if stdout => Format::Pcapng,
+        None => Format::from_path(path).ok_or_else(|| {
+            CliError::usage(format!(
+                "cannot tell the format of '{}' from its extension: give --write-format pcapng|pcap|candump|asc|blf",
+                path.display()
+            ))
+        })?,
+    };
+    if !format.is_writable() {
+        return Err(CliError::usage(format!(
+            "writing {} is not supported: record pcapng, pcap, candump, asc or blf",
+            format.description()
+        )));
+    }
+    let live = !source.is_log();
+    if !format.is_streamable() && (stdout || live) {
+        return Err(CliError::usage(
+            "BLF completes its header at the end, so it is written to a file from a log: record live traffic as pcapng (or candump, ASC) and convert it",
+        ));
+    }
+    let out = if stdout {
+        Output::Stdout(BufWriter::with_capacity(1 << 16, io::stdout()))
+    } else {
+        let f = File::create(path)
+            .map_err(|e| CliError::usage(format!("cannot create '{}': {e}", path.display())))?;
+        Output::File(BufWriter::with_capacity(1 << 16, f))
+    };
+    let failed = |e: isotp::capture::Error| {
+        if e.message.contains("Broken pipe") {
+            CliError::output(io::Error::from(io::ErrorKind::BrokenPipe))
+        } else {
+            CliError::failure(format!("{}: {e}", written_to(path)))
+        }
+    };
+    let mut writer = Writer::new(out, format).map_err(failed)?;
+    // Live, what is recorded reaches the file or pipe at once: a capture is stopped by Ctrl-C,
+    // and a reader of the pipe shows frames as they come.
+    writer.flush().map_err(failed)?;
+    let mut written = 0u64;
+    let result = loop {
+        if count.is_some_and(|n| written >= n) {
+            break Ok(());
+        }
+        match source.next(None) {
+            Ok(Next::Frame(c)) => {
+                if filter.side(&c.frame).is_none() {
+                    continue;
+                }
+                let record = Record {
+                    time: Duration::from_micros(c.time.as_micros()),
+                    channel: Channel::from_name(&c.iface).unwrap_or(Channel::Number(1)),
+                    direction: None,
+                    frame: c.frame,
+                };
+                writer.write(&record).map_err(failed)?;
+                if live {
+                    writer.flush().map_err(failed)?;
+                }
+                written += 1;
+            }
+            Ok(Next::Idle(_)) => {}
+            Ok(Next::End) => break Ok(()),
+            Err(e) => break Err(e),
+        }
+    };
+    writer.finish().map_err(failed)?;
+    source.finish();
+    if !stdout {
+        crate::output::note(&format!("{written} frames written to {}", written_to(path)));
+    }
+    result
+}
+
+fn written_to(path: &Path) -> String {
+    if path.as_os_str() == "-" {
+        "standard output".into()
+    } else {
+        path.display().to_string()
+    }
 }
 
 /// `[8]` for a classic frame, `[08]` for CAN FD (as isotpdump), `*` marking the bit rate switch.

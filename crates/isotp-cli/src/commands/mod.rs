@@ -6,6 +6,7 @@ pub mod convert;
 pub mod demo;
 pub mod dump;
 pub mod echo;
+pub mod extcap;
 pub mod hub;
 pub mod perf;
 pub mod recv;

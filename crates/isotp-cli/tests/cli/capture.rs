@@ -54,7 +54,7 @@ fn every_format_converts_and_decodes_to_the_same_pdus() {
     let (code, reference, _) = run(&["sniff", "--format", "json", "--log", log.to_str().unwrap()]);
     assert_eq!(code, 0);
     assert_eq!(reference.lines().count(), 2, "{reference}");
-    for ext in ["asc", "blf", "log"] {
+    for ext in ["asc", "blf", "log", "pcapng", "pcap"] {
         let out = dir().join(format!("conv-out.{ext}"));
         let (code, _, err) = run(&["convert", log.to_str().unwrap(), out.to_str().unwrap()]);
         assert_eq!(code, 0, "{err}");
@@ -64,7 +64,24 @@ fn every_format_converts_and_decodes_to_the_same_pdus() {
         assert_eq!((code, &pdus), (0, &reference), "{ext}: {err}");
         let (code, frames, _) = run(&["dump", "--log", out.to_str().unwrap()]);
         assert_eq!((code, frames.lines().count()), (0, 6), "{ext}");
+        let (code, _, err) = run(&["check", "--log", out.to_str().unwrap()]);
+        assert_eq!(code, 0, "{ext}: {err}");
     }
+    // dump -w records what it reads, as pcapng by default on standard output.
+    let out = isotp()
+        .args(["dump", "--log", log.to_str().unwrap(), "-w", "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let piped = file("piped.pcapng", &out.stdout);
+    let (code, pdus, err) = run(&[
+        "sniff",
+        "--format",
+        "json",
+        "--log",
+        piped.to_str().unwrap(),
+    ]);
+    assert_eq!((code, &pdus), (0, &reference), "{err}");
     // Text formats to standard output, and --from/--to over standard input.
     let out = isotp()
         .args(["convert", "--from", "candump", "-", "-", "--to", "asc"])

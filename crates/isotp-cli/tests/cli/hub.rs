@@ -239,7 +239,20 @@ fn dump_and_sniff_watch_a_live_conversation() {
         "--timeout",
         "10",
     ]);
-    hub.wait_for_clients("watch", 3);
+    // dump -w records the same frames live, as pcapng.
+    let recording = std::env::temp_dir().join(format!("isotp-live-{}.pcapng", std::process::id()));
+    let record = spawn(&[
+        "dump",
+        "-i",
+        &bus,
+        "-w",
+        recording.to_str().unwrap(),
+        "-n",
+        "5",
+        "--timeout",
+        "10",
+    ]);
+    hub.wait_for_clients("watch", 4);
     // Tester to ECU: 20 bytes (first frame, flow control, two consecutive frames).
     isotp()
         .args([
@@ -286,6 +299,24 @@ fn dump_and_sniff_watch_a_live_conversation() {
         })
         .collect();
     assert_eq!(kinds, ["[FF]", "[FC]", "[CF]", "[CF]", "[SF]"], "{out}");
+    let (code, _, err) = finish(record);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("5 frames written to"), "{err}");
+    let out = isotp()
+        .args([
+            "sniff",
+            "--format",
+            "hex",
+            "--log",
+            recording.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&recording);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("{VIN_RESPONSE}\n7E 00\n")
+    );
 }
 
 #[test]

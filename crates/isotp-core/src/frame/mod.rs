@@ -100,7 +100,8 @@ impl fmt::Display for CanId {
     }
 }
 
-/// One CAN or CAN FD data frame: identifier, 0 to 64 data bytes, and the FD and bit-rate-switch flags.
+/// One CAN or CAN FD data frame: identifier, 0 to 64 data bytes, and the FD, bit-rate-switch and
+/// error-state-indicator flags.
 ///
 /// The data length is always one the bus can carry (0 to 8 for classic CAN; 0-8, 12, 16, 20, 24, 32, 48
 /// or 64 for CAN FD). Reads and writes candump's text (`7E0#0322F190`, `7E0##1...` for CAN FD; see
@@ -123,6 +124,9 @@ pub struct Frame {
     len: u8,
     fd: bool,
     brs: bool,
+    /// Error state indicator: the sender of a CAN FD frame was error passive. Only recorded traffic
+    /// carries it; the engine never sets it.
+    esi: bool,
     data: [u8; 64],
 }
 
@@ -163,6 +167,7 @@ impl Frame {
             len: len as u8,
             fd,
             brs: fd && brs,
+            esi: false,
             data: buf,
         }
     }
@@ -174,8 +179,32 @@ impl Frame {
             len: len.min(64) as u8,
             fd,
             brs: fd && brs,
+            esi: false,
             data: buf,
         }
+    }
+
+    /// The same frame with the error state indicator set or cleared (CAN FD frames only: a classic
+    /// frame has no ESI bit and is returned unchanged). Loggers record it; ISO-TP ignores it.
+    ///
+    /// ```
+    /// use isotp_core::{CanId, Frame};
+    /// let fd = Frame::new_fd(CanId::standard(0x123)?, &[0xAA, 0xBB], true)?.with_esi(true);
+    /// assert!(fd.is_esi());
+    /// assert_eq!(fd.to_string(), "123##3AABB");
+    /// let classic = Frame::new(CanId::standard(0x123)?, &[])?.with_esi(true);
+    /// assert!(!classic.is_esi());
+    /// # Ok::<(), isotp_core::FrameError>(())
+    /// ```
+    #[must_use]
+    pub fn with_esi(mut self, esi: bool) -> Frame {
+        self.esi = self.fd && esi;
+        self
+    }
+
+    /// True when a CAN FD frame carries the error state indicator (its sender was error passive).
+    pub fn is_esi(&self) -> bool {
+        self.esi
     }
 
     /// The identifier.
@@ -215,11 +244,11 @@ impl Frame {
 }
 
 impl fmt::Debug for Frame {
-    /// candump style: `7E0#0322F190`, or `7E0##1<data>` for CAN FD.
+    /// candump style: `7E0#0322F190`, or `7E0##1<data>` for CAN FD (flags digit: BRS 1, ESI 2).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}#", self.id)?;
         if self.fd {
-            write!(f, "#{:X}", u8::from(self.brs))?;
+            write!(f, "#{:X}", u8::from(self.brs) | u8::from(self.esi) << 1)?;
         }
         for b in self.data() {
             write!(f, "{b:02X}")?;

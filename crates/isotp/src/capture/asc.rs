@@ -12,8 +12,9 @@
 //! ```
 //!
 //! Times are offsets from the start of the trigger block (`timestamps absolute`) or from the previous
-//! event (`timestamps relative`); with a date in the header they become wall-clock times, read as UTC
-//! (the file does not say its time zone). Ids and data are hex, or decimal under `base dec`; a 29-bit
+//! event (`timestamps relative`); with a date in the header they become wall-clock times. The file
+//! does not say its time zone: the date is read and written in the [`Zone`] given, local time by
+//! default, as Vector's tools write it. Ids and data are hex, or decimal under `base dec`; a 29-bit
 //! id ends with `x`. Events other than CAN frames (statistics, status, J1939 and LIN lines...) are
 //! passed over.
 
@@ -23,7 +24,7 @@ use std::time::Duration;
 use isotp_core::wire::dlc;
 use isotp_core::{CanId, Frame, MAX_EXTENDED_ID, MAX_STANDARD_ID};
 
-use super::civil::{self, DateTime};
+use super::civil::{self, DateTime, Zone};
 use super::error::{shorten, Error, Position};
 use super::record::{Channel, ChannelName, Direction, Record};
 use super::text::{byte, dec_u32, fields, hex_u32, seconds, Lines};
@@ -33,6 +34,7 @@ use super::Skipped;
 const FLAG_REMOTE: u32 = 0x10;
 const FLAG_EDL: u32 = 0x1000;
 const FLAG_BRS: u32 = 0x2000;
+const FLAG_ESI: u32 = 0x4000;
 
 pub(crate) struct AscReader<R> {
     lines: Lines<R>,
@@ -42,11 +44,13 @@ pub(crate) struct AscReader<R> {
     start: Option<Duration>,
     /// The time of the previous event, for relative timestamps.
     last: Duration,
+    zone: Zone,
 }
 
 impl<R: BufRead> AscReader<R> {
-    pub(crate) fn new(input: R) -> AscReader<R> {
+    pub(crate) fn new(input: R, zone: Zone) -> AscReader<R> {
         AscReader {
+            zone,
             lines: Lines::new(input),
             skipped: Skipped::default(),
             decimal: false,
@@ -85,7 +89,7 @@ impl<R: BufRead> Iterator for AscReader<R> {
                 // Not an event: a header line.
                 let lower = line.to_ascii_lowercase();
                 if lower.starts_with(b"date ") {
-                    match parse_date(&line[5..]) {
+                    match parse_date(&line[5..], self.zone) {
                         Some(t) => self.start = Some(t),
                         None => return Some(Err(bad_date(at, &line[5..]))),
                     }
@@ -110,7 +114,7 @@ impl<R: BufRead> Iterator for AscReader<R> {
                 } else if lower.starts_with(b"begin triggerblock") {
                     let rest = super::trim(&line[18..]);
                     if !rest.is_empty() {
-                        match parse_date(rest) {
+                        match parse_date(rest, self.zone) {
                             Some(t) => self.start = Some(t),
                             None => return Some(Err(bad_date(at, rest))),
                         }
@@ -174,8 +178,8 @@ fn bad_date(at: Position, text: &[u8]) -> Error {
 }
 
 /// `Tue Nov 14 22:13:20.000 2023`, `Sam Sep 30 15:06:13.191 2017`, `Mon Nov 27 08:33:20 pm 2023`:
-/// weekday, month, day, time, optional am/pm, year (read as UTC).
-fn parse_date(text: &[u8]) -> Option<Duration> {
+/// weekday, month, day, time, optional am/pm, year, in `zone`.
+fn parse_date(text: &[u8], zone: Zone) -> Option<Duration> {
     let words: Vec<&[u8]> = fields(text).collect();
     let (month, rest) = match words.as_slice() {
         [_weekday, m, rest @ ..] if civil::month(m).is_some() => (civil::month(m)?, rest),
@@ -220,7 +224,7 @@ fn parse_date(text: &[u8]) -> Option<Duration> {
         nanos,
     }
     .valid()
-    .map(DateTime::to_unix)
+    .map(|d| zone.unix(d))
 }
 
 impl<R> AscReader<R> {
@@ -380,6 +384,7 @@ impl<R> AscReader<R> {
                 &data[..len],
                 brs == b"1" || flags.is_some_and(|fl| fl & FLAG_BRS != 0),
             )
+            .map(|f| f.with_esi(esi == b"1" || flags.is_some_and(|fl| fl & FLAG_ESI != 0)))
         } else {
             Frame::new(id, &data[..len])
         }
@@ -395,20 +400,22 @@ fn channel(s: &[u8]) -> Result<Channel, String> {
         .ok_or_else(|| format!("bad channel '{}'", shorten(s)))
 }
 
-/// Writes an ASC trace: the header on the first record, then one line per frame, times as offsets
-/// from the first record's millisecond (`timestamps absolute`, in UTC). Named channels are numbered
-/// from 1 in the order they first appear.
+/// Writes an ASC trace: the header on the first record (its date in the writer's [`Zone`]), then one
+/// line per frame, times as offsets from the first record's millisecond (`timestamps absolute`).
+/// Named channels are numbered from 1 in the order they first appear.
 pub(crate) struct AscWriter<W> {
     out: W,
+    zone: Zone,
     start: Option<Duration>,
     names: Vec<ChannelName>,
     line: Vec<u8>,
 }
 
 impl<W: Write> AscWriter<W> {
-    pub(crate) fn new(out: W) -> AscWriter<W> {
+    pub(crate) fn new(out: W, zone: Zone) -> AscWriter<W> {
         AscWriter {
             out,
+            zone,
             start: None,
             names: Vec::new(),
             line: Vec::with_capacity(300),
@@ -416,7 +423,7 @@ impl<W: Write> AscWriter<W> {
     }
 
     fn header(&mut self, start: Duration) -> std::io::Result<()> {
-        let d = DateTime::from_unix(start);
+        let d = self.zone.civil(start);
         let date = format!(
             "{} {} {:02} {:02}:{:02}:{:02}.{:03} {}",
             civil::WEEKDAYS[d.weekday() as usize],
@@ -482,10 +489,14 @@ impl<W: Write> AscWriter<W> {
             if f.is_brs() {
                 flags |= FLAG_BRS;
             }
+            if f.is_esi() {
+                flags |= FLAG_ESI;
+            }
             write!(
                 line,
-                "CANFD {ch:>3} {dir:<4} {id:>8}  {} 0 {:x} {:>2}",
+                "CANFD {ch:>3} {dir:<4} {id:>8}  {} {} {:x} {:>2}",
                 u8::from(f.is_brs()),
+                u8::from(f.is_esi()),
                 f.dlc(),
                 f.len()
             )?;
@@ -503,6 +514,10 @@ impl<W: Write> AscWriter<W> {
         self.out.write_all(&self.line)
     }
 
+    pub(crate) fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+
     pub(crate) fn finish(mut self) -> std::io::Result<W> {
         if self.start.is_none() {
             self.header(Duration::ZERO)?;
@@ -518,7 +533,7 @@ mod tests {
     use super::*;
 
     fn read(text: &str) -> Vec<Result<Record, Error>> {
-        AscReader::new(text.as_bytes()).collect()
+        AscReader::new(text.as_bytes(), Zone::Utc).collect()
     }
 
     const HEADER: &str = "date Tue Nov 14 22:13:20.000 2023\nbase hex  timestamps absolute\ninternal events logged\n// version 9.0.0\nBegin Triggerblock Tue Nov 14 22:13:20.000 2023\n   0.000000 Start of measurement\n";
@@ -573,12 +588,12 @@ mod tests {
 
     #[test]
     fn dates() {
-        let t = parse_date(b"Mon Nov 27 08:33:20.5 pm 2023").unwrap();
+        let t = parse_date(b"Mon Nov 27 08:33:20.5 pm 2023", Zone::Utc).unwrap();
         let d = DateTime::from_unix(t);
         assert_eq!((d.hour, d.nanos), (20, 5_000_000));
-        assert!(parse_date(b"Mon Xyz 27 08:33:20 2023").is_none());
-        assert!(parse_date(b"Mon Nov 31 08:33:20 2023").is_none());
-        assert!(parse_date(b"Di Dez 05 08:33:20.123 2023").is_some());
+        assert!(parse_date(b"Mon Xyz 27 08:33:20 2023", Zone::Utc).is_none());
+        assert!(parse_date(b"Mon Nov 31 08:33:20 2023", Zone::Utc).is_none());
+        assert!(parse_date(b"Di Dez 05 08:33:20.123 2023", Zone::Utc).is_some());
     }
 
     #[test]
@@ -608,7 +623,7 @@ mod tests {
             "{HEADER}   0.001000 1  7E0             Rx   d 4 03 22 F1 90\n   0.003000 CANFD   2 Tx      7E8  1 0 9 12 10 14 62 F1 90 00 00 00 00 00 00 00 0 0 3000 0 0 0 0 0\n"
         );
         let records: Vec<Record> = read(&text).into_iter().map(Result::unwrap).collect();
-        let mut w = AscWriter::new(Vec::new());
+        let mut w = AscWriter::new(Vec::new(), Zone::Utc);
         for r in &records {
             w.write(r).unwrap();
         }

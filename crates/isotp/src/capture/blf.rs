@@ -11,7 +11,7 @@ use flate2::{Decompress, FlushDecompress, Status};
 use isotp_core::wire::dlc;
 use isotp_core::{CanId, Frame};
 
-use super::civil::DateTime;
+use super::civil::{DateTime, Zone};
 use super::error::{Error, Position};
 use super::record::{Channel, ChannelName, Direction, Record};
 use super::Skipped;
@@ -39,9 +39,11 @@ const FLAG_TX: u8 = 0x01;
 const FLAG_REMOTE: u8 = 0x80;
 const FD_EDL: u8 = 0x01;
 const FD_BRS: u8 = 0x02;
+const FD_ESI: u8 = 0x04;
 const FD64_REMOTE: u32 = 0x0010;
 const FD64_EDL: u32 = 0x1000;
 const FD64_BRS: u32 = 0x2000;
+const FD64_ESI: u32 = 0x4000;
 /// Object header flag: timestamps in units of 10 µs (else 1 ns).
 const TIME_TEN_MICS: u32 = 0x1;
 
@@ -82,7 +84,7 @@ pub(crate) struct BlfReader<R> {
 }
 
 impl<R: BufRead> BlfReader<R> {
-    pub(crate) fn new(mut input: R) -> Result<BlfReader<R>, Error> {
+    pub(crate) fn new(mut input: R, zone: Zone) -> Result<BlfReader<R>, Error> {
         let mut head = [0u8; 72];
         read_exact(&mut input, &mut head, 0, "the file header")?;
         if &head[..4] != FILE_SIGNATURE {
@@ -100,7 +102,7 @@ impl<R: BufRead> BlfReader<R> {
         Ok(BlfReader {
             input,
             offset: header_size as u64,
-            start: system_time(&head[40..56]),
+            start: system_time(&head[40..56], zone),
             data: Vec::with_capacity(256 << 10),
             pos: 0,
             container: 0,
@@ -124,9 +126,9 @@ fn read_exact<R: Read>(input: &mut R, buf: &mut [u8], at: u64, what: &str) -> Re
     })
 }
 
-/// A Windows SYSTEMTIME (year, month, weekday, day, hour, minute, second, milliseconds), read as
-/// UTC; `None` when unset or invalid.
-fn system_time(b: &[u8]) -> Option<Duration> {
+/// A Windows SYSTEMTIME (year, month, weekday, day, hour, minute, second, milliseconds) in `zone`
+/// (Vector writes local time); `None` when unset or invalid.
+fn system_time(b: &[u8], zone: Zone) -> Option<Duration> {
     let f = |i: usize| u32::from(u16_at(b, 2 * i));
     DateTime {
         year: i64::from(f(0)),
@@ -138,7 +140,7 @@ fn system_time(b: &[u8]) -> Option<Duration> {
         nanos: f(7).checked_mul(1_000_000)?,
     }
     .valid()
-    .map(DateTime::to_unix)
+    .map(|d| zone.unix(d))
 }
 
 enum Parsed {
@@ -462,7 +464,13 @@ fn can_fd_message(b: &[u8]) -> Result<Object, String> {
             b.len().saturating_sub(20)
         )
     })?;
-    let frame = fd_or_classic(id(u32_at(b, 4))?, data, fd, b[13] & FD_BRS != 0)?;
+    let frame = fd_or_classic(
+        id(u32_at(b, 4))?,
+        data,
+        fd,
+        b[13] & FD_BRS != 0,
+        b[13] & FD_ESI != 0,
+    )?;
     Ok(Object::Frame(frame, u16_at(b, 0), b[2] & FLAG_TX != 0))
 }
 
@@ -498,13 +506,14 @@ fn can_fd_message_64(b: &[u8], object: &[u8], header_size: usize) -> Result<Obje
         &data[..len],
         flags & FD64_EDL != 0,
         flags & FD64_BRS != 0,
+        flags & FD64_ESI != 0,
     )?;
     Ok(Object::Frame(frame, u16::from(b[0]), b[34] != 0))
 }
 
-fn fd_or_classic(id: CanId, data: &[u8], fd: bool, brs: bool) -> Result<Frame, String> {
+fn fd_or_classic(id: CanId, data: &[u8], fd: bool, brs: bool, esi: bool) -> Result<Frame, String> {
     if fd {
-        Frame::new_fd(id, data, brs)
+        Frame::new_fd(id, data, brs).map(|f| f.with_esi(esi))
     } else {
         Frame::new(id, &data[..data.len().min(8)])
     }
@@ -554,9 +563,11 @@ impl<R: BufRead> Iterator for BlfReader<R> {
 
 /// Writes a BLF file as python-can and Vector's tools read it: CAN_MESSAGE objects for classic frames,
 /// CAN_FD_MESSAGE_64 for CAN FD, in zlib containers of 128 KiB, with 1 ns timestamps; the file header
-/// (sizes, counts, start and stop times) is written at the end, so the output must be seekable.
+/// (sizes, counts, start and stop times in the writer's [`Zone`]) is written at the end, so the
+/// output must be seekable.
 pub(crate) struct BlfWriter<W> {
     out: W,
+    zone: Zone,
     buffer: Vec<u8>,
     start: Option<Duration>,
     stop: Duration,
@@ -568,10 +579,11 @@ pub(crate) struct BlfWriter<W> {
 const CONTAINER_SIZE: usize = 128 << 10;
 
 impl<W: Write + std::io::Seek> BlfWriter<W> {
-    pub(crate) fn new(mut out: W) -> std::io::Result<BlfWriter<W>> {
+    pub(crate) fn new(mut out: W, zone: Zone) -> std::io::Result<BlfWriter<W>> {
         out.write_all(&[0u8; FILE_HEADER_SIZE])?;
         Ok(BlfWriter {
             out,
+            zone,
             buffer: Vec::with_capacity(CONTAINER_SIZE + 256),
             start: None,
             stop: Duration::ZERO,
@@ -612,6 +624,9 @@ impl<W: Write + std::io::Seek> BlfWriter<W> {
             let mut flags = FD64_EDL;
             if f.is_brs() {
                 flags |= FD64_BRS;
+            }
+            if f.is_esi() {
+                flags |= FD64_ESI;
             }
             body.push(channel.min(255) as u8);
             body.push(f.dlc());
@@ -684,6 +699,10 @@ impl<W: Write + std::io::Seek> BlfWriter<W> {
         Ok(())
     }
 
+    pub(crate) fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+
     pub(crate) fn finish(mut self) -> std::io::Result<W> {
         while !self.buffer.is_empty() {
             self.flush_container(CONTAINER_SIZE)?;
@@ -698,8 +717,8 @@ impl<W: Write + std::io::Seek> BlfWriter<W> {
         h.extend_from_slice(&self.objects.to_le_bytes());
         h.extend_from_slice(&0u32.to_le_bytes());
         let start = self.start.unwrap_or(Duration::ZERO);
-        h.extend_from_slice(&system_time_bytes(start));
-        h.extend_from_slice(&system_time_bytes(self.stop.max(start)));
+        h.extend_from_slice(&system_time_bytes(start, self.zone));
+        h.extend_from_slice(&system_time_bytes(self.stop.max(start), self.zone));
         h.resize(FILE_HEADER_SIZE, 0);
         self.out.seek(std::io::SeekFrom::Start(0))?;
         self.out.write_all(&h)?;
@@ -709,8 +728,8 @@ impl<W: Write + std::io::Seek> BlfWriter<W> {
     }
 }
 
-fn system_time_bytes(t: Duration) -> [u8; 16] {
-    let d = DateTime::from_unix(t);
+fn system_time_bytes(t: Duration, zone: Zone) -> [u8; 16] {
+    let d = zone.civil(t);
     let fields = [
         d.year as u16,
         d.month as u16,
@@ -759,7 +778,10 @@ mod tests {
         let mut f = vec![0u8; FILE_HEADER_SIZE];
         f[..4].copy_from_slice(FILE_SIGNATURE);
         f[4..8].copy_from_slice(&(FILE_HEADER_SIZE as u32).to_le_bytes());
-        f[40..56].copy_from_slice(&system_time_bytes(Duration::from_secs(1_700_000_000)));
+        f[40..56].copy_from_slice(&system_time_bytes(
+            Duration::from_secs(1_700_000_000),
+            Zone::Utc,
+        ));
         let size = 32 + objects.len();
         f.extend_from_slice(OBJ_SIGNATURE);
         f.extend_from_slice(&16u16.to_le_bytes());
@@ -776,7 +798,7 @@ mod tests {
     }
 
     fn read(bytes: &[u8]) -> (Vec<Result<Record, Error>>, Skipped) {
-        let mut r = BlfReader::new(bytes).unwrap();
+        let mut r = BlfReader::new(bytes, Zone::Utc).unwrap();
         let got = r.by_ref().collect();
         (got, r.skipped)
     }
@@ -794,7 +816,7 @@ mod tests {
         let mut fd = vec![1, 0, 0, 9];
         fd.extend_from_slice(&0x7E8u32.to_le_bytes());
         fd.extend_from_slice(&[0; 4]);
-        fd.extend_from_slice(&[0, FD_EDL | FD_BRS, 12, 0, 0, 0, 0, 0]);
+        fd.extend_from_slice(&[0, FD_EDL | FD_BRS | FD_ESI, 12, 0, 0, 0, 0, 0]);
         fd.extend_from_slice(&[0xAB; 64]);
         objects.extend(object(CAN_FD_MESSAGE, 1, 2, 2_000_000, &fd));
         objects.extend_from_slice(&[0, 0, 0]);
@@ -802,7 +824,7 @@ mod tests {
         let mut fd64 = vec![1, 10, 16, 0];
         fd64.extend_from_slice(&0x7E0u32.to_le_bytes());
         fd64.extend_from_slice(&0u32.to_le_bytes());
-        fd64.extend_from_slice(&FD64_EDL.to_le_bytes());
+        fd64.extend_from_slice(&(FD64_EDL | FD64_ESI).to_le_bytes());
         fd64.extend_from_slice(&[0; 16]);
         fd64.extend_from_slice(&[0, 0, 0, 0]); // bit count, direction rx, ext data offset
         fd64.extend_from_slice(&[0; 4]);
@@ -824,11 +846,12 @@ mod tests {
         assert_eq!(got[0].direction, Some(Direction::Tx));
         assert_eq!(got[0].frame.to_string(), "18DAF110#021003");
         assert_eq!(got[1].time, start + Duration::from_millis(2));
-        assert!(got[1].frame.is_fd() && got[1].frame.is_brs());
+        assert!(got[1].frame.is_fd() && got[1].frame.is_brs() && got[1].frame.is_esi());
         assert_eq!(got[1].frame.data(), &[0xAB; 12]);
         let mut want = [0u8; 16];
         want[..8].fill(0x11);
         assert_eq!(got[2].frame.data(), &want);
+        assert!(got[2].frame.is_esi() && !got[2].frame.is_brs());
         assert_eq!(got[2].direction, Some(Direction::Rx));
         assert_eq!(
             skipped,
@@ -843,7 +866,9 @@ mod tests {
     #[test]
     fn broken_files_say_where() {
         assert!(matches!(
-            BlfReader::new(&b"LOGX"[..]).err().map(|e| e.kind),
+            BlfReader::new(&b"LOGX"[..], Zone::Utc)
+                .err()
+                .map(|e| e.kind),
             Some(super::super::ErrorKind::Corrupt)
         ));
         let mut bad = file(&object(CAN_MESSAGE, 1, 2, 0, &[0; 16]));

@@ -8,9 +8,11 @@
 //! ```
 //!
 //! The frame field is read by the core's candump syntax ([`isotp_core::Frame`]'s `FromStr`: `ID#DATA`
-//! classic, `ID##<flags><DATA>` CAN FD with the bit rate switch in bit 0 of the flags; 3 hex digits
-//! are an 11-bit id, 8 digits a 29-bit id). Remote frames (`ID#R`) and error frames (id with
-//! 0x20000000) are passed over; a trailing direction mark (`T` or `R`, candump -x) is read.
+//! classic, `ID##<flags><DATA>` CAN FD with the bit rate switch in bit 0 of the flags and the error
+//! state indicator in bit 1; 3 hex digits are an 11-bit id, 8 digits a 29-bit id). Remote frames
+//! (`ID#R`) and error frames (id with 0x20000000) are passed over; a trailing direction mark (`T` or
+//! `R`, as candump -x and python-can write it) is read. The writer writes none, as `candump -l`:
+//! Wireshark's candump reader (4.0) refuses lines that carry one.
 
 use std::io::{BufRead, Write};
 use std::time::Duration;
@@ -245,6 +247,10 @@ impl<W: Write> CandumpWriter<W> {
         self.out.write_all(&self.line)
     }
 
+    pub(crate) fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+
     pub(crate) fn finish(mut self) -> std::io::Result<W> {
         self.out.flush()?;
         Ok(self.out)
@@ -367,7 +373,7 @@ mod tests {
 
     #[test]
     fn writer_round_trips() {
-        let log = "(1700000000.000001) can0 7E0#0322F190\n(1700000000.100000) vcan1 18DAF110##1037F22310000000000000000\n";
+        let log = "(1700000000.000001) can0 7E0#0322F190\n(1700000000.100000) vcan1 18DAF110##3037F22310000000000000000\n(1700000000.200000) vcan1 123##0\n";
         let mut w = CandumpWriter::new(Vec::new());
         for r in CandumpReader::new(log.as_bytes()) {
             w.write(&r.unwrap()).unwrap();

@@ -1,7 +1,103 @@
-//! Calendar dates to and from Unix time (UTC, proleptic Gregorian), for the headers of ASC, BLF and
-//! TRC files, without a date-time dependency.
+//! Calendar dates to and from Unix time (proleptic Gregorian), for the headers of ASC, BLF and TRC
+//! files, in UTC or in the local time zone ([`Zone`]).
 
 use std::time::Duration;
+
+use chrono::{LocalResult, Offset, TimeZone as _};
+
+/// The time zone of the calendar dates in a file's header: the ASC `date` line and the BLF start
+/// and stop SYSTEMTIMEs. Vector's tools write and read them in local time, and so do Wireshark and
+/// python-can's ASC reader; some writers (python-can 4.6's BLF writer) use UTC.
+///
+/// ```
+/// use std::io::Cursor;
+/// use std::time::Duration;
+/// use isotp::capture::{Channel, Format, Record, Writer, Zone};
+///
+/// let record = Record {
+///     time: Duration::from_secs(1_700_000_000),
+///     channel: Channel::Number(1),
+///     direction: None,
+///     frame: "7E0#00".parse()?,
+/// };
+/// let mut w = Writer::with_zone(Cursor::new(Vec::new()), Format::Asc, Zone::Utc)?;
+/// w.write(&record)?;
+/// let asc = String::from_utf8(w.finish()?.into_inner()).unwrap();
+/// assert!(asc.starts_with("date Tue Nov 14 22:13:20.000 2023"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Zone {
+    /// The zone of the machine (the `TZ` variable, else the system's setting), as Vector writes.
+    #[default]
+    Local,
+    /// UTC.
+    Utc,
+}
+
+impl Zone {
+    /// The calendar date and time of `t` (since the Unix epoch) in this zone.
+    pub(crate) fn civil(self, t: Duration) -> DateTime {
+        let offset = match self {
+            Zone::Utc => 0,
+            Zone::Local => local_offset_at(t.as_secs()),
+        };
+        DateTime::from_unix(shift(t, offset))
+    }
+
+    /// The time since the Unix epoch of a calendar date and time in this zone. In local time, a
+    /// time that occurs twice (when clocks go back) is the first of them; one that does not occur
+    /// (when they go forward) is read with the offset before the change.
+    pub(crate) fn unix(self, d: DateTime) -> Duration {
+        let as_utc = d.to_unix();
+        match self {
+            Zone::Utc => as_utc,
+            Zone::Local => shift(as_utc, -local_offset_of_wall(as_utc.as_secs())),
+        }
+    }
+}
+
+fn naive(secs: u64) -> Option<chrono::NaiveDateTime> {
+    chrono::DateTime::from_timestamp(i64::try_from(secs).ok()?, 0).map(|t| t.naive_utc())
+}
+
+/// Seconds east of UTC of the local zone at `secs` since the epoch.
+fn local_offset_at(secs: u64) -> i64 {
+    naive(secs).map_or(0, |t| {
+        i64::from(
+            chrono::Local
+                .offset_from_utc_datetime(&t)
+                .fix()
+                .local_minus_utc(),
+        )
+    })
+}
+
+/// Seconds east of UTC of the local zone when the wall clock shows `secs` (a local date counted as
+/// if it were UTC).
+fn local_offset_of_wall(secs: u64) -> i64 {
+    let Some(wall) = naive(secs) else { return 0 };
+    let seconds = |o: chrono::FixedOffset| i64::from(o.local_minus_utc());
+    match chrono::Local.offset_from_local_datetime(&wall) {
+        LocalResult::Single(o) => seconds(o.fix()),
+        // The first of the two instants is the one with the larger offset.
+        LocalResult::Ambiguous(a, b) => seconds(a.fix()).max(seconds(b.fix())),
+        // In a gap: the offset of the day before, in effect until the clocks went forward.
+        LocalResult::None => {
+            let before = wall - chrono::TimeDelta::days(1);
+            seconds(chrono::Local.offset_from_utc_datetime(&before).fix())
+        }
+    }
+}
+
+/// `t` moved by `secs`, not before the epoch.
+fn shift(t: Duration, secs: i64) -> Duration {
+    if secs >= 0 {
+        t.saturating_add(Duration::from_secs(secs.unsigned_abs()))
+    } else {
+        t.saturating_sub(Duration::from_secs(secs.unsigned_abs()))
+    }
+}
 
 /// A calendar date and time of day.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,6 +221,32 @@ pub(crate) fn month(name: &[u8]) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Runs with the TZ of the process; scripts/capture-tests runs it again with TZ=Europe/Berlin.
+    #[test]
+    fn local_and_utc_zones_invert_each_other() {
+        for t in [
+            0u64,
+            1_700_000_000,
+            1_711_846_800,
+            1_729_987_200,
+            4_102_444_799,
+        ] {
+            for zone in [Zone::Utc, Zone::Local] {
+                let t = Duration::new(t, 123_000_000);
+                assert_eq!(zone.unix(zone.civil(t)), t, "{zone:?} {t:?}");
+            }
+        }
+        if std::env::var("TZ").as_deref() == Ok("Europe/Berlin") {
+            // 2023-11-14 22:13:20 UTC is 23:13:20 in Berlin (CET); 2024-07-01 12:00 UTC is 14:00 (CEST).
+            let d = Zone::Local.civil(Duration::from_secs(1_700_000_000));
+            assert_eq!((d.day, d.hour, d.minute), (14, 23, 13));
+            assert_eq!(
+                Zone::Local.civil(Duration::from_secs(1_719_835_200)).hour,
+                14
+            );
+        }
+    }
 
     #[test]
     fn round_trips() {

@@ -6,6 +6,8 @@
 //! | Vector ASC (classic and CAN FD lines) | `.asc` | yes | yes |
 //! | Vector BLF (zlib log containers) | `.blf` | yes | yes |
 //! | PEAK TRC, versions 1.0 to 2.1 | `.trc` | yes | no |
+//! | pcapng, SocketCAN link type (Wireshark, dumpcap) | `.pcapng` | yes | yes |
+//! | classic pcap, SocketCAN link type (tcpdump) | `.pcap` | yes | yes |
 //!
 //! A [`Reader`] is an iterator of [`Record`]s (a frame, its time and channel) that holds one line or one
 //! log container at a time, so a recording of any size is read in constant memory. A malformed line is
@@ -13,6 +15,10 @@
 //! the format at all, a corrupt binary file or an I/O failure is a fatal `Err`, after which the reader
 //! ends ([`Error::is_fatal`]). Remote frames, error frames and events that carry no data frame are
 //! passed over and counted ([`Reader::skipped`]).
+//!
+//! The calendar dates in ASC and BLF headers are read and written in local time, as Vector's tools
+//! write them; [`Reader::with_zone`] and [`Writer::with_zone`] take [`Zone::Utc`] for files that
+//! follow the other convention. TRC start times are UTC (as PEAK's and python-can's writers use).
 //!
 //! ```
 //! use isotp::capture::{Format, Reader, Writer};
@@ -35,6 +41,7 @@ mod blf;
 mod candump;
 mod civil;
 mod error;
+mod pcap;
 mod record;
 mod text;
 mod trc;
@@ -43,6 +50,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Seek, Write};
 use std::path::Path;
 
+pub use civil::Zone;
 pub use error::{Error, ErrorKind, Position};
 pub use record::{Channel, ChannelName, Direction, Record};
 
@@ -57,13 +65,25 @@ pub enum Format {
     Blf,
     /// PEAK TRC, the trace of PCAN-View and PCAN-Explorer.
     Trc,
+    /// pcapng with SocketCAN packets (link type 227), Wireshark's own format.
+    Pcapng,
+    /// Classic pcap with SocketCAN packets (link type 227); written with nanosecond times.
+    Pcap,
 }
 
 impl Format {
     /// Every format, in the order of the table above.
-    pub const ALL: [Format; 4] = [Format::Candump, Format::Asc, Format::Blf, Format::Trc];
+    pub const ALL: [Format; 6] = [
+        Format::Candump,
+        Format::Asc,
+        Format::Blf,
+        Format::Trc,
+        Format::Pcapng,
+        Format::Pcap,
+    ];
 
-    /// The format a file name's extension stands for (`.log`, `.asc`, `.blf`, `.trc`, any case).
+    /// The format a file name's extension stands for (`.log`, `.asc`, `.blf`, `.trc`, `.pcapng`,
+    /// `.pcap`, any case).
     pub fn from_path(path: &Path) -> Option<Format> {
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
         Format::ALL.into_iter().find(|f| f.extension() == ext)
@@ -76,16 +96,20 @@ impl Format {
             Format::Asc => "asc",
             Format::Blf => "blf",
             Format::Trc => "trc",
+            Format::Pcapng => "pcapng",
+            Format::Pcap => "pcap",
         }
     }
 
-    /// The short name used on command lines: `candump`, `asc`, `blf`, `trc`.
+    /// The short name used on command lines: `candump`, `asc`, `blf`, `trc`, `pcapng`, `pcap`.
     pub fn name(self) -> &'static str {
         match self {
             Format::Candump => "candump",
             Format::Asc => "asc",
             Format::Blf => "blf",
             Format::Trc => "trc",
+            Format::Pcapng => "pcapng",
+            Format::Pcap => "pcap",
         }
     }
 
@@ -96,12 +120,25 @@ impl Format {
             Format::Asc => "a Vector ASC file",
             Format::Blf => "a Vector BLF file",
             Format::Trc => "a PEAK TRC file",
+            Format::Pcapng => "a pcapng file",
+            Format::Pcap => "a pcap file",
         }
     }
 
     /// True when the format can be written by [`Writer`].
     pub fn is_writable(self) -> bool {
         !matches!(self, Format::Trc)
+    }
+
+    /// True for the binary formats (BLF, pcapng, pcap); the others are text.
+    pub fn is_binary(self) -> bool {
+        matches!(self, Format::Blf | Format::Pcapng | Format::Pcap)
+    }
+
+    /// True when [`Writer`] writes the format without seeking back (all but BLF, whose header is
+    /// completed at the end): it can go to a pipe or standard output.
+    pub fn is_streamable(self) -> bool {
+        self.is_writable() && self != Format::Blf
     }
 
     /// Guesses the format from the first bytes of a file; `None` when they look like none of them.
@@ -112,11 +149,19 @@ impl Format {
     /// assert_eq!(Format::sniff(b"date Mon Nov 27 08:33:20.000 2023\n"), Some(Format::Asc));
     /// assert_eq!(Format::sniff(b";$FILEVERSION=2.1\n"), Some(Format::Trc));
     /// assert_eq!(Format::sniff(b"(1.000000) can0 123#00\n"), Some(Format::Candump));
+    /// assert_eq!(Format::sniff(b"\x0A\x0D\x0D\x0A\x1C\0\0\0"), Some(Format::Pcapng));
+    /// assert_eq!(Format::sniff(b"\x4D\x3C\xB2\xA1"), Some(Format::Pcap));
     /// assert_eq!(Format::sniff(b"hello"), None);
     /// ```
     pub fn sniff(head: &[u8]) -> Option<Format> {
         if head.starts_with(b"LOGG") {
             return Some(Format::Blf);
+        }
+        if head.starts_with(&pcap::PCAPNG_MAGIC) {
+            return Some(Format::Pcapng);
+        }
+        if pcap::is_pcap_magic(head) {
+            return Some(Format::Pcap);
         }
         let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
         for line in text.split(|&b| b == b'\n').take(40) {
@@ -178,15 +223,17 @@ impl std::fmt::Display for Format {
 impl std::str::FromStr for Format {
     type Err = String;
 
-    /// `candump` (or `log`), `asc`, `blf`, `trc`.
+    /// `candump` (or `log`), `asc`, `blf`, `trc`, `pcapng`, `pcap`.
     fn from_str(s: &str) -> Result<Format, String> {
         match s.to_ascii_lowercase().as_str() {
             "candump" | "log" => Ok(Format::Candump),
             "asc" => Ok(Format::Asc),
             "blf" => Ok(Format::Blf),
             "trc" => Ok(Format::Trc),
+            "pcapng" => Ok(Format::Pcapng),
+            "pcap" => Ok(Format::Pcap),
             _ => Err(format!(
-                "unknown log format '{s}' (expected candump, asc, blf or trc)"
+                "unknown log format '{s}' (expected candump, asc, blf, trc, pcapng or pcap)"
             )),
         }
     }
@@ -261,6 +308,8 @@ enum Inner<R> {
     Asc(asc::AscReader<R>),
     Blf(blf::BlfReader<R>),
     Trc(trc::TrcReader<R>),
+    Pcapng(pcap::PcapngReader<R>),
+    Pcap(pcap::PcapReader<R>),
 }
 
 /// Reads the records of a log, whatever its format (see the [module](self) documentation).
@@ -306,12 +355,17 @@ impl<R: BufRead> Reader<R> {
     /// let err = Reader::new(&b"LOGG\x90\0\0\0"[..], Format::Asc).err().unwrap();
     /// assert!(err.to_string().contains("looks like a Vector BLF file"), "{err}");
     /// ```
-    pub fn new(mut input: R, format: Format) -> Result<Reader<R>, Error> {
+    pub fn new(input: R, format: Format) -> Result<Reader<R>, Error> {
+        Reader::with_zone(input, format, Zone::Local)
+    }
+
+    /// Reads `input` as `format`, the dates of ASC and BLF headers in `zone`.
+    pub fn with_zone(mut input: R, format: Format, zone: Zone) -> Result<Reader<R>, Error> {
         let looks_like = Format::sniff(head(&mut input)?);
         if let Some(other) = looks_like.filter(|&f| f != format) {
             return Err(Error::not_the_format(format, Some(other), None));
         }
-        if format != Format::Blf && looks_binary(head(&mut input)?) {
+        if !format.is_binary() && looks_binary(head(&mut input)?) {
             return Err(Error::not_the_format_because(
                 format,
                 None,
@@ -321,9 +375,11 @@ impl<R: BufRead> Reader<R> {
         }
         let inner = match format {
             Format::Candump => Inner::Candump(candump::CandumpReader::new(input)),
-            Format::Asc => Inner::Asc(asc::AscReader::new(input)),
-            Format::Blf => Inner::Blf(blf::BlfReader::new(input)?),
+            Format::Asc => Inner::Asc(asc::AscReader::new(input, zone)),
+            Format::Blf => Inner::Blf(blf::BlfReader::new(input, zone)?),
             Format::Trc => Inner::Trc(trc::TrcReader::new(input)),
+            Format::Pcapng => Inner::Pcapng(pcap::PcapngReader::new(input)),
+            Format::Pcap => Inner::Pcap(pcap::PcapReader::new(input)?),
         };
         Ok(Reader {
             inner,
@@ -347,6 +403,8 @@ impl<R: BufRead> Reader<R> {
             Inner::Asc(r) => r.skipped,
             Inner::Blf(r) => r.skipped,
             Inner::Trc(r) => r.skipped,
+            Inner::Pcapng(r) => r.skipped,
+            Inner::Pcap(r) => r.skipped,
         }
     }
 
@@ -357,6 +415,8 @@ impl<R: BufRead> Reader<R> {
             Inner::Asc(r) => r.next(),
             Inner::Blf(r) => r.next(),
             Inner::Trc(r) => r.next(),
+            Inner::Pcapng(r) => r.next(),
+            Inner::Pcap(r) => r.next(),
         }
     }
 }
@@ -424,10 +484,13 @@ enum Output<W: Write + Seek> {
     Candump(candump::CandumpWriter<W>),
     Asc(asc::AscWriter<W>),
     Blf(blf::BlfWriter<W>),
+    Pcapng(pcap::PcapngWriter<W>),
+    Pcap(pcap::PcapWriter<W>),
 }
 
-/// Writes records in candump, ASC or BLF format (BLF patches its header at the end, so the output
-/// must be seekable: a file, or a `Cursor`).
+/// Writes records in candump, ASC, BLF, pcapng or pcap format. BLF patches its header at the end,
+/// so its output must be seekable (a file, or a `Cursor`); the others never seek
+/// ([`Format::is_streamable`]), so a `Write` whose `seek` fails, such as a pipe, will do for them.
 pub struct Writer<W: Write + Seek> {
     output: Output<W>,
     format: Format,
@@ -441,7 +504,7 @@ impl Writer<BufWriter<File>> {
                 Position::Start,
                 ErrorKind::Unsupported,
                 format!(
-                    "cannot tell the format of '{}' from its extension (.log, .asc, .blf)",
+                    "cannot tell the format of '{}' from its extension (.log, .asc, .blf, .pcapng, .pcap)",
                     path.display()
                 ),
             )
@@ -465,7 +528,7 @@ fn unwritable(format: Format) -> Error {
         Position::Start,
         ErrorKind::Unsupported,
         format!(
-            "writing {} is not supported (write candump, asc or blf)",
+            "writing {} is not supported (write candump, asc, blf, pcapng or pcap)",
             format.description()
         ),
     )
@@ -476,12 +539,19 @@ fn write_error(e: std::io::Error) -> Error {
 }
 
 impl<W: Write + Seek> Writer<W> {
-    /// A writer of `format` into `out`.
+    /// A writer of `format` into `out`; the dates of ASC and BLF headers in local time.
     pub fn new(out: W, format: Format) -> Result<Writer<W>, Error> {
+        Writer::with_zone(out, format, Zone::Local)
+    }
+
+    /// A writer of `format` into `out`, the dates of ASC and BLF headers in `zone`.
+    pub fn with_zone(out: W, format: Format, zone: Zone) -> Result<Writer<W>, Error> {
         let output = match format {
             Format::Candump => Output::Candump(candump::CandumpWriter::new(out)),
-            Format::Asc => Output::Asc(asc::AscWriter::new(out)),
-            Format::Blf => Output::Blf(blf::BlfWriter::new(out).map_err(write_error)?),
+            Format::Asc => Output::Asc(asc::AscWriter::new(out, zone)),
+            Format::Blf => Output::Blf(blf::BlfWriter::new(out, zone).map_err(write_error)?),
+            Format::Pcapng => Output::Pcapng(pcap::PcapngWriter::new(out).map_err(write_error)?),
+            Format::Pcap => Output::Pcap(pcap::PcapWriter::new(out).map_err(write_error)?),
             Format::Trc => return Err(unwritable(format)),
         };
         Ok(Writer { output, format })
@@ -498,6 +568,21 @@ impl<W: Write + Seek> Writer<W> {
             Output::Candump(w) => w.write(record),
             Output::Asc(w) => w.write(record),
             Output::Blf(w) => w.write(record),
+            Output::Pcapng(w) => w.write(record),
+            Output::Pcap(w) => w.write(record),
+        }
+        .map_err(write_error)
+    }
+
+    /// Hands what is written so far to the output, for a live capture read as it grows (BLF
+    /// holds its current container back until it is full or finished).
+    pub fn flush(&mut self) -> Result<(), Error> {
+        match &mut self.output {
+            Output::Candump(w) => w.flush(),
+            Output::Asc(w) => w.flush(),
+            Output::Blf(w) => w.flush(),
+            Output::Pcapng(w) => w.flush(),
+            Output::Pcap(w) => w.flush(),
         }
         .map_err(write_error)
     }
@@ -508,6 +593,8 @@ impl<W: Write + Seek> Writer<W> {
             Output::Candump(w) => w.finish(),
             Output::Asc(w) => w.finish(),
             Output::Blf(w) => w.finish(),
+            Output::Pcapng(w) => w.finish(),
+            Output::Pcap(w) => w.finish(),
         }
         .map_err(write_error)
     }

@@ -76,6 +76,29 @@ impl ChannelName {
     }
 }
 
+impl Channel {
+    /// The channel a name stands for: a number for `1`, `2`... (as [`Display`](fmt::Display) writes
+    /// numbered channels), else an interface name; `None` for `0` or a name that
+    /// [`ChannelName::new`] refuses.
+    ///
+    /// ```
+    /// use isotp::capture::Channel;
+    /// assert_eq!(Channel::from_name("2"), Some(Channel::Number(2)));
+    /// assert_eq!(Channel::from_name("vcan0").unwrap().to_string(), "vcan0");
+    /// assert_eq!(Channel::from_name("0"), None);
+    /// ```
+    pub fn from_name(name: &str) -> Option<Channel> {
+        if !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()) {
+            return name
+                .parse::<u16>()
+                .ok()
+                .filter(|&n| n >= 1)
+                .map(Channel::Number);
+        }
+        ChannelName::new(name).map(Channel::Name)
+    }
+}
+
 impl fmt::Display for Channel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

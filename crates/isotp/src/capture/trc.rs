@@ -12,7 +12,7 @@
 //!
 //! Version 1.x records are `N) OFFSET [BUS] [Rx|Tx] ID [-] DLC DATA...`. Offsets are milliseconds from
 //! the start time. An id of more than 4 hex digits is a 29-bit id. Types 2.x: `DT` classic data,
-//! `FD`/`FB`/`FE`/`BI` CAN FD (B = bit rate switch), `RR` remote, `ER` error frame; status and event
+//! `FD`/`FB`/`FE`/`BI` CAN FD (B = bit rate switch, E and I = error state indicator), `RR` remote, `ER` error frame; status and event
 //! records are passed over.
 
 use std::io::BufRead;
@@ -190,12 +190,18 @@ fn bus(s: &[u8]) -> Result<Channel, String> {
         .ok_or_else(|| format!("bad bus number '{}'", shorten(s)))
 }
 
+/// The CAN FD flags a TRC 2.x type stands for: bit rate switch, error state indicator.
+struct FdFlags {
+    brs: bool,
+    esi: bool,
+}
+
 fn data<'a>(
     mut f: impl Iterator<Item = &'a [u8]>,
     len: usize,
     fd: bool,
     id: CanId,
-    brs: bool,
+    flags: FdFlags,
 ) -> Result<Frame, String> {
     let mut buf = [0u8; dlc::FD_MAX_LEN];
     for (i, slot) in buf[..len].iter_mut().enumerate() {
@@ -205,7 +211,7 @@ fn data<'a>(
         *slot = byte(b, false).ok_or_else(|| format!("bad data byte '{}'", shorten(b)))?;
     }
     if fd {
-        Frame::new_fd(id, &buf[..len], brs)
+        Frame::new_fd(id, &buf[..len], flags.brs).map(|f| f.with_esi(flags.esi))
     } else {
         Frame::new(id, &buf[..len])
     }
@@ -252,7 +258,11 @@ impl<R> TrcReader<R> {
         if f.peek() == Some(&&b"RTR"[..]) {
             return Ok(Event::Remote);
         }
-        let frame = data(f, (code as usize).min(8), false, id, false)?;
+        let no_flags = FdFlags {
+            brs: false,
+            esi: false,
+        };
+        let frame = data(f, (code as usize).min(8), false, id, no_flags)?;
         Ok(Event::Frame(frame, time, channel, dir))
     }
 
@@ -307,7 +317,10 @@ impl<R> TrcReader<R> {
             }
         }
         let fd = kind != b"DT";
-        let brs = matches!(kind, b"FB" | b"BI");
+        let flags = FdFlags {
+            brs: matches!(kind, b"FB" | b"BI"),
+            esi: matches!(kind, b"FE" | b"BI"),
+        };
         let id = id(id_text.ok_or("no CAN id column")?)?;
         let len = match (len, code) {
             (Some(l), _) => l,
@@ -321,7 +334,7 @@ impl<R> TrcReader<R> {
                 if fd { "CAN FD" } else { "classic CAN" }
             ));
         }
-        let frame = data(f, len, fd, id, brs)?;
+        let frame = data(f, len, fd, id, flags)?;
         Ok(Event::Frame(
             frame,
             time.ok_or("no time offset column")?,
@@ -399,6 +412,8 @@ mod tests {
               1         1.000 DT 1     07E0 Rx -  4    03 22 F1 90\n\
               2         1.450 FB 2 18DAF110 Tx -  9    10 14 62 F1 90 00 00 00 00 00 00 00\n\
               3         2.000 RR 1     07E0 Rx -  0\n\
+              5         2.100 BI 1     07E0 Rx -  2    AA BB\n\
+              6         2.200 FE 1     07E0 Rx -  2    AA BB\n\
               4         2.000 ST 1     Rx  00000000\n";
         let got = frames(text);
         // 45244.925925925925 days = 2023-11-14 22:13:20 UTC (to the microsecond).
@@ -406,7 +421,9 @@ mod tests {
             got,
             vec![
                 "1700000000001000 1 7E0#0322F190",
-                "1700000000001450 2 18DAF110##1101462F19000000000000000"
+                "1700000000001450 2 18DAF110##1101462F19000000000000000",
+                "1700000000002100 1 7E0##3AABB",
+                "1700000000002200 1 7E0##2AABB"
             ]
         );
     }
