@@ -68,7 +68,11 @@ pub fn run(args: &CheckArgs) -> CliResult {
     } else {
         report(&mut out, &checker, &found)?;
     }
-    let source_name = args.source.log.as_ref().map_or_else(String::new, |p| p.display().to_string());
+    let source_name = args
+        .source
+        .log
+        .as_ref()
+        .map_or_else(String::new, |p| p.display().to_string());
     layers.write(&mut out, args.json, &source_name)?;
     out.flush()?;
     let violations = found
@@ -79,7 +83,10 @@ pub fn run(args: &CheckArgs) -> CliResult {
     if violations > 0 || uds_violations > 0 {
         let mut text = Vec::new();
         if violations > 0 {
-            text.push(format!("{violations} violation{} of ISO 15765-2", plural(violations)));
+            text.push(format!(
+                "{violations} violation{} of ISO 15765-2",
+                plural(violations)
+            ));
         }
         if uds_violations > 0 {
             text.push(format!(

@@ -393,9 +393,7 @@ impl Report {
         data.push_str("]}");
         // Nothing in the data may end the script element it sits in.
         let data = data.replace("</", "<\\/");
-        let (head, tail) = TEMPLATE
-            .split_once("/*DATA*/")
-            .unwrap_or((TEMPLATE, ""));
+        let (head, tail) = TEMPLATE.split_once("/*DATA*/").unwrap_or((TEMPLATE, ""));
         w.write_all(head.as_bytes())?;
         w.write_all(data.as_bytes())?;
         w.write_all(tail.as_bytes())

@@ -12,8 +12,8 @@ use isotp_core::uds::{Exchange, SessionTiming, UdsConfig, UdsEvent, UdsFinding, 
 use isotp_core::{Frame, Instant};
 
 use super::html::Report;
-use crate::error::{CliError, CliResult};
 use super::{frame_text, plural, seconds};
+use crate::error::{CliError, CliResult};
 use crate::output::{JsonObject, Out};
 
 /// The options of `check` for the layers above ISO-TP and the report.
@@ -60,7 +60,11 @@ pub struct Layers {
 
 impl Layers {
     /// The layers of `args`, following conversations as `check` does with `settings`.
-    pub fn new(args: &LayerArgs, settings: &CheckConfig, watched: Option<isotp_core::Address>) -> CliResult<Layers> {
+    pub fn new(
+        args: &LayerArgs,
+        settings: &CheckConfig,
+        watched: Option<isotp_core::Address>,
+    ) -> CliResult<Layers> {
         if !args.uds && (args.p2.is_some() || args.p2_star.is_some()) {
             return Err(CliError::usage("--p2 and --p2-star are limits of --uds"));
         }
@@ -253,7 +257,10 @@ fn pair_names(x: &Exchange) -> (String, String) {
 fn uds_json(f: &UdsFinding) -> String {
     let mut j = JsonObject::new()
         .string("layer", "uds")
-        .string("conversation", &format!("{}/{}", party_name(f.tester), party_name(f.ecu)))
+        .string(
+            "conversation",
+            &format!("{}/{}", party_name(f.tester), party_name(f.ecu)),
+        )
         .string("severity", &f.severity().to_string())
         .string("kind", f.kind.name())
         .opt_string("from", f.ecu.map(|p| p.to_string()).as_deref())
