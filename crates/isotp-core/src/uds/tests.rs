@@ -198,8 +198,10 @@ fn a_session_response_sets_the_limits_of_its_pair() {
         }
     );
     // Ignoring the session's limits, 90 ms is a P2 violation and 2110 ms within P2*.
-    let mut fixed = UdsConfig::default();
-    fixed.session_timing = SessionTiming::Ignore;
+    let fixed = UdsConfig {
+        session_timing: SessionTiming::Ignore,
+        ..UdsConfig::default()
+    };
     let (_, findings) = run(fixed, &traffic, 2300);
     assert_eq!(findings.len(), 1, "{findings:?}");
     assert!(matches!(

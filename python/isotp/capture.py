@@ -1,0 +1,153 @@
+"""Recorded CAN traffic for analysis: frames, reassembled ISO-TP messages and ``isotp check``'s
+findings, read by the Rust crates (every format the ``isotp`` command reads: candump ``.log``,
+Vector ASC and BLF, PEAK TRC).
+
+    >>> from isotp import capture
+    >>> frames = capture.read_frames("drive.blf")                       # doctest: +SKIP
+    >>> messages = capture.read_messages("drive.blf")                   # doctest: +SKIP
+    >>> findings = capture.check("flash.asc", uds=True)                 # doctest: +SKIP
+    >>> capture.to_pandas(messages)                                     # doctest: +SKIP
+
+Frame numbers count from 1 in the order of the log, as in ``isotp check``'s output. Conversations
+are discovered as ``isotp sniff`` does (``discover``: ``'normal'``, ``'extended'`` or ``'mixed'``,
+where the address byte is). ``to_pandas`` and ``to_arrow`` need pandas or pyarrow installed; nothing
+else does.
+
+Counting UDS services per ECU across a folder of recordings::
+
+    import collections, pathlib
+    from isotp import capture
+
+    def uds_services(path):
+        counts = collections.Counter()
+        for m in capture.read_messages(path):
+            if m.payload and m.payload[0] & 0x40 == 0:          # a request
+                ecu = m.target if m.target is not None else "functional"
+                counts[(str(ecu), m.payload[0])] += 1
+        return counts
+
+    total = collections.Counter()
+    for path in sorted(pathlib.Path("recordings").glob("*.log")):
+        total += uds_services(str(path))
+"""
+
+from dataclasses import dataclass, fields
+from typing import Iterable, List, Optional, Sequence, Union
+
+from isotp import _isotp
+
+__all__ = ['Frame', 'Party', 'Message', 'Finding', 'read_frames', 'read_messages', 'check',
+           'to_pandas', 'to_arrow']
+
+PathLike = Union[str, "os.PathLike[str]"]  # noqa: F821 (a string, for Python 3.9)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A CAN frame of a recording."""
+    time: float
+    """Seconds: since the Unix epoch when the log says when it was recorded, else since its start."""
+    channel: str
+    direction: Optional[str]
+    """'rx' or 'tx' as seen by the recording node, when the log says."""
+    arbitration_id: int
+    is_extended_id: bool
+    is_fd: bool
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Party:
+    """One end of a conversation: its CAN id and, with extended or mixed addressing, address byte."""
+    arbitration_id: int
+    is_extended_id: bool
+    address_byte: Optional[int]
+
+    def __str__(self) -> str:
+        width = 8 if self.is_extended_id else 3
+        text = f"{self.arbitration_id:0{width}X}"
+        return text if self.address_byte is None else f"{text}[{self.address_byte:02X}]"
+
+
+@dataclass(frozen=True)
+class Message:
+    """A reassembled ISO-TP message."""
+    first_frame: int
+    time: float
+    last_frame: int
+    end_time: float
+    conversation: str
+    source: Party
+    target: Optional[Party]
+    """The receiving end, once the conversation is paired (a flow control answered a first frame)."""
+    functional: bool
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A finding of ``isotp check``: the fields of its ``--json`` lines, times in seconds."""
+    layer: str
+    """'iso-tp' or 'uds'."""
+    conversation: str
+    severity: str
+    kind: str
+    party: Optional[str]
+    frame: int
+    time: float
+    since_frame: Optional[int]
+    since_time: Optional[float]
+    measured: Optional[float]
+    limit: Optional[float]
+    detail: str
+
+
+def _party(t) -> Optional[Party]:
+    return None if t is None else Party(*t)
+
+
+def read_frames(path: PathLike, format: Optional[str] = None) -> List[Frame]:
+    """Every frame of the log at ``path``. ``format``: 'candump', 'asc', 'blf' or 'trc'; by
+    default the file's extension, else its first bytes. Malformed records are skipped; a file in
+    no known format raises ValueError, one that cannot be opened OSError."""
+    return [Frame(*t) for t in _isotp.capture_frames(str(path), format)]
+
+
+def read_messages(path: PathLike, format: Optional[str] = None,
+                  discover: str = "normal") -> List[Message]:
+    """Every ISO-TP message reassembled from the log at ``path``, in the order they completed."""
+    return [Message(a, b, c, d, e, _party(f), _party(g), h, i)
+            for (a, b, c, d, e, f, g, h, i) in _isotp.capture_messages(str(path), format, discover)]
+
+
+def check(path: PathLike, format: Optional[str] = None, discover: str = "normal",
+          uds: bool = False, p2: Optional[float] = None,
+          p2_star: Optional[float] = None) -> List[Finding]:
+    """``isotp check`` on the log at ``path``: ISO 15765-2 findings, then with ``uds`` the UDS
+    timing ones (``p2``/``p2_star`` in seconds; by default 50 ms / 5 s, or what a
+    DiagnosticSessionControl response announces)."""
+    return [Finding(*t) for t in _isotp.capture_check(str(path), format, discover, uds, p2, p2_star)]
+
+
+def _columns(records: Sequence) -> dict:
+    if not records:
+        return {}
+    names = [f.name for f in fields(records[0])]
+    return {name: [_cell(getattr(r, name)) for r in records] for name in names}
+
+
+def _cell(value):
+    return str(value) if isinstance(value, Party) else value
+
+
+def to_pandas(records: Iterable):
+    """A pandas DataFrame of frames, messages or findings, one column per field (ends of a
+    conversation as their text, ``7E8`` or ``6F1[10]``). Needs pandas."""
+    import pandas
+    return pandas.DataFrame(_columns(list(records)))
+
+
+def to_arrow(records: Iterable):
+    """A pyarrow Table of frames, messages or findings, as ``to_pandas``. Needs pyarrow."""
+    import pyarrow
+    return pyarrow.table(_columns(list(records)))
