@@ -59,6 +59,8 @@ pub struct Report {
     conversations: Vec<String>,
     conversation_index: HashMap<String, u32>,
     counts: Vec<Vec<u32>>,
+    /// Messages (single and first frames) per conversation.
+    messages: Vec<u64>,
     bucket_us: u64,
     marks: Vec<Mark>,
     window_marks: usize,
@@ -82,6 +84,7 @@ impl Report {
             conversations: Vec::new(),
             conversation_index: HashMap::new(),
             counts: Vec::new(),
+            messages: Vec::new(),
             bucket_us: 1000,
             marks: Vec::new(),
             window_marks: 0,
@@ -121,6 +124,7 @@ impl Report {
         self.conversation_index.insert(name.clone(), next);
         self.conversations.push(name);
         self.counts.push(vec![0; BUCKETS]);
+        self.messages.push(0);
         next
     }
 
@@ -172,6 +176,9 @@ impl Report {
             ),
             _ => (7, 0, 0),
         };
+        if kind <= 1 {
+            self.messages[conversation as usize] += 1;
+        }
         let kind = if view.problem.is_some() && kind == 7 {
             6
         } else {
@@ -348,7 +355,7 @@ impl Report {
         data.push_str(&format!(
             ",\"uds\":{uds},\"start_us\":{},\"span_us\":{},\"frames_total\":{},\"bucket_us\":{},\
              \"parties\":{},\"conversations\":{},\"findings\":{},\"findings_omitted\":{},\
-             \"exchanges\":{},\"exchanges_omitted\":{},\"counts\":[",
+             \"exchanges\":{},\"exchanges_omitted\":{},\"messages\":[{}],\"counts\":[",
             self.start.unwrap_or(0),
             self.last,
             self.frames_total,
@@ -359,6 +366,11 @@ impl Report {
             self.omitted_findings,
             list(&self.exchanges),
             self.omitted_exchanges,
+            self.messages
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
         ));
         let used = (self.last / self.bucket_us) as usize + 1;
         for (i, counts) in self.counts.iter().enumerate() {
