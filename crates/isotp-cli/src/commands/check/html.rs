@@ -11,7 +11,7 @@ use std::collections::{HashMap, VecDeque};
 use std::io::{self, Write};
 
 use isotp_core::monitor::check::Finding;
-use isotp_core::monitor::{Conversation, FrameRef, Observation, Party};
+use isotp_core::monitor::{Conversation, ConversationId, FrameRef, Observation, Party};
 use isotp_core::uds::{Exchange, Outcome, UdsFinding};
 use isotp_core::wire::{explain, AddressLength, PciView};
 
@@ -27,6 +27,8 @@ const WINDOW: usize = 32;
 const WINDOW_BUDGET: usize = 50_000;
 /// Conversations drawn on their own; the others share one lane.
 const CONVERSATION_LIMIT: usize = 256;
+/// Conversation ids remembered with their lane.
+const ID_CACHE_LIMIT: usize = 1 << 16;
 /// Findings, and UDS exchanges, listed one by one.
 const LIST_LIMIT: usize = 20_000;
 
@@ -58,6 +60,8 @@ pub struct Report {
     party_index: HashMap<Party, u32>,
     conversations: Vec<String>,
     conversation_index: HashMap<String, u32>,
+    /// The lane of each conversation id seen (a conversation keeps its name while its id lasts).
+    by_id: HashMap<ConversationId, u32>,
     counts: Vec<Vec<u32>>,
     /// Messages (single and first frames) per conversation.
     messages: Vec<u64>,
@@ -83,6 +87,7 @@ impl Report {
             party_index: HashMap::new(),
             conversations: Vec::new(),
             conversation_index: HashMap::new(),
+            by_id: HashMap::new(),
             counts: Vec::new(),
             messages: Vec::new(),
             bucket_us: 1000,
@@ -111,6 +116,19 @@ impl Report {
     }
 
     fn conversation(&mut self, c: &Conversation) -> u32 {
+        if let Some(&i) = self.by_id.get(&c.id) {
+            return i;
+        }
+        let i = self.named(c);
+        // A cache: emptied rather than grown without end on a log of countless conversations.
+        if self.by_id.len() >= ID_CACHE_LIMIT {
+            self.by_id.clear();
+        }
+        self.by_id.insert(c.id, i);
+        i
+    }
+
+    fn named(&mut self, c: &Conversation) -> u32 {
         let mut name = c.to_string();
         if !self.conversation_index.contains_key(&name)
             && self.conversations.len() >= CONVERSATION_LIMIT
