@@ -204,24 +204,34 @@ fn report(out: &mut Out, checker: &Checker, found: &[Finding]) -> CliResult {
 
 /// One finding as a JSON object.
 fn json(f: &Finding) -> String {
-    let mut j = JsonObject::new()
+    let j = JsonObject::new()
         .string("conversation", &f.conversation.to_string())
         .string("severity", &f.severity().to_string())
         .string("kind", f.kind.name())
         .opt_string("from", f.from.map(|p| p.to_string()).as_deref())
         .int("frame", f.frame.index + 1)
         .raw("time", &seconds(f.frame.time));
-    j = match f.since {
+    json_measures(j, f.since, f.kind.timing())
+        .string("detail", &f.kind.to_string())
+        .finish()
+}
+
+/// A finding's `since_frame`, `since_time`, `measured_us` and `limit_us` (null when it has none).
+fn json_measures(
+    mut j: JsonObject,
+    since: Option<FrameRef>,
+    timing: Option<(Duration, Duration)>,
+) -> JsonObject {
+    j = match since {
         Some(s) => j
             .int("since_frame", s.index + 1)
             .raw("since_time", &seconds(s.time)),
         None => j.raw("since_frame", "null").raw("since_time", "null"),
     };
-    j = match f.kind.timing() {
+    match timing {
         Some((measured, limit)) => j
             .int("measured_us", measured.as_micros() as u64)
             .int("limit_us", limit.as_micros() as u64),
         None => j.raw("measured_us", "null").raw("limit_us", "null"),
-    };
-    j.string("detail", &f.kind.to_string()).finish()
+    }
 }

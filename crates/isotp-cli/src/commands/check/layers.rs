@@ -12,7 +12,7 @@ use isotp_core::uds::{Exchange, SessionTiming, UdsConfig, UdsEvent, UdsFinding, 
 use isotp_core::{Frame, Instant};
 
 use super::html::Report;
-use super::{frame_text, plural, seconds};
+use super::{frame_text, json_measures, plural, seconds};
 use crate::error::{CliError, CliResult};
 use crate::output::{JsonObject, Out};
 
@@ -255,7 +255,7 @@ fn pair_names(x: &Exchange) -> (String, String) {
 
 /// One UDS finding as a JSON object, in the fields of the ISO-TP findings.
 fn uds_json(f: &UdsFinding) -> String {
-    let mut j = JsonObject::new()
+    let j = JsonObject::new()
         .string("layer", "uds")
         .string(
             "conversation",
@@ -266,17 +266,7 @@ fn uds_json(f: &UdsFinding) -> String {
         .opt_string("from", f.ecu.map(|p| p.to_string()).as_deref())
         .int("frame", f.frame.index + 1)
         .raw("time", &seconds(f.frame.time));
-    j = match f.since {
-        Some(s) => j
-            .int("since_frame", s.index + 1)
-            .raw("since_time", &seconds(s.time)),
-        None => j.raw("since_frame", "null").raw("since_time", "null"),
-    };
-    j = match f.kind.timing() {
-        Some((measured, limit)) => j
-            .int("measured_us", measured.as_micros() as u64)
-            .int("limit_us", limit.as_micros() as u64),
-        None => j.raw("measured_us", "null").raw("limit_us", "null"),
-    };
-    j.string("detail", &f.kind.to_string()).finish()
+    json_measures(j, f.since, f.kind.timing())
+        .string("detail", &f.kind.to_string())
+        .finish()
 }
