@@ -4,7 +4,8 @@ recording into Arrow tables, DuckDB's SQL does the rest.
 
     python fleet_duckdb.py RECORDINGS_DIR
 
-Prints the findings of `isotp check --uds` per kind, and the UDS requests per ECU and service.
+Prints the findings of `isotp check --uds` per kind, and the UDS requests per ECU and service
+(from the exchanges, as uds_services.py counts them).
 """
 import sys
 
@@ -16,33 +17,29 @@ from uds_services import recordings
 
 
 def tables(folder):
-    """(findings, requests) over every recording of `folder`, as Arrow tables with a file column."""
+    """(findings, exchanges) over every recording of `folder`, as Arrow tables with a file column."""
     findings, requests = [], []
     for path in recordings(folder):
         f = capture.to_arrow(capture.check(path, uds=True))
         if f.num_rows:
             findings.append(f.append_column("file", pyarrow.array([path] * f.num_rows)))
-        m = capture.to_arrow(capture.read_messages(path))
-        if m.num_rows:
-            requests.append(m.append_column("file", pyarrow.array([path] * m.num_rows)))
+        x = capture.to_arrow(capture.read_exchanges(path))
+        if x.num_rows:
+            requests.append(x.append_column("file", pyarrow.array([path] * x.num_rows)))
     return pyarrow.concat_tables(findings), pyarrow.concat_tables(requests)
 
 
 def query(folder):
-    findings, messages = tables(folder)
+    findings, exchanges = tables(folder)
     db = duckdb.connect()  # in memory
     db.register("findings", findings)
-    db.register("messages", messages)
+    db.register("exchanges", exchanges)
     per_kind = db.execute(
         "SELECT layer, kind, count(*) AS n FROM findings GROUP BY layer, kind ORDER BY layer, kind"
     ).fetchall()
-    # A request: the service id's bit 6 clear; a functional one counts for 'functional'.
     services = db.execute(
-        """SELECT CASE WHEN functional OR target IS NULL THEN 'functional' ELSE target END AS ecu,
-                  get_byte(payload, 0) AS service, count(*) AS n
-           FROM messages
-           WHERE octet_length(payload) > 0 AND get_byte(payload, 0) & 64 = 0
-           GROUP BY ecu, service ORDER BY ecu, service"""
+        """SELECT coalesce(ecu, 'functional') AS ecu, service, count(*) AS n
+           FROM exchanges GROUP BY ALL ORDER BY ecu, service"""
     ).fetchall()
     return per_kind, services
 

@@ -3,10 +3,10 @@
 
     python uds_services.py RECORDINGS_DIR
 
-Prints one line per (ECU, service): how many requests it was sent. A request is a message whose
-first byte (the service id) has bit 6 clear; its ECU is the conversation's other end, or
-'functional' for a request to every ECU. `count_services` is the function the DuckDB and Spark
-examples run too.
+Prints one line per (ECU, service): how many requests it was sent, from the UDS exchanges
+isotp.capture pairs (the ECU is the one that answered; 'functional' for a request to every ECU
+that none answered). `count_services` is the function the Spark example runs too; the DuckDB example
+asks the same in SQL.
 """
 import collections
 import pathlib
@@ -25,10 +25,8 @@ def recordings(folder):
 def count_services(path):
     """(ECU, service id) -> number of requests, in one recording."""
     counts = collections.Counter()
-    for m in capture.read_messages(path):
-        if m.payload and m.payload[0] & 0x40 == 0:
-            ecu = "functional" if m.functional or m.target is None else str(m.target)
-            counts[(ecu, m.payload[0])] += 1
+    for x in capture.read_exchanges(path):
+        counts[(str(x.ecu) if x.ecu else "functional", x.service)] += 1
     return counts
 
 

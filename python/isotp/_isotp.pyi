@@ -80,3 +80,8 @@ def capture_check(
     p2: Optional[float] = None, p2_star: Optional[float] = None
 ) -> List[Tuple[str, str, str, str, Optional[str], int, float, Optional[int], Optional[float],
                 Optional[float], Optional[float], str]]: ...
+def capture_exchanges(
+    path: str, format: Optional[str] = None, discover: str = "normal"
+) -> List[Tuple[Tuple[int, bool, Optional[int]], Optional[Tuple[int, bool, Optional[int]]], int,
+                bool, int, float, float, Optional[int], Optional[float], str, Optional[int], int,
+                Optional[float]]]: ...

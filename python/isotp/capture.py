@@ -20,10 +20,8 @@ Counting UDS services per ECU across a folder of recordings::
 
     def uds_services(path):
         counts = collections.Counter()
-        for m in capture.read_messages(path):
-            if m.payload and m.payload[0] & 0x40 == 0:          # a request
-                ecu = m.target if m.target is not None else "functional"
-                counts[(str(ecu), m.payload[0])] += 1
+        for x in capture.read_exchanges(path):
+            counts[(str(x.ecu) if x.ecu else "functional", x.service)] += 1
         return counts
 
     total = collections.Counter()
@@ -36,7 +34,8 @@ from typing import Iterable, List, Optional, Sequence, Union
 
 from isotp import _isotp
 
-__all__ = ['Frame', 'Party', 'Message', 'Finding', 'read_frames', 'read_messages', 'check',
+__all__ = ['Frame', 'Party', 'Message', 'Exchange', 'Finding', 'read_frames', 'read_messages',
+           'read_exchanges', 'check',
            'to_pandas', 'to_arrow']
 
 PathLike = Union[str, "os.PathLike[str]"]  # noqa: F821 (a string, for Python 3.9)
@@ -85,6 +84,32 @@ class Message:
 
 
 @dataclass(frozen=True)
+class Exchange:
+    """A UDS request and what answered it, paired per tester-ECU pair as ``isotp check --uds``
+    pairs them (a response from an ECU whose peer the monitor does not know yet answers the open
+    request of its service)."""
+    tester: Party
+    ecu: Optional[Party]
+    """The ECU that answered (or the one the request named); None for an unanswered functional
+    request."""
+    service: int
+    functional: bool
+    request_frame: int
+    request_time: float
+    request_end_time: float
+    response_frame: Optional[int]
+    """The final response's first frame (after any "response pending")."""
+    response_time: Optional[float]
+    outcome: str
+    """'positive', 'negative' or 'unanswered'."""
+    nrc: Optional[int]
+    pending: int
+    """How many "response pending" (0x78) came first."""
+    p2: Optional[float]
+    """Seconds from the request's end to the first response's start."""
+
+
+@dataclass(frozen=True)
 class Finding:
     """A finding of ``isotp check``: the fields of its ``--json`` lines, times in seconds."""
     layer: str
@@ -118,6 +143,13 @@ def read_messages(path: PathLike, format: Optional[str] = None,
     """Every ISO-TP message reassembled from the log at ``path``, in the order they completed."""
     return [Message(a, b, c, d, e, _party(f), _party(g), h, i)
             for (a, b, c, d, e, f, g, h, i) in _isotp.capture_messages(str(path), format, discover)]
+
+
+def read_exchanges(path: PathLike, format: Optional[str] = None,
+                   discover: str = "normal") -> List[Exchange]:
+    """Every UDS exchange of the log at ``path``, in the order they ended."""
+    return [Exchange(_party(t[0]), _party(t[1]), *t[2:])
+            for t in _isotp.capture_exchanges(str(path), format, discover)]
 
 
 def check(path: PathLike, format: Optional[str] = None, discover: str = "normal",

@@ -11,7 +11,9 @@ use std::time::Duration;
 use isotp::capture::{Channel, Direction, Format, Reader};
 use isotp::core::monitor::check::{CheckConfig, Checker, Finding};
 use isotp::core::monitor::{Discovery, Monitor, MonitorEvent, Party};
-use isotp::core::uds::{SessionTiming, UdsConfig, UdsEvent, UdsFinding, UdsTiming};
+use isotp::core::uds::{
+    Exchange, Outcome, SessionTiming, UdsConfig, UdsEvent, UdsFinding, UdsTiming,
+};
 use isotp::core::{Instant, TargetAddressType};
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
@@ -187,6 +189,89 @@ pub(crate) fn capture_messages<'py>(
                     .to_owned()
                     .into_any(),
                 PyBytes::new(py, &m.payload).into_any(),
+            ],
+        )?)?;
+    }
+    Ok(list)
+}
+
+/// Every UDS exchange of a log (requests paired with their responses per tester-ECU pair, as
+/// `check --uds` pairs them): (tester, ECU or None, service, functional, request first frame,
+/// its time, request last frame time, response first frame or None, its time or None, outcome
+/// ('positive', 'negative', 'unanswered'), NRC or None, response pending count, P2 seconds or
+/// None).
+#[pyfunction]
+#[pyo3(signature = (path, format=None, discover="normal"))]
+pub(crate) fn capture_exchanges<'py>(
+    py: Python<'py>,
+    path: &str,
+    format: Option<&str>,
+    discover: &str,
+) -> PyResult<Bound<'py, PyList>> {
+    let format = format_of(format)?;
+    let discovery = discovery_of(discover)?;
+    let mut exchanges: Vec<Exchange> = Vec::new();
+    py.allow_threads(|| {
+        let mut monitor = Monitor::new(CheckConfig::discovering(discovery).monitor_config());
+        let mut timing = UdsTiming::new(UdsConfig::default());
+        let mut last = None;
+        let mut drain = |timing: &mut UdsTiming| {
+            while let Some(e) = timing.poll_event() {
+                if let UdsEvent::Exchange(x) = e {
+                    exchanges.push(x);
+                }
+            }
+        };
+        let result = each_record(path, format, |r| {
+            let time = instant(r.time);
+            last = Some(time);
+            monitor.handle_frame(&r.frame, time);
+            while let Some(e) = monitor.poll_event() {
+                if let MonitorEvent::Message(m) = e {
+                    timing.handle_message(&m);
+                }
+            }
+            drain(&mut timing);
+        });
+        if let Some(end) = last {
+            timing.finish(end);
+        }
+        drain(&mut timing);
+        result
+    })
+    .map_err(raise)?;
+    let list = PyList::empty(py);
+    for x in &exchanges {
+        let (outcome, nrc) = match x.outcome {
+            Outcome::Positive => ("positive", None),
+            Outcome::Negative(nrc) => ("negative", Some(nrc)),
+            _ => ("unanswered", None),
+        };
+        list.append(PyTuple::new(
+            py,
+            [
+                party_tuple(py, Some(x.tester))?,
+                party_tuple(py, x.ecu)?,
+                x.service.into_pyobject(py)?.into_any(),
+                (x.target_address_type == TargetAddressType::Functional)
+                    .into_pyobject(py)?
+                    .to_owned()
+                    .into_any(),
+                (x.request.0.index + 1).into_pyobject(py)?.into_any(),
+                seconds(x.request.0.time).into_pyobject(py)?.into_any(),
+                seconds(x.request.1.time).into_pyobject(py)?.into_any(),
+                x.response
+                    .map(|r| r.0.index + 1)
+                    .into_pyobject(py)?
+                    .into_any(),
+                x.response
+                    .map(|r| seconds(r.0.time))
+                    .into_pyobject(py)?
+                    .into_any(),
+                outcome.into_pyobject(py)?.into_any(),
+                nrc.into_pyobject(py)?.into_any(),
+                x.pending.into_pyobject(py)?.into_any(),
+                x.p2.map(|d| d.as_secs_f64()).into_pyobject(py)?.into_any(),
             ],
         )?)?;
     }

@@ -44,6 +44,7 @@ fn _isotp(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(capture::capture_frames, m)?)?;
     m.add_function(wrap_pyfunction!(capture::capture_messages, m)?)?;
     m.add_function(wrap_pyfunction!(capture::capture_check, m)?)?;
+    m.add_function(wrap_pyfunction!(capture::capture_exchanges, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
