@@ -422,9 +422,6 @@ impl UdsTiming {
             let mut own = self.pending[i];
             own.exchange.ecu = Some(m.from);
             own.limits = self.limits_for(own.exchange.tester, Some(m.from));
-            if self.pending.len() >= PAIR_LIMIT {
-                self.pending.pop_front();
-            }
             own
         } else {
             match self.pending.remove(i) {
@@ -455,6 +452,9 @@ impl UdsTiming {
         if outcome == Outcome::Negative(RESPONSE_PENDING) {
             p.exchange.pending += 1;
             p.since = m.last_frame;
+            if self.pending.len() >= PAIR_LIMIT {
+                self.pending.pop_front();
+            }
             self.pending.push_back(p);
             return;
         }

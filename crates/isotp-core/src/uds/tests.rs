@@ -242,3 +242,18 @@ fn a_response_with_no_known_peer_pairs_with_an_open_request_of_its_service() {
     assert_eq!(exchanges.len(), 1);
     assert_eq!(exchanges[0].ecu, Some(party(ECU)));
 }
+
+#[test]
+fn open_requests_are_bounded() {
+    let mut uds = UdsTiming::new(UdsConfig::default());
+    for i in 0..(PAIR_LIMIT as u32 + 100) {
+        let mut m = message(TESTER, Some(ECU), 0, 0, &[0x22, 0xF1, 0x90]);
+        m.to = Some(Party {
+            id: CanId::extended(0x18DA_0000 + i).unwrap(),
+            address_byte: None,
+        });
+        uds.handle_message(&m);
+        while uds.poll_event().is_some() {}
+    }
+    assert_eq!(uds.pending.len(), PAIR_LIMIT);
+}
