@@ -67,6 +67,29 @@ fn each_record(
     Ok(())
 }
 
+/// Every message the monitor reassembles from the log at `path`, discovering conversations; the
+/// time of the last record, if any.
+fn each_message(
+    path: &str,
+    format: Option<Format>,
+    discovery: Discovery,
+    mut f: impl FnMut(isotp::core::monitor::Message),
+) -> Result<Option<Instant>, (bool, String)> {
+    let mut monitor = Monitor::new(CheckConfig::discovering(discovery).monitor_config());
+    let mut last = None;
+    each_record(path, format, |r| {
+        let time = instant(r.time);
+        last = Some(time);
+        monitor.handle_frame(&r.frame, time);
+        while let Some(e) = monitor.poll_event() {
+            if let MonitorEvent::Message(m) = e {
+                f(m);
+            }
+        }
+    })?;
+    Ok(last)
+}
+
 fn raise((io, message): (bool, String)) -> PyErr {
     if io {
         PyOSError::new_err(message)
@@ -159,19 +182,8 @@ pub(crate) fn capture_messages<'py>(
     let format = format_of(format)?;
     let discovery = discovery_of(discover)?;
     let mut messages = Vec::new();
-    py.allow_threads(|| {
-        let mut monitor = Monitor::new(CheckConfig::discovering(discovery).monitor_config());
-        let result = each_record(path, format, |r| {
-            monitor.handle_frame(&r.frame, instant(r.time));
-            while let Some(e) = monitor.poll_event() {
-                if let MonitorEvent::Message(m) = e {
-                    messages.push(m);
-                }
-            }
-        });
-        result
-    })
-    .map_err(raise)?;
+    py.allow_threads(|| each_message(path, format, discovery, |m| messages.push(m)))
+        .map_err(raise)?;
     let list = PyList::empty(py);
     for m in &messages {
         list.append(PyTuple::new(
@@ -212,9 +224,7 @@ pub(crate) fn capture_exchanges<'py>(
     let discovery = discovery_of(discover)?;
     let mut exchanges: Vec<Exchange> = Vec::new();
     py.allow_threads(|| {
-        let mut monitor = Monitor::new(CheckConfig::discovering(discovery).monitor_config());
         let mut timing = UdsTiming::new(UdsConfig::default());
-        let mut last = None;
         let mut drain = |timing: &mut UdsTiming| {
             while let Some(e) = timing.poll_event() {
                 if let UdsEvent::Exchange(x) = e {
@@ -222,22 +232,15 @@ pub(crate) fn capture_exchanges<'py>(
                 }
             }
         };
-        let result = each_record(path, format, |r| {
-            let time = instant(r.time);
-            last = Some(time);
-            monitor.handle_frame(&r.frame, time);
-            while let Some(e) = monitor.poll_event() {
-                if let MonitorEvent::Message(m) = e {
-                    timing.handle_message(&m);
-                }
-            }
+        let last = each_message(path, format, discovery, |m| {
+            timing.handle_message(&m);
             drain(&mut timing);
-        });
+        })?;
         if let Some(end) = last {
             timing.finish(end);
         }
         drain(&mut timing);
-        result
+        Ok(())
     })
     .map_err(raise)?;
     let list = PyList::empty(py);
