@@ -29,8 +29,7 @@ Counting UDS services per ECU across a folder of recordings::
         total += uds_services(str(path))
 """
 
-from dataclasses import dataclass, fields
-from typing import Iterable, List, Optional, Sequence, Union
+from typing import Iterable, List, NamedTuple, Optional, Sequence, Union
 
 from isotp import _isotp
 
@@ -41,8 +40,7 @@ __all__ = ['Frame', 'Party', 'Message', 'Exchange', 'Finding', 'read_frames', 'r
 PathLike = Union[str, "os.PathLike[str]"]  # noqa: F821 (a string, for Python 3.9)
 
 
-@dataclass(frozen=True)
-class Frame:
+class Frame(NamedTuple):
     """A CAN frame of a recording."""
     time: float
     """Seconds: since the Unix epoch when the log says when it was recorded, else since its start."""
@@ -55,8 +53,7 @@ class Frame:
     data: bytes
 
 
-@dataclass(frozen=True)
-class Party:
+class Party(NamedTuple):
     """One end of a conversation: its CAN id and, with extended or mixed addressing, address byte."""
     arbitration_id: int
     is_extended_id: bool
@@ -68,8 +65,7 @@ class Party:
         return text if self.address_byte is None else f"{text}[{self.address_byte:02X}]"
 
 
-@dataclass(frozen=True)
-class Message:
+class Message(NamedTuple):
     """A reassembled ISO-TP message."""
     first_frame: int
     time: float
@@ -83,8 +79,7 @@ class Message:
     payload: bytes
 
 
-@dataclass(frozen=True)
-class Exchange:
+class Exchange(NamedTuple):
     """A UDS request and what answered it, paired per tester-ECU pair as ``isotp check --uds``
     pairs them (a response from an ECU whose peer the monitor does not know yet answers the open
     request of its service)."""
@@ -109,8 +104,7 @@ class Exchange:
     """Seconds from the request's end to the first response's start."""
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     """A finding of ``isotp check``: the fields of its ``--json`` lines, times in seconds."""
     layer: str
     """'iso-tp' or 'uds'."""
@@ -135,7 +129,7 @@ def read_frames(path: PathLike, format: Optional[str] = None) -> List[Frame]:
     """Every frame of the log at ``path``. ``format``: 'candump', 'asc', 'blf' or 'trc'; by
     default the file's extension, else its first bytes. Malformed records are skipped; a file in
     no known format raises ValueError, one that cannot be opened OSError."""
-    return [Frame(*t) for t in _isotp.capture_frames(str(path), format)]
+    return list(map(Frame._make, _isotp.capture_frames(str(path), format)))
 
 
 def read_messages(path: PathLike, format: Optional[str] = None,
@@ -158,18 +152,22 @@ def check(path: PathLike, format: Optional[str] = None, discover: str = "normal"
     """``isotp check`` on the log at ``path``: ISO 15765-2 findings, then with ``uds`` the UDS
     timing ones (``p2``/``p2_star`` in seconds; by default 50 ms / 5 s, or what a
     DiagnosticSessionControl response announces)."""
-    return [Finding(*t) for t in _isotp.capture_check(str(path), format, discover, uds, p2, p2_star)]
+    return list(map(Finding._make, _isotp.capture_check(str(path), format, discover, uds, p2, p2_star)))
+
+
+_PARTY_FIELDS = {"source", "target", "tester", "ecu"}
 
 
 def _columns(records: Sequence) -> dict:
     if not records:
         return {}
-    names = [f.name for f in fields(records[0])]
-    return {name: [_cell(getattr(r, name)) for r in records] for name in names}
-
-
-def _cell(value):
-    return str(value) if isinstance(value, Party) else value
+    columns = {}
+    for name, values in zip(records[0]._fields, zip(*records)):
+        # Ends of a conversation become their text; the other fields are plain values.
+        if name in _PARTY_FIELDS:
+            values = [None if v is None else str(v) for v in values]
+        columns[name] = list(values)
+    return columns
 
 
 def to_pandas(records: Iterable):
