@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Opens `isotp check --html` reports in headless Chromium and judges what it rendered.
 
-    report_browser.py ISOTP FAULTY.log CLEAN.log WORKDIR
+    report_browser.py ISOTP FAULTY.log CLEAN.log LARGE.log WORKDIR
 
 For the faulty recording: `isotp check --uds --json` must find exactly one STmin violation and one
 P2 violation; the report must load without a console message of level error or warning, its
 screenshot must not be blank (light and dark themes, which must differ), and after load the DOM
 must hold a timeline mark, a findings row and a transfer row for the STmin violation's frame, and a
 timeline mark, a findings row and a late exchange bar for the P2 violation's frame. For the clean
-twin: no finding, no mark. A probe page first proves that console errors do reach the log, so the
+twin: no finding, no mark. LARGE.log is the faulty session grown past what the report keeps frame
+by frame: both findings listed, the overview drawn, and a link to the P2 violation's frame
+(report.html#frame=N) opens on its mark with the frames around it. A probe page first proves that console errors do reach the log, so the
 test cannot pass blind.
 """
 import json
@@ -32,11 +34,11 @@ def fail(message):
     sys.exit(1)
 
 
-def chromium(page, *extra):
-    """Runs Chromium on `page`; returns (stdout, stderr)."""
+def chromium(page, *extra, fragment=""):
+    """Runs Chromium on `page` (#`fragment`); returns (stdout, stderr)."""
     with tempfile.TemporaryDirectory() as profile:
         out = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *extra,
-                              "file://" + os.path.abspath(page)],
+                              "file://" + os.path.abspath(page) + fragment],
                              capture_output=True, text=True, timeout=120)
     if out.returncode != 0:
         fail(f"chromium exited with {out.returncode}: {out.stderr[-2000:]}")
@@ -119,8 +121,8 @@ class Dom(HTMLParser):
                 and all(e[2].get("data-" + k) == str(v) for k, v in data.items())]
 
 
-def dom_of(page):
-    html, stderr = chromium(page, "--dump-dom")
+def dom_of(page, fragment=""):
+    html, stderr = chromium(page, "--dump-dom", fragment=fragment)
     problems = console_problems(stderr)
     if problems:
         fail(f"{page}: console messages:\n" + "\n".join(problems))
@@ -145,7 +147,7 @@ def report(isotp, log, html):
 def main():
     if not CHROMIUM:
         fail("chromium is not installed (Debian package chromium)")
-    isotp, faulty, clean, work = sys.argv[1:5]
+    isotp, faulty, clean, large, work = sys.argv[1:6]
     os.makedirs(work, exist_ok=True)
 
     probe = os.path.join(work, "probe.html")
@@ -197,6 +199,22 @@ def main():
         fail(f"{clean_page}: no UDS exchange drawn")
     chromium(clean_page, f"--screenshot={os.path.join(work, 'clean.png')}")
     judge_screenshot(os.path.join(work, "clean.png"))
+
+    large_page = os.path.join(work, "large.html")
+    findings = report(isotp, large, large_page)
+    if sorted(f["kind"] for f in findings) != ["p2_exceeded", "st_min_violated"]:
+        fail(f"{large}: expected the two planted violations, found {findings}")
+    late = next(f for f in findings if f["kind"] == "p2_exceeded")
+    dom = dom_of(large_page, fragment=f"#frame={late['frame']}")
+    if not dom.find("g", "finding", kind="p2_exceeded", frame=late["frame"]):
+        fail(f"{large_page}#frame={late['frame']}: the P2 violation's mark is not shown")
+    if not dom.find("g", "frame", frame=late["since_frame"]):
+        fail(f"{large_page}#frame={late['frame']}: the request before it is not drawn")
+    if len(dom.find("tr", "violation")) < 2 or len(dom.find("rect", "ov-finding")) != 2:
+        fail(f"{large_page}: the findings are not all listed and on the overview")
+    chromium(large_page, f"--screenshot={os.path.join(work, 'large.png')}")
+    judge_screenshot(os.path.join(work, "large.png"))
+    print(f"report in Chromium: large recording ({late['frame']} frames) opened on its P2 violation")
     print(f"report in Chromium: planted STmin (frame {st_min}) and P2 (frame {p2['frame']}) "
           f"violations shown, clean twin clean, light and dark themes")
 
