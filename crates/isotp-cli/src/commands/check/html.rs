@@ -429,3 +429,58 @@ impl Report {
         w.write_all(tail.as_bytes())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use isotp_core::monitor::check::FindingKind;
+    use isotp_core::monitor::{Discovery, Monitor, MonitorConfig, MonitorEvent};
+    use isotp_core::{CanId, Frame, Instant};
+
+    /// A report of `n` single frames 1 ms apart, with a finding every 10,000 frames.
+    fn report_of(n: u64) -> Report {
+        let mut settings = MonitorConfig::discovering(Discovery::Normal);
+        settings.observe_frames = true;
+        let mut monitor = Monitor::new(settings);
+        let frame = Frame::new(CanId::standard(0x7E0).unwrap(), &[0x02, 0x3E, 0x00]).unwrap();
+        let mut report = Report::new();
+        for i in 0..n {
+            monitor.handle_frame(&frame, Instant::from_millis(i));
+            while let Some(e) = monitor.poll_event() {
+                if let MonitorEvent::Frame(o) = e {
+                    if i % 10_000 == 9_999 {
+                        report.finding(&Finding {
+                            kind: FindingKind::UnexpectedConsecutiveFrame,
+                            conversation: o.conversation.unwrap(),
+                            from: o.from,
+                            frame: o.at,
+                            since: None,
+                        });
+                    }
+                    report.observe(&o);
+                }
+            }
+        }
+        report
+    }
+
+    #[test]
+    fn a_long_recording_is_counted_whole_and_kept_in_part() {
+        let report = report_of(295_000);
+        assert_eq!(report.frames_total, 295_000);
+        assert_eq!(
+            report.counts[0].iter().map(|&c| u64::from(c)).sum::<u64>(),
+            295_000
+        );
+        // The first frames (the finding on the last of them keeps the next ones too), then the
+        // frames before and after each of the 24 findings past them.
+        assert_eq!(report.marks.len(), FRAME_LIMIT + WINDOW + 24 * (2 * WINDOW));
+        assert!(report.marks.windows(2).all(|w| w[0].index < w[1].index));
+        assert_eq!(report.findings.len(), 29);
+        let mut page = Vec::new();
+        report.write(&mut page, "a.log", false).unwrap();
+        let page = String::from_utf8(page).unwrap();
+        assert!(page.contains("\"frames_total\":295000"));
+        assert!(page.len() < 3_000_000, "{} bytes", page.len());
+    }
+}
