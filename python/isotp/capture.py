@@ -29,6 +29,7 @@ Counting UDS services per ECU across a folder of recordings::
         total += uds_services(str(path))
 """
 
+import os
 from typing import Iterable, List, NamedTuple, Optional, Sequence, Union
 
 from isotp import _isotp
@@ -37,7 +38,7 @@ __all__ = ['Frame', 'Party', 'Message', 'Exchange', 'Finding', 'read_frames', 'r
            'read_exchanges', 'check',
            'to_pandas', 'to_arrow']
 
-PathLike = Union[str, "os.PathLike[str]"]  # noqa: F821 (a string, for Python 3.9)
+PathLike = Union[str, os.PathLike]
 
 
 class Frame(NamedTuple):
