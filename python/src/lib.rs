@@ -13,6 +13,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
 mod address;
+mod capture;
 mod config;
 mod discovery;
 mod engine;
@@ -41,6 +42,10 @@ fn _isotp(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(discovery::functional_request, m)?)?;
     m.add_function(wrap_pyfunction!(interface_syntax, m)?)?;
     m.add_function(wrap_pyfunction!(stack::interpreter_exiting, m)?)?;
+    m.add_function(wrap_pyfunction!(capture::capture_frames, m)?)?;
+    m.add_function(wrap_pyfunction!(capture::capture_messages, m)?)?;
+    m.add_function(wrap_pyfunction!(capture::capture_check, m)?)?;
+    m.add_function(wrap_pyfunction!(capture::capture_exchanges, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

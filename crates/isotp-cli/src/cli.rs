@@ -114,8 +114,13 @@ finding names the frame that shows it (numbered from 1, in the order of the log)
 measured from. Exit codes: 0 nothing against the standard (warnings only), 1 a violation found,
 2 bad options or an unreadable log.
 
+With --uds, UDS (ISO 14229) requests are paired with their responses per tester-ECU pair and P2 and
+P2* judged (JSON findings carry \"layer\": \"uds\"); --html FILE writes a self-contained report to
+open in a browser: a timeline per conversation, every finding linked to its frames, a summary.
+
 Examples:
   isotp check --log drive.blf
+  isotp check --log flash.asc --uds --html flash.html
   isotp check --log trace.asc -s 7E0 -d 7E8 --st-min-tolerance 500
   isotp check --log drive.log --json > findings.jsonl")]
     Check(CheckArgs),
@@ -517,6 +522,9 @@ pub struct CheckArgs {
     /// How much shorter than STmin a gap may look (capture jitter), in microseconds
     #[arg(long = "st-min-tolerance", value_name = "USECS", default_value_t = 100)]
     pub st_min_tolerance: u64,
+
+    #[command(flatten)]
+    pub layers: crate::commands::check::layers::LayerArgs,
 }
 
 /// `-X` of dump and sniff: the address byte of the frames on -d.

@@ -365,7 +365,8 @@ impl JsonObject {
     }
 }
 
-fn push_json_string(out: &mut String, s: &str) {
+/// Appends `s` as a JSON string (quoted, escaped).
+pub fn push_json_string(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {

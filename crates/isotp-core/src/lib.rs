@@ -20,6 +20,7 @@ pub mod monitor;
 mod rate_limit;
 mod router;
 mod time;
+pub mod uds;
 pub mod wire;
 
 pub use addressing::{

@@ -14,6 +14,9 @@ use crate::link_options::{self, Watch};
 use crate::output::{JsonObject, Out, Timestamp};
 use crate::source::{FrameSource, Next};
 
+mod html;
+pub mod layers;
+
 /// Runs `isotp check`.
 pub fn run(args: &CheckArgs) -> CliResult {
     if args.source.log.is_none() {
@@ -26,21 +29,35 @@ pub fn run(args: &CheckArgs) -> CliResult {
             "check judges the whole recording: -n and --timeout are for live sources",
         ));
     }
-    let mut checker = checker_for(args)?;
+    let (settings, watched) = settings_for(args)?;
+    let mut layers = layers::Layers::new(&args.layers, &settings, watched)?;
+    let mut checker = Checker::new(settings);
+    if let Some(address) = watched {
+        checker
+            .watch(address)
+            .map_err(|e| CliError::usage(e.to_string()))?;
+    }
     let mut source = FrameSource::open(&args.source)?;
     let mut found = Vec::new();
     loop {
         match source.next(None)? {
             Next::Frame(c) => {
-                checker.handle_frame(&c.frame, Instant::from_micros(c.time.as_micros()));
+                let time = Instant::from_micros(c.time.as_micros());
+                checker.handle_frame(&c.frame, time);
+                let new = found.len();
                 found.extend(std::iter::from_fn(|| checker.poll_finding()));
+                found[new..].iter().for_each(|f| layers.finding(f));
+                layers.frame(&c.frame, time);
             }
             Next::Idle(_) => {}
             Next::End => break,
         }
     }
     checker.finish();
+    let new = found.len();
     found.extend(std::iter::from_fn(|| checker.poll_finding()));
+    found[new..].iter().for_each(|f| layers.finding(f));
+    layers.finish();
     source.finish();
 
     let mut out = Out::buffered();
@@ -51,22 +68,40 @@ pub fn run(args: &CheckArgs) -> CliResult {
     } else {
         report(&mut out, &checker, &found)?;
     }
+    let source_name = args
+        .source
+        .log
+        .as_ref()
+        .map_or_else(String::new, |p| p.display().to_string());
+    layers.write(&mut out, args.json, &source_name)?;
     out.flush()?;
     let violations = found
         .iter()
         .filter(|f| f.severity() == Severity::Violation)
         .count();
-    if violations > 0 {
-        return Err(CliError::failure(format!(
-            "{violations} violation{} of ISO 15765-2 found",
-            plural(violations)
-        )));
+    let uds_violations = layers.violations();
+    if violations > 0 || uds_violations > 0 {
+        let mut text = Vec::new();
+        if violations > 0 {
+            text.push(format!(
+                "{violations} violation{} of ISO 15765-2",
+                plural(violations)
+            ));
+        }
+        if uds_violations > 0 {
+            text.push(format!(
+                "{uds_violations} violation{} of ISO 14229 timing",
+                plural(uds_violations)
+            ));
+        }
+        return Err(CliError::failure(format!("{} found", text.join(" and "))));
     }
     Ok(())
 }
 
-/// The checker for the options: the conversation of -s/-d/-x, or discovery.
-fn checker_for(args: &CheckArgs) -> CliResult<Checker> {
+/// The checker's settings for the options, and the conversation of -s/-d/-x if one is named
+/// (else the settings discover).
+fn settings_for(args: &CheckArgs) -> CliResult<(CheckConfig, Option<isotp_core::Address>)> {
     let ms = Duration::from_millis;
     let mut settings = CheckConfig::default();
     settings.n_bs = ms(args.n_bs);
@@ -79,15 +114,9 @@ fn checker_for(args: &CheckArgs) -> CliResult<Checker> {
     match link_options::watch_for(&args.address, args.discover)? {
         Watch::Discover(discovery) => {
             settings.discovery = Some(discovery);
-            Ok(Checker::new(settings))
+            Ok((settings, None))
         }
-        Watch::Address(address) => {
-            let mut checker = Checker::new(settings);
-            checker
-                .watch(address)
-                .map_err(|e| CliError::usage(e.to_string()))?;
-            Ok(checker)
-        }
+        Watch::Address(address) => Ok((settings, Some(address))),
     }
 }
 
@@ -175,24 +204,34 @@ fn report(out: &mut Out, checker: &Checker, found: &[Finding]) -> CliResult {
 
 /// One finding as a JSON object.
 fn json(f: &Finding) -> String {
-    let mut j = JsonObject::new()
+    let j = JsonObject::new()
         .string("conversation", &f.conversation.to_string())
         .string("severity", &f.severity().to_string())
         .string("kind", f.kind.name())
         .opt_string("from", f.from.map(|p| p.to_string()).as_deref())
         .int("frame", f.frame.index + 1)
         .raw("time", &seconds(f.frame.time));
-    j = match f.since {
+    json_measures(j, f.since, f.kind.timing())
+        .string("detail", &f.kind.to_string())
+        .finish()
+}
+
+/// A finding's `since_frame`, `since_time`, `measured_us` and `limit_us` (null when it has none).
+fn json_measures(
+    mut j: JsonObject,
+    since: Option<FrameRef>,
+    timing: Option<(Duration, Duration)>,
+) -> JsonObject {
+    j = match since {
         Some(s) => j
             .int("since_frame", s.index + 1)
             .raw("since_time", &seconds(s.time)),
         None => j.raw("since_frame", "null").raw("since_time", "null"),
     };
-    j = match f.kind.timing() {
+    match timing {
         Some((measured, limit)) => j
             .int("measured_us", measured.as_micros() as u64)
             .int("limit_us", limit.as_micros() as u64),
         None => j.raw("measured_us", "null").raw("limit_us", "null"),
-    };
-    j.string("detail", &f.kind.to_string()).finish()
+    }
 }

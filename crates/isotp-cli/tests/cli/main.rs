@@ -5,6 +5,7 @@
 
 mod capture;
 mod check;
+mod check_uds;
 mod commands;
 mod common;
 mod discovery;

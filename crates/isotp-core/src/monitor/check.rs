@@ -85,6 +85,23 @@ impl Default for CheckConfig {
 }
 
 impl CheckConfig {
+    /// The monitor a [`Checker`] follows conversations with: frame observations on, and windows
+    /// wide enough that a late flow control is judged (as late) rather than left unpaired. A
+    /// layer above ISO-TP (UDS timing, a report) that runs its own monitor with these sees the
+    /// same conversations and messages as the checker.
+    pub fn monitor_config(&self) -> MonitorConfig {
+        let mut monitor = MonitorConfig {
+            discovery: self.discovery,
+            observe_frames: true,
+            ..MonitorConfig::default()
+        };
+        monitor.config.n_bs = self.n_bs.saturating_mul(LATE_FACTOR);
+        monitor.config.n_cr = self.n_cr.saturating_mul(LATE_FACTOR);
+        // Judge transfers of any length: the size of a message is not a fault of the recording.
+        monitor.config.max_frame_size = u32::MAX;
+        monitor
+    }
+
     /// ISO's limits, discovering every conversation laid out as `discovery` says.
     pub fn discovering(discovery: Discovery) -> CheckConfig {
         CheckConfig {
@@ -424,17 +441,7 @@ impl Checker {
     /// A checker following what `settings.discovery` finds (and whatever is
     /// [watched](Checker::watch)).
     pub fn new(settings: CheckConfig) -> Checker {
-        let mut monitor_settings = MonitorConfig {
-            discovery: settings.discovery,
-            observe_frames: true,
-            ..MonitorConfig::default()
-        };
-        // The monitor pairs a flow control with a first frame within its N_Bs: a generous window,
-        // so that a late flow control is judged (as late) rather than left unpaired.
-        monitor_settings.config.n_bs = settings.n_bs.saturating_mul(LATE_FACTOR);
-        monitor_settings.config.n_cr = settings.n_cr.saturating_mul(LATE_FACTOR);
-        // Judge transfers of any length: the size of a message is not a fault of the recording.
-        monitor_settings.config.max_frame_size = u32::MAX;
+        let monitor_settings = settings.monitor_config();
         Checker {
             settings,
             monitor: Monitor::new(monitor_settings),
