@@ -74,6 +74,17 @@ BUGS_TO_FIX: Dict[str, Expected] = {
         "applies at the next start()"),
 }
 
+# BUGS TO FIX found by the project's checks (vcan_checks.py), the same way.
+CHECKS_BUGS_TO_FIX: Dict[str, Expected] = {
+    'StopAfterNotifierChecks.test_stop_after_notifier_stopped_mid_transfer': Expected(
+        'AssertionError', r'stop\(\) still running after 10 s',
+        "self.assertFalse(stopper.is_alive(), 'stop() still running after 10 s (notifier stopped after %.1f s)' % delay)",
+        "NotifierBasedCanStack.stop() never returns (it waits in NativeStack.close(), python/src/stack.rs, "
+        "called at _NativeBacked.stop in python/isotp/protocol.py) once the notifier was stopped during a "
+        "transfer that then timed out; the engine threads still call the reader (BufferedReader.get_message). "
+        "can-isotp returns. In can-isotp's test_can_stack this hangs tearDown after a failed recv"),
+}
+
 # The reference, can-isotp 2.0.7, in this guest: every test passes.
 REFERENCE_FAILURES: Dict[str, Expected] = {}
 
@@ -309,7 +320,8 @@ def main(argv):
               and (partial is None or partial in t.id())]
     title = "the project's SocketCAN checks against %s" % which
     checks_dir = os.path.dirname(os.path.abspath(vcan_checks.__file__))
-    ok = report(title, run_and_judge(checks, {}, checks_dir, title, partial is None)) and ok
+    expectations = CHECKS_BUGS_TO_FIX if which == 'ours' else {}
+    ok = report(title, run_and_judge(checks, expectations, checks_dir, title, partial is None)) and ok
 
     shutil.rmtree(work, ignore_errors=True)
     if partial is not None:

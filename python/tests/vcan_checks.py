@@ -11,6 +11,7 @@ can-isotp does.
 import math
 import socket
 import struct
+import threading
 import time
 import unittest
 
@@ -238,3 +239,33 @@ class InterfaceStringChecks(_StackChecks, Base):
         self.assertEqual(other.recv(block=True, timeout=TIMEOUT), payload(3000))
         other.send(payload(3000, 9))
         self.assertEqual(ours.recv(block=True, timeout=TIMEOUT), payload(3000, 9))
+
+
+class StopAfterNotifierChecks(Base):
+    """``NotifierBasedCanStack.stop()`` returns when the notifier was stopped first, in the middle of
+    a transfer, and the transfer has since timed out (can-isotp's test_can_stack stops them in that
+    order)."""
+
+    def test_stop_after_notifier_stopped_mid_transfer(self):
+        params = dict(stmin=2, blocksize=8, tx_data_length=8, max_frame_size=65536, blocking_send=False)
+        for delay in (0.3, 0.5, 0.7, 0.9):
+            a, b = id_pair()
+            bus = can.Bus(interface='socketcan', channel=CHANNEL, receive_own_messages=True)
+            self.closers.append(bus.shutdown)
+            notifier = can.Notifier(bus, [])
+            layers = [isotp.NotifierBasedCanStack(bus=bus, notifier=notifier, params=params,
+                                                  address=isotp.Address(txid=txid, rxid=rxid))
+                      for txid, rxid in ((a, b), (b, a))]
+            for layer in layers:
+                layer.start()
+            layers[0].send(bytes(10000))
+            layers[1].recv(block=True, timeout=0.2)   # the reception has begun, or not yet
+            time.sleep(delay)
+            notifier.stop()
+            time.sleep(2.5)   # N_Bs and N_Cr (1000 ms) expire
+            for layer in layers:
+                # on a thread: a stop() that never returns must fail this check, not hang the run
+                stopper = threading.Thread(target=layer.stop, daemon=True)
+                stopper.start()
+                stopper.join(10)
+                self.assertFalse(stopper.is_alive(), 'stop() still running after 10 s (notifier stopped after %.1f s)' % delay)
