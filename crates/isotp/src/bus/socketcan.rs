@@ -151,6 +151,15 @@ enum RawSocket {
 }
 
 impl RawSocket {
+    #[cfg(feature = "tokio")]
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        match self {
+            RawSocket::Fd(s) => s.as_fd(),
+            RawSocket::Classic(s) => s.as_fd(),
+        }
+    }
+
     fn fd(&self) -> RawFd {
         match self {
             RawSocket::Fd(s) => s.as_raw_fd(),
@@ -188,8 +197,7 @@ impl RawSocket {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct SocketCanBus {
-    /// Set by [`with_task_wakeup`](SocketCanBus::with_task_wakeup). Declared before `socket`, so
-    /// it leaves the reactor before the socket closes.
+    /// Set by [`with_task_wakeup`](SocketCanBus::with_task_wakeup).
     #[cfg(feature = "tokio")]
     tasks: Option<super::fd_readiness::TaskReadiness>,
     socket: RawSocket,
@@ -391,9 +399,14 @@ impl SocketCanBus {
     #[cfg(feature = "tokio")]
     #[must_use]
     pub fn with_task_wakeup(mut self) -> SocketCanBus {
-        // SAFETY: `tasks` is declared before `socket`, so it is dropped (and leaves the reactor)
-        // before the socket's descriptor, which never changes, is closed.
-        self.tasks = Some(unsafe { super::fd_readiness::TaskReadiness::new(self.socket.fd()) });
+        match super::fd_readiness::TaskReadiness::new(self.socket.as_fd()) {
+            Ok(tasks) => self.tasks = Some(tasks),
+            // Without it the node's thread reads for the tasks, as on any other bus.
+            Err(e) => log::warn!(
+                "{}: no task wake-up (duplicating the socket: {e})",
+                self.iface
+            ),
+        }
         self
     }
 
