@@ -221,10 +221,17 @@ pub struct SocketCanBus {
     error_frames: AtomicU64,
 }
 
+/// Frames a writer waiting for its echo sets aside for the reader, at most.
+const ECHO_STASH_LIMIT: usize = 4096;
+
 /// Own-echo bookkeeping: frames written and echoes seen (the kernel echoes in order), and data
 /// frames read by a sender while it looked for its echo.
 #[derive(Default)]
 struct Echo {
+    /// Held by a writer from its write to its ticket (the kernel echoes in write order, so the
+    /// tickets must follow it), across a write that may wait for room in the device's queue. Only
+    /// writers take it: the reader never waits for a writer.
+    writing: Mutex<()>,
     state: Mutex<EchoState>,
 }
 
@@ -512,7 +519,12 @@ impl SocketCanBus {
             }
             if let Ok(_reading) = self.read_lock.try_lock() {
                 let mut stashed = false;
-                while let Some(f) = self.read_echoing(Some(echo))? {
+                // Frames read past are set aside for the reader, up to a bound: past it, this
+                // waits for the reader to take them (it takes the set-aside ones first).
+                while echo.lock().stash.len() < ECHO_STASH_LIMIT {
+                    let Some(f) = self.read_echoing(Some(echo))? else {
+                        break;
+                    };
                     echo.lock().stash.push_back(f);
                     stashed = true;
                 }
@@ -847,8 +859,9 @@ impl CanBus for SocketCanBus {
         self.pass_echoes_of(frame.id())?;
         // Tickets in write order: the kernel echoes in that order.
         let ticket = {
-            let mut st = echo.lock();
+            let _writing = echo.writing.lock().unwrap_or_else(|e| e.into_inner());
             self.send_any(frame, &to_can_any_frame(frame))?;
+            let mut st = echo.lock();
             st.written += 1;
             st.written
         };
