@@ -608,7 +608,12 @@ impl Shared {
             }
             if !leading {
                 match self.lead.follow() {
-                    Follow::Leads => leading = true,
+                    Follow::Leads => {
+                        // Look again before reading the bus: the leader before may have delivered
+                        // the result after the look above, then released.
+                        leading = true;
+                        continue;
+                    }
                     follow => {
                         let got = ready(true);
                         if got.is_none() {
