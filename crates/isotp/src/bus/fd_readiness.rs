@@ -3,7 +3,7 @@
 //! [`SocketCanBus::with_task_wakeup`](crate::bus::socketcan::SocketCanBus::with_task_wakeup)).
 
 use std::io;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::sync::Mutex;
 use std::task::{Context, Poll};
 
@@ -12,38 +12,25 @@ use tokio::io::Interest;
 
 use super::task_wakeup::WakerSlot;
 
-/// A descriptor owned elsewhere (the socket): the registration never closes it.
-struct Borrowed(RawFd);
-
-impl AsRawFd for Borrowed {
-    fn as_raw_fd(&self) -> RawFd {
-        self.0
-    }
-}
-
 /// The task to wake, by the reactor (the descriptor became readable) or by [`wake`](Self::wake)
 /// (an interrupt, or frames another thread read and set aside).
 ///
-/// The registration is removed from the reactor when it drops.
+/// It owns a duplicate of the descriptor, and the registration owns its own: each is closed only
+/// after it left the reactor, whatever becomes of the original.
 pub(crate) struct TaskReadiness {
-    fd: RawFd,
+    fd: OwnedFd,
     slot: WakerSlot,
-    registration: Mutex<Option<AsyncFd<Borrowed>>>,
+    registration: Mutex<Option<AsyncFd<OwnedFd>>>,
 }
 
 impl TaskReadiness {
-    /// Readiness of `fd`.
-    ///
-    /// # Safety
-    ///
-    /// `fd` must stay open, and refer to the same socket, until this is dropped (tokio's reactor
-    /// keeps it registered until then).
-    pub(crate) unsafe fn new(fd: RawFd) -> TaskReadiness {
-        TaskReadiness {
-            fd,
+    /// Readiness of `fd`'s socket (through a duplicate of the descriptor).
+    pub(crate) fn new(fd: BorrowedFd<'_>) -> io::Result<TaskReadiness> {
+        Ok(TaskReadiness {
+            fd: fd.try_clone_to_owned()?,
             slot: WakerSlot::default(),
             registration: Mutex::new(None),
-        }
+        })
     }
 
     /// Registers `cx`'s task for a [`wake`](Self::wake), then asks the reactor whether `fd` may be
@@ -62,10 +49,10 @@ impl TaskReadiness {
                         "no tokio runtime polls this task",
                     )));
                 }
-                // SAFETY: `new`'s contract: the descriptor outlives this registration.
-                let new = unsafe {
-                    AsyncFd::register_with_interest(Borrowed(self.fd), Interest::READABLE)
-                };
+                let fd = self.fd.try_clone()?;
+                // SAFETY: the registration owns `fd`, an `OwnedFd` whose `as_raw_fd` never
+                // changes and which is closed only when the registration drops.
+                let new = unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) };
                 registration.insert(new.map_err(io::Error::from)?)
             }
         };

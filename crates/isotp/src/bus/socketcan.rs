@@ -151,6 +151,15 @@ enum RawSocket {
 }
 
 impl RawSocket {
+    #[cfg(feature = "tokio")]
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        match self {
+            RawSocket::Fd(s) => s.as_fd(),
+            RawSocket::Classic(s) => s.as_fd(),
+        }
+    }
+
     fn fd(&self) -> RawFd {
         match self {
             RawSocket::Fd(s) => s.as_raw_fd(),
@@ -188,8 +197,7 @@ impl RawSocket {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct SocketCanBus {
-    /// Set by [`with_task_wakeup`](SocketCanBus::with_task_wakeup). Declared before `socket`, so
-    /// it leaves the reactor before the socket closes.
+    /// Set by [`with_task_wakeup`](SocketCanBus::with_task_wakeup).
     #[cfg(feature = "tokio")]
     tasks: Option<super::fd_readiness::TaskReadiness>,
     socket: RawSocket,
@@ -213,10 +221,17 @@ pub struct SocketCanBus {
     error_frames: AtomicU64,
 }
 
+/// Frames a writer waiting for its echo sets aside for the reader, at most.
+const ECHO_STASH_LIMIT: usize = 4096;
+
 /// Own-echo bookkeeping: frames written and echoes seen (the kernel echoes in order), and data
 /// frames read by a sender while it looked for its echo.
 #[derive(Default)]
 struct Echo {
+    /// Held by a writer from its write to its ticket (the kernel echoes in write order, so the
+    /// tickets must follow it), across a write that may wait for room in the device's queue. Only
+    /// writers take it: the reader never waits for a writer.
+    writing: Mutex<()>,
     state: Mutex<EchoState>,
 }
 
@@ -391,9 +406,14 @@ impl SocketCanBus {
     #[cfg(feature = "tokio")]
     #[must_use]
     pub fn with_task_wakeup(mut self) -> SocketCanBus {
-        // SAFETY: `tasks` is declared before `socket`, so it is dropped (and leaves the reactor)
-        // before the socket's descriptor, which never changes, is closed.
-        self.tasks = Some(unsafe { super::fd_readiness::TaskReadiness::new(self.socket.fd()) });
+        match super::fd_readiness::TaskReadiness::new(self.socket.as_fd()) {
+            Ok(tasks) => self.tasks = Some(tasks),
+            // Without it the node's thread reads for the tasks, as on any other bus.
+            Err(e) => log::warn!(
+                "{}: no task wake-up (duplicating the socket: {e})",
+                self.iface
+            ),
+        }
         self
     }
 
@@ -499,7 +519,12 @@ impl SocketCanBus {
             }
             if let Ok(_reading) = self.read_lock.try_lock() {
                 let mut stashed = false;
-                while let Some(f) = self.read_echoing(Some(echo))? {
+                // Frames read past are set aside for the reader, up to a bound: past it, this
+                // waits for the reader to take them (it takes the set-aside ones first).
+                while echo.lock().stash.len() < ECHO_STASH_LIMIT {
+                    let Some(f) = self.read_echoing(Some(echo))? else {
+                        break;
+                    };
                     echo.lock().stash.push_back(f);
                     stashed = true;
                 }
@@ -834,8 +859,9 @@ impl CanBus for SocketCanBus {
         self.pass_echoes_of(frame.id())?;
         // Tickets in write order: the kernel echoes in that order.
         let ticket = {
-            let mut st = echo.lock();
+            let _writing = echo.writing.lock().unwrap_or_else(|e| e.into_inner());
             self.send_any(frame, &to_can_any_frame(frame))?;
+            let mut st = echo.lock();
             st.written += 1;
             st.written
         };

@@ -155,6 +155,16 @@ impl VirtualPort {
 
 impl CanBus for VirtualPort {
     fn send(&self, frame: &Frame) -> Result<(), BusError> {
+        // Room is waited for before the bus-wide order is taken, so a sender held back by a full
+        // port holds back no other port's traffic. Senders that found room together may overfill
+        // a port by one frame each: its queue stays bounded by the limit plus the senders.
+        let ports = Arc::clone(&self.bus.lock_ports());
+        let mut full = smallvec::SmallVec::<[u64; 4]>::new();
+        for p in ports.iter().filter(|p| p.id != self.id) {
+            if p.tx.len() >= PORT_QUEUE_LIMIT && !wait_for_room(p) {
+                full.push(p.id);
+            }
+        }
         let _order = self
             .bus
             .inner
@@ -162,14 +172,12 @@ impl CanBus for VirtualPort {
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         let at = Instant::now();
-        let ports = Arc::clone(&self.bus.lock_ports());
         for p in ports.iter().filter(|p| p.id != self.id) {
-            if p.tx.len() >= PORT_QUEUE_LIMIT {
-                if !wait_for_room(p) {
-                    p.dropped.fetch_add(1, Ordering::Relaxed);
-                    continue;
-                }
-            } else if p.stalled.load(Ordering::Relaxed) {
+            if full.contains(&p.id) {
+                p.dropped.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            if p.stalled.load(Ordering::Relaxed) && p.tx.len() < PORT_QUEUE_LIMIT {
                 p.stalled.store(false, Ordering::Relaxed);
             }
             // A port being dropped concurrently is not an error for the sender.
@@ -302,6 +310,40 @@ mod tests {
             assert_eq!(pair[0], (0x7E0, n.clone()), "round {i}: the question first");
             assert_eq!(pair[1], (0x7E8, n), "round {i}: then its answer");
         }
+    }
+
+    #[test]
+    fn a_sender_waiting_for_a_full_port_lets_that_port_send_and_drain() {
+        let bus = VirtualBus::new();
+        let full = bus.attach();
+        let filler = bus.attach();
+        let frame = Frame::new(CanId::standard(0x10).unwrap(), &[1]).unwrap();
+        for _ in 0..PORT_QUEUE_LIMIT {
+            filler.send(&frame).unwrap();
+        }
+        // The filler's next frame waits for room at the full port...
+        let waiting = std::thread::spawn(move || filler.send(&frame));
+        std::thread::sleep(Duration::from_millis(50));
+        // ...while the full port's owner sends (a flow control, say) and then reads.
+        let start = Instant::now();
+        full.send(&Frame::new(CanId::standard(0x20).unwrap(), &[2]).unwrap())
+            .unwrap();
+        assert!(
+            start.elapsed() < FULL_PORT_PATIENCE / 2,
+            "the full port's own send waited {:?}",
+            start.elapsed()
+        );
+        let mut read = 0;
+        while full
+            .recv(Some(Duration::from_millis(200)))
+            .unwrap()
+            .is_some()
+        {
+            read += 1;
+        }
+        waiting.join().unwrap().unwrap();
+        assert_eq!(read, PORT_QUEUE_LIMIT + 1, "the waiting frame arrived");
+        assert_eq!(full.dropped(), 0);
     }
 
     #[test]

@@ -166,7 +166,7 @@ mod model {
     #[test]
     fn a_deadline_set_while_the_reader_goes_to_sleep_wakes_it() {
         shuttle::check_dfs(|| run(1, false), None);
-        shuttle::check_pct(|| run(2, false), 1000, 3);
-        shuttle::check_pct(|| run(2, true), 1000, 3);
+        shuttle::check_pct(|| run(2, false), 300, 3);
+        shuttle::check_pct(|| run(2, true), 300, 3);
     }
 }

@@ -27,6 +27,9 @@ use crate::bus::{BusError, CanBus};
 /// Below this distance to a protocol deadline the leader spins instead of sleeping, so STmin gaps are
 /// never short and rarely late (an OS sleep can overshoot by tens of microseconds or more).
 const SPIN_WINDOW: Duration = Duration::from_micros(300);
+/// Polls of the bus between two yields of a spinning thread: when the peer's thread shares this
+/// one's CPU (two stacks in one process on a loaded machine), the peer runs only after a yield.
+const SPINS_PER_YIELD: u32 = 8;
 /// How long the background thread leaves the lead free after a waiting thread gave it up: the
 /// waiter usually comes back at once (request, then response) and then needs no hand-over. Due
 /// timers are run on time regardless; a frame arriving meanwhile waits at most this long, far
@@ -550,7 +553,7 @@ impl Shared {
                     return Ok(Some(f));
                 }
                 spins = spins.wrapping_add(1);
-                if spins % 64 == 0 {
+                if spins % SPINS_PER_YIELD == 0 {
                     std::thread::yield_now();
                 } else {
                     std::hint::spin_loop();
@@ -578,7 +581,7 @@ impl Shared {
                 return Ok(None);
             }
             spins = spins.wrapping_add(1);
-            if spins % 64 == 0 {
+            if spins % SPINS_PER_YIELD == 0 {
                 // Let the other threads of a busy machine run.
                 std::thread::yield_now();
             } else {
@@ -608,7 +611,12 @@ impl Shared {
             }
             if !leading {
                 match self.lead.follow() {
-                    Follow::Leads => leading = true,
+                    Follow::Leads => {
+                        // Look again before reading the bus: the leader before may have delivered
+                        // the result after the look above, then released.
+                        leading = true;
+                        continue;
+                    }
                     follow => {
                         let got = ready(true);
                         if got.is_none() {

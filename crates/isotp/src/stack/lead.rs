@@ -1,4 +1,6 @@
-//! Who drives the bus: the leader/follower token.
+//! Who drives the bus: the leader/follower token. The whole protocol (this token, the engine's
+//! loop, the reader's sleep in [`alarm`](super::alarm)) is stated in docs/architecture.md, "Who
+//! reads the bus and who sleeps".
 //!
 //! One thread at a time reads the bus and runs the timers (the leader), so frames are handled in the
 //! order they arrived. A thread that waits for a result leads while it waits, so the frame that
@@ -12,10 +14,11 @@
 //! wake the waiting task and not the thread in between.
 
 use std::collections::VecDeque;
-use std::sync::{Mutex, MutexGuard};
 use std::task::Waker;
-use std::thread::Thread;
 use std::time::{Duration, Instant};
+
+// The standard primitives; the model check compiles this file again over shuttle's.
+use super::platform::{current, Mutex, MutexGuard, Thread};
 
 #[derive(Default)]
 struct State {
@@ -124,7 +127,7 @@ impl Lead {
             s.background_leads = false;
             return Follow::Leads;
         }
-        let me = std::thread::current();
+        let me = current();
         if !s.followers.iter().any(|t| t.id() == me.id()) {
             s.followers.push_back(me);
         }
@@ -139,7 +142,7 @@ impl Lead {
     /// woken this thread, which no longer needs it), the next follower or the background thread is
     /// woken to take it, so the bus is never left undriven.
     pub(crate) fn unfollow(&self) {
-        let me = std::thread::current().id();
+        let me = current().id();
         let mut s = self.lock();
         s.followers.retain(|t| t.id() != me);
         if s.held {

@@ -10,11 +10,18 @@ mod completion;
 mod engine;
 mod error;
 mod lead;
+#[cfg(test)]
+mod lead_model;
 mod link;
 mod mailbox;
 mod node;
 mod options;
 mod pending;
+/// The primitives of the lead protocol (see [`lead`]).
+mod platform {
+    pub(crate) use std::sync::{Mutex, MutexGuard};
+    pub(crate) use std::thread::{current, Thread};
+}
 
 #[cfg(feature = "tokio")]
 pub use async_stack::AsyncStack;

@@ -501,3 +501,23 @@ fn stop_sending_ends_the_wait_of_a_receive_timeout_for_the_request() {
     );
     stopper.join().unwrap();
 }
+
+#[test]
+fn a_message_arriving_while_the_request_goes_out_is_returned_at_once() {
+    let bus = VirtualBus::new();
+    let address = Address::normal_11(0x7E0, 0x7E8).unwrap();
+    let tester = Stack::new(bus.attach(), address, Config::default()).unwrap();
+    let mut ecu_config = Config::default();
+    ecu_config.st_min = StMin::from_byte(100);
+    let _ecu = Stack::new(bus.attach(), address.mirrored().unwrap(), ecu_config).unwrap();
+    tester.send(&payload(7 * 10)).unwrap(); // 9 consecutive frames 100 ms apart
+                                            // Another node's single frame on the tester's receive id (a response pending, say).
+    let raw = bus.attach();
+    raw.send(&Frame::new(CanId::standard(0x7E8).unwrap(), &[0x03, 0x7F, 0x36, 0x78]).unwrap())
+        .unwrap();
+    let start = Instant::now();
+    let got = tester.recv(Some(Duration::from_millis(50))).unwrap();
+    assert_eq!(got, Some(vec![0x7F, 0x36, 0x78]));
+    assert!(tester.transmitting(), "returned before the request ended");
+    assert!(start.elapsed() < Duration::from_millis(800));
+}
