@@ -16,8 +16,10 @@ its DiagnosticSessionControl response. It answers:
     3E 00        -> 7E 00
     anything else: 7F sid 11
 
-Prints one JSON line on stdout once the stack is started ({"event": "ready", ...}), serves until
-stdin closes, then prints {"event": "done", ...} with what it served and the errors its stack
+Prints one JSON line on stdout once the stack is started ({"event": "ready", ...}), one per request
+({"event": "answered", "request": its first 3 bytes in hex, "length", "response": the first 4 bytes
+of the answer in hex or null, "at": when the whole request had arrived (time.time()), "ms": the
+time to queue the answer}), serves until stdin closes, then prints {"event": "done", ...} with what it served and the errors its stack
 reported.
 
     python uds_ecu.py --host 127.0.0.1 --port 29536 --channel CHANNEL
@@ -159,13 +161,14 @@ def main():
             req = stack.recv(block=True, timeout=0.05)
             if req is None:
                 continue
+            received_at = time.time()
             started = time.perf_counter()
             response = ecu.answer(bytes(req))
             if response is not None:
                 stack.send(response)
-            sys.stderr.write('uds_ecu: %s (%d bytes) -> %s in %.1f ms\n' % (
-                bytes(req[:3]).hex(), len(req), response[:4].hex() if response else 'no answer',
-                (time.perf_counter() - started) * 1e3))
+            print(json.dumps({'event': 'answered', 'request': bytes(req[:3]).hex(), 'length': len(req),
+                              'response': response[:4].hex() if response else None,
+                              'at': received_at, 'ms': (time.perf_counter() - started) * 1e3}), flush=True)
     finally:
         stack.stop()
         bus.shutdown()

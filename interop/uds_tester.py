@@ -5,7 +5,7 @@ python-can's socketcand interface (e.g. through `isotp hub`).
 Runs unchanged under can-isotp 2.0.7 and under the project's package (both are `import isotp`).
 After DiagnosticSessionControl, udsoncan takes the ECU's P2server_max (50 ms) as its P2 timeout, so
 every later request must be answered within 50 ms of its end. The steps are STEPS, in order; each
-prints one JSON line on stdout: {"step", "ok", "seconds", "error"}. A failed step does not stop the
+prints one JSON line on stdout: {"step", "ok", "seconds", "at" (its start, time.time()), "error"}. A failed step does not stop the
 run; its late answer, if any, is dropped before the next step. The request the ECU never answers
 (UnansweredRequestTimesOut) is followed at once by the next one (RequestAfterTimeout): a timed-out
 request must leave nothing behind in the stack.
@@ -131,14 +131,14 @@ def main():
     try:
         with Client(PythonIsoTpConnection(stack), config=config) as client:
             for name, step in STEPS:
-                started = time.perf_counter()
+                started_at, started = time.time(), time.perf_counter()
                 error = None
                 try:
                     step(client)
                 except Exception as e:
                     error = '%s: %s' % (type(e).__name__, e)
                 print(json.dumps({'step': name, 'ok': error is None, 'seconds': time.perf_counter() - started,
-                                  'error': error}), flush=True)
+                                  'at': started_at, 'error': error}), flush=True)
                 if error is not None:
                     # The answer to a timed-out request may still come; udsoncan would take it for the
                     # answer to the next one. Dropping it keeps each step's outcome its own.

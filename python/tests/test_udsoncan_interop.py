@@ -9,6 +9,11 @@ TransferData blocks, RequestTransferExit, ECUReset, TesterPresent, then a reques
 unanswered (it must end in udsoncan's P2 timeout) and one more request, which must work. Run with
 -s to see the time of every step.
 
+One known difference of the reference is asserted as such: can-isotp 2.0.7 as a non-blocking tester
+lets udsoncan's P2 run while its own 4095-byte TransferData request is still being sent, so on a
+slow machine it times out whatever the ECU does; there the test asserts that our ECU received and
+answered the block (this package, as the tester, counts P2 from the end of its request).
+
 Needs ISOTP_BIN (the `isotp` command) and ISOTP_CANISOTP_PYTHON (a python with can-isotp 2.0.7,
 python-can and udsoncan 1.26: interop/venv.sh), which scripts/python-tests sets; there
 (ISOTP_REQUIRE_INTEROP=1) their absence fails the suite, elsewhere it skips it.
@@ -37,18 +42,16 @@ if not (ISOTP_BIN and CANISOTP_PYTHON):
                 allow_module_level=True)
 
 
-def _tester_steps():
-    sys.path.insert(0, INTEROP)
-    try:
-        spec = importlib.util.spec_from_file_location('uds_tester', os.path.join(INTEROP, 'uds_tester.py'))
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(INTEROP)
-    return [name for name, _ in module.STEPS]
+def _load_tester():
+    # The step names come from the tester itself (it imports uds_ecu from its own directory).
+    spec = importlib.util.spec_from_file_location('uds_tester', os.path.join(INTEROP, 'uds_tester.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-STEPS = _tester_steps()
+TESTER = _load_tester()
+STEPS = [name for name, _ in TESTER.STEPS]
 # (tester's python, ECU's python): this package runs under sys.executable, can-isotp under the
 # interop venv's python.
 DIRECTIONS = {
@@ -98,11 +101,13 @@ def run_session(hub, direction, blocking):
     lines = [json.loads(line) for line in tester.stdout.splitlines() if line.startswith('{')]
     hello = next((line for line in lines if line.get('event') == 'hello'), {})
     steps = {line['step']: line for line in lines if 'step' in line}
+    answered = [json.loads(line) for line in ecu_out.splitlines() if line.startswith('{')]
+    answered = [a for a in answered if a.get('event') == 'answered']
     report = 'tester (%s) exit %d, %s\ntester stderr:\n%s\nECU: %s\nECU stderr (tail):\n%s' % (
         tester_python, tester.returncode, hello, tester.stderr[-3000:], ecu_out.strip(), ecu_err[-3000:])
     print('\n%s, blocking_send=%s: %s' % (direction, blocking, ', '.join(
         '%s %s %.1f ms' % (name, 'ok' if s['ok'] else 'FAILED', s['seconds'] * 1e3) for name, s in steps.items())))
-    return steps, report
+    return steps, answered, report
 
 
 _sessions = {}
@@ -117,8 +122,27 @@ def test_udsoncan_step(hub, direction, blocking, step):
         try:
             _sessions[key] = run_session(hub, direction, blocking)
         except Exception as e:  # the session itself failed: every one of its steps reports it
-            _sessions[key] = ({}, 'the session failed: %s: %s' % (type(e).__name__, e))
-    steps, report = _sessions[key]
+            _sessions[key] = ({}, [], 'the session failed: %s: %s' % (type(e).__name__, e))
+    steps, answered, report = _sessions[key]
     assert step in steps, 'the tester did not run step %s\n%s' % (step, report)
     result = steps[step]
+    if (direction, blocking, step.split('-')[0]) == ('canisotp-tester-ours-ecu', False, 'TransferData') \
+            and not result['ok']:
+        # can-isotp 2.0.7's send() returns at once and udsoncan's recv(timeout=P2) starts counting
+        # while can-isotp is still segmenting the 4095-byte request (about 45 ms over the hub), so
+        # its tester gives up after 50 ms whatever the ECU does; a known difference of the reference,
+        # which this package does not have (ours-tester-canisotp-ecu, blocking_send-False). What is
+        # under test here, our ECU, must still have received the whole block and answered it.
+        counter = int(step.split('-')[1])
+        assert 'P2 timeout' in (result['error'] or ''), result['error']
+        block = [a for a in answered if (a['request'][:4], a['length'], a['response'])
+                 == ('36%02x' % counter, TESTER.ecu.MAX_BLOCK_LENGTH, '76%02x' % counter)]
+        assert block, 'our ECU did not answer block %d: %s\n%s' % (counter, answered, report)
+        assert block[0]['ms'] < TESTER.ecu.P2_MS, 'our ECU took %.1f ms to answer' % block[0]['ms']
+        # The tester gave up before P2 had run from the end of its request (ISO 14229-2's start).
+        assert result['at'] + result['seconds'] < block[0]['at'] + TESTER.ecu.P2_MS / 1000
+        print('%s: the can-isotp tester timed out on P2 after %.1f ms; its request had taken %.1f ms to '
+              'arrive whole, our ECU answered it in %.2f ms' % (
+                  step, result['seconds'] * 1e3, (block[0]['at'] - result['at']) * 1e3, block[0]['ms']))
+        return
     assert result['ok'], '%s failed after %.1f ms: %s\n%s' % (step, result['seconds'] * 1e3, result['error'], report)
