@@ -9,9 +9,7 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 
-import can
 import pytest
 
 import isotp
@@ -31,14 +29,8 @@ def burst_payload(i):
 
 
 @pytest.mark.parametrize('kind', ['python-can', 'interface-string'])
-def test_600_non_blocking_sends_never_raise_and_arrive_in_order(kind):
-    channel = uuid.uuid4().hex
-    if kind == 'python-can':
-        buses = [can.Bus(interface='virtual', channel=channel), can.Bus(interface='virtual', channel=channel)]
-        tx_bus, rx_bus = buses
-    else:
-        buses = []
-        tx_bus = rx_bus = 'virtual:' + channel
+def test_600_non_blocking_sends_never_raise_and_arrive_in_order(kind, virtual_pair):
+    tx_bus, rx_bus = virtual_pair(kind)
     sender = isotp.CanStack(tx_bus, address=isotp.Address(txid=0x7E0, rxid=0x7E8),
                             params={'blocking_send': False})
     receiver = isotp.CanStack(rx_bus, address=isotp.Address(txid=0x7E8, rxid=0x7E0))
@@ -74,8 +66,6 @@ def test_600_non_blocking_sends_never_raise_and_arrive_in_order(kind):
     finally:
         sender.stop()
         receiver.stop()
-        for b in buses:
-            b.shutdown()
 
 
 def test_tutorial_quickstart_runs_unchanged():

@@ -22,7 +22,6 @@ python-can and udsoncan 1.26: interop/venv.sh), which scripts/python-tests sets;
 import importlib.util
 import json
 import os
-import re
 import select
 import subprocess
 import sys
@@ -44,9 +43,13 @@ if not (ISOTP_BIN and CANISOTP_PYTHON):
 
 def _load_tester():
     # The step names come from the tester itself (it imports uds_ecu from its own directory).
-    spec = importlib.util.spec_from_file_location('uds_tester', os.path.join(INTEROP, 'uds_tester.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    path = list(sys.path)
+    try:
+        spec = importlib.util.spec_from_file_location('uds_tester', os.path.join(INTEROP, 'uds_tester.py'))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path[:] = path
     return module
 
 
@@ -58,18 +61,6 @@ DIRECTIONS = {
     'ours-tester-canisotp-ecu': (sys.executable, CANISOTP_PYTHON),
     'canisotp-tester-ours-ecu': (CANISOTP_PYTHON, sys.executable),
 }
-
-
-@pytest.fixture(scope='module')
-def hub():
-    proc = subprocess.Popen([ISOTP_BIN, 'hub', '--listen', '127.0.0.1:0', '--color', 'never'],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    line = proc.stdout.readline()
-    m = re.search(r'listening on ([0-9.]+):(\d+)', line)
-    assert m, 'hub did not start: %r' % line
-    yield m.group(1), int(m.group(2))
-    proc.terminate()
-    proc.wait(5)
 
 
 def read_line(proc, timeout):
