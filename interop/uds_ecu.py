@@ -19,8 +19,8 @@ its DiagnosticSessionControl response. It answers:
 Prints one JSON line on stdout once the stack is started ({"event": "ready", ...}), one per request
 ({"event": "answered", "request": its first 3 bytes in hex, "length", "response": the first 4 bytes
 of the answer in hex or null, "at": when the whole request had arrived (time.time()), "ms": the
-time to queue the answer}), serves until stdin closes, then prints {"event": "done", ...} with what it served and the errors its stack
-reported.
+time to queue the answer}), serves until stdin closes, then prints {"event": "done", ...} with what
+it served and the errors its stack reported.
 
     python uds_ecu.py --host 127.0.0.1 --port 29536 --channel CHANNEL
 """

@@ -5,10 +5,10 @@ python-can's socketcand interface (e.g. through `isotp hub`).
 Runs unchanged under can-isotp 2.0.7 and under the project's package (both are `import isotp`).
 After DiagnosticSessionControl, udsoncan takes the ECU's P2server_max (50 ms) as its P2 timeout, so
 every later request must be answered within 50 ms of its end. The steps are STEPS, in order; each
-prints one JSON line on stdout: {"step", "ok", "seconds", "at" (its start, time.time()), "error"}. A failed step does not stop the
-run; its late answer, if any, is dropped before the next step. The request the ECU never answers
-(UnansweredRequestTimesOut) is followed at once by the next one (RequestAfterTimeout): a timed-out
-request must leave nothing behind in the stack.
+prints one JSON line on stdout: {"step", "ok", "seconds", "at" (its start, time.time()), "error"}.
+A failed step does not stop the run; its late answer, if any, is dropped before the next step. The
+request the ECU never answers (UnansweredRequestTimesOut) is followed at once by the next one
+(RequestAfterTimeout): a timed-out request must leave nothing behind in the stack.
 
     python uds_tester.py --host 127.0.0.1 --port 29536 --channel CHANNEL --blocking-send false
 """
