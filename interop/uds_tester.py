@@ -31,9 +31,18 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import uds_ecu as ecu  # noqa: E402
 
 BLOCKS = 3
-# How long after a failed step an answer may still arrive (P2*server_max would be 5 s; the ECU
-# answers at once or never).
-LATE_ANSWER_WAIT = 0.5
+
+
+def drop_late_answers(client):
+    """After a failed step: the answer to a timed-out request may still come, and udsoncan would take
+    it for the answer to the next one. Drops what arrives until the link has been quiet for 0.3 s
+    (5 s at most), so that each step's outcome is its own."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            client.conn.wait_frame(timeout=0.3, exception=True)
+        except TimeoutException:
+            return
 
 
 def check(condition, what):
@@ -140,10 +149,7 @@ def main():
                 print(json.dumps({'step': name, 'ok': error is None, 'seconds': time.perf_counter() - started,
                                   'at': started_at, 'error': error}), flush=True)
                 if error is not None:
-                    # The answer to a timed-out request may still come; udsoncan would take it for the
-                    # answer to the next one. Dropping it keeps each step's outcome its own.
-                    time.sleep(LATE_ANSWER_WAIT)
-                    client.conn.empty_rxqueue()
+                    drop_late_answers(client)
     finally:
         bus.shutdown()
     return 0

@@ -3,6 +3,7 @@
 import os
 import re
 import subprocess
+import threading
 import uuid
 
 import can
@@ -17,6 +18,8 @@ def hub():
     line = proc.stdout.readline()
     m = re.search(r'listening on ([0-9.]+):(\d+)', line)
     assert m, 'hub did not start: %r' % line
+    # The hub logs every connection; an unread pipe would fill up and stop it.
+    threading.Thread(target=proc.stdout.read, daemon=True).start()
     yield m.group(1), int(m.group(2))
     proc.terminate()
     proc.wait(5)
