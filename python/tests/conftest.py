@@ -10,6 +10,19 @@ import can
 import pytest
 
 
+def interop_programs(what):
+    """(ISOTP_BIN, ISOTP_CANISOTP_PYTHON) for a module of interop tests, called at its import: the
+    `isotp` command and a python with can-isotp 2.0.7 (interop/venv.sh). scripts/python-tests sets
+    both; there (ISOTP_REQUIRE_INTEROP=1) their absence fails the suite, elsewhere it skips the module."""
+    isotp_bin, canisotp_python = os.environ.get('ISOTP_BIN'), os.environ.get('ISOTP_CANISOTP_PYTHON')
+    if not (isotp_bin and canisotp_python):
+        if os.environ.get('ISOTP_REQUIRE_INTEROP') == '1':
+            raise RuntimeError('ISOTP_BIN and ISOTP_CANISOTP_PYTHON must be set for the %s' % what)
+        pytest.skip('%s need ISOTP_BIN and ISOTP_CANISOTP_PYTHON (set by scripts/python-tests)' % what,
+                    allow_module_level=True)
+    return isotp_bin, canisotp_python
+
+
 @pytest.fixture(scope='module')
 def hub():
     """`isotp hub` (ISOTP_BIN) on a free local port, for the module: yields (host, port)."""

@@ -15,19 +15,13 @@ import uuid
 
 import can
 import pytest
+from conftest import interop_programs
 
 import isotp
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PEER = os.path.join(ROOT, 'interop', 'peer.py')
-ISOTP_BIN = os.environ.get('ISOTP_BIN')
-PEER_PYTHON = os.environ.get('ISOTP_CANISOTP_PYTHON')
-
-if not (ISOTP_BIN and PEER_PYTHON):
-    if os.environ.get('ISOTP_REQUIRE_INTEROP') == '1':
-        raise RuntimeError('ISOTP_BIN and ISOTP_CANISOTP_PYTHON must be set for the interop tests')
-    pytest.skip('interop needs ISOTP_BIN and ISOTP_CANISOTP_PYTHON (set by scripts/python-tests)',
-                allow_module_level=True)
+ISOTP_BIN, PEER_PYTHON = interop_programs('interop tests')
 
 
 @pytest.fixture(scope='module')

@@ -29,17 +29,11 @@ import sys
 import uuid
 
 import pytest
+from conftest import interop_programs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 INTEROP = os.path.join(ROOT, 'interop')
-ISOTP_BIN = os.environ.get('ISOTP_BIN')
-CANISOTP_PYTHON = os.environ.get('ISOTP_CANISOTP_PYTHON')
-
-if not (ISOTP_BIN and CANISOTP_PYTHON):
-    if os.environ.get('ISOTP_REQUIRE_INTEROP') == '1':
-        raise RuntimeError('ISOTP_BIN and ISOTP_CANISOTP_PYTHON must be set for the udsoncan interop tests')
-    pytest.skip('udsoncan interop needs ISOTP_BIN and ISOTP_CANISOTP_PYTHON (set by scripts/python-tests)',
-                allow_module_level=True)
+ISOTP_BIN, CANISOTP_PYTHON = interop_programs('udsoncan interop tests')
 
 
 def _load_tester():
