@@ -2,8 +2,10 @@
 """A UDS ECU on `isotp.CanStack`, over python-can's socketcand interface (e.g. through `isotp hub`).
 
 Runs unchanged under can-isotp 2.0.7 and under the project's package (both are `import isotp`); the
-tester is `uds_tester.py`. The ECU asks BS 8 and announces P2server_max 50 ms (P2*server_max 5 s) in
-its DiagnosticSessionControl response. It answers:
+tester is `uds_tester.py`. The ECU asks BS 8 and STmin 1 ms, and announces P2server_max 50 ms
+(P2*server_max 5 s) in its DiagnosticSessionControl response: a 600-byte request then takes at least
+86 ms to send and a 4095-byte one 585 ms, longer than P2, which a tester must start counting when its
+request has been sent (ISO 14229-2: at T_Data.con), not when it queued it. It answers:
 
     10 xx        -> 50 xx 00 32 01 F4
     22 F1 90     -> 62 F1 90 + VIN (17 bytes: a multi-frame response)
@@ -39,6 +41,7 @@ import isotp
 ECU_ADDRESS = {'txid': 0x7E8, 'rxid': 0x7E0}
 TESTER_ADDRESS = {'txid': 0x7E0, 'rxid': 0x7E8}
 BLOCKSIZE = 8
+STMIN_MS = 1
 P2_MS = 50
 P2_STAR_MS = 5000
 VIN = b'WVWZZZ1JZXW000001'
@@ -144,7 +147,8 @@ def main():
     bus = open_bus(args.host, args.port, args.channel)
     stack = isotp.CanStack(bus, address=isotp.Address(isotp.AddressingMode.Normal_11bits, **ECU_ADDRESS),
                            error_handler=lambda e: errors.append('%s: %s' % (type(e).__name__, e)),
-                           params={'blocksize': BLOCKSIZE, 'stmin': 0, 'max_frame_size': MAX_BLOCK_LENGTH})
+                           params={'blocksize': BLOCKSIZE, 'stmin': STMIN_MS,
+                                   'max_frame_size': MAX_BLOCK_LENGTH})
     stack.start()
     stop = threading.Event()
 

@@ -31,16 +31,18 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import uds_ecu as ecu  # noqa: E402
 
 BLOCKS = 3
+QUIET = 2.0
 
 
 def drop_late_answers(client):
-    """After a failed step: the answer to a timed-out request may still come, and udsoncan would take
-    it for the answer to the next one. Drops what arrives until the link has been quiet for 0.3 s
-    (5 s at most), so that each step's outcome is its own."""
-    deadline = time.monotonic() + 5
+    """After a failed step: the answer to a timed-out request may still come (a tester that gave up
+    while its request was still being sent gets it once the request is through: 4095 bytes at STmin
+    1 ms take 0.6 s or more), and udsoncan would take it for the answer to the next one. Drops what
+    arrives until nothing has for QUIET seconds (10 s at most), so that each step's outcome is its own."""
+    deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
-            client.conn.wait_frame(timeout=0.3, exception=True)
+            client.conn.wait_frame(timeout=QUIET, exception=True)
         except TimeoutException:
             return
 

@@ -1,6 +1,7 @@
 """udsoncan 1.26 against the real can-isotp 2.0.7 in another process, both directions, through
 `isotp hub` on python-can's socketcand interface: interop/uds_tester.py (udsoncan's
-PythonIsoTpConnection) against interop/uds_ecu.py (BS 8, P2server_max 50 ms), one of the two on this
+PythonIsoTpConnection) against interop/uds_ecu.py (BS 8, STmin 1 ms, P2server_max 50 ms: its
+multi-frame requests take longer to send than P2), one of the two on this
 package and the other on can-isotp, with `blocking_send` False and True on the tester.
 
 Every step of interop/uds_tester.py STEPS is one test: DiagnosticSessionControl, ReadDataByIdentifier
@@ -10,8 +11,8 @@ unanswered (it must end in udsoncan's P2 timeout) and one more request, which mu
 -s to see the time of every step.
 
 One known difference of the reference is asserted as such: can-isotp 2.0.7 as a non-blocking tester
-lets udsoncan's P2 run while its own multi-frame request is still being sent (a 4095-byte
-TransferData request takes about 45 ms over the hub), so it times out whatever the ECU does; there
+lets udsoncan's P2 run while its own multi-frame request is still being sent (with the ECU's STmin
+a 4095-byte TransferData request takes at least 585 ms), so it times out whatever the ECU does; there
 the test asserts that our ECU received the whole request and answered it within P2 of its end (this
 package, as the tester, counts P2 from the end of its request).
 
@@ -115,8 +116,8 @@ def test_udsoncan_step(hub, direction, blocking, step):
     if (direction, blocking) == ('canisotp-tester-ours-ecu', False) and not result['ok'] \
             and 'P2 timeout' in (result['error'] or ''):
         # can-isotp 2.0.7's send() returns at once and udsoncan's recv(timeout=P2) starts counting
-        # while can-isotp is still segmenting a multi-frame request (a 4095-byte one takes about
-        # 45 ms over the hub), so its tester gives up after 50 ms whatever the ECU does: a known
+        # while can-isotp is still segmenting a multi-frame request (with the ECU's STmin of 1 ms,
+        # 86 ms or more for 600 bytes), so its tester gives up after 50 ms whatever the ECU does: a known
         # difference of the reference, which this package does not have (ours-tester-canisotp-ecu,
         # blocking_send-False). What is under test here, our ECU, must have received the whole
         # request and answered it positively within P2 of its end.
