@@ -65,7 +65,8 @@ def read_line(proc, timeout):
 
 
 def run_session(hub, direction, blocking):
-    """Runs the tester against a fresh ECU on a channel of their own; returns (steps by name, report)."""
+    """Runs the tester against a fresh ECU on a channel of their own; returns (the steps by name, the
+    ECU's answered events, a report for failure messages)."""
     tester_python, ecu_python = DIRECTIONS[direction]
     channel = uuid.uuid4().hex[:12]
     where = ['--host', hub[0], '--port', str(hub[1]), '--channel', channel]
