@@ -4,7 +4,7 @@
 # from PyPI. Sets VENV_PYTHON.
 
 # What the venv must hold (pip requirement specifiers).
-INTEROP_REQUIREMENTS=("can-isotp==2.0.7" "python-can>=4,<5")
+INTEROP_REQUIREMENTS=("can-isotp==2.0.7" "python-can>=4,<5" "udsoncan==1.26")
 
 ensure_interop_venv() {
     local root venv python
@@ -17,7 +17,8 @@ ensure_interop_venv() {
 import importlib.metadata as m, sys
 isotp = m.version("can-isotp")
 can = m.version("python-can")
-sys.exit(0 if isotp == "2.0.7" and can.split(".")[0] == "4" else 1)
+uds = m.version("udsoncan")
+sys.exit(0 if isotp == "2.0.7" and can.split(".")[0] == "4" and uds in ("1.26", "1.26.0") else 1)
 EOF
         echo "interop: reusing $venv"
         return 0

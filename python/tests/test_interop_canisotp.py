@@ -9,38 +9,19 @@ the suite, elsewhere it skips it.
 
 import json
 import os
-import re
 import subprocess
 import sys
 import uuid
 
 import can
 import pytest
+from conftest import interop_programs
 
 import isotp
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PEER = os.path.join(ROOT, 'interop', 'peer.py')
-ISOTP_BIN = os.environ.get('ISOTP_BIN')
-PEER_PYTHON = os.environ.get('ISOTP_CANISOTP_PYTHON')
-
-if not (ISOTP_BIN and PEER_PYTHON):
-    if os.environ.get('ISOTP_REQUIRE_INTEROP') == '1':
-        raise RuntimeError('ISOTP_BIN and ISOTP_CANISOTP_PYTHON must be set for the interop tests')
-    pytest.skip('interop needs ISOTP_BIN and ISOTP_CANISOTP_PYTHON (set by scripts/python-tests)',
-                allow_module_level=True)
-
-
-@pytest.fixture(scope='module')
-def hub():
-    proc = subprocess.Popen([ISOTP_BIN, 'hub', '--listen', '127.0.0.1:0', '--color', 'never'],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    line = proc.stdout.readline()
-    m = re.search(r'listening on ([0-9.]+):(\d+)', line)
-    assert m, 'hub did not start: %r' % line
-    yield m.group(1), int(m.group(2))
-    proc.terminate()
-    proc.wait(5)
+ISOTP_BIN, PEER_PYTHON = interop_programs('interop tests')
 
 
 @pytest.fixture(scope='module')
