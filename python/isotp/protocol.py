@@ -840,10 +840,22 @@ class TransportLayer(TransportLayerLogic):
         return dict(bus=self.txfn, reader=self.rxfn, message=CanMessage, style='can-isotp')
 
     def _params_changed(self, validated: bool = True) -> None:
-        if self.started:
-            # The Rust stack was built with the old configuration; say so rather than ignore it.
-            self.logger.warning("params changed while the stack runs take effect at the next start()")
         TransportLayerLogic._params_changed(self, validated)
+
+    def _apply_params_when_idle(self) -> None:
+        native = self._native
+        if native is None:
+            return TransportLayerLogic._apply_params_when_idle(self)
+        # can-isotp reads its params live: the running stack takes them as soon as it is idle
+        # (a new configuration drops what is in progress), else at the next send.
+        if self._params_dirty and not native.transmitting() and not native.receiving():
+            self.params.validate()
+            self.logger = logging.getLogger(self.params.logger_name)
+            try:
+                native.set_config(self.params.native(), **self.params.tx_flags())
+            except _isotp.NativeError as e:
+                raise ValueError(e.args[1]) from None
+            self._params_dirty = False
 
     def start(self) -> None:
         """Starts the Rust stack on the link's bus."""
@@ -910,6 +922,7 @@ class TransportLayer(TransportLayerLogic):
                        send_timeout: Optional[float]) -> None:
         if not self.started:
             return TransportLayerLogic._queue_request(self, request, payload, blocking, send_timeout)
+        self._apply_params_when_idle()
         functional = request.target_address_type == isotp.address.TargetAddressType.Functional
         try:
             self._require_native().send(payload, functional, blocking, send_timeout)

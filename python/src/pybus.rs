@@ -59,8 +59,8 @@ pub(crate) struct PyBus {
     /// The message class to build: `can.Message` or `isotp.CanMessage`.
     message: Py<PyAny>,
     style: MessageStyle,
-    /// None: each frame's own flags.
-    tx_flags: Option<TxFlags>,
+    /// None: each frame's own flags. Changed with the parameters of a started stack.
+    tx_flags: std::sync::Mutex<Option<TxFlags>>,
     interrupted: AtomicBool,
     /// When a zero-timeout poll last reached Python (micros since `origin`).
     last_zero_poll: AtomicU64,
@@ -82,7 +82,7 @@ impl PyBus {
             reader,
             message,
             style,
-            tx_flags,
+            tx_flags: std::sync::Mutex::new(tx_flags),
             interrupted: AtomicBool::new(false),
             last_zero_poll: AtomicU64::new(0),
             origin: Instant::now(),
@@ -92,6 +92,14 @@ impl PyBus {
 
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
+    }
+
+    pub(crate) fn set_tx_flags(&self, flags: Option<TxFlags>) {
+        *self.tx_flags.lock().unwrap_or_else(|e| e.into_inner()) = flags;
+    }
+
+    fn tx_flags(&self) -> Option<TxFlags> {
+        *self.tx_flags.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// A frame as the message class of this bus.
@@ -259,9 +267,14 @@ impl CanBus for PyBus {
         }
         keep_thread_state();
         Python::with_gil(|py| {
-            let msg =
-                PyBus::to_message(py, self.message.bind(py), self.style, self.tx_flags, frame)
-                    .and_then(|msg| self.send.bind(py).call1((msg,)));
+            let msg = PyBus::to_message(
+                py,
+                self.message.bind(py),
+                self.style,
+                self.tx_flags(),
+                frame,
+            )
+            .and_then(|msg| self.send.bind(py).call1((msg,)));
             match msg {
                 Ok(_) => Ok(()),
                 Err(e) => Err(py_error(py, "send", e)

@@ -3,7 +3,7 @@
 //! releases the GIL and is cut into slices between which signals are checked, so Ctrl-C raises
 //! `KeyboardInterrupt` in every blocking call.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,13 +25,20 @@ const SIGNAL_CHECK: Duration = Duration::from_millis(50);
 /// Set when the interpreter exits (see `interpreter_exiting`).
 static EXITING: AtomicBool = AtomicBool::new(false);
 
+/// Threads between leaving a wait (having seen `EXITING` unset) and holding the GIL again.
+static RETURNING: AtomicUsize = AtomicUsize::new(0);
+
 /// Called by the package's atexit handler once its stacks are stopped: from then on a thread
 /// that comes back from a wait in native code stays there (it is a daemon thread the interpreter
 /// is about to drop: taking the GIL during finalization would end it in a way Rust code cannot
-/// survive).
+/// survive). Threads already on their way back get the GIL before this returns (up to 2 s).
 #[pyfunction]
-pub(crate) fn interpreter_exiting() {
+pub(crate) fn interpreter_exiting(py: Python<'_>) {
     EXITING.store(true, Ordering::SeqCst);
+    let until = Instant::now() + Duration::from_secs(2);
+    while RETURNING.load(Ordering::SeqCst) > 0 && Instant::now() < until {
+        py.allow_threads(|| std::thread::sleep(Duration::from_millis(1)));
+    }
 }
 
 /// While the transmit queue is full, a send looks for room this often.
@@ -71,11 +78,16 @@ fn sliced<T: Send>(
         let slice = left.map_or(SIGNAL_CHECK, |l| l.min(SIGNAL_CHECK));
         let got = py.allow_threads(|| {
             let got = step(slice);
-            while EXITING.load(Ordering::SeqCst) {
-                std::thread::park();
+            RETURNING.fetch_add(1, Ordering::SeqCst);
+            if EXITING.load(Ordering::SeqCst) {
+                RETURNING.fetch_sub(1, Ordering::SeqCst);
+                loop {
+                    std::thread::park();
+                }
             }
             got
         });
+        RETURNING.fetch_sub(1, Ordering::SeqCst);
         if let Some(v) = got {
             return Ok(Some(v));
         }
@@ -336,6 +348,30 @@ impl NativeStack {
     fn reset(&self, py: Python<'_>) -> PyResult<()> {
         let s = self.get()?;
         py.allow_threads(|| s.reset());
+        Ok(())
+    }
+
+    /// Applies new parameters to the running stack (transfers in progress and queued messages
+    /// are dropped: the caller applies them when the link is idle); `tx_fd`/`tx_brs` as in `new`.
+    #[pyo3(signature = (config, tx_fd=false, tx_brs=false))]
+    fn set_config(
+        &self,
+        py: Python<'_>,
+        config: &Bound<'_, PyDict>,
+        tx_fd: bool,
+        tx_brs: bool,
+    ) -> PyResult<()> {
+        let config = config_from(config)?;
+        let stack = self.get()?;
+        let r = py.allow_threads(|| stack.set_config(config));
+        Self::release(py, stack);
+        r.map_err(|e| self.error(e))?;
+        if let Some(pb) = &self.pybus {
+            pb.set_tx_flags(Some(TxFlags {
+                is_fd: tx_fd,
+                bitrate_switch: tx_brs,
+            }));
+        }
         Ok(())
     }
 

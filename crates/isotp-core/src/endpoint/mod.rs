@@ -609,6 +609,33 @@ impl Endpoint {
         self.events.clear();
     }
 
+    /// Changes the configuration (validated first: on error nothing changes); transfers in
+    /// progress and queued messages are dropped, as by [`reset`](Endpoint::reset).
+    ///
+    /// ```
+    /// use isotp_core::{Address, Config, Endpoint, wire::StMin};
+    /// let mut ep = Endpoint::new(Address::normal_11(0x7E0, 0x7E8)?, Config::default())?;
+    /// let mut config = *ep.config();
+    /// config.st_min = StMin::from_byte(100); // 100 ms asked of the sender from now on
+    /// ep.set_config(config)?;
+    /// assert_eq!(ep.config().st_min, StMin::from_byte(100));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// The [`ConfigError`] of [`Config::validate`].
+    pub fn set_config(&mut self, config: Config) -> Result<(), ConfigError> {
+        config.validate()?;
+        self.reset();
+        self.config = config;
+        self.framer = Framer::new(&config, self.address.tx_prefix());
+        self.rx = Receiver::new(config.listen_mode, false);
+        self.mirror = Self::mirror_for(&self.address, &config);
+        self.limiter = config.rate_limit.map(RateLimiter::new);
+        self.set_receive_ready(self.receive_ready);
+        Ok(())
+    }
+
     /// Changes the address; transfers in progress and queued messages are dropped.
     pub fn set_address(&mut self, address: Address) {
         self.reset();

@@ -354,6 +354,23 @@ impl Link {
         self.made_room();
     }
 
+    /// Changes the configuration (transfers in progress and queued messages are dropped, their
+    /// senders told [`StackError::Stopped`]); received messages not yet read are kept.
+    ///
+    /// # Errors
+    /// [`StackError::Config`] when `config` is invalid, [`StackError::CanFdUnsupported`] when it
+    /// asks for CAN FD on a bus that carries classic frames only (nothing changes then);
+    /// [`StackError::Stopped`] after the stack stopped.
+    pub fn set_config(&self, config: Config) -> Result<(), StackError> {
+        config.validate()?;
+        if config.link_layer.can_fd && !self.runner.shared.bus.capabilities().can_fd {
+            return Err(StackError::CanFdUnsupported);
+        }
+        self.stop_sending();
+        self.with(|l| l.endpoint.set_config(config))??;
+        Ok(())
+    }
+
     /// Changes the address (transfers in progress are abandoned).
     pub fn set_address(&self, address: Address) {
         self.stop_sending();

@@ -521,3 +521,31 @@ fn a_message_arriving_while_the_request_goes_out_is_returned_at_once() {
     assert!(tester.transmitting(), "returned before the request ended");
     assert!(start.elapsed() < Duration::from_millis(800));
 }
+
+#[test]
+fn set_config_changes_what_the_next_transfer_asks() {
+    let bus = VirtualBus::new();
+    let listener = bus.attach();
+    let address = Address::normal_11(0x7E0, 0x7E8).unwrap();
+    let a = Stack::new(bus.attach(), address, Config::default()).unwrap();
+    let b = Stack::new(bus.attach(), address.mirrored().unwrap(), Config::default()).unwrap();
+    let mut config = b.config().unwrap();
+    config.st_min = StMin::from_byte(5);
+    config.block_size = 2;
+    b.set_config(config).unwrap();
+    assert_eq!(b.config().unwrap().st_min, StMin::from_byte(5));
+    let data = payload(30);
+    a.send_blocking(&data, WAIT).unwrap();
+    assert_eq!(b.recv(WAIT).unwrap().as_deref(), Some(&data[..]));
+    let mut flow_controls = Vec::new();
+    while let Some(f) = listener.recv(Some(Duration::from_millis(100))).unwrap() {
+        if f.id().raw() == 0x7E8 {
+            flow_controls.push(f.data()[..3].to_vec());
+        }
+    }
+    assert_eq!(flow_controls[0], [0x30, 2, 5]);
+    // An invalid configuration changes nothing.
+    config.n_bs = Duration::ZERO;
+    assert!(matches!(b.set_config(config), Err(StackError::Config(_))));
+    assert_eq!(b.config().unwrap().block_size, 2);
+}
