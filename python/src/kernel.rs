@@ -140,6 +140,21 @@ impl NativeKernelSocket {
         }
     }
 
+    /// The general options the socket was bound with, as can-isotp's `get_opts()` shows them
+    /// after `bind()` (the address's extension bytes included): optflag, ext_address,
+    /// rx_ext_address, txpad, rxpad.
+    fn opts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let s = self.get()?;
+        let o = s.options();
+        let d = PyDict::new(py);
+        d.set_item("optflag", o.kernel_flags())?;
+        d.set_item("ext_address", o.ext_address)?;
+        d.set_item("rx_ext_address", o.rx_ext_address.or(o.ext_address))?;
+        d.set_item("txpad", o.tx_padding)?;
+        d.set_item("rxpad", o.rx_padding)?;
+        Ok(d)
+    }
+
     fn fileno(&self) -> PyResult<i32> {
         Ok(self.get()?.as_raw_fd())
     }

@@ -3,6 +3,7 @@ the Rust ``isotp::kernel::KernelSocket``. Options set with ``set_opts``/``set_fc
 apply when ``bind()`` opens the socket."""
 
 import os
+import socket as _pysocket
 from typing import Any, Optional, Union
 
 import isotp.address
@@ -58,6 +59,7 @@ class socket:
         self.closed = False
         self._timeout = timeout if timeout is not None and timeout > 0 else None
         self._native: Any = None
+        self._socket: Optional[_pysocket.socket] = None
         self._opts = _Opts(optflag=0, frame_txtime=None, ext_address=None, txpad=None, rxpad=None,
                            rx_ext_address=None, tx_stmin=None)
         self._fc = _Opts(bs=0, stmin=0, wftmax=0)
@@ -129,6 +131,14 @@ class socket:
         options.update(self._fc.__dict__)
         options.update(self._ll.__dict__)
         self._native = _isotp.NativeKernelSocket(interface, address.native, options)
+        # What bind() gave the kernel (the address's extension bytes set their flags), as
+        # can-isotp's get_opts() shows it after bind().
+        for name, value in self._native.opts().items():
+            if value is not None:
+                setattr(self._opts, name, value)
+        # can-isotp keeps its Python socket as `_socket` (scripts call `_socket.getsockname()`):
+        # the same kernel socket, through a duplicate descriptor.
+        self._socket = _pysocket.socket(fileno=os.dup(self._native.fileno()))
         self.interface = interface
         self.address = address
         self.bound = True
@@ -137,6 +147,9 @@ class socket:
         return self._require_bound().fileno()
 
     def close(self) -> None:
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
         if self._native is not None:
             self._native.close()
         self._native = None

@@ -284,6 +284,20 @@ impl KernelOptions {
         (raw(self.rx_id), raw(self.tx_id))
     }
 
+    /// The `flags` word of `struct can_isotp_options` these options give the kernel (its
+    /// `CAN_ISOTP_*` bits), as `getsockopt(CAN_ISOTP_OPTS)` reads it back.
+    ///
+    /// ```
+    /// use isotp::core::{Address, CanId};
+    /// use isotp::kernel::KernelOptions;
+    /// let options = KernelOptions::from_address(&Address::extended_11(0x7E0, 0x7E8, 0x10, 0xF1)?)?;
+    /// assert_eq!(options.kernel_flags() & 0x202, 0x202); // CAN_ISOTP_EXTEND_ADDR | CAN_ISOTP_RX_EXT_ADDR
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn kernel_flags(&self) -> u32 {
+        self.sys_options().flags
+    }
+
     pub(crate) fn sys_options(&self) -> sys::CanIsotpOptions {
         let mut flags = 0;
         let mut set = |on: bool, flag: u32| {
