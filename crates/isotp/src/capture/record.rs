@@ -19,6 +19,20 @@ pub struct Record {
     pub frame: Frame,
 }
 
+/// `offset` after `start` (the recording's start when the log says it, else zero), or why that time
+/// cannot be: readers take offsets from the input and must not overflow on a hostile one.
+pub(crate) fn time_after(start: Option<Duration>, offset: Duration) -> Result<Duration, String> {
+    start
+        .unwrap_or(Duration::ZERO)
+        .checked_add(offset)
+        .ok_or_else(|| {
+            format!(
+                "time offset {} s after the start is out of range",
+                offset.as_secs()
+            )
+        })
+}
+
 /// Received or transmitted, as seen by the node that recorded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Direction {
