@@ -84,6 +84,58 @@ fn every_format_converts_and_decodes_to_the_same_pdus() {
 }
 
 #[test]
+fn convert_never_writes_to_its_input() {
+    let log = file("keep.log", LOG.as_bytes());
+    // A hard link and a symbolic link: other names of the input, which path names do not reveal.
+    let hard = dir().join("keep-hard.asc");
+    let soft = dir().join("keep-soft.asc");
+    let _ = std::fs::remove_file(&hard);
+    let _ = std::fs::remove_file(&soft);
+    std::fs::hard_link(&log, &hard).unwrap();
+    std::os::unix::fs::symlink(&log, &soft).unwrap();
+    for out in [&hard, &soft, &log] {
+        let (code, _, err) = run(&["convert", log.to_str().unwrap(), out.to_str().unwrap()]);
+        assert_eq!(code, 2, "{}: {err}", out.display());
+        assert!(err.contains("is the input"), "{err}");
+        assert_eq!(std::fs::read_to_string(&log).unwrap(), LOG);
+    }
+    // An existing output is replaced whole, through a new file: its other names keep the old text,
+    // and nothing is left beside it.
+    let sub = dir().join("replace");
+    let _ = std::fs::remove_dir_all(&sub);
+    std::fs::create_dir(&sub).unwrap();
+    let out = sub.join("out.asc");
+    let other_name = sub.join("other-name.txt");
+    std::fs::write(&out, "old text\n").unwrap();
+    std::fs::hard_link(&out, &other_name).unwrap();
+    let (code, _, err) = run(&["convert", log.to_str().unwrap(), out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(std::fs::read_to_string(&out)
+        .unwrap()
+        .contains("Begin Triggerblock"));
+    assert_eq!(std::fs::read_to_string(&other_name).unwrap(), "old text\n");
+    let mut names: Vec<String> = std::fs::read_dir(&sub)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["other-name.txt", "out.asc"]);
+    // A conversion that fails (fatal input error) leaves the old output as it was.
+    let bad = file("bad.blf", b"LOGG not really a blf file at all, just text");
+    let (code, _, _) = run(&[
+        "convert",
+        "--from",
+        "blf",
+        bad.to_str().unwrap(),
+        out.to_str().unwrap(),
+    ]);
+    assert_ne!(code, 0);
+    assert!(std::fs::read_to_string(&out)
+        .unwrap()
+        .contains("Begin Triggerblock"));
+}
+
+#[test]
 fn trc_files_are_read() {
     let trc = file("hand.trc", TRC_1_1.as_bytes());
     let (code, out, err) = run(&["sniff", "-t", "A", "--log", trc.to_str().unwrap()]);
