@@ -36,7 +36,9 @@
 use alloc::collections::{BTreeMap, VecDeque};
 use core::fmt;
 
-use super::{Conversation, Discovery, FrameRef, Monitor, MonitorConfig, MonitorEvent, Party};
+use super::{
+    Conversation, Discovery, Evictions, FrameRef, Monitor, MonitorConfig, MonitorEvent, Party,
+};
 use crate::error::ParseError;
 use crate::wire::{dlc, explain, AddressLength, FlowStatus, PciView, StMin};
 use crate::{Address, ConfigError, Duration, Frame, Instant};
@@ -458,6 +460,12 @@ impl Checker {
     /// Every conversation followed so far.
     pub fn conversations(&self) -> impl Iterator<Item = Conversation> + '_ {
         self.monitor.conversations()
+    }
+
+    /// What the monitor beneath evicted to stay within its limits (a finding about an evicted
+    /// conversation's transfer may then be missing or read as unexpected frames).
+    pub fn evictions(&self) -> Evictions {
+        self.monitor.evictions()
     }
 
     /// Feeds a recorded frame and its capture time.
