@@ -565,10 +565,22 @@ mod tests {
         // Relative times whose sum leaves the range.
         let text = "base hex  timestamps relative\nBegin Triggerblock\n   18446744073709551615.0 1  7E0 Rx d 1 01\n   18446744073709551615.0 1  7E0 Rx d 1 01\n";
         let got = read(text);
-        assert!(got[0].is_ok());
+        assert!(got[0]
+            .as_ref()
+            .unwrap_err()
+            .message
+            .contains("out of range"));
         let e = got[1].as_ref().unwrap_err();
         assert_eq!(e.position, Position::Line(4));
         assert!(e.message.contains("relative timestamps"), "{e}");
+        // Times past what a candump log holds (which convert wrote, and the candump reader then
+        // refused): out of range too.
+        let text = "base hex  timestamps absolute\nBegin Triggerblock\n   999999999999.0 1  7E0 Rx d 1 01\n   1000000000000.0 1  7E0 Rx d 1 01\n";
+        let got = read(text);
+        assert_eq!(got[0].as_ref().unwrap().time.as_secs(), 999_999_999_999);
+        let e = got[1].as_ref().unwrap_err();
+        assert_eq!(e.position, Position::Line(4));
+        assert!(e.message.contains("out of range"), "{e}");
     }
 
     #[test]
