@@ -145,5 +145,85 @@ pub fn slcan(data: &[u8]) {
     }
 }
 
+/// A small deterministic generator (xorshift), so that a failure reproduces from its seed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next number.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A number below `n` (0 when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
+    }
+}
+
+/// Numbers a hostile file may hold where a time, a length or an id goes.
+const EXTREMES: &[&[u8]] = &[
+    b"18446744073709551615.999999",
+    b"18446744073709551616",
+    b"99999999999999999999999999999999.9",
+    b"4294967295",
+    b"4294967296",
+    b"-1",
+    b"0",
+    b"0.000000001",
+    b"1e309",
+    b"FFFFFFFF",
+    b"1FFFFFFF",
+    b"7FF",
+    b"800",
+    b"65535",
+    b"99999",
+    b"",
+];
+
+/// One mutation of `input`: bytes flipped, inserted, removed, a piece of another seed spliced in,
+/// or a number replaced by an extreme one.
+pub fn mutate(rng: &mut Rng, input: &[u8], seeds: &[Vec<u8>]) -> Vec<u8> {
+    let mut b = input.to_vec();
+    for _ in 0..1 + rng.below(4) {
+        let at = rng.below(b.len() + 1);
+        match rng.below(7) {
+            0 => b.truncate(at),
+            1 if !b.is_empty() => {
+                let i = rng.below(b.len());
+                b[i] = rng.next_u64() as u8;
+            }
+            2 => {
+                let junk: Vec<u8> = (0..rng.below(16)).map(|_| rng.next_u64() as u8).collect();
+                b.splice(at..at, junk);
+            }
+            3 => {
+                let end = (at + rng.below(64)).min(b.len());
+                b.drain(at..end);
+            }
+            4 => {
+                let other = &seeds[rng.below(seeds.len())];
+                let from = rng.below(other.len());
+                let to = (from + rng.below(200)).min(other.len());
+                b.splice(at..at, other[from..to].iter().copied());
+            }
+            _ => {
+                // The next run of digits, hex digits and dots from `at` becomes an extreme.
+                let start = (at..b.len())
+                    .find(|&i| b[i].is_ascii_hexdigit())
+                    .unwrap_or(b.len());
+                let end = (start..b.len())
+                    .find(|&i| !(b[i].is_ascii_hexdigit() || b[i] == b'.'))
+                    .unwrap_or(b.len());
+                let extreme = EXTREMES[rng.below(EXTREMES.len())];
+                b.splice(start..end, extreme.iter().copied());
+            }
+        }
+    }
+    b
+}
+
 #[cfg(test)]
 mod tests;

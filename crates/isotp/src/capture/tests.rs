@@ -7,22 +7,7 @@ use std::time::Duration;
 use isotp_core::{CanId, Frame};
 
 use super::{Channel, Direction, Format, Reader, Record, Writer};
-
-/// A small deterministic generator (xorshift), so that failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+use crate::fuzzing::Rng;
 
 fn sample() -> Vec<Record> {
     let mut out = Vec::new();
@@ -135,12 +120,12 @@ fn damaged_input_never_panics() {
                 1 => {
                     for _ in 0..1 + rng.below(8) {
                         let i = rng.below(bytes.len());
-                        bytes[i] = rng.next() as u8;
+                        bytes[i] = rng.next_u64() as u8;
                     }
                 }
                 2 => {
                     let i = rng.below(bytes.len());
-                    let junk: Vec<u8> = (0..rng.below(40)).map(|_| rng.next() as u8).collect();
+                    let junk: Vec<u8> = (0..rng.below(40)).map(|_| rng.next_u64() as u8).collect();
                     bytes.splice(i..i, junk);
                 }
                 _ => {
@@ -156,7 +141,7 @@ fn damaged_input_never_panics() {
         // Random bytes as each format.
         for _ in 0..50 {
             let n = rng.below(600);
-            let bytes: Vec<u8> = (0..n).map(|_| rng.next() as u8).collect();
+            let bytes: Vec<u8> = (0..n).map(|_| rng.next_u64() as u8).collect();
             for f in Format::ALL {
                 read_everything(&bytes, f);
             }
