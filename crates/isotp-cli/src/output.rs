@@ -321,10 +321,17 @@ impl EvictionNotes {
         if e.is_empty() {
             return;
         }
-        note(&format!(
+        let mut text = format!(
             "evicted: {} conversations past the limit, {} idle conversations; {} frames not kept for pairing",
             e.over_limit, e.idle, e.frames_not_buffered
-        ));
+        );
+        if e.unjudged_transfers > 0 {
+            text.push_str(&format!(
+                "; {} transfers in progress not judged",
+                e.unjudged_transfers
+            ));
+        }
+        note(&text);
     }
 }
 

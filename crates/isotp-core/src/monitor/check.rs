@@ -34,6 +34,7 @@
 //! ```
 
 use alloc::collections::{BTreeMap, VecDeque};
+use alloc::vec::Vec;
 use core::fmt;
 
 use super::{
@@ -417,6 +418,10 @@ pub struct Checker {
     monitor: Monitor,
     /// Transfers in progress, by sender.
     transfers: BTreeMap<Party, Transfer>,
+    /// How many transfers are followed at most (the monitor's conversation limit): past twice as
+    /// many, the quietest are no longer judged.
+    max_transfers: usize,
+    unjudged_transfers: u64,
     findings: VecDeque<Finding>,
     last: Option<FrameRef>,
     frames: u64,
@@ -437,10 +442,13 @@ impl Checker {
         monitor_settings.config.n_cr = settings.n_cr.saturating_mul(LATE_FACTOR);
         // Judge transfers of any length: the size of a message is not a fault of the recording.
         monitor_settings.config.max_frame_size = u32::MAX;
+        let max_transfers = monitor_settings.max_conversations.max(1);
         Checker {
             settings,
             monitor: Monitor::new(monitor_settings),
             transfers: BTreeMap::new(),
+            max_transfers,
+            unjudged_transfers: 0,
             findings: VecDeque::new(),
             last: None,
             frames: 0,
@@ -465,7 +473,10 @@ impl Checker {
     /// What the monitor beneath evicted to stay within its limits (a finding about an evicted
     /// conversation's transfer may then be missing or read as unexpected frames).
     pub fn evictions(&self) -> Evictions {
-        self.monitor.evictions()
+        Evictions {
+            unjudged_transfers: self.unjudged_transfers,
+            ..self.monitor.evictions()
+        }
     }
 
     /// Feeds a recorded frame and its capture time.
@@ -556,6 +567,9 @@ impl Checker {
                         },
                     },
                 );
+                if self.transfers.len() > 2 * self.max_transfers {
+                    self.shed_transfers();
+                }
             }
             PciView::ConsecutiveFrame { sequence_number } => {
                 self.consecutive_frame(frame, at, conversation, from, sequence_number, header)
@@ -593,6 +607,24 @@ impl Checker {
                 None,
             );
         }
+    }
+
+    /// Keeps the `max_transfers` transfers with the latest frames and stops following the others,
+    /// counted in [`Evictions::unjudged_transfers`]. Called at twice the limit, so that its cost per
+    /// first frame stays constant.
+    fn shed_transfers(&mut self) {
+        let mut latest: Vec<(u64, Party)> = self
+            .transfers
+            .iter()
+            .map(|(p, t)| (t.last.index, *p))
+            .collect();
+        let keep = self.max_transfers.min(latest.len());
+        let cut = latest.len() - keep;
+        latest.select_nth_unstable_by_key(cut, |&(index, _)| index);
+        for &(_, p) in &latest[..cut] {
+            self.transfers.remove(&p);
+        }
+        self.unjudged_transfers += cut as u64;
     }
 
     /// A single or first frame from `from`: its transfer in progress, if any, was given up.

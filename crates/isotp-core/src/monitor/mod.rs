@@ -157,6 +157,9 @@ pub struct Evictions {
     pub idle: u64,
     /// Frames not kept for replay, past `max_buffered_frames`.
     pub frames_not_buffered: u64,
+    /// A [`Checker`](check::Checker)'s: transfers in progress it stopped judging when more were in
+    /// progress at once than it follows (no finding is given for them).
+    pub unjudged_transfers: u64,
 }
 
 impl Evictions {
