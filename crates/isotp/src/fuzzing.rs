@@ -9,7 +9,11 @@ use std::io::Cursor;
 
 use crate::bus::slcan::protocol as slcan;
 use crate::bus::socketcand::protocol as socketcand;
-use crate::capture::{Format, Reader, Writer};
+use std::time::Duration;
+
+use isotp_core::{CanId, Frame};
+
+use crate::capture::{Channel, Direction, Format, Reader, Record, Writer};
 
 /// A recording of `format`: read to the end (whatever the bytes: records or errors, never a panic,
 /// never more items than bytes), and what is read written in every writable format (errors allowed,
@@ -143,6 +147,44 @@ pub fn slcan(data: &[u8]) {
             );
         }
     }
+}
+
+/// Records of every kind a recording holds (classic and CAN FD, 11- and 29-bit ids, channels 1-3,
+/// both directions), `n` of them: seeds for the readers, written by [`encode`].
+pub fn sample(n: u32) -> Vec<Record> {
+    let mut out = Vec::new();
+    let mut time = Duration::from_secs(1_700_000_000);
+    for i in 0..n {
+        time += Duration::from_micros(u64::from(i % 7) * 113 + 50);
+        let id = |raw, extended| CanId::new(raw, extended).expect("valid ids");
+        let frame = match i % 4 {
+            0 => Frame::new(id(0x7E0, false), &[0x02, 0x10, i as u8]),
+            1 => Frame::new(id(0x18DA_F110, true), &[0x21; 8]),
+            2 => Frame::new_fd(id(0x7E8, false), &[i as u8; 64], true),
+            _ => Frame::new_fd(id(0x456, true), &[7; 12], false),
+        }
+        .expect("valid frames");
+        out.push(Record {
+            time,
+            channel: Channel::Number(1 + (i % 3) as u16),
+            direction: Some(if i % 2 == 0 {
+                Direction::Rx
+            } else {
+                Direction::Tx
+            }),
+            frame,
+        });
+    }
+    out
+}
+
+/// `records` written in `format` (a writable one).
+pub fn encode(records: &[Record], format: Format) -> Vec<u8> {
+    let mut w = Writer::new(Cursor::new(Vec::new()), format).expect("a writable format");
+    for r in records {
+        w.write(r).expect("writing to memory");
+    }
+    w.finish().expect("writing to memory").into_inner()
 }
 
 /// A small deterministic generator (xorshift), so that a failure reproduces from its seed.
