@@ -94,10 +94,12 @@ pub fn socketcand(data: &[u8]) {
             socketcand::Chunk::Message(m) | socketcand::Chunk::Unterminated(m) => m,
             socketcand::Chunk::Junk(_) | socketcand::Chunk::TooLong(_) => continue,
         };
+        // Characters, not bytes: each byte that is not UTF-8 reads as U+FFFD (three bytes), and
+        // the parser refuses it.
         assert!(
-            text.len() <= socketcand::MAX_MESSAGE_LEN + 3,
-            "a message of {} bytes",
-            text.len()
+            text.chars().count() <= socketcand::MAX_MESSAGE_LEN,
+            "a message of {} characters",
+            text.chars().count()
         );
         match socketcand::parse(&text) {
             Ok(socketcand::Message::Frame(frame, at)) => {

@@ -103,6 +103,18 @@ fn socketcand_framer_and_parser_survive_mutated_streams() {
     ]
     .iter()
     .map(|s| s.to_vec())
+    .chain([
+        // Found by cargo-fuzz: bytes that are not UTF-8 in a message within the length limit.
+        [
+            &b"\x01\x00<70@"[..],
+            &[0xD7; 83],
+            &[0xFF; 93],
+            &[0xD7; 20],
+            &[0xF2; 15],
+            b"\xD7e77>\x01",
+        ]
+        .concat(),
+    ])
     .collect();
     run("socketcand", &seeds, 2_000, socketcand);
 }
