@@ -292,3 +292,29 @@ fn mutated_recordings_through_every_command() {
         }
     }
 }
+
+/// An ASC event time past the range (it panicked every command): each command reads on and names
+/// the line.
+#[test]
+fn an_event_time_past_the_range_names_its_line() {
+    let asc = file(
+        "far.asc",
+        b"date Tue Nov 14 22:13:20.000 2023\nbase hex  timestamps absolute\nBegin Triggerblock Tue Nov 14 22:13:20.000 2023\n   18446744073709551615.0 1  7E0 Rx d 4 03 22 F1 90\n",
+    );
+    let out = dir().join("far-out.log");
+    let path = asc.to_str().unwrap();
+    let commands: [&[&str]; 4] = [
+        &["sniff", "--log", path],
+        &["dump", "--log", path],
+        &["check", "--log", path],
+        &["convert", path, out.to_str().unwrap()],
+    ];
+    for args in commands {
+        let (code, _, err) = run(args);
+        assert!((0..=2).contains(&code), "{args:?}: exit {code}: {err}");
+        assert!(
+            err.contains("line 4") && err.contains("out of range"),
+            "{args:?}: {err}"
+        );
+    }
+}
