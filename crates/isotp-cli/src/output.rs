@@ -6,6 +6,7 @@ use std::io::{self, IsTerminal, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::ValueEnum;
+use isotp_core::monitor::{Evictions, MonitorConfig};
 
 use crate::error::{CliError, CliResult};
 
@@ -291,6 +292,47 @@ impl Out {
 /// A diagnostic on standard error, prefixed with the program name.
 pub fn note(message: &str) {
     let _ = writeln!(io::stderr(), "isotp: {message}");
+}
+
+/// Tells on standard error what a monitor evicted to stay within its limits: once as soon as it
+/// happens, and the counts at the end. Never silent, since a message missing for an eviction would
+/// otherwise look like traffic that never was.
+#[derive(Default)]
+pub struct EvictionNotes {
+    told: bool,
+}
+
+impl EvictionNotes {
+    /// Call after each frame with the monitor's counts.
+    pub fn watch(&mut self, e: Evictions) {
+        if !self.told && !e.is_empty() {
+            self.told = true;
+            note(&format!(
+                "more conversations or unpaired frames at once than followed ({} conversations, {} frames kept for pairing, {} s idle at most): the excess is evicted and counted at the end",
+                MonitorConfig::DEFAULT_MAX_CONVERSATIONS,
+                MonitorConfig::DEFAULT_MAX_BUFFERED_FRAMES,
+                MonitorConfig::DEFAULT_IDLE_TIMEOUT.as_secs()
+            ));
+        }
+    }
+
+    /// Call at the end with the monitor's counts.
+    pub fn summary(&self, e: Evictions) {
+        if e.is_empty() {
+            return;
+        }
+        let mut text = format!(
+            "evicted: {} conversations past the limit, {} idle conversations; {} frames not kept for pairing",
+            e.over_limit, e.idle, e.frames_not_buffered
+        );
+        if e.unjudged_transfers > 0 {
+            text.push_str(&format!(
+                "; {} transfers in progress not judged",
+                e.unjudged_transfers
+            ));
+        }
+        note(&text);
+    }
 }
 
 /// A JSON object written field by field (the output needs no more than strings, numbers, booleans,

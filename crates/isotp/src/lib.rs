@@ -10,6 +10,10 @@ pub mod bus;
 pub mod capture;
 pub mod conformance;
 pub mod discovery;
+// The bodies of the fuzz targets (fuzz/) and of their seeded tests: not part of the API.
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 #[cfg(all(target_os = "linux", feature = "socketcan"))]
 pub mod kernel;
 pub mod measure;

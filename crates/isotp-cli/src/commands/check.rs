@@ -11,7 +11,7 @@ use isotp_core::Instant;
 use crate::cli::CheckArgs;
 use crate::error::{CliError, CliResult};
 use crate::link_options::{self, Watch};
-use crate::output::{JsonObject, Out, Timestamp};
+use crate::output::{EvictionNotes, JsonObject, Out, Timestamp};
 use crate::source::{FrameSource, Next};
 
 mod html;
@@ -38,15 +38,19 @@ pub fn run(args: &CheckArgs) -> CliResult {
             .map_err(|e| CliError::usage(e.to_string()))?;
     }
     let mut source = FrameSource::open(&args.source)?;
-    let mut found = Vec::new();
+    let mut out = Out::buffered();
+    let mut report = Report::new(args.json);
+    let mut evictions = EvictionNotes::default();
     loop {
         match source.next(None)? {
             Next::Frame(c) => {
                 let time = Instant::from_micros(c.time.as_micros());
                 checker.handle_frame(&c.frame, time);
-                let new = found.len();
-                found.extend(std::iter::from_fn(|| checker.poll_finding()));
-                found[new..].iter().for_each(|f| layers.finding(f));
+                evictions.watch(checker.evictions());
+                while let Some(f) = checker.poll_finding() {
+                    layers.finding(&f);
+                    report.finding(&mut out, &f)?;
+                }
                 layers.frame(&c.frame, time);
             }
             Next::Idle(_) => {}
@@ -54,19 +58,14 @@ pub fn run(args: &CheckArgs) -> CliResult {
         }
     }
     checker.finish();
-    let new = found.len();
-    found.extend(std::iter::from_fn(|| checker.poll_finding()));
-    found[new..].iter().for_each(|f| layers.finding(f));
+    while let Some(f) = checker.poll_finding() {
+        layers.finding(&f);
+        report.finding(&mut out, &f)?;
+    }
     layers.finish();
     source.finish();
-
-    let mut out = Out::buffered();
-    if args.json {
-        for f in &found {
-            out.line(&json(f))?;
-        }
-    } else {
-        report(&mut out, &checker, &found)?;
+    if !args.json {
+        report.summary(&mut out, &checker)?;
     }
     let source_name = args
         .source
@@ -75,10 +74,8 @@ pub fn run(args: &CheckArgs) -> CliResult {
         .map_or_else(String::new, |p| p.display().to_string());
     layers.write(&mut out, args.json, &source_name)?;
     out.flush()?;
-    let violations = found
-        .iter()
-        .filter(|f| f.severity() == Severity::Violation)
-        .count();
+    evictions.summary(checker.evictions());
+    let violations = report.violations;
     let uds_violations = layers.violations();
     if violations > 0 || uds_violations > 0 {
         let mut text = Vec::new();
@@ -129,77 +126,126 @@ fn seconds(t: Instant) -> String {
     Timestamp::from_micros(t.as_micros()).seconds()
 }
 
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
+fn plural<N: PartialEq + From<u8>>(n: N) -> &'static str {
+    if n == N::from(1) {
         ""
     } else {
         "s"
     }
 }
 
-/// The text report: the findings of each conversation in a table, then a summary.
-fn report(out: &mut Out, checker: &Checker, found: &[Finding]) -> CliResult {
-    // Conversations in order of their first finding; a discovered end keeps its name once paired.
-    let mut groups: Vec<(String, Vec<&Finding>)> = Vec::new();
-    let mut index: BTreeMap<String, usize> = BTreeMap::new();
-    for f in found {
-        let name = f.conversation.to_string();
-        let i = *index.entry(name.clone()).or_insert_with(|| {
-            groups.push((name, Vec::new()));
-            groups.len() - 1
-        });
-        groups[i].1.push(f);
-    }
-    for (name, findings) in &groups {
-        let violations = findings
-            .iter()
-            .filter(|f| f.severity() == Severity::Violation)
-            .count();
-        let warnings = findings.len() - violations;
-        out.line(&format!(
-            "{name}: {violations} violation{}, {warnings} warning{}",
-            plural(violations),
-            plural(warnings)
-        ))?;
-        out.line(&format!(
-            "  {:<26} {:<26} {:<9} {:<14} {:<30} detail",
-            "frame (time)", "since", "severity", "by", "finding"
-        ))?;
-        for f in findings {
-            out.line(&format!(
-                "  {:<26} {:<26} {:<9} {:<14} {:<30} {}",
-                frame_text(f.frame),
-                f.since.map_or_else(|| "-".to_string(), frame_text),
-                f.severity().to_string(),
-                f.from.map_or_else(|| "-".to_string(), |p| p.to_string()),
-                f.kind.name(),
-                f.kind
-            ))?;
+/// Conversations the summary names with their counts; past that many, the rest are counted
+/// together, so that the summary stays small whatever the recording.
+const MAX_NAMED: usize = 10_000;
+
+/// The findings as they come, one line each (a table row, or a JSON object), and counts for the
+/// summary: never the findings themselves.
+struct Report {
+    json: bool,
+    violations: u64,
+    warnings: u64,
+    /// Conversations with findings, in order of their first one: name, violations, warnings.
+    named: Vec<(String, u64, u64)>,
+    index: BTreeMap<String, usize>,
+    /// Findings of conversations past [`MAX_NAMED`]: violations, warnings.
+    others: (u64, u64),
+}
+
+impl Report {
+    fn new(json: bool) -> Report {
+        Report {
+            json,
+            violations: 0,
+            warnings: 0,
+            named: Vec::new(),
+            index: BTreeMap::new(),
+            others: (0, 0),
         }
     }
-    let clean: Vec<String> = checker
-        .conversations()
-        .map(|c| c.to_string())
-        .filter(|c| !index.contains_key(c))
-        .collect();
-    for c in &clean {
-        out.line(&format!("{c}: clean"))?;
+
+    fn finding(&mut self, out: &mut Out, f: &Finding) -> CliResult {
+        let violation = f.severity() == Severity::Violation;
+        let (v, w) = (u64::from(violation), u64::from(!violation));
+        let total = self.violations + self.warnings;
+        self.violations += v;
+        self.warnings += w;
+        let name = f.conversation.to_string();
+        match self.index.get(&name) {
+            Some(&i) => {
+                self.named[i].1 += v;
+                self.named[i].2 += w;
+            }
+            None if self.named.len() < MAX_NAMED => {
+                self.index.insert(name.clone(), self.named.len());
+                self.named.push((name.clone(), v, w));
+            }
+            None => self.others = (self.others.0 + v, self.others.1 + w),
+        }
+        if self.json {
+            return out.line(&json(f));
+        }
+        if total == 0 {
+            out.line(&format!(
+                "{:<26} {:<26} {:<9} {:<18} {:<14} {:<30} detail",
+                "frame (time)", "since", "severity", "conversation", "by", "finding"
+            ))?;
+        }
+        out.line(&format!(
+            "{:<26} {:<26} {:<9} {:<18} {:<14} {:<30} {}",
+            frame_text(f.frame),
+            f.since.map_or_else(|| "-".to_string(), frame_text),
+            f.severity().to_string(),
+            name,
+            f.from.map_or_else(|| "-".to_string(), |p| p.to_string()),
+            f.kind.name(),
+            f.kind
+        ))
     }
-    let violations = found
-        .iter()
-        .filter(|f| f.severity() == Severity::Violation)
-        .count();
-    out.line(&format!(
-        "{} frame{}, {} conversation{} with findings, {} clean: {violations} violation{}, {} warning{}",
-        checker.frames(),
-        plural(checker.frames() as usize),
-        groups.len(),
-        plural(groups.len()),
-        clean.len(),
-        plural(violations),
-        found.len() - violations,
-        plural(found.len() - violations)
-    ))
+
+    /// Each conversation's counts (clean ones too), then the totals.
+    fn summary(&self, out: &mut Out, checker: &Checker) -> CliResult {
+        for (name, violations, warnings) in &self.named {
+            out.line(&format!(
+                "{name}: {violations} violation{}, {warnings} warning{}",
+                plural(*violations),
+                plural(*warnings)
+            ))?;
+        }
+        let (v, w) = self.others;
+        let more = v + w > 0;
+        if more {
+            out.line(&format!(
+                "further conversations (past the first {MAX_NAMED} with findings): {v} violation{}, {w} warning{}",
+                plural(v),
+                plural(w)
+            ))?;
+        }
+        let mut clean = 0u64;
+        // Without every name at hand, a conversation cannot be called clean.
+        if !more {
+            for c in checker.conversations() {
+                let c = c.to_string();
+                if !self.index.contains_key(&c) {
+                    out.line(&format!("{c}: clean"))?;
+                    clean += 1;
+                }
+            }
+        }
+        let with_findings = self.named.len() as u64;
+        out.line(&format!(
+            "{} frame{}, {}{} conversation{} with findings, {} clean: {} violation{}, {} warning{}",
+            checker.frames(),
+            plural(checker.frames()),
+            with_findings,
+            if more { " or more" } else { "" },
+            plural(with_findings),
+            clean,
+            self.violations,
+            plural(self.violations),
+            self.warnings,
+            plural(self.warnings)
+        ))
+    }
 }
 
 /// One finding as a JSON object.

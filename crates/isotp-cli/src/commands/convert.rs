@@ -5,6 +5,7 @@ use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use isotp::capture::{Format, Writer};
+use tempfile::NamedTempFile;
 
 use crate::cli::ConvertArgs;
 use crate::error::{CliError, CliResult};
@@ -40,15 +41,16 @@ pub fn run(args: &ConvertArgs) -> CliResult {
         ));
     }
     if !stdout && same_file(&args.input, &args.output) {
-        return Err(CliError::usage("the output would overwrite the input"));
+        return Err(CliError::usage(format!(
+            "the output '{}' is the input '{}' (the same file): it would be overwritten",
+            args.output.display(),
+            args.input.display()
+        )));
     }
     let out: Output = if stdout {
         Output::Stdout(BufWriter::with_capacity(1 << 16, io::stdout()))
     } else {
-        let f = File::create(&args.output).map_err(|e| {
-            CliError::usage(format!("cannot create '{}': {e}", args.output.display()))
-        })?;
-        Output::File(BufWriter::with_capacity(1 << 16, f))
+        Output::Temp(BufWriter::with_capacity(1 << 16, beside(&args.output)?))
     };
     let mut writer =
         Writer::with_zone(out, to, zone(args.utc)).map_err(|e| CliError::failure(e.to_string()))?;
@@ -73,7 +75,9 @@ pub fn run(args: &ConvertArgs) -> CliResult {
             }
         }
     }
-    writer.finish().map_err(|e| write_failed(&e))?;
+    if let Output::Temp(file) = writer.finish().map_err(|e| write_failed(&e))? {
+        put_in_place(file, &args.output)?;
+    }
     let skipped = reader.skipped();
     let mut summary = format!("{frames} frames converted from {from} to {to}");
     let passed = [
@@ -101,16 +105,62 @@ fn write_failed(e: &isotp::capture::Error) -> CliError {
     CliError::failure(e.to_string())
 }
 
+/// True when both paths name one file: the same device and inode, so that a hard link or a symbolic
+/// link to the input counts as the input (comparing path names does not see hard links).
 fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        #[cfg(unix)]
+        (Ok(a), Ok(b)) => {
+            use std::os::unix::fs::MetadataExt;
+            (a.dev(), a.ino()) == (b.dev(), b.ino())
+        }
+        #[cfg(not(unix))]
+        (Ok(_), Ok(_)) => matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b),
         _ => false,
     }
 }
 
-/// A file, or standard output for the formats that never seek ([`Format::is_streamable`]).
+/// A new temporary file in the directory of `output`: the conversion is written there and renamed
+/// into place when complete, so that a failed conversion leaves no partial file and the file it
+/// replaces (or any other name of that file) is never written to.
+fn beside(output: &Path) -> CliResult<NamedTempFile> {
+    let dir = match output.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".isotp-convert-").suffix(".tmp");
+    // The mode a plain create would give (before the umask), not the private 0600 of temporary files.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    builder.tempfile_in(dir).map_err(|e| {
+        CliError::usage(format!(
+            "cannot create a file beside '{}': {e}",
+            output.display()
+        ))
+    })
+}
+
+/// Flushes the finished temporary file to disk and renames it to `output`.
+fn put_in_place(file: BufWriter<NamedTempFile>, output: &Path) -> CliResult {
+    let cannot = |e: &dyn std::fmt::Display| {
+        CliError::failure(format!("cannot write '{}': {e}", output.display()))
+    };
+    let file = file.into_inner().map_err(|e| cannot(e.error()))?;
+    file.as_file().sync_all().map_err(|e| cannot(&e))?;
+    file.persist(output).map_err(|e| cannot(&e.error))?;
+    Ok(())
+}
+
+/// Where a writer's bytes go: a file written live (`dump -w`), a temporary file renamed into place
+/// when complete (`convert`), or standard output for the formats that never seek
+/// ([`Format::is_streamable`]).
 pub(crate) enum Output {
     File(BufWriter<File>),
+    Temp(BufWriter<NamedTempFile>),
     Stdout(BufWriter<io::Stdout>),
 }
 
@@ -118,6 +168,7 @@ impl Write for Output {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Output::File(w) => w.write(buf),
+            Output::Temp(w) => w.write(buf),
             Output::Stdout(w) => w.write(buf),
         }
     }
@@ -125,6 +176,7 @@ impl Write for Output {
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Output::File(w) => w.flush(),
+            Output::Temp(w) => w.flush(),
             Output::Stdout(w) => w.flush(),
         }
     }
@@ -134,6 +186,7 @@ impl Seek for Output {
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
         match self {
             Output::File(w) => w.seek(pos),
+            Output::Temp(w) => w.seek(pos),
             Output::Stdout(_) => Err(io::Error::new(
                 io::ErrorKind::Unsupported,
                 "standard output cannot seek",

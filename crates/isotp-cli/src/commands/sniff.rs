@@ -12,7 +12,7 @@ use crate::cli::{RxExt, SniffArgs};
 use crate::error::{CliError, CliResult};
 use crate::link_options::{self, Watch};
 use crate::message_format::{MessageLine, MessagePrinter};
-use crate::output::{note, ColorChoice, Out, Palette, Stamper, Timestamp};
+use crate::output::{note, ColorChoice, EvictionNotes, Out, Palette, Stamper, Timestamp};
 use crate::source::{FrameSource, Next};
 
 /// How often a live sniffer wakes without traffic to run the protocol timers.
@@ -41,6 +41,7 @@ pub fn run(args: &SniffArgs, color: ColorChoice) -> CliResult {
     let limit = args.source.count;
     let mut printed = 0u64;
     let mut last_time: Option<Timestamp> = None;
+    let mut evictions = EvictionNotes::default();
     let result = loop {
         if limit.is_some_and(|n| printed >= n) {
             break Ok(());
@@ -49,6 +50,7 @@ pub fn run(args: &SniffArgs, color: ColorChoice) -> CliResult {
             Ok(Next::Frame(c)) => {
                 last_time = Some(c.time);
                 monitor.handle_frame(&c.frame, instant(c.time));
+                evictions.watch(monitor.evictions());
             }
             Ok(Next::Idle(now)) => monitor.handle_timeout(instant(now)),
             Ok(Next::End) => break Ok(()),
@@ -74,6 +76,7 @@ pub fn run(args: &SniffArgs, color: ColorChoice) -> CliResult {
             ));
         }
     }
+    evictions.summary(monitor.evictions());
     source.finish();
     result
 }

@@ -101,6 +101,58 @@ fn every_format_converts_and_decodes_to_the_same_pdus() {
 }
 
 #[test]
+fn convert_never_writes_to_its_input() {
+    let log = file("keep.log", LOG.as_bytes());
+    // A hard link and a symbolic link: other names of the input, which path names do not reveal.
+    let hard = dir().join("keep-hard.asc");
+    let soft = dir().join("keep-soft.asc");
+    let _ = std::fs::remove_file(&hard);
+    let _ = std::fs::remove_file(&soft);
+    std::fs::hard_link(&log, &hard).unwrap();
+    std::os::unix::fs::symlink(&log, &soft).unwrap();
+    for out in [&hard, &soft, &log] {
+        let (code, _, err) = run(&["convert", log.to_str().unwrap(), out.to_str().unwrap()]);
+        assert_eq!(code, 2, "{}: {err}", out.display());
+        assert!(err.contains("is the input"), "{err}");
+        assert_eq!(std::fs::read_to_string(&log).unwrap(), LOG);
+    }
+    // An existing output is replaced whole, through a new file: its other names keep the old text,
+    // and nothing is left beside it.
+    let sub = dir().join("replace");
+    let _ = std::fs::remove_dir_all(&sub);
+    std::fs::create_dir(&sub).unwrap();
+    let out = sub.join("out.asc");
+    let other_name = sub.join("other-name.txt");
+    std::fs::write(&out, "old text\n").unwrap();
+    std::fs::hard_link(&out, &other_name).unwrap();
+    let (code, _, err) = run(&["convert", log.to_str().unwrap(), out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(std::fs::read_to_string(&out)
+        .unwrap()
+        .contains("Begin Triggerblock"));
+    assert_eq!(std::fs::read_to_string(&other_name).unwrap(), "old text\n");
+    let mut names: Vec<String> = std::fs::read_dir(&sub)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["other-name.txt", "out.asc"]);
+    // A conversion that fails (fatal input error) leaves the old output as it was.
+    let bad = file("bad.blf", b"LOGG not really a blf file at all, just text");
+    let (code, _, _) = run(&[
+        "convert",
+        "--from",
+        "blf",
+        bad.to_str().unwrap(),
+        out.to_str().unwrap(),
+    ]);
+    assert_ne!(code, 0);
+    assert!(std::fs::read_to_string(&out)
+        .unwrap()
+        .contains("Begin Triggerblock"));
+}
+
+#[test]
 fn trc_files_are_read() {
     let trc = file("hand.trc", TRC_1_1.as_bytes());
     let (code, out, err) = run(&["sniff", "-t", "A", "--log", trc.to_str().unwrap()]);
@@ -210,4 +262,76 @@ fn isotpdump_and_isotpsniffer_options() {
     let (code, _, err) = run(&["sniff", "-s", "7E0", "-d", "7E8", "-x", "any", "--log", ext]);
     assert_eq!(code, 2);
     assert!(err.contains("only `dump` takes it"), "{err}");
+}
+
+/// Mutated recordings of every format through every command that reads one: each ends within the
+/// command timeout with exit 0, 1 or 2, never a panic, and convert leaves its input as it was.
+#[test]
+fn mutated_recordings_through_every_command() {
+    use isotp::fuzzing::{mutate, Rng};
+
+    let log = file("mut-src.log", LOG.as_bytes());
+    let mut seeds = vec![(String::from("log"), LOG.as_bytes().to_vec())];
+    for ext in ["asc", "blf"] {
+        let out = dir().join(format!("mut-src.{ext}"));
+        let (code, _, err) = run(&["convert", log.to_str().unwrap(), out.to_str().unwrap()]);
+        assert_eq!(code, 0, "{err}");
+        seeds.push((ext.to_string(), std::fs::read(&out).unwrap()));
+    }
+    seeds.push((String::from("trc"), TRC_1_1.as_bytes().to_vec()));
+    let pool: Vec<Vec<u8>> = seeds.iter().map(|(_, b)| b.clone()).collect();
+    let mut rng = Rng(0x5DEE_CE66_D1CE_B00B);
+    for (ext, seed) in &seeds {
+        for i in 0..5 {
+            let bytes = mutate(&mut rng, seed, &pool);
+            let input = file(&format!("mut-{i}.{ext}"), &bytes);
+            let path = input.to_str().unwrap();
+            let converted = dir().join(format!("mut-{i}-out.log"));
+            let commands: [&[&str]; 5] = [
+                &["sniff", "--log", path],
+                &["dump", "--log", path],
+                &["check", "--log", path],
+                &["check", "--json", "--log", path],
+                &["convert", path, converted.to_str().unwrap()],
+            ];
+            for args in commands {
+                let (code, _, err) = run(args);
+                assert!(
+                    (0..=2).contains(&code) && !err.contains("panicked"),
+                    "{args:?} ended with {code}: {err}"
+                );
+            }
+            assert_eq!(
+                std::fs::read(&input).unwrap(),
+                bytes,
+                "convert changed its input"
+            );
+        }
+    }
+}
+
+/// An ASC event time past the range (it panicked every command): each command reads on and names
+/// the line.
+#[test]
+fn an_event_time_past_the_range_names_its_line() {
+    let asc = file(
+        "far.asc",
+        b"date Tue Nov 14 22:13:20.000 2023\nbase hex  timestamps absolute\nBegin Triggerblock Tue Nov 14 22:13:20.000 2023\n   18446744073709551615.0 1  7E0 Rx d 4 03 22 F1 90\n",
+    );
+    let out = dir().join("far-out.log");
+    let path = asc.to_str().unwrap();
+    let commands: [&[&str]; 4] = [
+        &["sniff", "--log", path],
+        &["dump", "--log", path],
+        &["check", "--log", path],
+        &["convert", path, out.to_str().unwrap()],
+    ];
+    for args in commands {
+        let (code, _, err) = run(args);
+        assert!((0..=2).contains(&code), "{args:?}: exit {code}: {err}");
+        assert!(
+            err.contains("line 4") && err.contains("out of range"),
+            "{args:?}: {err}"
+        );
+    }
 }

@@ -115,3 +115,100 @@ fn usage_and_input_errors_exit_2() {
     let (code, _, _) = run(&["check", "--log", bin.to_str().unwrap()]);
     assert_eq!(code, 2);
 }
+
+/// Findings go out as they are found, in the table and in JSON: a recording still being written
+/// (standard input left open) already shows its findings, and memory does not grow with them.
+#[test]
+fn findings_stream_before_the_recording_ends() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    for json in [false, true] {
+        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("isotp"));
+        cmd.args(["check", "--log", "-", "--log-format", "candump"]);
+        if json {
+            cmd.arg("--json");
+        }
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // A single frame, then stray consecutive frames from its end, a finding each: more output
+        // than any buffer holds.
+        let mut stdin = child.stdin.take().unwrap();
+        let text: String = std::iter::once("(1699999999.000000) can0 7E8#023E00\n".to_string())
+            .chain((0..2_000).map(|i| {
+                format!(
+                    "({}.{:06}) can0 7E8#2101020304050607\n",
+                    1_700_000_000 + i / 1000,
+                    i % 1000
+                )
+            }))
+            .collect();
+        stdin.write_all(text.as_bytes()).unwrap();
+        stdin.flush().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let first = lines.next();
+            let _ = tx.send(first.map(|l| l.unwrap_or_default()));
+            lines.count()
+        });
+        let first = rx.recv_timeout(Duration::from_secs(20));
+        drop(stdin);
+        let first = first.expect("no finding printed while the recording was still open");
+        let first = first.expect("output ended");
+        if json {
+            assert!(
+                first.contains("\"unexpected_consecutive_frame\""),
+                "{first}"
+            );
+        } else {
+            assert!(first.starts_with("frame (time)"), "{first}");
+        }
+        let rest = reader.join().unwrap();
+        assert!(child.wait().unwrap().success());
+        // JSON: one line per finding; the table: a header, the rows, the summary.
+        assert_eq!(
+            rest + 1,
+            if json { 2_000 } else { 2_000 + 1 + 2 },
+            "json: {json}"
+        );
+    }
+}
+
+/// More ends at once than a monitor follows: sniff and check say so as it happens and count the
+/// evictions at the end.
+#[test]
+fn evictions_are_reported_by_sniff_and_check() {
+    let text: String = (0..10_050u32)
+        .map(|i| {
+            format!(
+                "(1700000000.{:06}) can0 {:08X}#023E00\n",
+                i % 1_000_000,
+                0x100_0000 + i
+            )
+        })
+        .collect();
+    let log = file("many-ends.log", &text);
+    for command in ["sniff", "check"] {
+        let (code, out, err) = run(&[command, "--log", log.to_str().unwrap()]);
+        assert_eq!(code, 0, "{command}: {err}");
+        assert!(
+            err.contains("evicted and counted at the end"),
+            "{command}: {err}"
+        );
+        assert!(
+            err.contains("evicted: 50 conversations past the limit, 0 idle conversations"),
+            "{command}: {err}"
+        );
+        if command == "sniff" {
+            assert_eq!(out.lines().count(), 10_050);
+        }
+    }
+}

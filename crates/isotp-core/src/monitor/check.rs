@@ -34,9 +34,12 @@
 //! ```
 
 use alloc::collections::{BTreeMap, VecDeque};
+use alloc::vec::Vec;
 use core::fmt;
 
-use super::{Conversation, Discovery, FrameRef, Monitor, MonitorConfig, MonitorEvent, Party};
+use super::{
+    Conversation, Discovery, Evictions, FrameRef, Monitor, MonitorConfig, MonitorEvent, Party,
+};
 use crate::error::ParseError;
 use crate::wire::{dlc, explain, AddressLength, FlowStatus, PciView, StMin};
 use crate::{Address, ConfigError, Duration, Frame, Instant};
@@ -432,6 +435,10 @@ pub struct Checker {
     monitor: Monitor,
     /// Transfers in progress, by sender.
     transfers: BTreeMap<Party, Transfer>,
+    /// How many transfers are followed at most (the monitor's conversation limit): past twice as
+    /// many, the quietest are no longer judged.
+    max_transfers: usize,
+    unjudged_transfers: u64,
     findings: VecDeque<Finding>,
     last: Option<FrameRef>,
     frames: u64,
@@ -442,10 +449,13 @@ impl Checker {
     /// [watched](Checker::watch)).
     pub fn new(settings: CheckConfig) -> Checker {
         let monitor_settings = settings.monitor_config();
+        let max_transfers = monitor_settings.max_conversations.max(1);
         Checker {
             settings,
             monitor: Monitor::new(monitor_settings),
             transfers: BTreeMap::new(),
+            max_transfers,
+            unjudged_transfers: 0,
             findings: VecDeque::new(),
             last: None,
             frames: 0,
@@ -465,6 +475,15 @@ impl Checker {
     /// Every conversation followed so far.
     pub fn conversations(&self) -> impl Iterator<Item = Conversation> + '_ {
         self.monitor.conversations()
+    }
+
+    /// What the monitor beneath evicted to stay within its limits (a finding about an evicted
+    /// conversation's transfer may then be missing or read as unexpected frames).
+    pub fn evictions(&self) -> Evictions {
+        Evictions {
+            unjudged_transfers: self.unjudged_transfers,
+            ..self.monitor.evictions()
+        }
     }
 
     /// Feeds a recorded frame and its capture time.
@@ -555,6 +574,9 @@ impl Checker {
                         },
                     },
                 );
+                if self.transfers.len() > 2 * self.max_transfers {
+                    self.shed_transfers();
+                }
             }
             PciView::ConsecutiveFrame { sequence_number } => {
                 self.consecutive_frame(frame, at, conversation, from, sequence_number, header)
@@ -592,6 +614,24 @@ impl Checker {
                 None,
             );
         }
+    }
+
+    /// Keeps the `max_transfers` transfers with the latest frames and stops following the others,
+    /// counted in [`Evictions::unjudged_transfers`]. Called at twice the limit, so that its cost per
+    /// first frame stays constant.
+    fn shed_transfers(&mut self) {
+        let mut latest: Vec<(u64, Party)> = self
+            .transfers
+            .iter()
+            .map(|(p, t)| (t.last.index, *p))
+            .collect();
+        let keep = self.max_transfers.min(latest.len());
+        let cut = latest.len() - keep;
+        latest.select_nth_unstable_by_key(cut, |&(index, _)| index);
+        for &(_, p) in &latest[..cut] {
+            self.transfers.remove(&p);
+        }
+        self.unjudged_transfers += cut as u64;
     }
 
     /// A single or first frame from `from`: its transfer in progress, if any, was given up.

@@ -48,7 +48,7 @@
 pub mod check;
 mod event;
 
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::vec::Vec;
 
 pub use event::{
@@ -57,8 +57,8 @@ pub use event::{
 
 use crate::wire::{AddressLength, PciType, Pdu};
 use crate::{
-    Address, AddressBytes, CanId, Config, ConfigError, Endpoint, Event, Frame, Instant, LinkKey,
-    Route, Router,
+    Address, AddressBytes, CanId, Config, ConfigError, Duration, Endpoint, Event, Frame, Instant,
+    LinkKey, Route, Router,
 };
 
 /// Frames of one transfer kept while its sender waits to be paired, for replay into the pair.
@@ -89,20 +89,43 @@ pub struct MonitorConfig {
     pub config: Config,
     /// Report every frame as a [`MonitorEvent::Frame`] (for protocol checkers).
     pub observe_frames: bool,
+    /// Discovery: the most conversations followed at once (watched ones do not count). A new end
+    /// past it evicts the discovered conversation quiet the longest. Default
+    /// [`MonitorConfig::DEFAULT_MAX_CONVERSATIONS`].
+    pub max_conversations: usize,
+    /// Discovery: the most frames kept, all ends together, for replay into a pair while first
+    /// frames wait for their flow control (one frame is under 100 bytes). Past it, frames are not
+    /// kept (the transfers they belong to cannot be replayed) and counted. Default
+    /// [`MonitorConfig::DEFAULT_MAX_BUFFERED_FRAMES`].
+    pub max_buffered_frames: usize,
+    /// Discovery: a conversation without a frame for this long is evicted (its ends are
+    /// discovered anew if they speak again). Default [`MonitorConfig::DEFAULT_IDLE_TIMEOUT`].
+    pub idle_timeout: Duration,
 }
 
 impl Default for MonitorConfig {
-    /// Watched conversations only, the default [`Config`], no frame observations.
+    /// Watched conversations only, the default [`Config`], no frame observations, the default
+    /// limits.
     fn default() -> Self {
         MonitorConfig {
             discovery: None,
             config: Config::default(),
             observe_frames: false,
+            max_conversations: Self::DEFAULT_MAX_CONVERSATIONS,
+            max_buffered_frames: Self::DEFAULT_MAX_BUFFERED_FRAMES,
+            idle_timeout: Self::DEFAULT_IDLE_TIMEOUT,
         }
     }
 }
 
 impl MonitorConfig {
+    /// Far more ends than a vehicle bus has, yet a few tens of MiB at most.
+    pub const DEFAULT_MAX_CONVERSATIONS: usize = 10_000;
+    /// About 10 MiB of frames.
+    pub const DEFAULT_MAX_BUFFERED_FRAMES: usize = 100_000;
+    /// Longer than any pause within a diagnostic session (tester present comes every 2 s).
+    pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
     /// Discovers every conversation laid out as `discovery` says.
     pub fn discovering(discovery: Discovery) -> MonitorConfig {
         MonitorConfig {
@@ -121,6 +144,31 @@ enum Side {
     Tx = 1,
 }
 
+/// Discovered conversations a [`Monitor`] stopped following, and frames it did not keep, to stay
+/// within its limits ([`MonitorConfig::max_conversations`], [`MonitorConfig::idle_timeout`],
+/// [`MonitorConfig::max_buffered_frames`]). Transfers in progress in an evicted conversation are
+/// lost; a replay without its frames fails. Nonzero counts deserve a mention in any report.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Evictions {
+    /// Conversations evicted for a new end past `max_conversations`.
+    pub over_limit: u64,
+    /// Conversations evicted after `idle_timeout` without a frame.
+    pub idle: u64,
+    /// Frames not kept for replay, past `max_buffered_frames`.
+    pub frames_not_buffered: u64,
+    /// A [`Checker`](check::Checker)'s: transfers in progress it stopped judging when more were in
+    /// progress at once than it follows (no finding is given for them).
+    pub unjudged_transfers: u64,
+}
+
+impl Evictions {
+    /// True when nothing was evicted or dropped.
+    pub fn is_empty(&self) -> bool {
+        *self == Evictions::default()
+    }
+}
+
 struct Conv {
     info: Conversation,
     endpoint: Endpoint,
@@ -131,8 +179,11 @@ struct Conv {
     started: [Option<FrameRef>; 2],
     /// Discovery, an end followed alone: frames of its transfer in progress, for replay into a pair.
     pending: Vec<(Frame, FrameRef)>,
-    /// Discovery, an end followed alone: when its first frame began waiting for a flow control.
+    /// Discovery, an end followed alone: when its first frame began waiting for a flow control
+    /// (mirrored in [`Monitor::awaiting`]).
     awaiting_flow_control: Option<Instant>,
+    /// Discovery: the capture time of its last frame (mirrored in [`Monitor::activity`]).
+    active: Instant,
 }
 
 impl Conv {
@@ -195,6 +246,15 @@ pub struct Monitor {
     router: Router<Conv>,
     /// Discovered conversations by end.
     by_party: BTreeMap<Party, LinkKey>,
+    /// Ends followed alone whose first frame waits for a flow control: by the address extension a
+    /// flow control must carry to pair with it (mixed addressing; `None` otherwise), then by when
+    /// it began waiting. A flow control finds its first frame here without a scan.
+    awaiting: BTreeMap<Option<u8>, BTreeSet<(Instant, LinkKey)>>,
+    /// Discovered conversations by the time of their last frame: the quietest first, for eviction.
+    activity: BTreeSet<(Instant, LinkKey)>,
+    /// Frames held in `pending`, all conversations together.
+    buffered: usize,
+    evictions: Evictions,
     next_conversation: u64,
     next_frame: u64,
     /// Core time never goes backwards, even when a recording does.
@@ -221,6 +281,10 @@ impl Monitor {
             settings,
             router: Router::new(),
             by_party: BTreeMap::new(),
+            awaiting: BTreeMap::new(),
+            activity: BTreeSet::new(),
+            buffered: 0,
+            evictions: Evictions::default(),
             next_conversation: 0,
             next_frame: 0,
             last: Instant::ZERO,
@@ -244,7 +308,7 @@ impl Monitor {
             .as_ref()
             .and_then(|m| exact(m.rx_ids(), m.rx_prefix()));
         let rx = exact(address.rx_ids(), address.rx_prefix());
-        Ok(self.insert(endpoint, mirror, true, tx, rx).id)
+        Ok(self.insert(endpoint, mirror, true, tx, rx, self.last).id)
     }
 
     /// Feeds a captured frame and its capture time. Timers due before `now` run first, at their
@@ -314,9 +378,30 @@ impl Monitor {
             .map(|(_, c)| c.info)
     }
 
-    /// Every conversation followed so far.
+    /// Every conversation followed (evicted ones no longer are).
     pub fn conversations(&self) -> impl Iterator<Item = Conversation> + '_ {
         self.router.iter().map(|(_, c)| c.info)
+    }
+
+    /// What was evicted so far to stay within the limits of the [`MonitorConfig`].
+    ///
+    /// ```
+    /// use isotp_core::monitor::{Discovery, Monitor, MonitorConfig};
+    /// use isotp_core::{CanId, Frame, Instant};
+    ///
+    /// let mut settings = MonitorConfig::discovering(Discovery::Normal);
+    /// settings.max_conversations = 2;
+    /// let mut monitor = Monitor::new(settings);
+    /// for id in 0x700..0x705 {
+    ///     let single_frame = Frame::new(CanId::standard(id)?, &[0x01, 0x3E])?;
+    ///     monitor.handle_frame(&single_frame, Instant::ZERO);
+    /// }
+    /// assert_eq!(monitor.conversations().count(), 2);
+    /// assert_eq!(monitor.evictions().over_limit, 3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn evictions(&self) -> Evictions {
+        self.evictions
     }
 
     fn clock(&mut self, now: Instant) -> Instant {
@@ -331,7 +416,17 @@ impl Monitor {
         watched: bool,
         tx: Option<Party>,
         rx: Option<Party>,
+        now: Instant,
     ) -> Conversation {
+        if !watched {
+            while self.activity.len() >= self.settings.max_conversations.max(1) {
+                let Some(&(_, quietest)) = self.activity.first() else {
+                    break;
+                };
+                self.remove(quietest);
+                self.evictions.over_limit += 1;
+            }
+        }
         let info = Conversation {
             id: ConversationId(self.next_conversation),
             tx,
@@ -348,6 +443,7 @@ impl Monitor {
                 started: [None; 2],
                 pending: Vec::new(),
                 awaiting_flow_control: None,
+                active: now,
             },
             route,
         );
@@ -355,11 +451,66 @@ impl Monitor {
             for p in [tx, rx].into_iter().flatten() {
                 self.by_party.insert(p, key);
             }
+            self.activity.insert((now, key));
         }
         info
     }
 
+    /// Notes a frame of discovered conversation `key` at `now`.
+    fn touch(&mut self, key: LinkKey, now: Instant) {
+        let Some(c) = self.router.get_mut(key).filter(|c| !c.watched) else {
+            return;
+        };
+        if self.activity.remove(&(c.active, key)) {
+            self.activity.insert((now, key));
+        }
+        c.active = now;
+    }
+
+    /// The address extension a flow control must carry to pair with `rx`'s first frame: the same
+    /// in both directions under mixed addressing; any otherwise.
+    fn pairing_byte(&self, rx: Option<Party>) -> Option<u8> {
+        match self.settings.discovery {
+            Some(Discovery::Mixed) => rx.and_then(|p| p.address_byte),
+            _ => None,
+        }
+    }
+
+    /// Sets when the first frame of `key` began waiting for a flow control, in the conversation
+    /// and in the index of [`Monitor::pair`].
+    fn set_awaiting(&mut self, key: LinkKey, since: Option<Instant>) {
+        let Some(c) = self.router.get_mut(key) else {
+            return;
+        };
+        let old = core::mem::replace(&mut c.awaiting_flow_control, since);
+        let rx = c.info.rx;
+        let byte = self.pairing_byte(rx);
+        if let Some(t) = old {
+            if let Some(set) = self.awaiting.get_mut(&byte) {
+                set.remove(&(t, key));
+                if set.is_empty() {
+                    self.awaiting.remove(&byte);
+                }
+            }
+        }
+        if let Some(t) = since {
+            self.awaiting.entry(byte).or_default().insert((t, key));
+        }
+    }
+
+    /// Evicts the discovered conversations without a frame for `idle_timeout`.
+    fn evict_idle(&mut self, now: Instant) {
+        while let Some(&(active, key)) = self.activity.first() {
+            if now.saturating_duration_since(active) < self.settings.idle_timeout {
+                break;
+            }
+            self.remove(key);
+            self.evictions.idle += 1;
+        }
+    }
+
     fn expire(&mut self, now: Instant) {
+        self.evict_idle(now);
         while let Some(t) = self.router.next_deadline().filter(|&t| t <= now) {
             let Some(key) = self.router.pop_due(t) else {
                 break;
@@ -372,9 +523,17 @@ impl Monitor {
     }
 
     fn deliver(&mut self, key: LinkKey, side: Side, party: Party, frame: &Frame, at: FrameRef) {
+        self.touch(key, at.time);
+        let room = self
+            .settings
+            .max_buffered_frames
+            .saturating_sub(self.buffered);
         let Some(c) = self.router.get_mut(key) else {
             return;
         };
+        let held = c.pending.len();
+        let mut awaiting = None;
+        let mut refused = 0;
         // Watched conversations learn their ends from the traffic (fixed modes have no exact ids).
         let end = match side {
             Side::Rx => &mut c.info.rx,
@@ -400,19 +559,34 @@ impl Monitor {
             match (pci, pdu) {
                 (Some(PciType::FirstFrame), _) => {
                     c.pending.clear();
-                    c.pending.push((*frame, at));
-                    c.awaiting_flow_control = Some(at.time);
+                    if room + held > 0 {
+                        c.pending.push((*frame, at));
+                    } else {
+                        refused += 1;
+                    }
+                    awaiting = Some(Some(at.time));
                 }
                 (_, Ok(Pdu::ConsecutiveFrame { .. })) if !c.pending.is_empty() => {
                     // Someone else's flow control went by unseen (or the sender does not wait).
-                    c.awaiting_flow_control = None;
-                    if c.pending.len() < PENDING_LIMIT {
+                    awaiting = Some(None);
+                    if c.pending.len() < PENDING_LIMIT && room > 0 {
                         c.pending.push((*frame, at));
+                    } else {
+                        refused += 1;
                     }
                 }
                 _ => {}
             }
         }
+        let now_held = c.pending.len();
+        self.buffered = self.buffered - held + now_held;
+        self.evictions.frames_not_buffered += refused;
+        if let Some(since) = awaiting {
+            self.set_awaiting(key, since);
+        }
+        let Some(c) = self.router.get_mut(key) else {
+            return;
+        };
         let malformed_first_frame = alone
             && pdu.is_err()
             && frame
@@ -425,9 +599,7 @@ impl Monitor {
         self.collect(key, Some((party, at)), at.time);
         if malformed_first_frame {
             // The engine ignored it, so no transfer is in progress, but a peer may still answer it.
-            if let Some(c) = self.router.get_mut(key) {
-                c.awaiting_flow_control = Some(at.time);
-            }
+            self.set_awaiting(key, Some(at.time));
         }
     }
 
@@ -480,10 +652,13 @@ impl Monitor {
         let deadline = c.endpoint.poll_timeout();
         if deadline.is_none() {
             // No transfer in progress: nothing to replay into a pair.
-            c.pending.clear();
-            c.awaiting_flow_control = None;
+            self.buffered -= c.pending.len();
+            c.pending = Vec::new();
         }
         self.router.set_deadline(key, deadline);
+        if deadline.is_none() {
+            self.set_awaiting(key, None);
+        }
     }
 
     /// Which discovered conversation a frame belongs to, creating or pairing conversations.
@@ -522,7 +697,7 @@ impl Monitor {
                 None => {
                     let endpoint =
                         Endpoint::new(address_of(None, Some(party))?, self.settings.config).ok()?;
-                    self.insert(endpoint, None, false, None, Some(party));
+                    self.insert(endpoint, None, false, None, Some(party), now);
                     *self.by_party.get(&party)?
                 }
             },
@@ -533,24 +708,26 @@ impl Monitor {
     }
 
     /// A flow control from `peer`: pairs it with the end whose first frame waits for one, most
-    /// recent first, within N_Bs.
+    /// recent first, within N_Bs. An index lookup: at most one waiting end (`peer` itself) is
+    /// passed over.
     fn pair(&mut self, peer: Party, now: Instant, d: Discovery) -> Option<LinkKey> {
         let window = self.settings.config.n_bs;
+        // Mixed addressing: both directions carry the same address extension.
+        let byte = if d == Discovery::Mixed {
+            peer.address_byte
+        } else {
+            None
+        };
         let (sender_key, sender) = self
-            .router
+            .awaiting
+            .get(&byte)?
             .iter()
-            .filter(|(_, c)| c.is_alone() && c.info.rx != Some(peer))
-            .filter(|(_, c)| {
-                // Mixed addressing: both directions carry the same address extension.
-                d != Discovery::Mixed
-                    || c.info.rx.map(|p| p.address_byte) == Some(peer.address_byte)
-            })
-            .filter_map(|(k, c)| {
-                let since = c.awaiting_flow_control?;
-                (now.saturating_duration_since(since) <= window).then_some((k, c, since))
-            })
-            .max_by_key(|&(_, _, since)| since)
-            .map(|(k, c, _)| (k, c.info.rx))?;
+            .rev()
+            .take_while(|(since, _)| now.saturating_duration_since(*since) <= window)
+            .find_map(|&(_, k)| {
+                let c = self.router.get(k)?;
+                (c.is_alone() && c.info.rx != Some(peer)).then_some((k, c.info.rx))
+            })?;
         let sender = sender?;
         let address = address_of(Some(sender), Some(peer))?;
         let endpoint = Endpoint::new(address, self.settings.config).ok()?;
@@ -562,7 +739,7 @@ impl Monitor {
             Some(&k) => self.remove(k),
             None => None,
         };
-        self.insert(endpoint, mirror, false, Some(sender), Some(peer));
+        self.insert(endpoint, mirror, false, Some(sender), Some(peer), now);
         let key = *self.by_party.get(&peer)?;
         let mut replay: Vec<(Frame, FrameRef)> = old_sender.pending;
         let mut started = [None, old_sender.started[Side::Rx as usize]];
@@ -585,7 +762,10 @@ impl Monitor {
     }
 
     fn remove(&mut self, key: LinkKey) -> Option<Conv> {
+        self.set_awaiting(key, None);
         let c = self.router.remove(key)?;
+        self.buffered -= c.pending.len();
+        self.activity.remove(&(c.active, key));
         for p in [c.info.tx, c.info.rx].into_iter().flatten() {
             if self.by_party.get(&p) == Some(&key) {
                 self.by_party.remove(&p);

@@ -637,3 +637,127 @@ proptest::proptest! {
         proptest::prop_assert_eq!(m.in_progress().count(), 0);
     }
 }
+
+/// A single frame from each of `n` ids from `first` on, at `t` ms.
+fn single_frames(m: &mut Monitor, first: u32, n: u32, t: u64) {
+    for i in 0..n {
+        m.handle_frame(&fx(first + i, &[0x01, 0x3E]), ms(t));
+        while m.poll_event().is_some() {}
+    }
+}
+
+#[test]
+fn discovered_conversations_are_bounded_and_each_eviction_counted() {
+    let mut m = Monitor::new(MonitorConfig::discovering(Discovery::Normal));
+    let n = MonitorConfig::DEFAULT_MAX_CONVERSATIONS as u32 + 5_000;
+    single_frames(&mut m, 0x100, n, 0);
+    assert_eq!(
+        m.conversations().count(),
+        MonitorConfig::DEFAULT_MAX_CONVERSATIONS
+    );
+    assert_eq!(m.evictions().over_limit, 5_000);
+    assert_eq!(m.activity.len(), MonitorConfig::DEFAULT_MAX_CONVERSATIONS);
+    // The quietest went first: the latest ends are still followed.
+    let last = m
+        .conversations()
+        .filter_map(|c| c.rx)
+        .max_by_key(|p| p.id.raw());
+    assert_eq!(last.map(|p| p.id.raw()), Some(0x100 + n - 1));
+    // Watched conversations do not count against the limit and are never evicted.
+    let mut settings = MonitorConfig::discovering(Discovery::Normal);
+    settings.max_conversations = 3;
+    let mut m = Monitor::new(settings);
+    m.watch(Address::normal_11(0x7E0, 0x7E8).unwrap()).unwrap();
+    single_frames(&mut m, 0x100, 10, 0);
+    assert_eq!(m.conversations().count(), 4);
+    assert_eq!(m.evictions().over_limit, 7);
+    let events = feed(&mut m, &[(1, f(0x7E8, &[0x01, 0x7E]))]);
+    assert_eq!(messages(&events), [(s("7E8"), Some(s("7E0")), vec![0x7E])]);
+}
+
+#[test]
+fn idle_conversations_are_evicted() {
+    let mut settings = MonitorConfig::discovering(Discovery::Normal);
+    settings.idle_timeout = Duration::from_secs(10);
+    let mut m = Monitor::new(settings);
+    single_frames(&mut m, 0x100, 3, 0);
+    single_frames(&mut m, 0x200, 1, 5_000);
+    // 0x100-0x102 have been quiet for 10 s; 0x200 for 5 s.
+    m.handle_timeout(ms(10_000));
+    assert_eq!(m.conversations().count(), 1);
+    assert_eq!(m.evictions().idle, 3);
+    // An evicted end that speaks again is discovered anew.
+    let events = feed(&mut m, &[(10_001, fx(0x100, &[0x01, 0x3E]))]);
+    assert_eq!(messages(&events).len(), 1);
+    assert_eq!(m.conversations().count(), 2);
+    assert_eq!(m.evictions().over_limit, 0);
+}
+
+#[test]
+fn frames_kept_for_replay_are_bounded_overall() {
+    // 4,000 interleaved first frames of 4095 bytes whose flow controls nobody saw, each followed
+    // by consecutive frames: every unpaired end keeps its frames for replay, up to the limit.
+    let mut settings = MonitorConfig::discovering(Discovery::Normal);
+    settings.max_buffered_frames = 20_000;
+    let mut m = Monitor::new(settings);
+    let ends = 4_000u32;
+    for i in 0..ends {
+        m.handle_frame(&fx(0x1000 + i, &[0x1F, 0xFF, 0, 0, 0, 0, 0, 0]), ms(0));
+    }
+    for sn in 1..=20u8 {
+        for i in 0..ends {
+            let cf = [0x20 | (sn & 0x0F), 1, 2, 3, 4, 5, 6, 7];
+            m.handle_frame(&fx(0x1000 + i, &cf), ms(u64::from(sn)));
+        }
+    }
+    while m.poll_event().is_some() {}
+    let held: usize = m.router.iter().map(|(_, c)| c.pending.len()).sum();
+    assert_eq!(m.buffered, held);
+    assert!(held <= 20_000, "{held} frames held");
+    assert_eq!(
+        m.evictions().frames_not_buffered,
+        u64::from(ends) * 21 - held as u64
+    );
+    // Once every transfer timed out, nothing is held.
+    m.handle_timeout(ms(100_000));
+    while m.poll_event().is_some() {}
+    assert_eq!(m.buffered, 0);
+    assert!(m.router.iter().all(|(_, c)| c.pending.is_empty()));
+    assert!(m.awaiting.is_empty());
+}
+
+#[cfg(feature = "std")]
+#[test]
+fn stray_flow_controls_pair_by_index_not_by_scan() {
+    // 20,000 ends waiting for a flow control, then 100,000 flow controls from other ends after
+    // N_Bs: none pairs, and each is a lookup (a scan of every conversation took minutes here).
+    let started = std::time::Instant::now();
+    let mut m = Monitor::new(MonitorConfig::discovering(Discovery::Normal));
+    for i in 0..20_000u32 {
+        m.handle_frame(&fx(0x10_0000 + i, &[0x10, 0x20, 0, 0, 0, 0, 0, 0]), ms(0));
+    }
+    for i in 0..100_000u32 {
+        m.handle_frame(&fx(0x20_0000 + i % 5, &[0x30, 0x00, 0x00]), ms(2_000));
+    }
+    while m.poll_event().is_some() {}
+    assert!(m.conversations().all(|c| c.tx.is_none()));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    // Within N_Bs, the most recent first frame is paired, its frames replayed.
+    let events = feed(
+        &mut m,
+        &[
+            (3_000, fx(0x30_0000, &[0x10, 0x0A, 1, 2, 3, 4, 5, 6])),
+            (3_001, fx(0x30_0001, &[0x10, 0x0A, 1, 2, 3, 4, 5, 6])),
+            (3_002, fx(0x30_0000, &[0x30, 0x00, 0x00])),
+            (3_003, fx(0x30_0001, &[0x21, 7, 8, 9, 10])),
+        ],
+    );
+    assert_eq!(
+        messages(&events),
+        [(s("00300001"), Some(s("00300000")), (1..=10).collect())]
+    );
+}

@@ -26,7 +26,7 @@ use isotp_core::{CanId, Frame, MAX_EXTENDED_ID, MAX_STANDARD_ID};
 
 use super::civil::{self, DateTime, Zone};
 use super::error::{shorten, Error, Position};
-use super::record::{Channel, ChannelName, Direction, Record};
+use super::record::{time_after, Channel, ChannelName, Direction, Record};
 use super::text::{byte, dec_u32, fields, hex_u32, seconds, Lines};
 use super::Skipped;
 
@@ -137,12 +137,23 @@ impl<R: BufRead> Iterator for AscReader<R> {
                 continue;
             };
             let time = if self.relative {
-                self.last += offset;
+                match self.last.checked_add(offset) {
+                    Some(t) => self.last = t,
+                    None => {
+                        return Some(Err(Error::malformed(
+                            at,
+                            "relative timestamps add up past the representable range",
+                        )))
+                    }
+                }
                 self.last
             } else {
                 offset
             };
-            let time = self.start.unwrap_or(Duration::ZERO) + time;
+            let time = match time_after(self.start, time) {
+                Ok(t) => t,
+                Err(reason) => return Some(Err(Error::malformed(at, reason))),
+            };
             let event = match f.next() {
                 Some(b"Start") => continue, // of measurement
                 Some(b"CANFD") => self.fd_line(f),
@@ -554,6 +565,37 @@ mod tests {
         assert!(got[2].frame.is_fd() && got[2].frame.is_brs() && got[2].frame.len() == 12);
         // Flags without EDL: a classic frame written on a CANFD line.
         assert!(!got[3].frame.is_fd());
+    }
+
+    #[test]
+    fn times_past_the_range_are_errors_naming_the_line() {
+        // An absolute time that does not fit once the trigger block's date is added.
+        let text = "date Tue Nov 14 22:13:20.000 2023\nbase hex  timestamps absolute\nBegin Triggerblock Tue Nov 14 22:13:20.000 2023\n   18446744073709551615.0 1  7E0 Rx d 4 03 22 F1 90\n   1.0 1  7E0 Rx d 1 01\n";
+        let got = read(text);
+        assert_eq!(got.len(), 2, "{got:?}");
+        let e = got[0].as_ref().unwrap_err();
+        assert_eq!(e.position, Position::Line(4));
+        assert!(e.message.contains("out of range"), "{e}");
+        assert!(got[1].is_ok(), "reading goes on after the bad line");
+        // Relative times whose sum leaves the range.
+        let text = "base hex  timestamps relative\nBegin Triggerblock\n   18446744073709551615.0 1  7E0 Rx d 1 01\n   18446744073709551615.0 1  7E0 Rx d 1 01\n";
+        let got = read(text);
+        assert!(got[0]
+            .as_ref()
+            .unwrap_err()
+            .message
+            .contains("out of range"));
+        let e = got[1].as_ref().unwrap_err();
+        assert_eq!(e.position, Position::Line(4));
+        assert!(e.message.contains("relative timestamps"), "{e}");
+        // Times past what a candump log holds (which convert wrote, and the candump reader then
+        // refused): out of range too.
+        let text = "base hex  timestamps absolute\nBegin Triggerblock\n   999999999999.0 1  7E0 Rx d 1 01\n   1000000000000.0 1  7E0 Rx d 1 01\n";
+        let got = read(text);
+        assert_eq!(got[0].as_ref().unwrap().time.as_secs(), 999_999_999_999);
+        let e = got[1].as_ref().unwrap_err();
+        assert_eq!(e.position, Position::Line(4));
+        assert!(e.message.contains("out of range"), "{e}");
     }
 
     #[test]

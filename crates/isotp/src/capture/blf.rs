@@ -13,7 +13,7 @@ use isotp_core::{CanId, Frame};
 
 use super::civil::{DateTime, Zone};
 use super::error::{Error, Position};
-use super::record::{Channel, ChannelName, Direction, Record};
+use super::record::{time_after, Channel, ChannelName, Direction, Record};
 use super::Skipped;
 
 const FILE_SIGNATURE: &[u8; 4] = b"LOGG";
@@ -385,7 +385,10 @@ impl<R: BufRead> BlfReader<R> {
         } else {
             Duration::from_nanos(stamp)
         };
-        let time = self.start.unwrap_or(Duration::ZERO) + offset;
+        let time = match time_after(self.start, offset) {
+            Ok(t) => t,
+            Err(reason) => return Err(Error::malformed(self.at(self.pos - size), reason)),
+        };
         let body = &object[header_size..];
         let parsed = match kind {
             CAN_MESSAGE | CAN_MESSAGE2 => can_message(body),

@@ -19,6 +19,27 @@ pub struct Record {
     pub frame: Frame,
 }
 
+/// The latest time a record may carry: the twelve digits of seconds a candump log holds (the year
+/// 33658). Readers refuse later times, so that every writer, and every consumer counting
+/// microseconds in a `u64`, can take what a reader gives.
+pub(crate) const MAX_TIME: Duration = Duration::from_secs(999_999_999_999);
+
+/// `offset` after `start` (the recording's start when the log says it, else zero), or why that time
+/// cannot be: readers take both from the input and must not overflow on a hostile one.
+pub(crate) fn time_after(start: Option<Duration>, offset: Duration) -> Result<Duration, String> {
+    start
+        .unwrap_or(Duration::ZERO)
+        .checked_add(offset)
+        .filter(|t| *t <= MAX_TIME)
+        .ok_or_else(|| {
+            format!(
+                "time offset {} s after the start is out of range (times end at {} s)",
+                offset.as_secs(),
+                MAX_TIME.as_secs()
+            )
+        })
+}
+
 /// Received or transmitted, as seen by the node that recorded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Direction {

@@ -1,61 +1,12 @@
 //! Readers against damaged input: whatever the bytes, a reader returns records or errors and ends;
 //! it never panics, and never returns more items than the input could hold.
 
-use std::io::Cursor;
 use std::time::Duration;
 
 use isotp_core::{CanId, Frame};
 
-use super::{Channel, Direction, Format, Reader, Record, Writer};
-
-/// A small deterministic generator (xorshift), so that failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
-fn sample() -> Vec<Record> {
-    let mut out = Vec::new();
-    let mut time = Duration::from_secs(1_700_000_000);
-    for i in 0..300u32 {
-        time += Duration::from_micros(u64::from(i % 7) * 113 + 50);
-        let frame = match i % 4 {
-            0 => Frame::new(CanId::standard(0x7E0).unwrap(), &[0x02, 0x10, i as u8]).unwrap(),
-            1 => Frame::new(CanId::extended(0x18DA_F110).unwrap(), &[0x21; 8]).unwrap(),
-            2 => Frame::new_fd(CanId::standard(0x7E8).unwrap(), &[i as u8; 64], true).unwrap(),
-            _ => Frame::new_fd(CanId::extended(0x456).unwrap(), &[7; 12], false).unwrap(),
-        };
-        out.push(Record {
-            time,
-            channel: Channel::Number(1 + (i % 3) as u16),
-            direction: Some(if i % 2 == 0 {
-                Direction::Rx
-            } else {
-                Direction::Tx
-            }),
-            frame,
-        });
-    }
-    out
-}
-
-fn encode(records: &[Record], format: Format) -> Vec<u8> {
-    let mut w = Writer::new(Cursor::new(Vec::new()), format).unwrap();
-    for r in records {
-        w.write(r).unwrap();
-    }
-    w.finish().unwrap().into_inner()
-}
+use super::{Channel, Direction, Format, Reader, Record};
+use crate::fuzzing::{encode, sample, Rng};
 
 fn read_everything(bytes: &[u8], format: Format) -> Vec<Result<Record, super::Error>> {
     match Reader::new(bytes, format) {
@@ -66,7 +17,7 @@ fn read_everything(bytes: &[u8], format: Format) -> Vec<Result<Record, super::Er
 
 #[test]
 fn writers_round_trip_through_readers() {
-    let records = sample();
+    let records = sample(300);
     for format in [Format::Candump, Format::Asc, Format::Blf] {
         let got: Vec<Record> = read_everything(&encode(&records, format), format)
             .into_iter()
@@ -88,7 +39,7 @@ fn writers_round_trip_through_readers() {
 
 #[test]
 fn damaged_input_never_panics() {
-    let records = sample();
+    let records = sample(300);
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let text_trc = b";$FILEVERSION=2.1\n;$STARTTIME=45000.5\n;$COLUMNS=N,O,T,B,I,d,R,L,D\n      1   1.000 DT 1 07E0 Rx - 4 03 22 F1 90\n      2   2.000 FB 1 07E8 Tx - 9 10 14 62 F1 90 00 00 00 00 00 00 00\n".to_vec();
     let originals = [
@@ -137,12 +88,12 @@ fn damaged_input_never_panics() {
                 1 => {
                     for _ in 0..1 + rng.below(8) {
                         let i = rng.below(bytes.len());
-                        bytes[i] = rng.next() as u8;
+                        bytes[i] = rng.next_u64() as u8;
                     }
                 }
                 2 => {
                     let i = rng.below(bytes.len());
-                    let junk: Vec<u8> = (0..rng.below(40)).map(|_| rng.next() as u8).collect();
+                    let junk: Vec<u8> = (0..rng.below(40)).map(|_| rng.next_u64() as u8).collect();
                     bytes.splice(i..i, junk);
                 }
                 _ => {
@@ -158,7 +109,7 @@ fn damaged_input_never_panics() {
         // Random bytes as each format.
         for _ in 0..50 {
             let n = rng.below(600);
-            let bytes: Vec<u8> = (0..n).map(|_| rng.next() as u8).collect();
+            let bytes: Vec<u8> = (0..n).map(|_| rng.next_u64() as u8).collect();
             for f in Format::ALL {
                 read_everything(&bytes, f);
             }
@@ -183,10 +134,10 @@ fn read_container(file: &mut [u8]) -> Vec<u8> {
 /// names are numbered in order of appearance), times to the nanosecond.
 fn random_records(rng: &mut Rng, n: usize) -> Vec<Record> {
     let mut time =
-        Duration::from_secs(1_700_000_000) + Duration::from_nanos(rng.next() % 1_000_000_000);
+        Duration::from_secs(1_700_000_000) + Duration::from_nanos(rng.next_u64() % 1_000_000_000);
     (0..n)
         .map(|i| {
-            time += Duration::from_nanos(1 + rng.next() % 5_000_000);
+            time += Duration::from_nanos(1 + rng.next_u64() % 5_000_000);
             let id = match rng.below(6) {
                 0 => CanId::standard(0).unwrap(),
                 1 => CanId::standard(0x7FF).unwrap(),
@@ -202,7 +153,7 @@ fn random_records(rng: &mut Rng, n: usize) -> Vec<Record> {
             } else {
                 rng.below(9)
             };
-            let data: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+            let data: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
             let frame = if fd {
                 Frame::new_fd(id, &data, rng.below(2) == 0)
                     .unwrap()

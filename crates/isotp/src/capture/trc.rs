@@ -22,7 +22,7 @@ use isotp_core::wire::dlc;
 use isotp_core::{CanId, Frame};
 
 use super::error::{shorten, Error, Position};
-use super::record::{Channel, Direction, Record};
+use super::record::{time_after, Channel, Direction, Record};
 use super::text::{byte, dec_u32, fields, fixed, hex_u32, Lines};
 use super::Skipped;
 
@@ -372,12 +372,15 @@ impl<R: BufRead> Iterator for TrcReader<R> {
             };
             match event {
                 Ok(Event::Frame(frame, offset, channel, direction)) => {
-                    return Some(Ok(Record {
-                        time: self.start.unwrap_or(Duration::ZERO) + offset,
-                        channel,
-                        direction,
-                        frame,
-                    }))
+                    return Some(match time_after(self.start, offset) {
+                        Ok(time) => Ok(Record {
+                            time,
+                            channel,
+                            direction,
+                            frame,
+                        }),
+                        Err(reason) => Err(Error::malformed(at, reason)),
+                    })
                 }
                 Ok(Event::Remote) => self.skipped.remote += 1,
                 Ok(Event::ErrorFrame) => self.skipped.error += 1,

@@ -446,3 +446,29 @@ fn any_traffic_is_judged_without_panicking() {
         assert!(found > 0);
     }
 }
+
+#[test]
+fn transfers_in_progress_are_bounded_and_the_rest_counted() {
+    // Twice the limit and one more first frames, none ever continued: the quietest half is no
+    // longer judged (counted), the rest are judged at the end.
+    let mut checker = Checker::new(CheckConfig::discovering(Discovery::Normal));
+    let limit = MonitorConfig::DEFAULT_MAX_CONVERSATIONS;
+    let n = 2 * limit as u32 + 1;
+    for i in 0..n {
+        let ff = Frame::new(
+            CanId::extended(0x100_0000 + i).unwrap(),
+            &[0x10, 0x20, 0, 0, 0, 0, 0, 0],
+        )
+        .unwrap();
+        checker.handle_frame(&ff, Instant::from_micros(u64::from(i)));
+        while checker.poll_finding().is_some() {}
+    }
+    assert_eq!(checker.transfers.len(), limit);
+    assert_eq!(
+        checker.evictions().unjudged_transfers,
+        u64::from(n) - limit as u64
+    );
+    checker.finish();
+    let judged = core::iter::from_fn(|| checker.poll_finding()).count();
+    assert_eq!(judged, limit);
+}
