@@ -253,6 +253,8 @@ impl NativeStack {
         let config = config_from(config)?;
         // can-isotp's listen mode gives only the messages to the receive address.
         options = options.with_observed_messages(isotp::ObservedMessages::Dropped);
+        // can-isotp reports the frames it ignores to its error handler.
+        options = options.with_ignored_frames(isotp::IgnoredFrames::Reported);
         let flags = Some(TxFlags {
             is_fd: tx_fd,
             bitrate_switch: tx_brs,

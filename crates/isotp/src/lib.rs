@@ -31,6 +31,6 @@ mod stack;
 #[cfg(feature = "tokio")]
 pub use stack::AsyncStack;
 pub use stack::{
-    DriverOptions, Link, Message, MessageDirection, Node, ObservedMessages, PendingSend, Stack,
-    StackError, DEFAULT_RECEIVE_QUEUE, DEFAULT_SPIN_BEFORE_PARK,
+    DriverOptions, IgnoredFrames, Link, Message, MessageDirection, Node, ObservedMessages,
+    PendingSend, Stack, StackError, DEFAULT_RECEIVE_QUEUE, DEFAULT_SPIN_BEFORE_PARK,
 };

@@ -52,6 +52,8 @@ pub(crate) struct LinkMail {
     pub(crate) messages: Mailbox<Message>,
     /// What becomes of listen mode's messages of the other direction.
     observed: super::options::ObservedMessages,
+    /// Whether ignored frames are reported on the error channel.
+    ignored_frames: super::options::IgnoredFrames,
     /// The engine told the endpoint the queue is full; the reader that makes room says otherwise.
     pub(crate) not_ready: AtomicBool,
     /// A segmented reception has started and not ended yet.
@@ -75,6 +77,7 @@ impl LinkMail {
         LinkMail {
             messages: Mailbox::new(options.receive_queue),
             observed: options.observed_messages,
+            ignored_frames: options.ignored_frames,
             not_ready: AtomicBool::new(false),
             receiving: AtomicBool::new(false),
             reception_failed: Mutex::new(None),
@@ -778,7 +781,9 @@ fn dispatch(link: &mut LinkState, event: Event, clock: &Clock, now: Instant) {
         Event::Warning(Warning::NotForThisAddress) => return,
         Event::Warning(w) => {
             log::debug!("{}: {w}", link.endpoint.address());
-            link.mail.report(StackError::FrameIgnored(w));
+            if link.mail.ignored_frames == super::options::IgnoredFrames::Reported {
+                link.mail.report(StackError::FrameIgnored(w));
+            }
             return;
         }
         other => {

@@ -41,8 +41,9 @@ pub enum StackError {
     },
     /// A frame for this link was ignored (malformed, a consecutive frame with no reception in
     /// progress, a flow control with no transmission waiting for one ...): reported on
-    /// [`Link::errors`](super::Link::errors) as can-isotp reports it to its error handler; nothing
-    /// failed.
+    /// [`Link::errors`](super::Link::errors) with
+    /// [`IgnoredFrames::Reported`](super::IgnoredFrames::Reported), as can-isotp reports it to its
+    /// error handler; nothing failed.
     #[error("{0}")]
     FrameIgnored(Warning),
     /// The message was dropped by `stop_sending`/`reset`/`set_address`, or the stack has stopped.

@@ -30,6 +30,6 @@ pub use error::{Message, MessageDirection, StackError};
 pub use link::Link;
 pub use node::Node;
 pub use options::{
-    DriverOptions, ObservedMessages, DEFAULT_RECEIVE_QUEUE, DEFAULT_SPIN_BEFORE_PARK,
+    DriverOptions, IgnoredFrames, ObservedMessages, DEFAULT_RECEIVE_QUEUE, DEFAULT_SPIN_BEFORE_PARK,
 };
 pub use pending::PendingSend;

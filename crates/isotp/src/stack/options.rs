@@ -38,6 +38,21 @@ pub struct DriverOptions {
     /// In listen mode, whether a link also delivers the messages of the direction it mirrors
     /// ([`MessageDirection::Observed`](super::MessageDirection::Observed)).
     pub observed_messages: ObservedMessages,
+    /// Whether a frame a link ignores (malformed, unexpected) is reported on
+    /// [`Link::errors`](super::Link::errors) as [`StackError::FrameIgnored`](super::StackError::FrameIgnored).
+    pub ignored_frames: IgnoredFrames,
+}
+
+/// What a link does when it ignores a frame sent to it (a [`Warning`](isotp_core::Warning) of the
+/// engine).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum IgnoredFrames {
+    /// Logged at debug level only.
+    #[default]
+    Logged,
+    /// Also reported on the link's error channel (can-isotp reports them to its error handler).
+    Reported,
 }
 
 /// What a link in listen mode does with the messages sent on its transmit address.
@@ -65,6 +80,7 @@ impl Default for DriverOptions {
             spin_before_park: None,
             receive_queue: DEFAULT_RECEIVE_QUEUE,
             observed_messages: ObservedMessages::Delivered,
+            ignored_frames: IgnoredFrames::Logged,
         }
     }
 }
@@ -91,6 +107,13 @@ impl DriverOptions {
     #[must_use]
     pub fn with_observed_messages(mut self, observed: ObservedMessages) -> DriverOptions {
         self.observed_messages = observed;
+        self
+    }
+
+    /// Sets [`ignored_frames`](DriverOptions::ignored_frames).
+    #[must_use]
+    pub fn with_ignored_frames(mut self, ignored: IgnoredFrames) -> DriverOptions {
+        self.ignored_frames = ignored;
         self
     }
 

@@ -549,3 +549,36 @@ fn set_config_changes_what_the_next_transfer_asks() {
     assert!(matches!(b.set_config(config), Err(StackError::Config(_))));
     assert_eq!(b.config().unwrap().block_size, 2);
 }
+
+#[test]
+fn ignored_frames_are_reported_when_asked() {
+    use isotp::{DriverOptions, IgnoredFrames};
+    use isotp_core::Warning;
+    let bus = VirtualBus::new();
+    let raw = bus.attach();
+    let address = Address::normal_11(0x7E0, 0x7E8).unwrap();
+    let quiet = Stack::new(bus.attach(), address, Config::default()).unwrap();
+    let told = Stack::with_options(
+        bus.attach(),
+        address,
+        Config::default(),
+        DriverOptions::default().with_ignored_frames(IgnoredFrames::Reported),
+    )
+    .unwrap();
+    let stray = Frame::new(
+        CanId::standard(0x7E8).unwrap(),
+        &[0x21, 1, 2, 3, 4, 5, 6, 7],
+    )
+    .unwrap();
+    raw.send(&stray).unwrap();
+    assert!(matches!(
+        told.errors().recv_timeout(Duration::from_secs(5)),
+        Ok(StackError::FrameIgnored(
+            Warning::UnexpectedConsecutiveFrame
+        ))
+    ));
+    assert!(quiet
+        .errors()
+        .recv_timeout(Duration::from_millis(200))
+        .is_err());
+}
