@@ -7,7 +7,7 @@ task of ``afunctional_request``) stops it within one short step, and no thread i
 
 import asyncio
 import threading
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple, TypeVar, Union
+from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple, TypeVar
 
 import isotp.address
 import isotp.errors
@@ -46,7 +46,7 @@ class FunctionalAnswers(List[FunctionalResponse]):
     completed, with ``cut_off``: None when every responder was done, else a ``CutOff``."""
     cut_off: Optional[CutOff]
 
-    def __init__(self, answers: List[FunctionalResponse] = (), cut_off: Optional[CutOff] = None) -> None:  # type: ignore[assignment]
+    def __init__(self, answers: Iterable[FunctionalResponse] = (), cut_off: Optional[CutOff] = None) -> None:
         super().__init__(answers)
         self.cut_off = cut_off
 

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use isotp::bus::{BusError, CanBus, Capabilities};
-use isotp::core::{AddressingMode, CanId, Frame};
+use isotp::core::{CanId, Frame};
 use isotp::discovery::{
     Answer, FunctionalError, FunctionalRequest, IdRange, Probe, Scan, ScanAddressing, ScanError,
 };
@@ -265,19 +265,6 @@ fn scan_addressing(addressing: &str, target_address: Option<u8>) -> PyResult<Sca
     }
 }
 
-fn mode_name(mode: AddressingMode) -> &'static str {
-    match mode {
-        AddressingMode::Normal11 => "Normal_11bits",
-        AddressingMode::Normal29 => "Normal_29bits",
-        AddressingMode::Extended11 => "Extended_11bits",
-        AddressingMode::Extended29 => "Extended_29bits",
-        AddressingMode::NormalFixed29 => "NormalFixed_29bits",
-        AddressingMode::Mixed11 => "Mixed_11bits",
-        AddressingMode::Mixed29 => "Mixed_29bits",
-        _ => "unknown",
-    }
-}
-
 /// Probes every id from `first` to `last` (inclusive, 11- or 29-bit by `is_extended`) and reports
 /// who answers. `addressing`: 'normal', 'extended' (probes led by `target_address`) or
 /// 'extended_all' (every address byte on each id); `probe`: 'first_frame' or 'tester_present';
@@ -359,7 +346,7 @@ pub(crate) fn scan<'py>(
                 e.request_id.raw(),
                 e.response_id.raw(),
                 e.request_id.is_extended(),
-                mode_name(e.addressing),
+                e.addressing.name(),
                 e.target_address,
                 e.source_address,
                 flow_control,

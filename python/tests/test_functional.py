@@ -1,6 +1,7 @@
 """isotp.functional_request: one functional request, every responder's answer (an addition of this
 package, not in can-isotp 2.0.7)."""
 
+import _thread
 import asyncio
 import threading
 import time
@@ -263,4 +264,16 @@ def test_bad_input_of_an_asyncio_request_is_a_value_error():
 
     with pytest.raises(ValueError, match='overall_limit must be a number of seconds'):
         asyncio.run(main())
+    assert no_worker_left()
+
+
+def test_ctrl_c_stops_a_blocking_request_within_a_step():
+    name = 'virtual:' + uuid.uuid4().hex
+    timer = threading.Timer(0.2, _thread.interrupt_main)
+    started = time.monotonic()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        isotp.functional_request(name, bytes([0x09, 0x02]), timeout=30.0)
+    assert time.monotonic() - started < 1.5
+    timer.join()
     assert no_worker_left()

@@ -73,7 +73,7 @@ def test_the_endpoints_answering_a_first_frame_are_found(medium):
     engine = ecus.add(normal(0x7E8, 0x7E0), params={'blocksize': 8, 'stmin': 5})
     ecus.add(normal(0x7EA, 0x7E2), params={'blocksize': 0, 'stmin': 0xF3})
     try:
-        report = isotp.scan(tester, range(0x7E0, 0x7E5), interval=0.02, confirm_wait=0.15)
+        report = isotp.scan(tester, range(0x7E0, 0x7E5), interval=0.02, confirm_wait=0.3)
         assert [(e.request_id, e.response_id) for e in report.endpoints] == [(0x7E0, 0x7E8), (0x7E2, 0x7EA)]
         first = report.endpoints[0]
         assert first.flow_control == (0, 8, 5) and first.response is None
@@ -103,10 +103,10 @@ def test_extended_addressing_probes_carry_the_target_address(medium):
                            target_address=0xF1, source_address=0x10))
     try:
         missed = isotp.scan(tester, range(0x7E0, 0x7E3), addressing='extended', target_address=0x11,
-                            confirm_wait=0.1)
+                            confirm_wait=0.3)
         assert missed.endpoints == []
         report = isotp.scan(tester, range(0x7E0, 0x7E3), addressing='extended', target_address=0x10,
-                            confirm_wait=0.1)
+                            confirm_wait=0.3)
     finally:
         ecus.close()
     assert [(e.request_id, e.response_id, e.target_address, e.source_address) for e in report.endpoints] == [
@@ -131,7 +131,7 @@ def test_a_tester_present_probe_finds_uds_servers(medium):
     t = threading.Thread(target=serve)
     t.start()
     try:
-        report = isotp.scan(tester, range(0x7E0, 0x7E8), probe='tester_present', confirm_wait=0.15)
+        report = isotp.scan(tester, range(0x7E0, 0x7E8), probe='tester_present', confirm_wait=0.3)
     finally:
         stop.set()
         t.join()
@@ -159,7 +159,7 @@ def test_a_responder_answering_every_probe_is_reported_once():
     t = threading.Thread(target=answer_everything)
     t.start()
     try:
-        report = isotp.scan(tester, range(0x7E0, 0x7E8), interval=0.03, confirm_wait=0.15)
+        report = isotp.scan(tester, range(0x7E0, 0x7E8), interval=0.03, confirm_wait=0.3)
     finally:
         stop.set()
         t.join()
