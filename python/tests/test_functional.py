@@ -161,13 +161,13 @@ def test_the_overall_limit_cuts_off_a_responder_that_keeps_saying_pending():
 
     def pending_forever():
         # "request correctly received, response pending", every 50 ms, never the answer.
-        functional.start()
         if functional.recv(block=True, timeout=10) is None:
             return
         while not stop.is_set():
             functional.send(bytes([0x7F, 0x09, 0x78]))
             stop.wait(0.05)
 
+    functional.start()  # before the request: it must not be missed
     t = threading.Thread(target=pending_forever)
     t.start()
     started = time.monotonic()
