@@ -19,7 +19,8 @@ __all__ = [
     'FrameTooLongError', 'ChangingInvalidRXDLError', 'MissingEscapeSequenceError',
     'InvalidCanFdFirstFrameRXDL', 'OverflowError', 'ReceivedMessage', 'TransmitConfirmationTimeoutError',
     'InvalidPaddingError', 'CanBusError', 'ReceiveQueueFullError',
-    'functional_request', 'FunctionalResponse',
+    'functional_request', 'FunctionalResponse', 'afunctional_request', 'FunctionalAnswers', 'CutOff',
+    'scan', 'ScanReport', 'FoundEndpoint',
 ]
 
 from isotp.errors import *  # noqa: F401,F403
@@ -28,6 +29,7 @@ from isotp.address import AddressingMode, TargetAddressType, Address, Asymmetric
 from isotp.protocol import TransportLayerLogic, TransportLayer, CanStack, NotifierBasedCanStack, ReceivedMessage
 from isotp.tpsock import socket
 from isotp.discovery import functional_request, FunctionalResponse
+from isotp.discovery import afunctional_request, FunctionalAnswers, CutOff, scan, ScanReport, FoundEndpoint
 from isotp import _isotp
 # can-isotp's package makes these modules attributes of ``isotp`` by importing them; scripts and
 # tutorials reach the stacks as ``isotp.stack.CanStack`` or ``isotp.protocol.CanStack`` without an

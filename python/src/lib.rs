@@ -40,6 +40,8 @@ fn _isotp(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<kernel::NativeKernelSocket>()?;
     m.add_function(wrap_pyfunction!(parse_pdu, m)?)?;
     m.add_function(wrap_pyfunction!(discovery::functional_request, m)?)?;
+    m.add_function(wrap_pyfunction!(discovery::scan, m)?)?;
+    m.add_class::<discovery::Cancel>()?;
     m.add_function(wrap_pyfunction!(interface_syntax, m)?)?;
     m.add_function(wrap_pyfunction!(stack::interpreter_exiting, m)?)?;
     m.add_function(wrap_pyfunction!(capture::capture_frames, m)?)?;
