@@ -138,7 +138,8 @@ class socket:
                 setattr(self._opts, name, value)
         # can-isotp keeps its Python socket as `_socket` (scripts call `_socket.getsockname()`):
         # the same kernel socket, through a duplicate descriptor.
-        self._socket = _pysocket.socket(fileno=os.dup(self._native.fileno()))
+        self._socket = _pysocket.socket(_pysocket.AF_CAN, _pysocket.SOCK_DGRAM, _pysocket.CAN_ISOTP,
+                                      fileno=os.dup(self._native.fileno()))
         self.interface = interface
         self.address = address
         self.bound = True

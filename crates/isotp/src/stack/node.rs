@@ -24,7 +24,12 @@ impl Drop for Runner {
         self.shared.bus.interrupt();
         if let Some(t) = self.thread.lock().ok().and_then(|mut t| t.take()) {
             t.thread().unpark();
-            let _ = t.join();
+            // The last handle may be dropped on the node's own thread (a user's callable run by the
+            // driver drops it: a Python object collected there): that thread ends by itself once it
+            // sees `stop`, and joining itself would fail.
+            if t.thread().id() != std::thread::current().id() {
+                let _ = t.join();
+            }
         }
     }
 }
