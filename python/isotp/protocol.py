@@ -1118,10 +1118,8 @@ class NotifierBasedCanStack(TransportLayer):
                                   is_fd=msg.is_fd, bitrate_switch=msg.bitrate_switch))
 
     def _native_bus(self) -> Dict[str, Any]:
-        reader = self.buffered_reader
-        assert reader is not None
-        return dict(bus=self.bus, reader=lambda timeout: reader.get_message(timeout=timeout), message=can.Message,
-                    style='python-can')
+        # The listener hands each message to the Rust stack, which reads them without the GIL.
+        return dict(bus=self.bus, reader=None, message=can.Message, style='python-can')
 
     def start(self) -> None:
         self.buffered_reader = can.BufferedReader()
@@ -1140,5 +1138,8 @@ class NotifierBasedCanStack(TransportLayer):
     def _on_message_received(self, msg: Any) -> None:
         if msg.is_error_frame or msg.is_remote_frame:
             return
-        if self.buffered_reader is not None:
+        native = self._native
+        if native is not None:
+            native.push(msg)
+        elif self.buffered_reader is not None:
             self.buffered_reader.on_message_received(msg)

@@ -51,11 +51,26 @@ pub(crate) struct TxFlags {
     pub(crate) bitrate_switch: bool,
 }
 
+/// Frames a python-can Notifier's thread hands over ([`PyBus::push`]) and the driver reads without
+/// the GIL. Bounded: a driver that stops reading loses the newest frames, counted.
+const INBOX_FRAMES: usize = 16384;
+
+/// Where received frames come from.
+enum Source {
+    /// `reader(timeout) -> message | None`: `bus.recv` or `rxfn`, called by the driver.
+    Reader(Py<PyAny>),
+    /// Pushed by a Notifier listener ([`PyBus::push`]).
+    Inbox {
+        tx: std::sync::mpsc::SyncSender<(Frame, Instant)>,
+        rx: std::sync::Mutex<std::sync::mpsc::Receiver<(Frame, Instant)>>,
+        dropped: AtomicU64,
+    },
+}
+
 pub(crate) struct PyBus {
     /// `send(message)`: `bus.send` or `txfn`.
     send: Py<PyAny>,
-    /// `reader(timeout) -> message | None`: `bus.recv`, a BufferedReader's `get_message`, or `rxfn`.
-    reader: Py<PyAny>,
+    source: Source,
     /// The message class to build: `can.Message` or `isotp.CanMessage`.
     message: Py<PyAny>,
     style: MessageStyle,
@@ -70,16 +85,28 @@ pub(crate) struct PyBus {
 }
 
 impl PyBus {
+    /// `reader`: None for a bus fed by [`push`](PyBus::push).
     pub(crate) fn new(
         send: Py<PyAny>,
-        reader: Py<PyAny>,
+        reader: Option<Py<PyAny>>,
         message: Py<PyAny>,
         style: MessageStyle,
         tx_flags: Option<TxFlags>,
     ) -> PyBus {
+        let source = match reader {
+            Some(r) => Source::Reader(r),
+            None => {
+                let (tx, rx) = std::sync::mpsc::sync_channel(INBOX_FRAMES);
+                Source::Inbox {
+                    tx,
+                    rx: std::sync::Mutex::new(rx),
+                    dropped: AtomicU64::new(0),
+                }
+            }
+        };
         PyBus {
             send,
-            reader,
+            source,
             message,
             style,
             tx_flags: std::sync::Mutex::new(tx_flags),
@@ -92,6 +119,50 @@ impl PyBus {
 
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
+    }
+
+    /// A message received by a Notifier listener, for the driver. False when this bus reads
+    /// through a reader instead.
+    pub(crate) fn push(&self, msg: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let Source::Inbox { tx, dropped, .. } = &self.source else {
+            return Ok(false);
+        };
+        if let Some(frame) = from_message(msg, self.style)? {
+            if tx.try_send(frame).is_err() {
+                let n = dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                if n.is_power_of_two() {
+                    log_dropped(msg.py(), n);
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Reads the inbox for up to `wait`, without the GIL.
+    fn recv_inbox(
+        &self,
+        rx: &std::sync::Mutex<std::sync::mpsc::Receiver<(Frame, Instant)>>,
+        timeout: Option<Duration>,
+    ) -> Option<(Frame, Instant)> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let rx = rx.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if self.closed.load(Ordering::SeqCst) || self.interrupted.swap(false, Ordering::SeqCst)
+            {
+                return None;
+            }
+            let slice = deadline.map_or(SLICE, |d| {
+                d.saturating_duration_since(Instant::now()).min(SLICE)
+            });
+            match rx.recv_timeout(slice) {
+                Ok(frame) => return Some(frame),
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return None,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return None;
+            }
+        }
     }
 
     pub(crate) fn set_tx_flags(&self, flags: Option<TxFlags>) {
@@ -193,6 +264,16 @@ fn py_error(py: Python<'_>, context: &str, e: PyErr) -> Option<BusError> {
         return None;
     }
     Some(BusError::io(context, std::io::Error::other(e.to_string())))
+}
+
+fn log_dropped(py: Python<'_>, n: u64) {
+    let text = format!(
+        "isotp: {n} frame(s) from the Notifier dropped so far: the stack does not read them fast enough"
+    );
+    let _ = py
+        .import("logging")
+        .and_then(|l| l.call_method1("getLogger", ("isotp",)))
+        .and_then(|l| l.call_method1("warning", (text,)));
 }
 
 /// The capture moment of a python-can message (`timestamp`, seconds since the epoch), when it is
@@ -307,6 +388,10 @@ impl CanBus for PyBus {
             std::thread::sleep(Duration::from_millis(1));
             return Ok(None);
         }
+        let reader = match &self.source {
+            Source::Reader(r) => r,
+            Source::Inbox { rx, .. } => return Ok(self.recv_inbox(rx, timeout)),
+        };
         keep_thread_state();
         if timeout == Some(Duration::ZERO) {
             let now = self.origin.elapsed().as_micros() as u64;
@@ -332,8 +417,7 @@ impl CanBus for PyBus {
             };
             let asked = Instant::now();
             let got = Python::with_gil(|py| {
-                let read = self
-                    .reader
+                let read = reader
                     .bind(py)
                     .call1((slice.as_secs_f64(),))
                     .and_then(|msg| {
@@ -375,8 +459,8 @@ impl CanBus for PyBus {
 pub(crate) type Backend = (Box<dyn CanBus>, Option<std::sync::Arc<PyBus>>);
 
 /// The bus named by `bus`: an interface string (opened in Rust), or Python callables: `reader`
-/// (`bus.recv`, a BufferedReader's `get_message`, or `rxfn`) and `sender` (`bus.send` or `txfn`)
-/// exchanging `message` objects of `style`. The Python wrapper is also returned, so its owner can
+/// (`bus.recv` or `rxfn`; None: frames are pushed, by a Notifier listener) and `sender` (`bus.send`
+/// or `txfn`) exchanging `message` objects of `style`. The Python wrapper is also returned, so its owner can
 /// close it.
 pub(crate) fn backend(
     py: Python<'_>,
@@ -393,9 +477,6 @@ pub(crate) fn backend(
             .map_err(crate::errors::open_error)?;
         return Ok((b, None));
     }
-    let reader = reader.ok_or_else(|| {
-        pyo3::exceptions::PyValueError::new_err("a Python bus needs a reader callable")
-    })?;
     let message = message.ok_or_else(|| {
         pyo3::exceptions::PyValueError::new_err("a Python bus needs its message class")
     })?;

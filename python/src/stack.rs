@@ -311,6 +311,15 @@ impl NativeStack {
             m.target_address_type == isotp::TargetAddressType::Functional,
         )))
     }
+    /// A message a Notifier listener received, for a stack made without a reader. Returns False
+    /// when this stack reads its bus itself.
+    fn push(&self, msg: &Bound<'_, PyAny>) -> PyResult<bool> {
+        match &self.pybus {
+            Some(pb) => pb.push(msg),
+            None => Ok(false),
+        }
+    }
+
     fn available(&self) -> PyResult<bool> {
         Ok(self.get()?.available())
     }
