@@ -49,41 +49,13 @@ class Expected(NamedTuple):
 # "Differences"): test id suffix -> how. None of these tests meets one.
 ISO_DIFFERENCES: Dict[str, Expected] = {}
 
-_NO_SOCKET = Expected(
-    'AttributeError', r"^'socket' object has no attribute '_socket'$",
-    '(interface, rxid, txid) = s._socket.getsockname()',
-    "isotp.socket has no _socket (can-isotp's Python socket.socket, whose getsockname() gives the "
-    "interface and the bound CAN ids): python/isotp/tpsock/__init__.py keeps only the Rust socket")
-
 # BUGS TO FIX: defects of this package that these tests find, to be fixed in the package; they are
 # not differences. Test id suffix -> how the test fails today. Fixing one makes its test pass (or
 # fail further on), and the run then fails until the entry is removed (or changed).
-BUGS_TO_FIX: Dict[str, Expected] = {
-    'TestSocket.test_addressing_normal_11bits': _NO_SOCKET,
-    'TestSocket.test_addressing_normal_29bits': _NO_SOCKET,
-    'TestSocket.test_addressing_normal_fixed_29bits': _NO_SOCKET,
-    'TestSocket.test_addressing_extended_11bits': _NO_SOCKET,
-    'TestSocket.test_addressing_extended_29bits': _NO_SOCKET,
-    'TestSocket.test_addressing_mixed_11bits': _NO_SOCKET,
-    'TestSocket.test_addressing_mixed_29bits': _NO_SOCKET,
-    'TestLayerAgainstSocket.test_receive_long_stmin': Expected(
-        'AssertionError', r'^[0-9.]+ not greater than 1\.9',
-        'self.assertGreater(diff, expected_time * 0.95)',
-        "params.set('stmin', 100) on a started CanStack is not applied (the flow control still asks "
-        "STmin 10 ms): _NativeBacked._params_changed in python/isotp/protocol.py only logs that it "
-        "applies at the next start()"),
-}
+BUGS_TO_FIX: Dict[str, Expected] = {}
 
 # BUGS TO FIX found by the project's checks (vcan_checks.py), the same way.
-CHECKS_BUGS_TO_FIX: Dict[str, Expected] = {
-    'StopAfterNotifierChecks.test_stop_after_notifier_stopped_mid_transfer': Expected(
-        'AssertionError', r'stop\(\) still running after 10 s',
-        "self.assertFalse(stopper.is_alive(), 'stop() still running after 10 s (notifier stopped after %.1f s)' % delay)",
-        "NotifierBasedCanStack.stop() never returns (it waits in NativeStack.close(), python/src/stack.rs, "
-        "called at _NativeBacked.stop in python/isotp/protocol.py) once the notifier was stopped during a "
-        "transfer that then timed out; the engine threads still call the reader (BufferedReader.get_message). "
-        "can-isotp returns. In can-isotp's test_can_stack this hangs tearDown after a failed recv"),
-}
+CHECKS_BUGS_TO_FIX: Dict[str, Expected] = {}
 
 # The reference, can-isotp 2.0.7, in this guest: every test passes.
 REFERENCE_FAILURES: Dict[str, Expected] = {}
