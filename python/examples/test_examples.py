@@ -53,7 +53,7 @@ def test_frames_of_every_format_are_the_same(folder):
     with pytest.raises(OSError):
         capture.read_frames(folder / "missing.log")
     with pytest.raises(ValueError):
-        capture.read_frames(folder / "b_clean.log", format="pcap")
+        capture.read_frames(folder / "b_clean.log", format="mdf3")
 
 
 def test_messages_are_reassembled_with_their_ends(folder):

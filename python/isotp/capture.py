@@ -127,8 +127,9 @@ def _party(t) -> Optional[Party]:
 
 
 def read_frames(path: PathLike, format: Optional[str] = None) -> List[Frame]:
-    """Every frame of the log at ``path``. ``format``: 'candump', 'asc', 'blf' or 'trc'; by
-    default the file's extension, else its first bytes. Malformed records are skipped; a file in
+    """Every frame of the log at ``path``. ``format``: a format the ``isotp`` command reads
+    ('candump', 'asc', 'blf', 'trc', 'pcapng', 'pcap' ...); by default the file's extension, else
+    its first bytes. Malformed records are skipped; a file in
     no known format raises ValueError, one that cannot be opened OSError."""
     return list(map(Frame._make, _isotp.capture_frames(str(path), format)))
 
