@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::iface::IfaceArg;
-use crate::link_options::{parse_seconds, AddressArgs, FlowArgs, LinkArgs};
+use crate::link_options::{parse_link_layer, parse_seconds, AddressArgs, FlowArgs, LinkArgs};
 use crate::output::{ColorChoice, TimeMode};
 
 /// ISO 15765-2 (ISO-TP) from the shell: send, receive, dump, sniff and measure diagnostic traffic
@@ -438,10 +438,12 @@ pub struct SniffArgs {
     #[arg(short = 'X', long = "rx-ext-addr", value_name = "RXADDR", value_parser = parse_rx_ext, requires = "ext")]
     pub rx_ext: Option<RxExt>,
 
-    /// CAN FD link layer (isotpsniffer's -L). Accepted for its habits: sniff reassembles CAN FD
-    /// frames whether or not it is given
-    #[arg(short = 'L')]
-    pub fd: bool,
+    /// CAN FD link layer, isotpsniffer's -L MTU:TX_DL:TX_FLAGS (e.g. 72:64:1), validated as
+    /// isotpsend's -L; a bare -L is accepted too. sniff reassembles CAN FD frames whether or not it
+    /// is given
+    #[arg(short = 'L', value_name = "MTU:TX_DL:FLAGS", num_args = 0..=1, default_missing_value = "72:64:0",
+          value_parser = parse_link_layer)]
+    pub fd: Option<isotp::core::LinkLayer>,
 
     /// Colour the output, as --color always (isotpsniffer's -c)
     #[arg(short = 'c')]

@@ -335,3 +335,34 @@ fn an_event_time_past_the_range_names_its_line() {
         );
     }
 }
+
+#[test]
+fn sniff_takes_isotpsniffers_link_layer_argument() {
+    // A CAN FD conversation: a 100-byte message in 64-byte frames (FF, FC, CF).
+    let mut ff = vec![0x10, 100];
+    ff.extend((0..62).map(|i| i as u8));
+    let mut cf = vec![0x21];
+    cf.extend((62..100).map(|i| i as u8));
+    cf.resize(48, 0xCC);
+    let hex = |d: &[u8]| d.iter().map(|b| format!("{b:02X}")).collect::<String>();
+    let text = format!(
+        "(1.000000) can0 7E0##1{}\n(1.001000) can0 7E8##1300000000000000\n(1.002000) can0 7E0##1{}\n",
+        hex(&ff),
+        hex(&cf)
+    );
+    let log = file("fd-sniff.log", text.as_bytes());
+    let log = log.to_str().unwrap();
+    let expected: String = (0..100u8).map(|b| format!("{b:02X} ")).collect();
+    for link in [&["-L", "72:64:1"][..], &["-L"], &[]] {
+        let mut args = vec!["sniff", "-s", "7E0", "-d", "7E8", "-f", "1"];
+        args.extend_from_slice(link);
+        args.extend_from_slice(&["--log", log]);
+        let (code, out, err) = run(&args);
+        assert_eq!(code, 0, "{link:?}: {err}");
+        assert_eq!(out.trim_end(), expected.trim_end(), "{link:?}");
+    }
+    // Validated as isotpsend's -L.
+    let (code, _, err) = run(&["sniff", "-L", "99:64:1", "--log", log]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("MTU '99'"), "{err}");
+}
