@@ -53,6 +53,12 @@ fn options(address: &NativeAddress, o: &Bound<'_, PyDict>) -> PyResult<KernelOpt
     if let Some(b) = get::<u8>(o, "rx_ext_address")? {
         k.rx_ext_address = Some(b);
     }
+    // can-isotp's bind() gives the kernel the receive address byte explicitly (CAN_ISOTP_RX_EXT_ADDR)
+    // also when it equals the transmit one (mixed addressing); the kernel then behaves the same, and
+    // get_opts() shows what can-isotp shows.
+    if k.rx_ext_address.is_none() {
+        k.rx_ext_address = k.ext_address;
+    }
     k.tx_padding = get(o, "txpad")?;
     k.rx_padding = get(o, "rxpad")?;
     k.rx_padding_check = match (flags & CHK_PAD_LEN != 0, flags & CHK_PAD_DATA != 0) {

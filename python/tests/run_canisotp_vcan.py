@@ -24,7 +24,7 @@ import sys
 import tempfile
 import traceback
 import unittest
-from typing import Dict, NamedTuple
+from typing import Dict, List, NamedTuple, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -48,6 +48,25 @@ class Expected(NamedTuple):
 # Differences this package keeps on purpose, for ISO 15765-2's sake (python/README.md,
 # "Differences"): test id suffix -> how. None of these tests meets one.
 ISO_DIFFERENCES: Dict[str, Expected] = {}
+
+# RACES: tests that race with themselves: the socket half sends its first frame as soon as it
+# signals "ready", while the stack half only then calls set_address() for the address that frame is
+# for. can-isotp 2.0.7 processes received frames later, on its own thread's next pass, so the new
+# address usually reaches them first; this package handles each frame when it arrives (the Rust
+# driver reads the bus itself), so a frame that arrives before set_address() is not for the stack's
+# address then and is ignored. Either outcome is accepted, and reported: passing (the race won), or
+# failing at one of these points (the race lost). Test id suffix -> (why, [(error, message regex,
+# statement regex)]).
+_RACE_LOST = [
+    ('TimeoutError', r'^Reception timed out$', r'^self\.wait_reception_complete\(\)$'),
+    ('AssertionError', r'^None != ', r'^self\.assertEqual\(frame, self\.make_payload\(100(, \d+)?\)\)$'),
+]
+_RACE_WHY = ("set_address() after the peer's first frame: this package handles a frame on arrival, "
+             "can-isotp on its thread's next pass")
+RACES: Dict[str, Tuple[str, List[Tuple[str, str, str]]]] = {
+    'TestLayerAgainstSocket.test_receive_extended_29bits': (_RACE_WHY, _RACE_LOST),
+    'TestLayerAgainstSocket.test_receive_mixed_29bits': (_RACE_WHY, _RACE_LOST),
+}
 
 # BUGS TO FIX: defects of this package that these tests find, to be fixed in the package; they are
 # not differences. Test id suffix -> how the test fails today. Fixing one makes its test pass (or
@@ -136,10 +155,26 @@ class Outcome(NamedTuple):
     detail: str
 
 
+def judge_race(test_id, err, race, test_dir):
+    """The verdict on a test of RACES: passed (race won), or 'asserted' at a listed point (lost)."""
+    why, points = race
+    if err is None:
+        return Outcome(test_id, 'passed', '')
+    error, message, statement = failure_point(err, test_dir)
+    got = '%s: %s at `%s`' % (error, message, statement)
+    for e, m, st in points:
+        if error == e and re.search(m, message) and re.search(st, statement):
+            return Outcome(test_id, 'asserted', 'race lost: %s (%s)' % (got, why))
+    return Outcome(test_id, 'FAILED', 'fails otherwise than its race allows: got %s\n%s'
+                   % (got, ''.join(traceback.format_exception(*err))))
+
+
 def judge(test_id, err, skipped, listed, test_dir):
     """The verdict on one test, given its error (None when it passed) and its listed expectation."""
     if skipped is not None:
         return Outcome(test_id, 'FAILED', 'skipped (a prerequisite is missing): %s' % skipped)
+    if isinstance(listed, tuple) and not isinstance(listed, Expected):
+        return judge_race(test_id, err, listed, test_dir)
     if err is None:
         if listed is None:
             return Outcome(test_id, 'passed', '')
@@ -280,6 +315,7 @@ def main(argv):
     if which == 'ours':
         expectations = dict(ISO_DIFFERENCES)
         expectations.update(BUGS_TO_FIX)
+        expectations.update(RACES)
     else:
         expectations = REFERENCE_FAILURES
     title = "can-isotp 2.0.7's vcan tests against %s" % which
