@@ -164,8 +164,6 @@ class Address(AbstractAddress):
         self._address_extension = address_extension
         self._txid = txid
         self._rxid = rxid
-        self._is_29bits = addressing_mode in (AddressingMode.Normal_29bits, AddressingMode.NormalFixed_29bits,
-                                              AddressingMode.Extended_29bits, AddressingMode.Mixed_29bits)
         if addressing_mode == AddressingMode.NormalFixed_29bits:
             self.physical_id = 0x18DA0000 if physical_id is None else physical_id & 0x1FFF0000
             self.functional_id = 0x18DB0000 if functional_id is None else functional_id & 0x1FFF0000
@@ -243,8 +241,7 @@ class Address(AbstractAddress):
         return rx[0]
 
     def _requires_extension_byte(self) -> bool:
-        return self._addressing_mode in (AddressingMode.Extended_11bits, AddressingMode.Extended_29bits,
-                                         AddressingMode.Mixed_11bits, AddressingMode.Mixed_29bits)
+        return self._native.address_bytes() > 0
 
     def requires_rx_extension_byte(self) -> bool:
         return self._requires_extension_byte()
@@ -259,10 +256,10 @@ class Address(AbstractAddress):
         return None if self._tx_only else self._native.rx_prefix()
 
     def is_tx_29bits(self) -> bool:
-        return self._is_29bits
+        return self._native.is_29bits()
 
     def is_rx_29bits(self) -> bool:
-        return self._is_29bits
+        return self._native.is_29bits()
 
     def get_addressing_mode(self) -> AddressingMode:
         return self._addressing_mode

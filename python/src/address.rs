@@ -174,6 +174,11 @@ impl NativeAddress {
         self.inner.mode().is_29bit()
     }
 
+    /// Bytes before the PCI in this address's frames (1 with extended or mixed addressing).
+    fn address_bytes(&self) -> usize {
+        self.inner.mode().address_len().bytes()
+    }
+
     /// None when a frame is not for this address, else True for functional, False for physical.
     #[pyo3(signature = (arbitration_id, is_extended_id, data, is_fd=false))]
     fn accepts(
