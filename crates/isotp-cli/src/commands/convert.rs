@@ -27,7 +27,7 @@ pub fn run(args: &ConvertArgs) -> CliResult {
         })?;
     if !to.is_writable() {
         return Err(CliError::usage(format!(
-            "writing {} is not supported: convert to candump, asc, blf, pcapng or pcap",
+            "writing {} is not supported: convert to candump, asc, blf, pcapng, pcap or mf4",
             to.description()
         )));
     }
