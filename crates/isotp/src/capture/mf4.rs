@@ -37,8 +37,6 @@ pub(crate) const MAX_IN_MEMORY: u64 = 1 << 30;
 pub(crate) const MAX_BLOCK: u64 = 256 << 20;
 /// A plain data block is read this much at a time.
 const PIECE: u64 = 1 << 20;
-/// No file has this many blocks in one chain: a longer chain is a loop.
-const MAX_CHAIN: usize = 1 << 20;
 
 /// What [`Format::sniff`](super::Format::sniff) looks for.
 pub(crate) fn is_mf4_magic(head: &[u8]) -> bool {
@@ -103,11 +101,22 @@ impl Block {
 struct File {
     src: Box<dyn Source>,
     len: u64,
+    /// The blocks of the chains walked so far (each is in one chain once).
+    visited: std::collections::HashSet<u64>,
 }
 
 impl File {
+    /// Refuses a block met a second time: a chain that loops.
+    fn visit(&mut self, at: u64, chain: &str) -> Result<(), Error> {
+        if self.visited.insert(at) {
+            Ok(())
+        } else {
+            Err(corrupt(at, format!("the {chain} chain loops")))
+        }
+    }
+
     fn read_at(&mut self, at: u64, len: u64, what: &str) -> Result<Vec<u8>, Error> {
-        if at.checked_add(len).is_none_or(|end| end > self.len) {
+        if at.checked_add(len).map_or(true, |end| end > self.len) {
             return Err(corrupt(
                 at,
                 format!(
@@ -143,7 +152,8 @@ impl File {
             ));
         }
         let (len, links) = (u64_at(&h, 8), u64_at(&h, 16));
-        if len < 24 || links > (len - 24) / 8 || at.checked_add(len).is_none_or(|e| e > self.len) {
+        if len < 24 || links > (len - 24) / 8 || at.checked_add(len).map_or(true, |e| e > self.len)
+        {
             return Err(corrupt(
                 at,
                 format!(
@@ -203,6 +213,19 @@ struct Field {
 }
 
 impl Field {
+    /// True when the field lies inside a `size`-byte record and is read here.
+    fn fits(&self, size: usize) -> bool {
+        let shape = match self.kind {
+            Kind::Unsigned if self.big_endian => {
+                self.bit == 0 && self.bits % 8 == 0 && self.bits <= 64
+            }
+            Kind::Unsigned => self.bit + self.bits <= 64,
+            Kind::Float => self.bit == 0 && matches!(self.bits, 32 | 64),
+            Kind::Text | Kind::Bytes => self.bit == 0,
+        };
+        shape && self.bit <= 7 && self.byte.saturating_add(self.bytes()) <= size
+    }
+
     fn bytes(&self) -> usize {
         (self.bit as usize + self.bits as usize).div_ceil(8)
     }
@@ -340,7 +363,11 @@ impl Mf4Reader {
         let len = src
             .seek(SeekFrom::End(0))
             .map_err(|e| Error::io(Position::Start, &e))?;
-        let mut file = File { src, len };
+        let mut file = File {
+            src,
+            len,
+            visited: Default::default(),
+        };
         let id = file.read_at(0, 64, "identification block")?;
         if id.starts_with(b"UnFinMF ") {
             return Err(corrupt(
@@ -368,16 +395,11 @@ impl Mf4Reader {
             done: false,
         };
         let mut dg_at = hd.link(0);
-        for _ in 0..MAX_CHAIN {
-            if dg_at == 0 {
-                break;
-            }
+        while dg_at != 0 {
+            reader.file.visit(dg_at, "data group")?;
             let dg = reader.file.block(dg_at, &[b"##DG"])?;
             reader.data_group(&dg)?;
             dg_at = dg.link(0);
-        }
-        if dg_at != 0 {
-            return Err(corrupt(dg_at, "the data group chain loops"));
         }
         Ok(reader)
     }
@@ -390,10 +412,8 @@ impl Mf4Reader {
         let mut sizes = Vec::new();
         let mut found = Vec::new();
         let mut cg_at = dg.link(1);
-        for _ in 0..MAX_CHAIN {
-            if cg_at == 0 {
-                break;
-            }
+        while cg_at != 0 {
+            self.file.visit(cg_at, "channel group")?;
             let cg = self.file.block(cg_at, &[b"##CG"])?;
             let d = cg.data(32, "CG")?;
             let (record_id, cycles, flags) = (u64_at(d, 0), u64_at(d, 8), u16_at(d, 16));
@@ -408,16 +428,13 @@ impl Mf4Reader {
                 },
             ));
             match self.channel_group(&cg, size)? {
-                Found::Frames(layout) => found.push((record_id, size, layout)),
+                Found::Frames(layout) => found.push((record_id, size, *layout)),
                 Found::Remote => self.skipped.remote += cycles,
                 Found::Error => self.skipped.error += cycles,
                 Found::Other if flags & 2 != 0 => self.skipped.other += cycles,
                 Found::Other => {}
             }
             cg_at = cg.link(0);
-        }
-        if cg_at != 0 {
-            return Err(corrupt(cg_at, "the channel group chain loops"));
         }
         if found.is_empty() {
             return Ok(());
@@ -457,10 +474,8 @@ impl Mf4Reader {
             _ => return Ok(vec![at]),
         };
         let mut blocks = Vec::new();
-        for _ in 0..MAX_CHAIN {
-            if dl_at == 0 {
-                return Ok(blocks);
-            }
+        while dl_at != 0 {
+            self.file.visit(dl_at, "data list")?;
             let dl = self.file.block(dl_at, &[b"##DL"])?;
             let count = u64::from(u32_at(dl.data(8, "DL")?, 4));
             if count + 1 > dl.links.len() as u64 {
@@ -475,21 +490,17 @@ impl Mf4Reader {
             blocks.extend(dl.links[1..=count as usize].iter().filter(|&&l| l != 0));
             dl_at = dl.link(0);
         }
-        Err(corrupt(at, "the data list chain loops"))
+        Ok(blocks)
     }
 
     fn channel_group(&mut self, cg: &Block, size: usize) -> Result<Found, Error> {
         let mut names = Vec::new();
-        let mut fields: Vec<(String, Field)> = Vec::new();
+        let mut fields: Vec<(String, Field, u64)> = Vec::new();
         let mut time = None;
         let mut chains = vec![cg.link(1)];
-        let mut seen = 0usize;
         while let Some(mut cn_at) = chains.pop() {
             while cn_at != 0 {
-                seen += 1;
-                if seen > MAX_CHAIN {
-                    return Err(corrupt(cg.at, "the channel chain loops"));
-                }
+                self.file.visit(cn_at, "channel")?;
                 let cn = self.file.block(cn_at, &[b"##CN"])?;
                 let d = cn.data(24, "CN")?;
                 let name = self.file.text(cn.link(2))?;
@@ -534,24 +545,7 @@ impl Mf4Reader {
                         format!("{name} as variable-length signal data"),
                     ));
                 } else {
-                    if field.byte.saturating_add(field.bytes()) > size
-                        || (field.kind != Kind::Bytes
-                            && field.kind != Kind::Text
-                            && field.bits > 64)
-                        || (field.kind == Kind::Unsigned
-                            && field.bit + field.bits.min(64) > 64
-                            && !field.big_endian)
-                        || (field.big_endian && (field.bit != 0 || field.bits % 8 != 0))
-                    {
-                        return Err(unsupported(
-                            cn.at,
-                            format!(
-                                "channel '{name}' of {} bits at byte {} bit {} does not fit a {size}-byte record",
-                                field.bits, field.byte, field.bit
-                            ),
-                        ));
-                    }
-                    fields.push((name.clone(), field));
+                    fields.push((name.clone(), field, cn.at));
                 }
                 names.push(name);
                 cn_at = cn.link(0);
@@ -567,33 +561,52 @@ impl Mf4Reader {
         if !has("CAN_DataFrame") && !names.iter().any(|n| n.starts_with("CAN_DataFrame.")) {
             return Ok(Found::Other);
         }
-        let get = |member: &str| {
-            fields
+        // Only the members read are checked: other channels may be of any shape.
+        let get = |member: &str| -> Result<Option<Field>, Error> {
+            let Some((name, f, at)) = fields
                 .iter()
-                .find(|(n, _)| n.strip_prefix("CAN_DataFrame.") == Some(member))
-                .map(|(_, f)| *f)
+                .find(|(n, _, _)| n.strip_prefix("CAN_DataFrame.") == Some(member))
+            else {
+                return Ok(None);
+            };
+            if !f.fits(size) {
+                return Err(unsupported(
+                    *at,
+                    format!(
+                        "channel '{name}' of {} bits at byte {} bit {} (data type {:?}) is not read here or does not fit a {size}-byte record",
+                        f.bits, f.byte, f.bit, f.kind
+                    ),
+                ));
+            }
+            Ok(Some(*f))
         };
         let missing =
             |what: &str| unsupported(cg.at, format!("CAN_DataFrame group without {what}"));
         let (_, time) = time.ok_or_else(|| missing("a time channel"))?;
-        let id = get("ID").ok_or_else(|| missing("CAN_DataFrame.ID"))?;
-        let data = get("DataBytes").ok_or_else(|| missing("CAN_DataFrame.DataBytes"))?;
-        if time.field.byte.saturating_add(time.field.bytes()) > size || time.field.bits > 64 {
-            return Err(unsupported(cg.at, "time channel outside the record"));
+        let id = get("ID")?.ok_or_else(|| missing("CAN_DataFrame.ID"))?;
+        let data = get("DataBytes")?.ok_or_else(|| missing("CAN_DataFrame.DataBytes"))?;
+        if !time.field.fits(size) || !matches!(time.field.kind, Kind::Unsigned | Kind::Float) {
+            return Err(unsupported(
+                cg.at,
+                format!(
+                    "a time channel of {} bits at byte {} of a {size}-byte record",
+                    time.field.bits, time.field.byte
+                ),
+            ));
         }
-        Ok(Found::Frames(Layout {
+        Ok(Found::Frames(Box::new(Layout {
             time,
             id,
             data,
-            channel: get("BusChannel"),
-            ide: get("IDE"),
-            dlc: get("DLC"),
-            length: get("DataLength"),
-            dir: get("Dir"),
-            edl: get("EDL"),
-            brs: get("BRS"),
-            esi: get("ESI"),
-        }))
+            channel: get("BusChannel")?,
+            ide: get("IDE")?,
+            dlc: get("DLC")?,
+            length: get("DataLength")?,
+            dir: get("Dir")?,
+            edl: get("EDL")?,
+            brs: get("BRS")?,
+            esi: get("ESI")?,
+        })))
     }
 
     /// Offset and factor of a CC block: none, or linear.
@@ -618,7 +631,7 @@ impl Mf4Reader {
 }
 
 enum Found {
-    Frames(Layout),
+    Frames(Box<Layout>),
     Remote,
     Error,
     Other,
@@ -910,7 +923,7 @@ impl Iterator for Mf4Reader {
         if let [only] = self.groups.as_mut_slice() {
             let r = only.next(file, start);
             if r.as_ref()
-                .is_none_or(|r| r.as_ref().is_err_and(|e| e.is_fatal()))
+                .map_or(true, |r| r.as_ref().is_err_and(|e| e.is_fatal()))
             {
                 self.done = true;
             }
@@ -923,11 +936,10 @@ impl Iterator for Mf4Reader {
                 g.pending = g.next(file, start);
             }
             match &g.pending {
-                Some(Ok(r)) => {
-                    if best.is_none_or(|(_, t)| r.time < t) {
-                        best = Some((i, r.time));
-                    }
+                Some(Ok(r)) if best.map_or(true, |(_, t)| r.time < t) => {
+                    best = Some((i, r.time));
                 }
+                Some(Ok(_)) => {}
                 // Errors first, as soon as they are met.
                 Some(Err(_)) => {
                     best = Some((i, Duration::ZERO));
@@ -938,7 +950,7 @@ impl Iterator for Mf4Reader {
         }
         let r = best.and_then(|(i, _)| self.groups[i].pending.take());
         if r.as_ref()
-            .is_none_or(|r| r.as_ref().is_err_and(|e| e.is_fatal()))
+            .map_or(true, |r| r.as_ref().is_err_and(|e| e.is_fatal()))
         {
             self.done = true;
         }
@@ -968,8 +980,22 @@ const MEMBERS: [(&str, u32, u32, u8); 10] = [
 const CN_BUS_EVENT: u32 = 1 << 10;
 const HD_SIZE: usize = 104;
 
+/// How the writer stores its data blocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Packing {
+    /// DT blocks.
+    #[cfg_attr(not(test), allow(dead_code))]
+    Plain,
+    /// DZ blocks, deflated.
+    #[cfg_attr(not(test), allow(dead_code))]
+    Deflated,
+    /// DZ blocks, transposed then deflated (the smallest; python-can's default).
+    Transposed,
+}
+
 pub(crate) struct Mf4Writer<W: Write + Seek> {
     out: W,
+    packing: Packing,
     /// Where the next block goes.
     at: u64,
     start: Option<Duration>,
@@ -980,10 +1006,11 @@ pub(crate) struct Mf4Writer<W: Write + Seek> {
     channels: ChannelNumbers,
 }
 
-/// A block: header, links, data, padded to 8 bytes.
+/// A block: header, links, data, then zeros up to the next multiple of 8 bytes (the next block's
+/// alignment), which the block's length does not count: a data block's length is its records.
 fn block(id: &[u8; 4], links: &[u64], data: &[u8]) -> Vec<u8> {
-    let len = (24 + links.len() * 8 + data.len()).next_multiple_of(8);
-    let mut b = Vec::with_capacity(len);
+    let len = 24 + links.len() * 8 + data.len();
+    let mut b = Vec::with_capacity(len + 7);
     b.extend_from_slice(id);
     b.extend_from_slice(&[0; 4]);
     b.extend_from_slice(&(len as u64).to_le_bytes());
@@ -992,7 +1019,7 @@ fn block(id: &[u8; 4], links: &[u64], data: &[u8]) -> Vec<u8> {
         b.extend_from_slice(&l.to_le_bytes());
     }
     b.extend_from_slice(data);
-    b.resize(len, 0);
+    b.resize(len.next_multiple_of(8), 0);
     b
 }
 
@@ -1039,7 +1066,11 @@ impl Blocks {
 }
 
 impl<W: Write + Seek> Mf4Writer<W> {
-    pub(crate) fn new(mut out: W) -> std::io::Result<Mf4Writer<W>> {
+    pub(crate) fn new(out: W) -> std::io::Result<Mf4Writer<W>> {
+        Mf4Writer::with_packing(out, Packing::Transposed)
+    }
+
+    pub(crate) fn with_packing(mut out: W, packing: Packing) -> std::io::Result<Mf4Writer<W>> {
         let mut id = Vec::with_capacity(64);
         id.extend_from_slice(b"MDF     4.10    isotp   ");
         id.extend_from_slice(&[0; 4]);
@@ -1050,6 +1081,7 @@ impl<W: Write + Seek> Mf4Writer<W> {
         out.write_all(&[0; HD_SIZE])?;
         Ok(Mf4Writer {
             out,
+            packing,
             at: (64 + HD_SIZE) as u64,
             start: None,
             records: Vec::with_capacity(BLOCK_RECORDS * RECORD),
@@ -1088,23 +1120,37 @@ impl<W: Write + Seek> Mf4Writer<W> {
         Ok(())
     }
 
-    /// The records so far as one DZ block, transposed and deflated.
+    /// The records so far as one data block.
     fn write_block(&mut self) -> std::io::Result<()> {
         let org = &self.records;
-        let rows = org.len() / RECORD;
-        let mut transposed = vec![0u8; org.len()];
-        for (r, rec) in org.chunks_exact(RECORD).enumerate() {
-            for (c, &b) in rec.iter().enumerate() {
-                transposed[c * rows + r] = b;
-            }
+        if self.packing == Packing::Plain {
+            let b = block(b"##DT", &[], org);
+            self.out.write_all(&b)?;
+            self.blocks.push((self.at, org.len() as u64));
+            self.at += b.len() as u64;
+            self.records.clear();
+            return Ok(());
         }
+        let transposed = self.packing == Packing::Transposed;
+        let rows = org.len() / RECORD;
+        let input = if transposed {
+            let mut t = vec![0u8; org.len()];
+            for (r, rec) in org.chunks_exact(RECORD).enumerate() {
+                for (c, &b) in rec.iter().enumerate() {
+                    t[c * rows + r] = b;
+                }
+            }
+            t
+        } else {
+            org.clone()
+        };
         let mut z = Compress::new(Compression::default(), true);
         let mut packed = Vec::with_capacity(org.len() / 2 + 64);
         loop {
             let before = z.total_in() as usize;
             packed.reserve(64 << 10);
             let status = z
-                .compress_vec(&transposed[before..], &mut packed, FlushCompress::Finish)
+                .compress_vec(&input[before..], &mut packed, FlushCompress::Finish)
                 .map_err(std::io::Error::other)?;
             if status == Status::StreamEnd {
                 break;
@@ -1112,9 +1158,10 @@ impl<W: Write + Seek> Mf4Writer<W> {
         }
         let mut d = Vec::with_capacity(24 + packed.len());
         d.extend_from_slice(b"DT");
-        d.push(1); // transposition + deflate
+        d.push(u8::from(transposed)); // 0 deflate, 1 transposition + deflate
         d.push(0);
-        d.extend_from_slice(&(RECORD as u32).to_le_bytes());
+        let columns = if transposed { RECORD as u32 } else { 0 };
+        d.extend_from_slice(&columns.to_le_bytes());
         d.extend_from_slice(&(org.len() as u64).to_le_bytes());
         d.extend_from_slice(&(packed.len() as u64).to_le_bytes());
         d.extend_from_slice(&packed);
@@ -1139,7 +1186,24 @@ impl<W: Write + Seek> Mf4Writer<W> {
             at: self.at,
             bytes: Vec::new(),
         };
-        // The data: an HL block over a DL block that lists the DZ blocks.
+        let comment = m.add(
+            b"##MD",
+            &[],
+            format!(
+                "<FHcomment><TX>created</TX><tool_id>isotp</tool_id><tool_vendor>isotp</tool_vendor><tool_version>{}</tool_version></FHcomment>",
+                env!("CARGO_PKG_VERSION")
+            )
+            .as_bytes(),
+        );
+        let start = self.start.unwrap_or_default();
+        let start_ns = u64::try_from(start.as_nanos()).unwrap_or(u64::MAX);
+        let mut fh = start_ns.to_le_bytes().to_vec();
+        fh.extend_from_slice(&[0; 4]); // time zone and daylight saving offsets
+        fh.push(0); // time flags: UTC
+        fh.extend_from_slice(&[0; 3]);
+        let fh = m.add(b"##FH", &[0, comment], &fh);
+        // The data: an HL block over a DL block that lists the DZ blocks. The data group comes
+        // last, so that a file cut short anywhere after the data has lost it.
         let data = if self.blocks.is_empty() {
             0
         } else {
@@ -1153,7 +1217,11 @@ impl<W: Write + Seek> Mf4Writer<W> {
                 offset += len;
             }
             let dl = m.add(b"##DL", &links, &d);
-            m.add(b"##HL", &[dl], &[0, 0, 1, 0, 0, 0, 0, 0])
+            match self.packing {
+                Packing::Plain => dl,
+                Packing::Deflated => m.add(b"##HL", &[dl], &[0; 8]),
+                Packing::Transposed => m.add(b"##HL", &[dl], &[0, 0, 1, 0, 0, 0, 0, 0]),
+            }
         };
         // The members of CAN_DataFrame, last first so that each links to the next.
         let mut next = 0;
@@ -1194,22 +1262,7 @@ impl<W: Write + Seek> Mf4Writer<W> {
         cg.extend_from_slice(&0u32.to_le_bytes());
         let cg = m.add(b"##CG", &[0, master, source_name, source, 0, 0], &cg);
         let dg = m.add(b"##DG", &[0, cg, data, 0], &[0; 8]);
-        let comment = m.add(
-            b"##MD",
-            &[],
-            format!(
-                "<FHcomment><TX>created</TX><tool_id>isotp</tool_id><tool_vendor>isotp</tool_vendor><tool_version>{}</tool_version></FHcomment>",
-                env!("CARGO_PKG_VERSION")
-            )
-            .as_bytes(),
-        );
-        let start = self.start.unwrap_or_default();
-        let start_ns = u64::try_from(start.as_nanos()).unwrap_or(u64::MAX);
-        let mut fh = start_ns.to_le_bytes().to_vec();
-        fh.extend_from_slice(&[0; 4]); // time zone and daylight saving offsets
-        fh.push(0); // time flags: UTC
-        fh.extend_from_slice(&[0; 3]);
-        let fh = m.add(b"##FH", &[0, comment], &fh);
+
         self.out.write_all(&m.bytes)?;
         let mut hd = start_ns.to_le_bytes().to_vec();
         hd.extend_from_slice(&[0; 4]); // time zone and daylight saving offsets
@@ -1223,5 +1276,173 @@ impl<W: Write + Seek> Mf4Writer<W> {
         self.out.seek(SeekFrom::End(0))?;
         self.out.flush()?;
         Ok(self.out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Cursor;
+
+    use super::*;
+    use crate::capture::{ChannelName, ErrorKind, Format, Reader, Writer};
+
+    fn records(n: usize) -> Vec<Record> {
+        let ids = [
+            CanId::new(0, false).unwrap(),
+            CanId::new(0x7FF, false).unwrap(),
+            CanId::new(0x1FFF_FFFF, true).unwrap(),
+            CanId::new(0x18DA_F110, true).unwrap(),
+        ];
+        (0..n)
+            .map(|i| {
+                let id = ids[i % ids.len()];
+                let data: Vec<u8> = (0..64).map(|b| (i * 7 + b) as u8).collect();
+                let frame = match i % 4 {
+                    0 => Frame::new(id, &data[..i % 9]).unwrap(),
+                    1 => Frame::new_fd(id, &data[..dlc::padded_len(i % 65)], i % 3 == 0)
+                        .unwrap()
+                        .with_esi(i % 5 == 0),
+                    2 => Frame::new_fd(id, &data[..64], true).unwrap().with_esi(true),
+                    _ => Frame::new(id, &data[..8]).unwrap(),
+                };
+                Record {
+                    time: Duration::new(1_700_000_000, 123_456_789)
+                        + Duration::from_micros(i as u64 * 137),
+                    channel: Channel::Number(1 + (i % 3) as u16),
+                    direction: Some(if i % 2 == 0 {
+                        Direction::Rx
+                    } else {
+                        Direction::Tx
+                    }),
+                    frame,
+                }
+            })
+            .collect()
+    }
+
+    fn write(records: &[Record], packing: Packing) -> Vec<u8> {
+        let mut w = Mf4Writer::with_packing(Cursor::new(Vec::new()), packing).unwrap();
+        for r in records {
+            w.write(r).unwrap();
+        }
+        w.finish().unwrap().into_inner()
+    }
+
+    fn read(bytes: &[u8]) -> Result<Vec<Record>, Error> {
+        Reader::new(bytes, Format::Mf4)?.collect()
+    }
+
+    #[test]
+    fn round_trip_every_packing_and_many_blocks() {
+        let recs = records(BLOCK_RECORDS * 2 + 100);
+        for packing in [Packing::Plain, Packing::Deflated, Packing::Transposed] {
+            let bytes = write(&recs, packing);
+            assert_eq!(Format::sniff(&bytes), Some(Format::Mf4));
+            let got = read(&bytes).unwrap();
+            assert_eq!(got.len(), recs.len(), "{packing:?}");
+            for (g, w) in got.iter().zip(&recs) {
+                assert_eq!(g, w, "{packing:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn names_become_numbers_and_an_empty_log_is_empty() {
+        let mut r = records(2);
+        r[0].channel = Channel::Name(ChannelName::new("vcan7").unwrap());
+        r[1].direction = None;
+        let mut w = Writer::new(Cursor::new(Vec::new()), Format::Mf4).unwrap();
+        for x in &r {
+            w.write(x).unwrap();
+        }
+        let got = read(&w.finish().unwrap().into_inner()).unwrap();
+        assert_eq!(got[0].channel, Channel::Number(1));
+        assert_eq!(got[1].direction, Some(Direction::Rx));
+        assert!(read(&write(&[], Packing::Transposed)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_truncated_file_is_an_error_never_a_panic() {
+        let bytes = write(&records(40), Packing::Transposed);
+        for len in 0..bytes.len() {
+            let got = read(&bytes[..len]);
+            assert!(
+                got.is_err(),
+                "{len} bytes read as {:?}",
+                got.map(|r| r.len())
+            );
+        }
+        let plain = write(&records(40), Packing::Plain);
+        // Cut inside the data block: the metadata is gone, so is the file.
+        let err = read(&plain[..200]).unwrap_err();
+        assert!(err.is_fatal(), "{err}");
+    }
+
+    #[test]
+    fn corrupt_bytes_never_panic() {
+        for packing in [Packing::Plain, Packing::Transposed] {
+            let bytes = write(&records(20), packing);
+            for at in 0..bytes.len() {
+                let mut b = bytes.clone();
+                b[at] ^= 0xA5;
+                let _ = read(&b);
+            }
+        }
+    }
+
+    #[test]
+    fn errors_name_the_block() {
+        let bytes = write(&records(10), Packing::Transposed);
+        // The DZ block starts right after the header; spoil its deflate stream.
+        let dz = 64 + HD_SIZE;
+        assert_eq!(&bytes[dz..dz + 4], b"##DZ");
+        let mut b = bytes.clone();
+        b[dz + 24 + 24 + 4] ^= 0xFF;
+        let err = read(&b).unwrap_err();
+        assert!(err.to_string().contains("DZ block"), "{err}");
+        assert_eq!(err.kind, ErrorKind::Corrupt);
+        // A header link past the end of the file.
+        let mut b = bytes.clone();
+        b[64 + 24..64 + 32].copy_from_slice(&(1u64 << 40).to_le_bytes());
+        let err = read(&b).unwrap_err();
+        assert!(
+            err.to_string().contains("past the end of the file"),
+            "{err}"
+        );
+        // A data group that links to itself.
+        let dg = u64_at(&bytes, 64 + 24) as usize;
+        let mut b = bytes.clone();
+        b[dg + 24..dg + 32].copy_from_slice(&(dg as u64).to_le_bytes());
+        let err = read(&b).unwrap_err();
+        assert!(err.to_string().contains("loops"), "{err}");
+        // An unfinalized file.
+        let mut b = bytes.clone();
+        b[..8].copy_from_slice(b"UnFinMF ");
+        let err = read(&b).unwrap_err();
+        assert!(err.to_string().contains("unfinalized"), "{err}");
+    }
+
+    #[test]
+    fn transposition_keeps_a_tail_that_is_not_a_whole_row() {
+        // 2 rows of 3 columns, then 2 bytes that are not transposed.
+        let plain = [1u8, 2, 3, 4, 5, 6, 7, 8];
+        let stored = [1u8, 4, 2, 5, 3, 6, 7, 8];
+        let mut z = Compress::new(Compression::default(), true);
+        let mut packed = Vec::with_capacity(64);
+        z.compress_vec(&stored, &mut packed, FlushCompress::Finish)
+            .unwrap();
+        let mut body = b"DT".to_vec();
+        body.extend_from_slice(&[1, 0]);
+        body.extend_from_slice(&3u32.to_le_bytes());
+        body.extend_from_slice(&8u64.to_le_bytes());
+        body.extend_from_slice(&(packed.len() as u64).to_le_bytes());
+        body.extend_from_slice(&packed);
+        let mut out = Vec::new();
+        inflate_dz(0, &body, &mut out).unwrap();
+        assert_eq!(out, plain);
+        // A declared size the data does not have.
+        body[8] = 9;
+        let err = inflate_dz(0, &body, &mut Vec::new()).unwrap_err();
+        assert!(err.to_string().contains("declares 9"), "{err}");
     }
 }
