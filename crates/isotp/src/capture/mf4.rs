@@ -798,13 +798,29 @@ fn inflate_dz(at: u64, body: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
         .ok()
         .and_then(|l| body.get(24..24 + l))
         .ok_or_else(|| corrupt(at, format!("DZ block declares {len} compressed bytes")))?;
+    // Deflate packs at most 1032 to 1: a larger claim is corrupt, and is not allocated.
+    if org_len > packed.len() as u64 * 1032 + 1024 {
+        return Err(corrupt(
+            at,
+            format!(
+                "DZ block claims {org_len} bytes from {} compressed",
+                packed.len()
+            ),
+        ));
+    }
     let org = org_len as usize;
     let mut plain = vec![0u8; org];
     let mut z = Decompress::new(true);
     let status = z
         .decompress(packed, &mut plain, FlushDecompress::Finish)
         .map_err(|e| corrupt(at, format!("DZ block: bad deflate data: {e}")))?;
-    if status != Status::StreamEnd || z.total_out() != org_len {
+    if status != Status::StreamEnd {
+        return Err(corrupt(
+            at,
+            format!("DZ block: the deflate data goes on past the {org_len} bytes declared"),
+        ));
+    }
+    if z.total_out() != org_len {
         return Err(corrupt(
             at,
             format!(
@@ -823,7 +839,8 @@ fn inflate_dz(at: u64, body: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
             let base = out.len();
             out.resize(base + org, 0);
             let dst = &mut out[base..];
-            for c in 0..param {
+            // With fewer bytes than columns, nothing is transposed.
+            for c in 0..if rows == 0 { 0 } else { param } {
                 let col = &plain[c * rows..(c + 1) * rows];
                 for (r, &b) in col.iter().enumerate() {
                     dst[r * param + c] = b;
@@ -844,7 +861,7 @@ fn decode(l: &Layout, rec: &[u8], start: Duration) -> Result<Record, String> {
     let nanos = (seconds * 1e9).round();
     let total = start.as_nanos() as f64 + nanos;
     if !(0.0..1.8e19).contains(&total) {
-        return Err(format!("frame time {seconds} s is outside the recording"));
+        return Err(format!("frame time {seconds:e} s is outside the recording"));
     }
     let offset = Duration::from_nanos(nanos.abs() as u64);
     let time = if nanos >= 0.0 {
