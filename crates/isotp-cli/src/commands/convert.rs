@@ -36,7 +36,7 @@ pub fn run(args: &ConvertArgs) -> CliResult {
     let stdout = args.output.as_os_str() == "-";
     if stdout && !to.is_streamable() {
         return Err(CliError::usage(
-            "BLF is written to a file (its header is completed at the end), not to standard output",
+            "BLF and MF4 are written to a file (their headers are completed at the end), not to standard output",
         ));
     }
     if !stdout && same_file(&args.input, &args.output) {

@@ -839,11 +839,12 @@ fn inflate_dz(at: u64, body: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
             let base = out.len();
             out.resize(base + org, 0);
             let dst = &mut out[base..];
-            // With fewer bytes than columns, nothing is transposed.
-            for c in 0..if rows == 0 { 0 } else { param } {
-                let col = &plain[c * rows..(c + 1) * rows];
-                for (r, &b) in col.iter().enumerate() {
-                    dst[r * param + c] = b;
+            // Row by row: the writes go in order, the reads come from `param` sequential streams.
+            if rows > 0 {
+                for (r, row) in dst[..rows * param].chunks_exact_mut(param).enumerate() {
+                    for (c, b) in row.iter_mut().enumerate() {
+                        *b = plain[c * rows + r];
+                    }
                 }
             }
             dst[rows * param..].copy_from_slice(&plain[rows * param..]);

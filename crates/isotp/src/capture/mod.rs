@@ -419,6 +419,27 @@ impl<R: BufRead> Reader<R> {
         Ok(Reader::from_inner(inner, format))
     }
 
+    /// Reads an MF4 file in place, seeking to the blocks its links name (one data block in memory
+    /// at a time), whatever the input type `R` of the program's other readers.
+    ///
+    /// ```
+    /// use std::io::{BufRead, Cursor};
+    /// use isotp::capture::{Format, Reader, Writer};
+    ///
+    /// let mf4 = Writer::new(Cursor::new(Vec::new()), Format::Mf4)?.finish()?;
+    /// let reader: Reader<Box<dyn BufRead>> = Reader::mf4_in_place(mf4)?;
+    /// assert_eq!(reader.format(), Format::Mf4);
+    /// # Ok::<(), isotp::capture::Error>(())
+    /// ```
+    pub fn mf4_in_place<S: std::io::Read + Seek + Send + 'static>(
+        input: S,
+    ) -> Result<Reader<R>, Error> {
+        Ok(Reader::from_inner(
+            Inner::Mf4(mf4::Mf4Reader::new(Box::new(input))?),
+            Format::Mf4,
+        ))
+    }
+
     fn from_inner(inner: Inner<R>, format: Format) -> Reader<R> {
         Reader {
             inner,
