@@ -232,6 +232,13 @@ impl Field {
 
     #[inline]
     fn uint(&self, rec: &[u8]) -> u64 {
+        // The usual shapes first: whole little-endian bytes.
+        match (self.bit, self.bits, self.big_endian) {
+            (0, 8, _) => return u64::from(rec[self.byte]),
+            (0, 32, false) => return u64::from(u32_at(rec, self.byte)),
+            (0, 64, false) => return u64_at(rec, self.byte),
+            _ => {}
+        }
         let n = self.bytes().min(8);
         let mut w = [0u8; 8];
         let src = &rec[self.byte..self.byte + n];
@@ -839,11 +846,16 @@ fn inflate_dz(at: u64, body: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
             let base = out.len();
             out.resize(base + org, 0);
             let dst = &mut out[base..];
-            // Row by row: the writes go in order, the reads come from `param` sequential streams.
-            if rows > 0 {
-                for (r, row) in dst[..rows * param].chunks_exact_mut(param).enumerate() {
-                    for (c, b) in row.iter_mut().enumerate() {
-                        *b = plain[c * rows + r];
+            // In tiles of 64 rows: the tile's records stay in cache while each column is read
+            // in order.
+            const TILE: usize = 64;
+            for r0 in (0..rows).step_by(TILE) {
+                let r1 = (r0 + TILE).min(rows);
+                let tile = &mut dst[r0 * param..r1 * param];
+                for c in 0..param {
+                    let col = &plain[c * rows + r0..c * rows + r1];
+                    for (row, &b) in tile.chunks_exact_mut(param).zip(col) {
+                        row[c] = b;
                     }
                 }
             }
@@ -860,8 +872,7 @@ fn decode(l: &Layout, rec: &[u8], start: Duration) -> Result<Record, String> {
     let flag = |f: Option<Field>| f.is_some_and(|f| f.uint(rec) != 0);
     let seconds = l.time.seconds(rec);
     let nanos = (seconds * 1e9).round();
-    let total = start.as_nanos() as f64 + nanos;
-    if !(0.0..1.8e19).contains(&total) {
+    if !(-1.8e19..1.8e19).contains(&nanos) {
         return Err(format!("frame time {seconds:e} s is outside the recording"));
     }
     let offset = Duration::from_nanos(nanos.abs() as u64);
@@ -870,7 +881,7 @@ fn decode(l: &Layout, rec: &[u8], start: Duration) -> Result<Record, String> {
     } else {
         start.checked_sub(offset)
     }
-    .ok_or("frame time overflows")?;
+    .ok_or_else(|| format!("frame time {seconds:e} s is outside the recording"))?;
     let raw = l.id.uint(rec) as u32;
     let extended = match l.ide {
         Some(f) => f.uint(rec) != 0,
