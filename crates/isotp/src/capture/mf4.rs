@@ -1252,44 +1252,7 @@ impl<W: Write + Seek> Mf4Writer<W> {
                 Packing::Transposed => m.add(b"##HL", &[dl], &[0, 0, 1, 0, 0, 0, 0, 0]),
             }
         };
-        // The members of CAN_DataFrame, last first so that each links to the next.
-        let mut next = 0;
-        for &(name, byte, bits, data_type) in MEMBERS.iter().rev() {
-            let tx = m.text(&format!("CAN_DataFrame.{name}"));
-            next = m.channel(
-                [next, 0, tx, 0, 0, 0, 0, 0],
-                0,
-                0,
-                data_type,
-                byte,
-                bits,
-                CN_BUS_EVENT,
-            );
-        }
-        let source_name = m.text("CAN");
-        let source = m.add(b"##SI", &[source_name, 0, 0], &[2, 2, 0, 0, 0, 0, 0, 0]);
-        let tx = m.text("CAN_DataFrame");
-        let frame = m.channel(
-            [0, next, tx, source, 0, 0, 0, 0],
-            0,
-            0,
-            10,
-            8,
-            (RECORD as u32 - 8) * 8,
-            CN_BUS_EVENT,
-        );
-        let t_name = m.text("t");
-        let unit = m.text("s");
-        let master = m.channel([frame, 0, t_name, 0, 0, 0, unit, 0], 2, 1, 4, 0, 64, 0);
-        let mut cg = Vec::new();
-        cg.extend_from_slice(&0u64.to_le_bytes()); // record id
-        cg.extend_from_slice(&self.count.to_le_bytes());
-        cg.extend_from_slice(&0b110u16.to_le_bytes()); // bus event, plain bus event
-        cg.extend_from_slice(&u16::from(b'.').to_le_bytes());
-        cg.extend_from_slice(&[0; 4]);
-        cg.extend_from_slice(&(RECORD as u32).to_le_bytes());
-        cg.extend_from_slice(&0u32.to_le_bytes());
-        let cg = m.add(b"##CG", &[0, master, source_name, source, 0, 0], &cg);
+        let cg = data_frame_group(&mut m, self.count, 0);
         let dg = m.add(b"##DG", &[0, cg, data, 0], &[0; 8]);
 
         self.out.write_all(&m.bytes)?;
@@ -1306,6 +1269,49 @@ impl<W: Write + Seek> Mf4Writer<W> {
         self.out.flush()?;
         Ok(self.out)
     }
+}
+
+/// The description of a `CAN_DataFrame` channel group of `count` records as the writer lays them
+/// out ([`MEMBERS`]); its CG block's offset.
+fn data_frame_group(m: &mut Blocks, count: u64, record_id: u64) -> u64 {
+    // The members of CAN_DataFrame, last first so that each links to the next.
+    let mut next = 0;
+    for &(name, byte, bits, data_type) in MEMBERS.iter().rev() {
+        let tx = m.text(&format!("CAN_DataFrame.{name}"));
+        next = m.channel(
+            [next, 0, tx, 0, 0, 0, 0, 0],
+            0,
+            0,
+            data_type,
+            byte,
+            bits,
+            CN_BUS_EVENT,
+        );
+    }
+    let source_name = m.text("CAN");
+    let source = m.add(b"##SI", &[source_name, 0, 0], &[2, 2, 0, 0, 0, 0, 0, 0]);
+    let tx = m.text("CAN_DataFrame");
+    let frame = m.channel(
+        [0, next, tx, source, 0, 0, 0, 0],
+        0,
+        0,
+        10,
+        8,
+        (RECORD as u32 - 8) * 8,
+        CN_BUS_EVENT,
+    );
+    let t_name = m.text("t");
+    let unit = m.text("s");
+    let master = m.channel([frame, 0, t_name, 0, 0, 0, unit, 0], 2, 1, 4, 0, 64, 0);
+    let mut cg = Vec::new();
+    cg.extend_from_slice(&record_id.to_le_bytes());
+    cg.extend_from_slice(&count.to_le_bytes());
+    cg.extend_from_slice(&0b110u16.to_le_bytes()); // bus event, plain bus event
+    cg.extend_from_slice(&u16::from(b'.').to_le_bytes());
+    cg.extend_from_slice(&[0; 4]);
+    cg.extend_from_slice(&(RECORD as u32).to_le_bytes());
+    cg.extend_from_slice(&0u32.to_le_bytes());
+    m.add(b"##CG", &[0, master, source_name, source, 0, 0], &cg)
 }
 
 #[cfg(test)]
@@ -1417,6 +1423,84 @@ mod tests {
                 let _ = read(&b);
             }
         }
+    }
+
+    /// The records of `recs` as the writer lays them out, times from `start`.
+    fn raw_records(recs: &[Record], start: Duration) -> Vec<Vec<u8>> {
+        let plain = write(recs, Packing::Plain);
+        let at = 64 + HD_SIZE + 24;
+        plain[at..at + recs.len() * RECORD]
+            .chunks_exact(RECORD)
+            .zip(recs)
+            .map(|(rec, r)| {
+                let mut rec = rec.to_vec();
+                rec[..8].copy_from_slice(&(r.time - start).as_secs_f64().to_le_bytes());
+                rec
+            })
+            .collect()
+    }
+
+    #[test]
+    fn unsorted_data_groups_and_several_frame_groups_merge_in_time() {
+        let all = records(30);
+        let start = all[0].time;
+        // Even records in an unsorted data group, among records of two other groups (one of
+        // variable length); odd ones in a sorted group of their own.
+        let (a, b): (Vec<Record>, Vec<Record>) = all
+            .iter()
+            .partition(|r| (r.time - start).as_micros() / 137 % 2 == 0);
+        let mut file = b"MDF     4.10    test    ".to_vec();
+        file.resize(28, 0);
+        file.extend_from_slice(&410u16.to_le_bytes());
+        file.resize(64 + HD_SIZE, 0);
+        let mut unsorted = Vec::new();
+        for rec in raw_records(&a, start) {
+            unsorted.push(1);
+            unsorted.extend_from_slice(&rec);
+            unsorted.extend_from_slice(&[2, 9, 9, 9, 9]);
+            unsorted.extend_from_slice(&[3, 3, 0, 0, 0, 7, 7, 7]);
+        }
+        let dt1 = file.len() as u64;
+        file.extend_from_slice(&block(b"##DT", &[], &unsorted));
+        let dt2 = file.len() as u64;
+        file.extend_from_slice(&block(b"##DT", &[], &raw_records(&b, start).concat()));
+        let mut m = Blocks {
+            at: file.len() as u64,
+            bytes: Vec::new(),
+        };
+        let cg_data = |id: u64, flags: u16, size: u32| {
+            let mut d = id.to_le_bytes().to_vec();
+            d.extend_from_slice(&[0; 8]);
+            d.extend_from_slice(&flags.to_le_bytes());
+            d.extend_from_slice(&[0; 6]);
+            d.extend_from_slice(&size.to_le_bytes());
+            d.extend_from_slice(&[0; 4]);
+            d
+        };
+        let cg3 = m.add(b"##CG", &[0, 0, 0, 0, 0, 0], &cg_data(3, 1, 0));
+        let cg2 = m.add(b"##CG", &[cg3, 0, 0, 0, 0, 0], &cg_data(2, 0, 4));
+        let cg1 = data_frame_group(&mut m, a.len() as u64, 1);
+        let link = (cg1 - m.at) as usize + 24;
+        m.bytes[link..link + 8].copy_from_slice(&cg2.to_le_bytes());
+        let cg_b = data_frame_group(&mut m, b.len() as u64, 0);
+        let dg2 = m.add(b"##DG", &[0, cg_b, dt2, 0], &[0; 8]);
+        let dg1 = m.add(b"##DG", &[dg2, cg1, dt1, 0], &[1, 0, 0, 0, 0, 0, 0, 0]);
+        file.extend_from_slice(&m.bytes);
+        let mut hd = u64::try_from(start.as_nanos())
+            .unwrap()
+            .to_le_bytes()
+            .to_vec();
+        hd.resize(32, 0);
+        file[64..64 + HD_SIZE].copy_from_slice(&block(b"##HD", &[dg1, 0, 0, 0, 0, 0], &hd));
+
+        let got = read(&file).unwrap();
+        assert!(!a.is_empty() && !b.is_empty());
+        assert_eq!(got, all);
+        // A record id the data group does not describe.
+        let mut bad = file.clone();
+        bad[dt1 as usize + 24 + 1 + RECORD] = 5;
+        let err = read(&bad).unwrap_err();
+        assert!(err.to_string().contains("unknown record id 5"), "{err}");
     }
 
     #[test]
