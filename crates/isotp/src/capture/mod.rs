@@ -11,7 +11,8 @@
 //! | ASAM MDF 4 bus logging, `CAN_DataFrame` groups (CAN loggers, python-can's `MF4Writer`) | `.mf4` | yes | yes |
 //!
 //! A [`Reader`] is an iterator of [`Record`]s (a frame, its time and channel) that holds one line or one
-//! log container at a time, so a recording of any size is read in constant memory. A malformed line is
+//! log container at a time, so a recording of any size is read in constant memory (an MF4 file,
+//! whose links are file offsets, is read in place by [`Reader::open`], one data block at a time). A malformed line is
 //! an `Err` item that says where and what was expected, and reading goes on; an input that is not in
 //! the format at all, a corrupt binary file or an I/O failure is a fatal `Err`, after which the reader
 //! ends ([`Error::is_fatal`]). Remote frames, error frames and events that carry no data frame are
