@@ -4,7 +4,8 @@
 # from PyPI. Sets VENV_PYTHON.
 
 # What the venv must hold (pip requirement specifiers).
-INTEROP_REQUIREMENTS=("can-isotp==2.0.7" "python-can>=4,<5" "udsoncan==1.26")
+# asammdf: python-can's MF4Reader and MF4Writer (scripts/capture-tests).
+INTEROP_REQUIREMENTS=("can-isotp==2.0.7" "python-can>=4,<5" "udsoncan==1.26" "asammdf>=8,<9")
 
 ensure_interop_venv() {
     local root venv python
@@ -18,7 +19,8 @@ import importlib.metadata as m, sys
 isotp = m.version("can-isotp")
 can = m.version("python-can")
 uds = m.version("udsoncan")
-sys.exit(0 if isotp == "2.0.7" and can.split(".")[0] == "4" and uds in ("1.26", "1.26.0") else 1)
+mdf = m.version("asammdf")
+sys.exit(0 if isotp == "2.0.7" and can.split(".")[0] == "4" and uds in ("1.26", "1.26.0") and mdf.split(".")[0] == "8" else 1)
 EOF
         echo "interop: reusing $venv"
         return 0

@@ -1,7 +1,7 @@
 """Writes one recording of ISO-TP traffic through python-can's own log writers, for
 scripts/capture-tests: the same frames as candump (.log), Vector ASC (.asc, absolute and relative
 timestamps), Vector BLF (.blf: compressed, uncompressed, and in containers so small that objects are
-split between them) and PEAK TRC (.trc, classic frames only: python-can's TRCWriter writes no CAN FD).
+split between them), ASAM MF4 (.mf4 through asammdf: transposed and deflated, deflated, plain) and PEAK TRC (.trc, classic frames only: python-can's TRCWriter writes no CAN FD).
 
     python capture_corpus.py OUTDIR
 
@@ -17,6 +17,7 @@ import can
 from can.io.asc import ASCWriter
 from can.io.blf import BLFWriter
 from can.io.canutils import CanutilsLogWriter
+from can.io.mf4 import MF4Writer
 from can.io.trc import TRCWriter
 
 # A whole millisecond plus 42 ms: python-can's ASCWriter writes the header's milliseconds unpadded.
@@ -113,6 +114,9 @@ def main(outdir):
     write(BLFWriter(p("corpus.blf")))
     write(BLFWriter(p("corpus-uncompressed.blf"), compression_level=0))
     write(BLFWriter(p("corpus-split.blf"), max_container_size=100))
+    write(MF4Writer(p("corpus.mf4")))
+    write(MF4Writer(p("corpus-deflate.mf4"), compression_level=1))
+    write(MF4Writer(p("corpus-uncompressed.mf4"), compression_level=0))
     # TRCWriter writes neither CAN FD nor remote or error frames.
     write(TRCWriter(p("corpus.trc")), classic_only=True, with_extras=False)
     write(CanutilsLogWriter(p("corpus-classic.log")), classic_only=True, with_extras=False)

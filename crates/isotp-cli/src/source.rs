@@ -1,5 +1,5 @@
 //! Frames for `dump` and `sniff`: from a live interface, or from a recorded log (candump, ASC, BLF,
-//! TRC, pcapng or pcap; a file or standard input), with the time each was captured.
+//! TRC, pcapng, pcap or MF4; a file or standard input), with the time each was captured.
 
 use std::io::{self, BufRead, BufReader};
 use std::sync::Arc;
@@ -246,6 +246,16 @@ pub fn open_log(
         .fill_buf()
         .map_err(|e| CliError::usage(format!("cannot read log '{}': {e}", path.display())))?;
     let format = Format::detect(format, path, head);
+    if format == Format::Mf4
+        && path.as_os_str() != "-"
+        && capture::Format::sniff(head) == Some(Format::Mf4)
+    {
+        // Read in place: MF4 links are file offsets.
+        let f = std::fs::File::open(path)
+            .map_err(|e| CliError::usage(format!("cannot open log '{}': {e}", path.display())))?;
+        return capture::Reader::mf4_in_place(BufReader::with_capacity(1 << 16, f))
+            .map_err(|e| CliError::usage(format!("{}: {e}", path.display())));
+    }
     capture::Reader::with_zone(input, format, zone)
         .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))
 }

@@ -61,7 +61,13 @@ fn bench(c: &mut Criterion) {
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(10));
     group.throughput(Throughput::Elements(FRAMES as u64));
-    for format in [Format::Candump, Format::Blf, Format::Asc, Format::Pcapng] {
+    for format in [
+        Format::Candump,
+        Format::Blf,
+        Format::Asc,
+        Format::Pcapng,
+        Format::Mf4,
+    ] {
         let bytes = encode(&records, format);
         assert_eq!(read_all(&bytes, format), FRAMES);
         group.bench_function(format!("{format} 1M frames ({} bytes)", bytes.len()), |b| {

@@ -28,7 +28,7 @@ pub fn run(args: &ConvertArgs) -> CliResult {
         })?;
     if !to.is_writable() {
         return Err(CliError::usage(format!(
-            "writing {} is not supported: convert to candump, asc, blf, pcapng or pcap",
+            "writing {} is not supported: convert to candump, asc, blf, pcapng, pcap or mf4",
             to.description()
         )));
     }
@@ -37,7 +37,7 @@ pub fn run(args: &ConvertArgs) -> CliResult {
     let stdout = args.output.as_os_str() == "-";
     if stdout && !to.is_streamable() {
         return Err(CliError::usage(
-            "BLF is written to a file (its header is completed at the end), not to standard output",
+            "BLF and MF4 are written to a file (their headers are completed at the end), not to standard output",
         ));
     }
     if !stdout && same_file(&args.input, &args.output) {

@@ -277,21 +277,21 @@ pub fn record(
         None if stdout => Format::Pcapng,
         None => Format::from_path(path).ok_or_else(|| {
             CliError::usage(format!(
-                "cannot tell the format of '{}' from its extension: give --write-format pcapng|pcap|candump|asc|blf",
+                "cannot tell the format of '{}' from its extension: give --write-format pcapng|pcap|candump|asc|blf|mf4",
                 path.display()
             ))
         })?,
     };
     if !format.is_writable() {
         return Err(CliError::usage(format!(
-            "writing {} is not supported: record pcapng, pcap, candump, asc or blf",
+            "writing {} is not supported: record pcapng, pcap, candump, asc, blf or mf4",
             format.description()
         )));
     }
     let live = !source.is_log();
     if !format.is_streamable() && (stdout || live) {
         return Err(CliError::usage(
-            "BLF completes its header at the end, so it is written to a file from a log: record live traffic as pcapng (or candump, ASC) and convert it",
+            "BLF and MF4 complete their headers at the end, so they are written to a file from a log: record live traffic as pcapng (or candump, ASC) and convert it",
         ));
     }
     let out = if stdout {

@@ -54,7 +54,7 @@ fn every_format_converts_and_decodes_to_the_same_pdus() {
     let (code, reference, _) = run(&["sniff", "--format", "json", "--log", log.to_str().unwrap()]);
     assert_eq!(code, 0);
     assert_eq!(reference.lines().count(), 2, "{reference}");
-    for ext in ["asc", "blf", "log", "pcapng", "pcap"] {
+    for ext in ["asc", "blf", "log", "pcapng", "pcap", "mf4"] {
         let out = dir().join(format!("conv-out.{ext}"));
         let (code, _, err) = run(&["convert", log.to_str().unwrap(), out.to_str().unwrap()]);
         assert_eq!(code, 0, "{err}");

@@ -13,7 +13,7 @@ use isotp_core::{CanId, Frame};
 
 use super::civil::{DateTime, Zone};
 use super::error::{Error, Position};
-use super::record::{time_after, Channel, ChannelName, Direction, Record};
+use super::record::{time_after, Channel, ChannelNumbers, Direction, Record};
 use super::Skipped;
 
 const FILE_SIGNATURE: &[u8; 4] = b"LOGG";
@@ -576,7 +576,7 @@ pub(crate) struct BlfWriter<W> {
     stop: Duration,
     objects: u32,
     uncompressed: u64,
-    names: Vec<ChannelName>,
+    channels: ChannelNumbers,
 }
 
 const CONTAINER_SIZE: usize = 128 << 10;
@@ -592,7 +592,7 @@ impl<W: Write + std::io::Seek> BlfWriter<W> {
             stop: Duration::ZERO,
             objects: 0,
             uncompressed: FILE_HEADER_SIZE as u64,
-            names: Vec::new(),
+            channels: ChannelNumbers::default(),
         })
     }
 
@@ -602,20 +602,7 @@ impl<W: Write + std::io::Seek> BlfWriter<W> {
             .get_or_insert(Duration::from_millis(r.time.as_millis() as u64));
         self.stop = self.stop.max(r.time);
         let stamp = u64::try_from(r.time.saturating_sub(start).as_nanos()).unwrap_or(u64::MAX);
-        let channel = match r.channel {
-            Channel::Number(n) => n.max(1),
-            Channel::Name(name) => {
-                let i = self
-                    .names
-                    .iter()
-                    .position(|n| *n == name)
-                    .unwrap_or_else(|| {
-                        self.names.push(name);
-                        self.names.len() - 1
-                    });
-                u16::try_from(i + 1).unwrap_or(u16::MAX)
-            }
-        };
+        let channel = self.channels.number(r.channel);
         let f = &r.frame;
         let mut raw_id = f.id().raw();
         if f.id().is_extended() {

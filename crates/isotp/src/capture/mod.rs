@@ -8,9 +8,11 @@
 //! | PEAK TRC, versions 1.0 to 2.1 | `.trc` | yes | no |
 //! | pcapng, SocketCAN link type (Wireshark, dumpcap) | `.pcapng` | yes | yes |
 //! | classic pcap, SocketCAN link type (tcpdump) | `.pcap` | yes | yes |
+//! | ASAM MDF 4 bus logging, `CAN_DataFrame` groups (CAN loggers, python-can's `MF4Writer`) | `.mf4` | yes | yes |
 //!
 //! A [`Reader`] is an iterator of [`Record`]s (a frame, its time and channel) that holds one line or one
-//! log container at a time, so a recording of any size is read in constant memory. A malformed line is
+//! log container at a time, so a recording of any size is read in constant memory (an MF4 file,
+//! whose links are file offsets, is read in place by [`Reader::open`], one data block at a time). A malformed line is
 //! an `Err` item that says where and what was expected, and reading goes on; an input that is not in
 //! the format at all, a corrupt binary file or an I/O failure is a fatal `Err`, after which the reader
 //! ends ([`Error::is_fatal`]). Remote frames, error frames and events that carry no data frame are
@@ -41,6 +43,7 @@ mod blf;
 mod candump;
 mod civil;
 mod error;
+mod mf4;
 mod pcap;
 mod record;
 mod text;
@@ -69,21 +72,24 @@ pub enum Format {
     Pcapng,
     /// Classic pcap with SocketCAN packets (link type 227); written with nanosecond times.
     Pcap,
+    /// ASAM MDF 4 (MF4) bus logging: `CAN_DataFrame` channel groups, plain or deflated data blocks.
+    Mf4,
 }
 
 impl Format {
     /// Every format, in the order of the table above.
-    pub const ALL: [Format; 6] = [
+    pub const ALL: [Format; 7] = [
         Format::Candump,
         Format::Asc,
         Format::Blf,
         Format::Trc,
         Format::Pcapng,
         Format::Pcap,
+        Format::Mf4,
     ];
 
     /// The format a file name's extension stands for (`.log`, `.asc`, `.blf`, `.trc`, `.pcapng`,
-    /// `.pcap`, any case).
+    /// `.pcap`, `.mf4`, any case).
     pub fn from_path(path: &Path) -> Option<Format> {
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
         Format::ALL.into_iter().find(|f| f.extension() == ext)
@@ -98,10 +104,12 @@ impl Format {
             Format::Trc => "trc",
             Format::Pcapng => "pcapng",
             Format::Pcap => "pcap",
+            Format::Mf4 => "mf4",
         }
     }
 
-    /// The short name used on command lines: `candump`, `asc`, `blf`, `trc`, `pcapng`, `pcap`.
+    /// The short name used on command lines: `candump`, `asc`, `blf`, `trc`, `pcapng`, `pcap`,
+    /// `mf4`.
     pub fn name(self) -> &'static str {
         match self {
             Format::Candump => "candump",
@@ -110,6 +118,7 @@ impl Format {
             Format::Trc => "trc",
             Format::Pcapng => "pcapng",
             Format::Pcap => "pcap",
+            Format::Mf4 => "mf4",
         }
     }
 
@@ -122,6 +131,7 @@ impl Format {
             Format::Trc => "a PEAK TRC file",
             Format::Pcapng => "a pcapng file",
             Format::Pcap => "a pcap file",
+            Format::Mf4 => "an MF4 (ASAM MDF 4) file",
         }
     }
 
@@ -130,15 +140,18 @@ impl Format {
         !matches!(self, Format::Trc)
     }
 
-    /// True for the binary formats (BLF, pcapng, pcap); the others are text.
+    /// True for the binary formats (BLF, pcapng, pcap, MF4); the others are text.
     pub fn is_binary(self) -> bool {
-        matches!(self, Format::Blf | Format::Pcapng | Format::Pcap)
+        matches!(
+            self,
+            Format::Blf | Format::Pcapng | Format::Pcap | Format::Mf4
+        )
     }
 
-    /// True when [`Writer`] writes the format without seeking back (all but BLF, whose header is
-    /// completed at the end): it can go to a pipe or standard output.
+    /// True when [`Writer`] writes the format without seeking back (all but BLF and MF4, whose
+    /// headers are completed at the end): it can go to a pipe or standard output.
     pub fn is_streamable(self) -> bool {
-        self.is_writable() && self != Format::Blf
+        self.is_writable() && !matches!(self, Format::Blf | Format::Mf4)
     }
 
     /// Guesses the format from the first bytes of a file; `None` when they look like none of them.
@@ -151,6 +164,7 @@ impl Format {
     /// assert_eq!(Format::sniff(b"(1.000000) can0 123#00\n"), Some(Format::Candump));
     /// assert_eq!(Format::sniff(b"\x0A\x0D\x0D\x0A\x1C\0\0\0"), Some(Format::Pcapng));
     /// assert_eq!(Format::sniff(b"\x4D\x3C\xB2\xA1"), Some(Format::Pcap));
+    /// assert_eq!(Format::sniff(b"MDF     4.10    "), Some(Format::Mf4));
     /// assert_eq!(Format::sniff(b"hello"), None);
     /// ```
     pub fn sniff(head: &[u8]) -> Option<Format> {
@@ -162,6 +176,9 @@ impl Format {
         }
         if pcap::is_pcap_magic(head) {
             return Some(Format::Pcap);
+        }
+        if mf4::is_mf4_magic(head) {
+            return Some(Format::Mf4);
         }
         let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
         for line in text.split(|&b| b == b'\n').take(40) {
@@ -223,7 +240,7 @@ impl std::fmt::Display for Format {
 impl std::str::FromStr for Format {
     type Err = String;
 
-    /// `candump` (or `log`), `asc`, `blf`, `trc`, `pcapng`, `pcap`.
+    /// `candump` (or `log`), `asc`, `blf`, `trc`, `pcapng`, `pcap`, `mf4`.
     fn from_str(s: &str) -> Result<Format, String> {
         match s.to_ascii_lowercase().as_str() {
             "candump" | "log" => Ok(Format::Candump),
@@ -232,8 +249,9 @@ impl std::str::FromStr for Format {
             "trc" => Ok(Format::Trc),
             "pcapng" => Ok(Format::Pcapng),
             "pcap" => Ok(Format::Pcap),
+            "mf4" | "mdf" => Ok(Format::Mf4),
             _ => Err(format!(
-                "unknown log format '{s}' (expected candump, asc, blf, trc, pcapng or pcap)"
+                "unknown log format '{s}' (expected candump, asc, blf, trc, pcapng, pcap or mf4)"
             )),
         }
     }
@@ -310,6 +328,7 @@ enum Inner<R> {
     Trc(trc::TrcReader<R>),
     Pcapng(pcap::PcapngReader<R>),
     Pcap(pcap::PcapReader<R>),
+    Mf4(mf4::Mf4Reader),
 }
 
 /// Reads the records of a log, whatever its format (see the [module](self) documentation).
@@ -336,7 +355,23 @@ impl Reader<BufReader<File>> {
         })?;
         let mut input = BufReader::with_capacity(1 << 16, file);
         let format = Format::detect(format, path, head(&mut input)?);
+        if format == Format::Mf4 {
+            // Read in place: MF4 links are file offsets.
+            refuse_other(&mut input, format)?;
+            return Ok(Reader::from_inner(
+                Inner::Mf4(mf4::Mf4Reader::new(Box::new(input))?),
+                format,
+            ));
+        }
         Reader::new(input, format)
+    }
+}
+
+/// Refuses an input whose first bytes are clearly another format than `format`.
+fn refuse_other<R: BufRead>(input: &mut R, format: Format) -> Result<(), Error> {
+    match Format::sniff(head(input)?).filter(|&f| f != format) {
+        Some(other) => Err(Error::not_the_format(format, Some(other), None)),
+        None => Ok(()),
     }
 }
 
@@ -360,11 +395,11 @@ impl<R: BufRead> Reader<R> {
     }
 
     /// Reads `input` as `format`, the dates of ASC and BLF headers in `zone`.
+    ///
+    /// MF4 is read from memory (up to 1 GiB) when it does not come from [`Reader::open`], which
+    /// reads a file in place.
     pub fn with_zone(mut input: R, format: Format, zone: Zone) -> Result<Reader<R>, Error> {
-        let looks_like = Format::sniff(head(&mut input)?);
-        if let Some(other) = looks_like.filter(|&f| f != format) {
-            return Err(Error::not_the_format(format, Some(other), None));
-        }
+        refuse_other(&mut input, format)?;
         if !format.is_binary() && looks_binary(head(&mut input)?) {
             return Err(Error::not_the_format_because(
                 format,
@@ -380,15 +415,41 @@ impl<R: BufRead> Reader<R> {
             Format::Trc => Inner::Trc(trc::TrcReader::new(input)),
             Format::Pcapng => Inner::Pcapng(pcap::PcapngReader::new(input)),
             Format::Pcap => Inner::Pcap(pcap::PcapReader::new(input)?),
+            Format::Mf4 => Inner::Mf4(mf4::Mf4Reader::from_read(input)?),
         };
-        Ok(Reader {
+        Ok(Reader::from_inner(inner, format))
+    }
+
+    /// Reads an MF4 file in place, seeking to the blocks its links name (one data block in memory
+    /// at a time), whatever the input type `R` of the program's other readers.
+    ///
+    /// ```
+    /// use std::io::{BufRead, Cursor};
+    /// use isotp::capture::{Format, Reader, Writer};
+    ///
+    /// let mf4 = Writer::new(Cursor::new(Vec::new()), Format::Mf4)?.finish()?;
+    /// let reader: Reader<Box<dyn BufRead>> = Reader::mf4_in_place(mf4)?;
+    /// assert_eq!(reader.format(), Format::Mf4);
+    /// # Ok::<(), isotp::capture::Error>(())
+    /// ```
+    pub fn mf4_in_place<S: std::io::Read + Seek + Send + 'static>(
+        input: S,
+    ) -> Result<Reader<R>, Error> {
+        Ok(Reader::from_inner(
+            Inner::Mf4(mf4::Mf4Reader::new(Box::new(input))?),
+            Format::Mf4,
+        ))
+    }
+
+    fn from_inner(inner: Inner<R>, format: Format) -> Reader<R> {
+        Reader {
             inner,
             format,
             held: Default::default(),
             seen_record: false,
             pending: None,
             done: false,
-        })
+        }
     }
 
     /// The format being read.
@@ -405,6 +466,7 @@ impl<R: BufRead> Reader<R> {
             Inner::Trc(r) => r.skipped,
             Inner::Pcapng(r) => r.skipped,
             Inner::Pcap(r) => r.skipped,
+            Inner::Mf4(r) => r.skipped,
         }
     }
 
@@ -417,6 +479,7 @@ impl<R: BufRead> Reader<R> {
             Inner::Trc(r) => r.next(),
             Inner::Pcapng(r) => r.next(),
             Inner::Pcap(r) => r.next(),
+            Inner::Mf4(r) => r.next(),
         }
     }
 }
@@ -486,10 +549,11 @@ enum Output<W: Write + Seek> {
     Blf(blf::BlfWriter<W>),
     Pcapng(pcap::PcapngWriter<W>),
     Pcap(pcap::PcapWriter<W>),
+    Mf4(mf4::Mf4Writer<W>),
 }
 
-/// Writes records in candump, ASC, BLF, pcapng or pcap format. BLF patches its header at the end,
-/// so its output must be seekable (a file, or a `Cursor`); the others never seek
+/// Writes records in candump, ASC, BLF, pcapng, pcap or MF4 format. BLF and MF4 patch their
+/// headers at the end, so their output must be seekable (a file, or a `Cursor`); the others never seek
 /// ([`Format::is_streamable`]), so a `Write` whose `seek` fails, such as a pipe, will do for them.
 pub struct Writer<W: Write + Seek> {
     output: Output<W>,
@@ -504,7 +568,7 @@ impl Writer<BufWriter<File>> {
                 Position::Start,
                 ErrorKind::Unsupported,
                 format!(
-                    "cannot tell the format of '{}' from its extension (.log, .asc, .blf, .pcapng, .pcap)",
+                    "cannot tell the format of '{}' from its extension (.log, .asc, .blf, .pcapng, .pcap, .mf4)",
                     path.display()
                 ),
             )
@@ -528,7 +592,7 @@ fn unwritable(format: Format) -> Error {
         Position::Start,
         ErrorKind::Unsupported,
         format!(
-            "writing {} is not supported (write candump, asc, blf, pcapng or pcap)",
+            "writing {} is not supported (write candump, asc, blf, pcapng, pcap or mf4)",
             format.description()
         ),
     )
@@ -552,6 +616,7 @@ impl<W: Write + Seek> Writer<W> {
             Format::Blf => Output::Blf(blf::BlfWriter::new(out, zone).map_err(write_error)?),
             Format::Pcapng => Output::Pcapng(pcap::PcapngWriter::new(out).map_err(write_error)?),
             Format::Pcap => Output::Pcap(pcap::PcapWriter::new(out).map_err(write_error)?),
+            Format::Mf4 => Output::Mf4(mf4::Mf4Writer::new(out).map_err(write_error)?),
             Format::Trc => return Err(unwritable(format)),
         };
         Ok(Writer { output, format })
@@ -570,12 +635,14 @@ impl<W: Write + Seek> Writer<W> {
             Output::Blf(w) => w.write(record),
             Output::Pcapng(w) => w.write(record),
             Output::Pcap(w) => w.write(record),
+            Output::Mf4(w) => w.write(record),
         }
         .map_err(write_error)
     }
 
     /// Hands what is written so far to the output, for a live capture read as it grows (BLF
-    /// holds its current container back until it is full or finished).
+    /// holds its current container back until it is full or finished, MF4 its current data
+    /// block, and an MF4 file is readable only once finished).
     pub fn flush(&mut self) -> Result<(), Error> {
         match &mut self.output {
             Output::Candump(w) => w.flush(),
@@ -583,6 +650,7 @@ impl<W: Write + Seek> Writer<W> {
             Output::Blf(w) => w.flush(),
             Output::Pcapng(w) => w.flush(),
             Output::Pcap(w) => w.flush(),
+            Output::Mf4(w) => w.flush(),
         }
         .map_err(write_error)
     }
@@ -595,6 +663,7 @@ impl<W: Write + Seek> Writer<W> {
             Output::Blf(w) => w.finish(),
             Output::Pcapng(w) => w.finish(),
             Output::Pcap(w) => w.finish(),
+            Output::Mf4(w) => w.finish(),
         }
         .map_err(write_error)
     }

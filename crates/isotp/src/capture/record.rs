@@ -140,3 +140,30 @@ impl fmt::Debug for ChannelName {
         f.write_str(self.as_str())
     }
 }
+
+/// Numbers for channels in a format that has only numbers: a number stays, a name gets the next
+/// free number in order of appearance (1, 2...).
+#[derive(Default)]
+pub(crate) struct ChannelNumbers {
+    names: Vec<ChannelName>,
+}
+
+impl ChannelNumbers {
+    /// The 1-based number of `channel`.
+    pub(crate) fn number(&mut self, channel: Channel) -> u16 {
+        match channel {
+            Channel::Number(n) => n.max(1),
+            Channel::Name(name) => {
+                let i = self
+                    .names
+                    .iter()
+                    .position(|n| *n == name)
+                    .unwrap_or_else(|| {
+                        self.names.push(name);
+                        self.names.len() - 1
+                    });
+                u16::try_from(i + 1).unwrap_or(u16::MAX)
+            }
+        }
+    }
+}

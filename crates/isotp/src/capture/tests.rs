@@ -173,8 +173,8 @@ fn random_records(rng: &mut Rng, n: usize) -> Vec<Record> {
 
 /// What of `r` a format carries, read back: every bit of the frame in all of them; candump and
 /// ASC times to the microsecond; candump names channels (`can0` for channel 1) and writes no
-/// direction (as `candump -l`, for Wireshark's reader), ASC and BLF number channels (and write an
-/// unknown direction as received), pcap has neither channels nor directions.
+/// direction (as `candump -l`, for Wireshark's reader), ASC, BLF and MF4 number channels (and write
+/// an unknown direction as received), pcap has neither channels nor directions.
 fn carried(format: Format, mut r: Record) -> Record {
     let micros = |t: Duration| Duration::from_micros(((t.as_nanos() + 500) / 1000) as u64);
     match format {
@@ -185,7 +185,7 @@ fn carried(format: Format, mut r: Record) -> Record {
                 r.channel = Channel::from_name(&format!("can{}", n - 1)).unwrap();
             }
         }
-        Format::Asc | Format::Blf => {
+        Format::Asc | Format::Blf | Format::Mf4 => {
             if format == Format::Asc {
                 r.time = micros(r.time);
             }

@@ -1,4 +1,5 @@
-//! Logs written by python-can's own writers (CanutilsLogWriter, ASCWriter, BLFWriter, TRCWriter),
+//! Logs written by python-can's own writers (CanutilsLogWriter, ASCWriter, BLFWriter, TRCWriter,
+//! MF4Writer),
 //! generated at test time by scripts/capture-tests into the folder named by ISOTP_CAPTURE_CORPUS: every
 //! reader must return exactly the frames the generator sent, with their times and channels.
 //!
@@ -90,6 +91,9 @@ fn python_can_files_decode_to_the_frames_sent() {
         ("corpus-uncompressed.blf", &all, Format::Blf),
         ("corpus-split.blf", &all, Format::Blf),
         ("corpus.trc", &classic, Format::Trc),
+        ("corpus.mf4", &all, Format::Mf4),
+        ("corpus-deflate.mf4", &all, Format::Mf4),
+        ("corpus-uncompressed.mf4", &all, Format::Mf4),
     ] {
         let path = dir.join(file);
         if file == "corpus-relative.asc" && !path.exists() {
@@ -110,5 +114,5 @@ fn python_can_files_decode_to_the_frames_sent() {
         println!("PASS {file}: {} frames", got.len());
         checked += 1;
     }
-    assert!(checked >= 7);
+    assert!(checked >= 10);
 }
