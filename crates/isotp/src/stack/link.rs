@@ -182,7 +182,11 @@ impl Link {
 
     /// What is left of a receive timeout of `timeout` asked for now, once this link's
     /// transmission has ended (see [`recv`](Link::recv)); waits for that end, or for a message.
+    /// A zero timeout is a poll: it never waits.
     fn timeout_after_transmission(&self, timeout: Duration) -> Duration {
+        if timeout.is_zero() {
+            return timeout;
+        }
         let Some(ends) = self.transmission_in_progress() else {
             return timeout;
         };

@@ -582,3 +582,21 @@ fn ignored_frames_are_reported_when_asked() {
         .recv_timeout(Duration::from_millis(200))
         .is_err());
 }
+
+#[test]
+fn a_zero_timeout_polls_even_while_the_link_transmits() {
+    // Nobody answers the first frame: the link transmits (waits for a flow control) for N_Bs.
+    let bus = VirtualBus::new();
+    let address = Address::normal_11(0x7E0, 0x7E8).unwrap();
+    let tester = Stack::new(bus.attach(), address, Config::default()).unwrap();
+    tester.send(&payload(100)).unwrap();
+    assert!(tester.transmitting());
+    let started = Instant::now();
+    assert_eq!(tester.recv(Some(Duration::ZERO)).unwrap(), None);
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "a poll waited {:?} for the transmission to end",
+        started.elapsed()
+    );
+    assert!(tester.transmitting());
+}
