@@ -7,7 +7,6 @@ use std::time::Instant as StdInstant;
 use isotp::core::{CanId, Endpoint, Event, Frame, Instant};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyTuple};
-use pyo3::IntoPyObjectExt;
 
 use crate::address::{target, NativeAddress};
 use crate::config::config_from;
@@ -161,34 +160,6 @@ impl Engine {
             .map_err(send_error)
     }
 
-    /// Feeds one received CAN frame. Returns False when the frame cannot be a CAN frame at all
-    /// (bad id or length), which the engine never sees.
-    #[pyo3(signature = (arbitration_id, is_extended_id, data, is_fd=false, bitrate_switch=false))]
-    fn handle_frame(
-        &mut self,
-        arbitration_id: u32,
-        is_extended_id: bool,
-        data: &[u8],
-        is_fd: bool,
-        bitrate_switch: bool,
-    ) -> bool {
-        let now = self.now();
-        // can-isotp's CanMessage often leaves is_fd unset on frames longer than 8 bytes.
-        let is_fd = is_fd || data.len() > 8;
-        match frame_from(arbitration_id, is_extended_id, data, is_fd, bitrate_switch) {
-            Some(f) => {
-                self.ep.handle_frame(&f, now);
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Runs the timers that are due.
-    fn handle_timeout(&mut self) {
-        self.run_timers();
-    }
-
     /// Seconds until the engine needs `handle_timeout` or `poll_transmit` again (0 if due), None
     /// when it waits for nothing.
     fn next_deadline(&self) -> Option<f64> {
@@ -196,25 +167,6 @@ impl Engine {
         self.ep
             .poll_timeout()
             .map(|t| t.saturating_duration_since(now).as_secs_f64())
-    }
-
-    /// The next frame due now: (arbitration_id, is_extended_id, data, is_fd, bitrate_switch, dlc).
-    fn poll_transmit<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
-        let now = self.now();
-        match self.ep.poll_transmit(now) {
-            None => Ok(None),
-            Some(f) => Ok(Some(PyTuple::new(
-                py,
-                [
-                    f.id().raw().into_bound_py_any(py)?,
-                    f.id().is_extended().into_bound_py_any(py)?,
-                    PyBytes::new(py, f.data()).into_any(),
-                    f.is_fd().into_bound_py_any(py)?,
-                    f.is_brs().into_bound_py_any(py)?,
-                    f.dlc().into_bound_py_any(py)?,
-                ],
-            )?)),
-        }
     }
 
     /// The next event as a tuple: ("received", bytes, functional), ("observed", bytes, functional),
@@ -299,10 +251,5 @@ impl Engine {
 
     fn set_address(&mut self, address: &NativeAddress) {
         self.ep.set_address(address.inner)
-    }
-
-    /// Payload bytes of the largest single frame.
-    fn single_frame_capacity(&self) -> usize {
-        self.ep.single_frame_capacity()
     }
 }
