@@ -1,7 +1,7 @@
-//! The asc reader (and every writer after it) on any bytes: see `isotp::fuzzing::capture`.
+//! The asc reader (and every writer after it) on any bytes: see `isotp_capture::fuzzing::capture`.
 #![no_main]
 
-use isotp::capture::Format;
+use isotp_capture::Format;
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| isotp::fuzzing::capture(Format::Asc, data));
+fuzz_target!(|data: &[u8]| isotp_capture::fuzzing::capture(Format::Asc, data));

@@ -1,8 +1,8 @@
 //! The BLF reader, compressed and plain log containers (and every writer after it), on any bytes: see
-//! `isotp::fuzzing::capture`.
+//! `isotp_capture::fuzzing::capture`.
 #![no_main]
 
-use isotp::capture::Format;
+use isotp_capture::Format;
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| isotp::fuzzing::capture(Format::Blf, data));
+fuzz_target!(|data: &[u8]| isotp_capture::fuzzing::capture(Format::Blf, data));

@@ -201,11 +201,11 @@ pub struct ConvertArgs {
 
     /// The format of IN [default: by extension, else by content, else candump]
     #[arg(long, value_name = "candump|asc|blf|trc|pcapng|pcap")]
-    pub from: Option<isotp::capture::Format>,
+    pub from: Option<isotp_capture::Format>,
 
     /// The format of OUT [default: by extension]
     #[arg(long, value_name = "candump|asc|blf|pcapng|pcap")]
-    pub to: Option<isotp::capture::Format>,
+    pub to: Option<isotp_capture::Format>,
 
     /// Read and write the dates of ASC and BLF headers as UTC [default: local time, as Vector's
     /// tools write them]
@@ -334,7 +334,7 @@ pub struct SourceArgs {
         value_name = "candump|asc|blf|trc|pcapng|pcap",
         requires = "log"
     )]
-    pub log_format: Option<isotp::capture::Format>,
+    pub log_format: Option<isotp_capture::Format>,
 
     /// Read the dates of ASC and BLF headers as UTC [default: local time, as Vector's tools write
     /// them]
@@ -411,7 +411,7 @@ pub struct DumpArgs {
         value_name = "pcapng|pcap|candump|asc|blf",
         requires = "write"
     )]
-    pub write_format: Option<isotp::capture::Format>,
+    pub write_format: Option<isotp_capture::Format>,
 }
 
 /// `isotp sniff`.

@@ -8,6 +8,7 @@ mod hex;
 mod iface;
 mod link_options;
 mod logger;
+mod measure;
 mod message_format;
 mod output;
 mod source;

@@ -141,7 +141,7 @@ impl Stamper {
             TimeMode::AbsoluteDate => {
                 return format!(
                     "({}) ",
-                    isotp::capture::utc_text(std::time::Duration::from_micros(t.0))
+                    isotp_capture::utc_text(std::time::Duration::from_micros(t.0))
                 )
             }
             TimeMode::Delta => Timestamp(t.0.saturating_sub(last.0)),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use isotp::bus::CanBus;
-use isotp::capture::{self, Format, Zone};
+use isotp_capture::{Format, Zone};
 use isotp_core::Frame;
 
 use crate::cli::SourceArgs;
@@ -41,11 +41,11 @@ pub enum FrameSource {
     /// A recorded log.
     Log {
         /// The reader (boxed: it holds a record and its buffers' bookkeeping).
-        reader: Box<capture::Reader<Box<dyn BufRead>>>,
+        reader: Box<isotp_capture::Reader<Box<dyn BufRead>>>,
         /// Malformed records seen so far.
         malformed: u64,
         /// The names of the channels seen so far (a log names a few, many times).
-        names: Vec<(capture::Channel, Arc<str>)>,
+        names: Vec<(isotp_capture::Channel, Arc<str>)>,
     },
     /// A live bus.
     Live {
@@ -194,8 +194,8 @@ impl FrameSource {
 /// The name of `channel`, from `names` when it was seen before; the first [`MAX_NAMES`] channels
 /// are remembered.
 fn channel_name(
-    names: &mut Vec<(capture::Channel, Arc<str>)>,
-    channel: capture::Channel,
+    names: &mut Vec<(isotp_capture::Channel, Arc<str>)>,
+    channel: isotp_capture::Channel,
 ) -> Arc<str> {
     if let Some((_, name)) = names.iter().find(|(c, _)| *c == channel) {
         return name.clone();
@@ -228,7 +228,7 @@ pub fn open_log(
     path: &std::path::Path,
     format: Option<Format>,
     zone: Zone,
-) -> CliResult<capture::Reader<Box<dyn BufRead>>> {
+) -> CliResult<isotp_capture::Reader<Box<dyn BufRead>>> {
     let mut input: Box<dyn BufRead> = if path.as_os_str() == "-" {
         Box::new(BufReader::with_capacity(1 << 16, io::stdin()))
     } else {
@@ -248,14 +248,14 @@ pub fn open_log(
     let format = Format::detect(format, path, head);
     if format == Format::Mf4
         && path.as_os_str() != "-"
-        && capture::Format::sniff(head) == Some(Format::Mf4)
+        && isotp_capture::Format::sniff(head) == Some(Format::Mf4)
     {
         // Read in place: MF4 links are file offsets.
         let f = std::fs::File::open(path)
             .map_err(|e| CliError::usage(format!("cannot open log '{}': {e}", path.display())))?;
-        return capture::Reader::mf4_in_place(BufReader::with_capacity(1 << 16, f))
+        return isotp_capture::Reader::mf4_in_place(BufReader::with_capacity(1 << 16, f))
             .map_err(|e| CliError::usage(format!("{}: {e}", path.display())));
     }
-    capture::Reader::with_zone(input, format, zone)
+    isotp_capture::Reader::with_zone(input, format, zone)
         .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))
 }

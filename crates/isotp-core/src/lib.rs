@@ -14,6 +14,9 @@ mod endpoint;
 mod error;
 mod event;
 mod frame;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod link_layer;
 pub mod manual;
 pub mod monitor;

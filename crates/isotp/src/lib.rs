@@ -7,8 +7,6 @@
 struct ProjectReadme;
 
 pub mod bus;
-pub mod capture;
-pub mod conformance;
 pub mod discovery;
 // The bodies of the fuzz targets (fuzz/) and of their seeded tests: not part of the API.
 #[cfg(any(test, feature = "fuzzing"))]
@@ -16,7 +14,6 @@ pub mod discovery;
 pub mod fuzzing;
 #[cfg(all(target_os = "linux", feature = "socketcan"))]
 pub mod kernel;
-pub mod measure;
 
 pub use isotp_core as core;
 // The engine's vocabulary, so a driver user needs no second dependency.

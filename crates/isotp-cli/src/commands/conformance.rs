@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use isotp::conformance::{self, Dut, Measure, Options, RunError, TestResult, Value, Verdict};
+use isotp_conformance::{Dut, Measure, Options, RunError, TestResult, Value, Verdict};
 
 use crate::commands::send::require_iface;
 use crate::error::{CliError, CliResult};
@@ -74,7 +74,7 @@ pub struct ConformanceArgs {
 pub fn run(args: &ConformanceArgs, color: ColorChoice) -> CliResult {
     let mut out = Out::live();
     if args.list {
-        for (name, clause) in conformance::catalogue() {
+        for (name, clause) in isotp_conformance::catalogue() {
             out.line(&format!("{name:<34} ISO 15765-2:2016 {clause}"))?;
         }
         return out.flush();
@@ -109,7 +109,7 @@ pub fn run(args: &ConformanceArgs, color: ColorChoice) -> CliResult {
     let bus = iface::open(spec)?;
     let palette = Palette::for_stdout(color);
     let mut write_error = None;
-    let results = conformance::run_each(&*bus, &options, |r| {
+    let results = isotp_conformance::run_each(&*bus, &options, |r| {
         let line = if args.json { json(r) } else { row(r, &palette) };
         if let Err(e) = out.line(&line) {
             write_error.get_or_insert(e);
@@ -162,7 +162,7 @@ fn link_text(link: &isotp::LinkLayer) -> String {
 fn measured_text(m: &[Measure]) -> String {
     m.iter()
         .map(|m| match m.value {
-            Value::Time(d) => format!("{}={}", m.name, conformance::duration_text(d)),
+            Value::Time(d) => format!("{}={}", m.name, isotp_conformance::duration_text(d)),
             Value::Count(n) => format!("{}={n}", m.name),
         })
         .collect::<Vec<_>>()

@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::Path;
 
-use isotp::capture::{Format, Writer};
+use isotp_capture::{Format, Writer};
 use tempfile::NamedTempFile;
 
 use crate::cli::ConvertArgs;
@@ -98,7 +98,7 @@ pub fn run(args: &ConvertArgs) -> CliResult {
     Ok(())
 }
 
-fn write_failed(e: &isotp::capture::Error) -> CliError {
+fn write_failed(e: &isotp_capture::Error) -> CliError {
     if e.message.contains("Broken pipe") {
         return CliError::output(io::Error::from(io::ErrorKind::BrokenPipe));
     }

@@ -5,7 +5,7 @@ use std::io::{self, BufWriter};
 use std::path::Path;
 use std::time::Duration;
 
-use isotp::capture::{Channel, Format, Record, Writer};
+use isotp_capture::{Channel, Format, Record, Writer};
 use isotp_core::wire::{explain, AddressLength, FrameView, PciType};
 use isotp_core::{Address, CanId, Frame};
 
@@ -301,7 +301,7 @@ pub fn record(
             .map_err(|e| CliError::usage(format!("cannot create '{}': {e}", path.display())))?;
         Output::File(BufWriter::with_capacity(1 << 16, f))
     };
-    let failed = |e: isotp::capture::Error| {
+    let failed = |e: isotp_capture::Error| {
         if e.message.contains("Broken pipe") {
             CliError::output(io::Error::from(io::ErrorKind::BrokenPipe))
         } else {

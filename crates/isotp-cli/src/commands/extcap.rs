@@ -21,7 +21,7 @@ use crate::error::{CliError, CliResult};
 use crate::iface::{self, IfaceArg};
 use crate::link_options::AddressArgs;
 use crate::source::FrameSource;
-use isotp::capture::Format;
+use isotp_capture::Format;
 
 /// The interface whose bus is given by `--iface`.
 const GENERIC: &str = "isotp";

@@ -1,6 +1,6 @@
 //! `isotp hub`: the library's socketcand-compatible server of virtual CAN buses.
 
-use isotp::bus::socketcand::server::Hub;
+use isotp_hub::Hub;
 
 use crate::cli::HubArgs;
 use crate::error::{CliError, CliResult};

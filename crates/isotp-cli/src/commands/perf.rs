@@ -5,9 +5,9 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::measure::{self, Percentiles, Step};
 use indicatif::{ProgressBar, ProgressStyle};
 use isotp::bus::{CanBus, Direction, Tracer, VirtualBus};
-use isotp::measure::{self, Percentiles, Step};
 use isotp::{Stack, StackError};
 use isotp_core::{Address, CanId, Config};
 

@@ -268,7 +268,7 @@ fn isotpdump_and_isotpsniffer_options() {
 /// command timeout with exit 0, 1 or 2, never a panic, and convert leaves its input as it was.
 #[test]
 fn mutated_recordings_through_every_command() {
-    use isotp::fuzzing::{mutate, Rng};
+    use isotp_core::fuzzing::{mutate, Rng};
 
     let log = file("mut-src.log", LOG.as_bytes());
     let mut seeds = vec![(String::from("log"), LOG.as_bytes().to_vec())];

@@ -1,8 +1,8 @@
 //! `isotp request`, `isotp scan` and `isotp conformance` against the simulated vehicle and hostile
 //! nodes, through an in-process hub.
 
-use isotp::bus::socketcand::server::Hub;
 use isotp::bus::CanBus;
+use isotp_hub::Hub;
 
 use crate::common::isotp;
 

@@ -27,6 +27,7 @@ pub use fault::{FaultCounts, FaultInjector, Faults};
 pub use open::{open, InterfaceSpec, OpenError, DEFAULT_SLCAN_BITRATE, INTERFACE_SYNTAX};
 pub use trace::{Direction, Tracer};
 pub use virtual_bus::{VirtualBus, VirtualPort};
+pub use warning::LogThrottle;
 
 /// A CAN bus as a stack needs it: send a frame, receive one with a timeout, and be woken early.
 ///

@@ -6,17 +6,28 @@ use std::time::{Duration, Instant};
 /// Between two lines about one kind of event, at least this long.
 const QUIET: Duration = Duration::from_secs(5);
 
-/// Counts events of one kind and says when one should be logged.
+/// Counts events of one kind and says when one should be logged: the first at once, then at most
+/// one line every 5 s covering the events counted since, so a hostile peer or an error-frame storm
+/// cannot flood the log. Used by the backends and the `isotp-hub` server.
+///
+/// ```
+/// use isotp::bus::LogThrottle;
+///
+/// let mut refused = LogThrottle::default();
+/// assert_eq!(refused.note(), Some(1)); // log "1 frame refused"
+/// assert_eq!(refused.note(), None); // counted, logged with the next line
+/// assert_eq!(refused.unreported(), 1);
+/// ```
 #[derive(Debug, Default)]
-pub(crate) struct Warning {
+pub struct LogThrottle {
     /// Events since the last line.
     pending: u64,
     last: Option<Instant>,
 }
 
-impl Warning {
+impl LogThrottle {
     /// Counts an event; `Some(n)` when a line should be logged now, covering `n` events.
-    pub(crate) fn note(&mut self) -> Option<u64> {
+    pub fn note(&mut self) -> Option<u64> {
         self.pending += 1;
         let now = Instant::now();
         if self.last.is_some_and(|t| now.duration_since(t) < QUIET) {
@@ -27,8 +38,7 @@ impl Warning {
     }
 
     /// Events counted but not logged yet (for a summary when a client leaves).
-    #[cfg(any(test, feature = "socketcand-server"))]
-    pub(crate) fn unreported(&self) -> u64 {
+    pub fn unreported(&self) -> u64 {
         self.pending
     }
 }
@@ -39,7 +49,7 @@ mod tests {
 
     #[test]
     fn the_first_event_is_logged_and_the_rest_are_counted() {
-        let mut w = Warning::default();
+        let mut w = LogThrottle::default();
         assert_eq!(w.note(), Some(1));
         for _ in 0..999 {
             assert_eq!(w.note(), None);

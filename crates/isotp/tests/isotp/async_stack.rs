@@ -155,8 +155,8 @@ async fn tasks_read_flow_controls_and_consecutive_frames() {
 /// Over socketcand (the in-process hub and two TCP clients) tasks read their frames too.
 #[tokio::test(flavor = "current_thread")]
 async fn tasks_read_a_socketcand_bus_themselves() {
-    use isotp::bus::socketcand::server::Hub;
     use isotp::bus::socketcand::SocketcandBus;
+    use isotp_hub::Hub;
     let hub = Hub::bind("127.0.0.1:0").unwrap();
     let a = SocketcandBus::connect(hub.local_addr(), "vcan0").unwrap();
     let b = SocketcandBus::connect(hub.local_addr(), "vcan0").unwrap();
@@ -209,8 +209,8 @@ async fn timers_are_kept_while_tasks_watch_the_bus() {
 /// bus itself, so the close reaches it through `poll_recv`), instead of waiting forever.
 #[tokio::test(flavor = "current_thread")]
 async fn an_awaiting_task_learns_that_the_bus_closed() {
-    use isotp::bus::socketcand::server::Hub;
     use isotp::bus::socketcand::SocketcandBus;
+    use isotp_hub::Hub;
     let hub = Hub::bind("127.0.0.1:0").unwrap();
     let bus = SocketcandBus::connect(hub.local_addr(), "vcan0").unwrap();
     let a = AsyncStack::new(

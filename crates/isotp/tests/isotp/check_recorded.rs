@@ -5,8 +5,8 @@ use std::io::Cursor;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use isotp::bus::{CanBus, VirtualBus};
-use isotp::capture::{Channel, ChannelName, Format, Reader, Record, Writer};
 use isotp::{Address, Config, Stack};
+use isotp_capture::{Channel, ChannelName, Format, Reader, Record, Writer};
 use isotp_core::monitor::check::{CheckConfig, Checker};
 use isotp_core::monitor::Discovery;
 use isotp_core::wire::StMin;

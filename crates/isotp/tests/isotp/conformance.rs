@@ -1,4 +1,4 @@
-//! `isotp::conformance` against DUTs on the virtual bus: our own Stack as an echo passes every
+//! `isotp_conformance` against DUTs on the virtual bus: our own Stack as an echo passes every
 //! test, classic and CAN FD; deliberately broken DUTs get the failing verdicts they deserve.
 
 use std::collections::BTreeMap;
@@ -6,8 +6,8 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use isotp::bus::{CanBus, VirtualBus};
-use isotp::conformance::{self, Dut, Options, TestResult, Verdict};
 use isotp::{Address, Config, Frame, LinkLayer, Stack};
+use isotp_conformance::{Dut, Options, TestResult, Verdict};
 
 use crate::worker::Worker;
 
@@ -49,8 +49,8 @@ fn echo_config(link: LinkLayer) -> Config {
 fn our_echo_passes_every_classic_test() {
     let bus = VirtualBus::new();
     let _dut = echo_dut(bus.attach(), echo_config(LinkLayer::classic()));
-    let results = conformance::run(&bus.attach(), &options(LinkLayer::classic())).unwrap();
-    assert_eq!(results.len(), conformance::catalogue().len());
+    let results = isotp_conformance::run(&bus.attach(), &options(LinkLayer::classic())).unwrap();
+    assert_eq!(results.len(), isotp_conformance::catalogue().len());
     for r in &results {
         let expected = if r.name.starts_with("fd.") {
             Verdict::Skip
@@ -66,7 +66,7 @@ fn our_echo_passes_every_fd_test() {
     let bus = VirtualBus::new();
     let link = LinkLayer::fd(64, true);
     let _dut = echo_dut(bus.attach(), echo_config(link));
-    let results = conformance::run(&bus.attach(), &options(link)).unwrap();
+    let results = isotp_conformance::run(&bus.attach(), &options(link)).unwrap();
     for r in &results {
         assert_eq!(r.verdict, Verdict::Pass, "{}: {}", r.name, r.detail);
     }
@@ -82,7 +82,7 @@ fn a_dut_that_ignores_stmin_and_wait_fails_those_tests() {
     let mut o = options(LinkLayer::classic());
     o.only = Some("tx.".into());
     o.stmin_trials = 3; // a real violation shows in every trial
-    let v = verdicts(&conformance::run(&bus.attach(), &o).unwrap());
+    let v = verdicts(&isotp_conformance::run(&bus.attach(), &o).unwrap());
     assert_eq!(v["tx.stmin"].0, Verdict::Fail, "{:?}", v["tx.stmin"]);
     assert_eq!(
         v["tx.stmin_reserved"].0,
@@ -127,7 +127,7 @@ fn a_dut_that_takes_an_escaped_single_frame_in_8_bytes_fails() {
     let dut = start_naive_sf_echo(&bus);
     let mut o = options(LinkLayer::classic());
     o.only = Some("rx.escaped_single_frame_classic".into());
-    let v = verdicts(&conformance::run(&bus.attach(), &o).unwrap());
+    let v = verdicts(&isotp_conformance::run(&bus.attach(), &o).unwrap());
     drop(dut);
     let (verdict, detail) = &v["rx.escaped_single_frame_classic"];
     assert_eq!(*verdict, Verdict::Fail, "{detail}");
@@ -140,7 +140,7 @@ fn no_dut_fails_rather_than_passes() {
     let mut o = options(LinkLayer::classic());
     o.only = Some("rx.single_frame".into());
     o.response_timeout = Duration::from_millis(100);
-    let results = conformance::run(&bus.attach(), &o).unwrap();
+    let results = isotp_conformance::run(&bus.attach(), &o).unwrap();
     assert!(
         results.iter().all(|r| r.verdict == Verdict::Fail),
         "{results:?}"
@@ -152,7 +152,7 @@ fn an_unknown_prefix_is_an_error() {
     let bus = VirtualBus::new();
     let mut o = options(LinkLayer::classic());
     o.only = Some("nope".into());
-    assert!(conformance::run(&bus.attach(), &o).is_err());
+    assert!(isotp_conformance::run(&bus.attach(), &o).is_err());
 }
 
 /// A diagnostic server on `bus`: `22 F1 90` gets a positive answer of `answer_len` bytes, anything
@@ -195,7 +195,7 @@ fn uds_options() -> Options {
 fn an_ecu_with_a_long_answer_passes_every_test() {
     let bus = VirtualBus::new();
     let _ecu = start_ecu(&bus, 200);
-    let results = conformance::run(&bus.attach(), &uds_options()).unwrap();
+    let results = isotp_conformance::run(&bus.attach(), &uds_options()).unwrap();
     for r in &results {
         // rx.block_size: the ECU asks for BS 0, so there are no blocks to judge.
         let expected = if r.name.starts_with("fd.") || r.name == "rx.block_size" {
@@ -213,7 +213,7 @@ fn an_ecu_with_a_short_answer_skips_what_needs_a_long_one() {
     let _ecu = start_ecu(&bus, 20); // an FF and 2 CFs
     let mut o = uds_options();
     o.only = Some("tx.sequence_numbers".into());
-    let v = verdicts(&conformance::run(&bus.attach(), &o).unwrap());
+    let v = verdicts(&isotp_conformance::run(&bus.attach(), &o).unwrap());
     let (verdict, detail) = &v["tx.sequence_numbers"];
     assert_eq!(*verdict, Verdict::Skip, "{detail}");
     assert!(detail.contains("2 consecutive frames"), "{detail}");
@@ -227,7 +227,7 @@ fn a_dut_that_takes_any_length_fails_the_overflow_test() {
     let _dut = echo_dut(bus.attach(), config);
     let mut o = options(LinkLayer::classic());
     o.only = Some("rx.overflow".into());
-    let v = verdicts(&conformance::run(&bus.attach(), &o).unwrap());
+    let v = verdicts(&isotp_conformance::run(&bus.attach(), &o).unwrap());
     let (verdict, detail) = &v["rx.overflow"];
     assert_eq!(*verdict, Verdict::Fail, "{detail}");
     assert!(detail.contains("ContinueToSend"), "{detail}");

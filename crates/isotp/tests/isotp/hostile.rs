@@ -6,9 +6,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use isotp::bus::{BusError, CanBus, Capabilities, VirtualBus, VirtualPort};
-use isotp::conformance::{self, Dut, Options, TestResult, Value, Verdict};
 use isotp::discovery::{FunctionalRequest, Scan, ANSWERS_ANYTHING_AFTER};
 use isotp::{Address, CanId, Config, Frame, Stack};
+use isotp_conformance::{Dut, Options, TestResult, Value, Verdict};
 
 use crate::worker::Worker;
 
@@ -134,7 +134,7 @@ fn conformance_options(only: &str) -> Options {
 /// The result of the test `options.only` names (a prefix that may select others too).
 fn only_result(bus: &VirtualBus, options: &Options) -> TestResult {
     let name = options.only.as_deref().unwrap();
-    let results = conformance::run(&bus.attach(), options).unwrap();
+    let results = isotp_conformance::run(&bus.attach(), options).unwrap();
     results
         .into_iter()
         .find(|r| r.name == name)
@@ -366,11 +366,11 @@ fn reaction_times_are_measured_from_when_the_testers_frame_went_out() {
             Value::Count(_) => panic!("{name} is a count"),
         }
     };
-    let results = conformance::run(&tester, &o).unwrap();
+    let results = isotp_conformance::run(&tester, &o).unwrap();
     // The DUT answered before `send` returned: measured from the return, N_Br was 0.
     assert!(time(&results, "n_br_max") > Duration::ZERO, "{results:?}");
     o.only = Some("tx.n_cs".into());
-    let results = conformance::run(&tester, &o).unwrap();
+    let results = isotp_conformance::run(&tester, &o).unwrap();
     assert!(
         time(&results, "first_cf_after_fc") > Duration::ZERO,
         "{results:?}"
@@ -489,7 +489,7 @@ fn random_answers_end_every_discovery_and_conformance_run_in_time() {
         o.n_timeout = Duration::from_millis(200);
         o.silence = Duration::from_millis(50);
         o.test_limit = Duration::from_secs(2);
-        let results = conformance::run(&tester, &o).unwrap();
+        let results = isotp_conformance::run(&tester, &o).unwrap();
         assert!(!results.is_empty(), "seed {seed}");
         // Not a timing assertion: the bound only tells a hang from the limits on a loaded machine.
         assert!(

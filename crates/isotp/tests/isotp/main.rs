@@ -11,8 +11,6 @@ mod conformance;
 mod discovery;
 mod drivers;
 mod hostile;
-#[cfg(feature = "socketcand-server")]
-mod hub_server;
 mod lead;
 mod node;
 #[cfg(all(unix, feature = "serial"))]

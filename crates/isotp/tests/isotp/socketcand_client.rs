@@ -315,7 +315,6 @@ fn nothing_listening_and_bad_channels_are_clear_errors() {
 
 /// A proxy between one client and a socketcand server that slips `errors` `< error ... >` messages
 /// (bus error frames) into the server's stream, about 20 after each message once raw mode is on.
-#[cfg(feature = "socketcand-server")]
 fn error_storm_proxy(server: SocketAddr, errors: usize) -> (SocketAddr, JoinHandle<usize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
@@ -366,10 +365,9 @@ fn error_storm_proxy(server: SocketAddr, errors: usize) -> (SocketAddr, JoinHand
 /// arrive among the 4095-byte transfer's frames; the transfer completes, every error is counted,
 /// and the time is printed against a clean run (a figure, not a bound).
 #[test]
-#[cfg(feature = "socketcand-server")]
 fn a_transfer_completes_through_ten_thousand_error_messages() {
-    use isotp::bus::socketcand::server::Hub;
     use isotp::{Address, Config, Stack};
+    use isotp_hub::Hub;
     let hub = Hub::bind("127.0.0.1:0").unwrap();
     let address = Address::normal_11(0x7E0, 0x7E8).unwrap();
     let data: Vec<u8> = (0..4095u32).map(|i| (i * 7) as u8).collect();

@@ -1,4 +1,4 @@
-//! `isotp::conformance` against the kernel's CAN_ISOTP as an echo peer on vcan0, classic CAN and
+//! `isotp_conformance` against the kernel's CAN_ISOTP as an echo peer on vcan0, classic CAN and
 //! CAN FD, asserting the verdict each test deserves.
 
 use std::io;
@@ -8,9 +8,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use isotp::bus::socketcan::{from_can_any_frame, SocketCanBus};
 use isotp::bus::{BusError, CanBus, Capabilities};
-use isotp::conformance::{self, Dut, Options, Verdict};
 use isotp::kernel::KernelOptions;
 use isotp::{Address, CanId, Frame, LinkLayer, StMin};
+use isotp_conformance::{Dut, Options, Verdict};
 use socketcan::{CanFdSocket, Socket, SocketOptions};
 
 use super::{bus, kernel, next_ids, CaseResult, IFACE};
@@ -132,7 +132,7 @@ pub(super) fn kernel_echo(link: LinkLayer) -> CaseResult {
     // clock reads and still judge every STmin from 500 us up.
     options.tolerance = Duration::from_micros(200);
     let raw = StampedBus::open()?;
-    let results = conformance::run_each(&raw, &options, |r| {
+    let results = isotp_conformance::run_each(&raw, &options, |r| {
         let measured: Vec<String> = r
             .measured
             .iter()

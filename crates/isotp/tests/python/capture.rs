@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use isotp::capture::{Channel, Format, Reader, Record};
+use isotp_capture::{Channel, Format, Reader, Record};
 
 fn corpus() -> PathBuf {
     PathBuf::from(std::env::var_os("ISOTP_CAPTURE_CORPUS").expect(
@@ -56,7 +56,7 @@ fn channel_number(c: Channel) -> u16 {
     }
 }
 
-fn read(path: &Path) -> (Vec<String>, isotp::capture::Skipped) {
+fn read(path: &Path) -> (Vec<String>, isotp_capture::Skipped) {
     let mut reader = Reader::open(path, None).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let got = reader
         .by_ref()

@@ -1,4 +1,4 @@
-//! `isotp::conformance` against python can-isotp 2.0.7 as an echo peer (`interop/echo.py`, on
+//! `isotp_conformance` against python can-isotp 2.0.7 as an echo peer (`interop/echo.py`, on
 //! python-can's socketcand interface through our hub), asserting the verdict each test deserves.
 //!
 //! Ignored by a plain `cargo test`; `scripts/interop-tests` runs it with `--include-ignored` and
@@ -9,9 +9,9 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use isotp::bus::socketcand::server::Hub;
-use isotp::conformance::{self, Dut, Options, Verdict};
 use isotp::Address;
+use isotp_conformance::{Dut, Options, Verdict};
+use isotp_hub::Hub;
 
 use crate::python;
 
@@ -81,7 +81,7 @@ fn can_isotp_echo_gets_the_verdicts_it_deserves() {
     // every trial.
     options.stmin_trials = 3;
     let port = hub.attach("conformance").unwrap();
-    let results = conformance::run_each(&port, &options, |r| {
+    let results = isotp_conformance::run_each(&port, &options, |r| {
         println!(
             "{:<34} {:<4} {} {:?}",
             r.name, r.verdict, r.detail, r.measured

@@ -9,9 +9,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use isotp::bus::socketcand::server::Hub;
 use isotp::discovery::{Answer, FunctionalRequest, Scan};
 use isotp::wire::{FlowStatus, StMin};
+use isotp_hub::Hub;
 
 use crate::python;
 

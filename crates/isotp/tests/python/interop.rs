@@ -20,10 +20,10 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use isotp::bus::socketcand::server::Hub;
 use isotp::bus::CanBus;
 use isotp::{Address, AddressingMode, Config, PaddingCheck, ProtocolError, Stack, StackError};
 use isotp_core::wire::StMin;
+use isotp_hub::Hub;
 
 use crate::{python, CAN_ISOTP_VERSION, PYTHON_ENV};
 

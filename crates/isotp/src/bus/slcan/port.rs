@@ -82,7 +82,7 @@ struct Shared {
     rejected: AtomicU64,
     /// Error frames (`e` lines) received, and their rate-limited log line.
     bus_errors: AtomicU64,
-    bus_error_log: Mutex<crate::bus::warning::Warning>,
+    bus_error_log: Mutex<crate::bus::LogThrottle>,
 }
 
 /// A CAN bus on an SLCAN (Lawicel protocol) adapter: CANable, CANtact, USBtin, Lawicel CANUSB and

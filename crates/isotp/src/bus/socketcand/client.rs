@@ -24,11 +24,11 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 struct Shared {
     stopping: AtomicBool,
     errors: AtomicU64,
-    error_log: std::sync::Mutex<crate::bus::warning::Warning>,
+    error_log: std::sync::Mutex<crate::bus::LogThrottle>,
 }
 
 /// A CAN bus reached through a [socketcand](https://github.com/linux-can/socketcand) server (or
-/// [`isotp hub`](super::server::Hub)) over TCP, in socketcand's raw mode.
+/// `isotp hub`, the `isotp-hub` crate) over TCP, in socketcand's raw mode.
 ///
 /// The connection handshake is the one python-can's `socketcand` interface performs: the server
 /// greets with `< hi >`, the client sends `< open CHANNEL >` and `< rawmode >`, each answered with

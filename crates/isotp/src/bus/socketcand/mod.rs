@@ -2,7 +2,7 @@
 //!
 //! [socketcand](https://github.com/linux-can/socketcand) serves the SocketCAN interfaces of a Linux
 //! machine over TCP; python-can's `socketcand` interface and many tools speak it. This module has
-//! the client, [`SocketcandBus`]; `server::Hub` (feature `socketcand-server`) is a
+//! the client, [`SocketcandBus`], and the wire format, [`protocol`]; the `isotp-hub` crate is a
 //! server that holds virtual buses.
 //!
 //! The parts of the protocol used here (raw mode):
@@ -23,9 +23,7 @@
 //! LEN is decimal (as socketcand reads it; python-can writes hex, the same for classic frames).
 
 mod client;
-pub(crate) mod protocol;
-#[cfg(feature = "socketcand-server")]
-pub mod server;
+pub mod protocol;
 
 pub use client::{SocketcandBus, DEFAULT_CONNECT_TIMEOUT};
 

@@ -1,6 +1,5 @@
 //! The socketcand ASCII protocol: splitting a TCP byte stream into `< ... >` messages, parsing them,
-//! and formatting the messages this crate sends. Shared by the client ([`super::SocketcandBus`]) and
-//! the server (`server::Hub`).
+//! and formatting them. Shared by the client ([`super::SocketcandBus`]) and the `isotp-hub` server.
 //!
 //! Everything here is total: any input gives a value or a [`ParseError`], never a panic, and the
 //! [`Framer`] never holds more than [`MAX_MESSAGE_LEN`] bytes.
@@ -14,17 +13,16 @@ use isotp_core::{CanId, Frame};
 
 /// Longest message accepted, `<` and `>` included. The longest legitimate one, an `fdsend` of 64
 /// bytes written with a space before each byte, is about 230 characters.
-pub(crate) const MAX_MESSAGE_LEN: usize = 512;
+pub const MAX_MESSAGE_LEN: usize = 512;
 
 /// `canfd_frame.flags` bits as socketcand writes them in `fdframe`/`fdsend`.
-pub(crate) const CANFD_BRS: u8 = 0x01;
+pub const CANFD_BRS: u8 = 0x01;
 /// Set by the kernel on every CAN FD frame it hands out; ignored on input.
-#[cfg_attr(not(feature = "socketcand-server"), allow(dead_code))]
-pub(crate) const CANFD_FDF: u8 = 0x04;
+pub const CANFD_FDF: u8 = 0x04;
 
 /// One piece of the incoming byte stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Chunk {
+pub enum Chunk {
     /// A complete `< ... >` message (brackets included).
     Message(String),
     /// This many bytes outside any message were skipped (whitespace between messages is not counted).
@@ -38,7 +36,7 @@ pub(crate) enum Chunk {
 /// Splits a byte stream into `< ... >` messages, whatever the TCP segmentation: several messages in
 /// one read, a message split across reads, junk between messages.
 #[derive(Debug, Default)]
-pub(crate) struct Framer {
+pub struct Framer {
     buf: Vec<u8>,
     in_message: bool,
     /// Bytes dropped from the message being skipped for length.
@@ -47,17 +45,17 @@ pub(crate) struct Framer {
 
 impl Framer {
     /// A framer with nothing buffered.
-    pub(crate) fn new() -> Framer {
+    pub fn new() -> Framer {
         Framer::default()
     }
 
     /// True when part of a message is buffered.
-    pub(crate) fn is_mid_message(&self) -> bool {
+    pub fn is_mid_message(&self) -> bool {
         self.in_message
     }
 
     /// Feeds bytes; appends what they complete to `out`.
-    pub(crate) fn push(&mut self, data: &[u8], out: &mut VecDeque<Chunk>) {
+    pub fn push(&mut self, data: &[u8], out: &mut VecDeque<Chunk>) {
         let mut junk = 0usize;
         for &b in data {
             if let Some(dropped) = self.overflow.as_mut() {
@@ -118,7 +116,7 @@ impl Framer {
 
 /// A parsed socketcand message (in either direction).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Message {
+pub enum Message {
     /// `< hi >`: the server's greeting.
     Hi,
     /// `< ok >`: a command succeeded.
@@ -145,14 +143,14 @@ pub(crate) enum Message {
 /// Why a message could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
-pub(crate) struct ParseError(pub(crate) String);
+pub struct ParseError(String);
 
 fn err<T>(msg: impl Into<String>) -> Result<T, ParseError> {
     Err(ParseError(msg.into()))
 }
 
 /// Parses one message as returned by [`Framer`] (`<` ... `>`, spaces inside optional at the ends).
-pub(crate) fn parse(message: &str) -> Result<Message, ParseError> {
+pub fn parse(message: &str) -> Result<Message, ParseError> {
     let inner = message
         .strip_prefix('<')
         .and_then(|m| m.strip_suffix('>'))
@@ -213,7 +211,7 @@ fn hex_u32(s: &str, what: &str) -> Result<u32, ParseError> {
 
 /// A CAN id by the core's digit rule ([`isotp_core::candump`]): socketcand writes `%03X` (11-bit) and
 /// `%08X` (29-bit); up to 3 digits are 11-bit, 4 to 8 digits 29-bit.
-pub(crate) fn parse_id(s: &str) -> Result<CanId, ParseError> {
+pub fn parse_id(s: &str) -> Result<CanId, ParseError> {
     if s.starts_with("0x") || s.starts_with("0X") {
         return err(format!("CAN id `{s}`: socketcand writes bare hex digits"));
     }
@@ -345,8 +343,7 @@ fn push_id(out: &mut String, id: CanId) {
 /// A frame as a server reports it, exactly as socketcand writes it: `< frame 123 23.424242 11223344 >`
 /// (an empty frame has two spaces before `>`, which python-can's parser needs), or
 /// `< fdframe 123 05 23.424242 1122... >` for CAN FD (flags: 0x01 BRS, 0x04 FDF).
-#[cfg_attr(not(feature = "socketcand-server"), allow(dead_code))]
-pub(crate) fn format_frame(frame: &Frame, since_epoch: Duration) -> String {
+pub fn format_frame(frame: &Frame, since_epoch: Duration) -> String {
     let mut s = String::with_capacity(40 + 2 * frame.len());
     if frame.is_fd() {
         s.push_str("< fdframe ");
@@ -372,7 +369,7 @@ pub(crate) fn format_frame(frame: &Frame, since_epoch: Duration) -> String {
 
 /// A frame to transmit: `< send 123 3 11 22 33 >` (LEN decimal), or
 /// `< fdsend 123 1 12 11 22 ... >` for CAN FD (FLAGS hex, 0x01 = BRS), as socketcand reads them.
-pub(crate) fn format_send(frame: &Frame) -> String {
+pub fn format_send(frame: &Frame) -> String {
     let mut s = String::with_capacity(24 + 3 * frame.len());
     if frame.is_fd() {
         s.push_str("< fdsend ");
@@ -393,7 +390,7 @@ pub(crate) fn format_send(frame: &Frame) -> String {
 
 /// True when `name` can be a socketcand bus name: 1 to 64 printable ASCII characters without spaces,
 /// `<` or `>`. Returns why not otherwise.
-pub(crate) fn check_bus_name(name: &str) -> Result<(), String> {
+pub fn check_bus_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("the bus name is empty".into());
     }

@@ -5,10 +5,10 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use isotp::bus::socketcand::server::{Hub, HubConfig};
 use isotp::bus::socketcand::SocketcandBus;
 use isotp::bus::CanBus;
 use isotp::{CanId, Frame};
+use isotp_hub::{Hub, HubConfig};
 
 const T: Option<Duration> = Some(Duration::from_secs(2));
 

@@ -12,7 +12,7 @@ use chrono::{LocalResult, Offset, TimeZone as _};
 /// ```
 /// use std::io::Cursor;
 /// use std::time::Duration;
-/// use isotp::capture::{Channel, Format, Record, Writer, Zone};
+/// use isotp_capture::{Channel, Format, Record, Writer, Zone};
 ///
 /// let record = Record {
 ///     time: Duration::from_secs(1_700_000_000),

@@ -7,7 +7,7 @@
 //!     [--sizes 64,4095] [--block-sizes 0,8] [--messages 64=2000,4095=100] [--round-trips 2000]
 //! ```
 //!
-//! Both loops are `isotp::measure`'s, as in `isotp perf` and `cargo bench`.
+//! Both loops are `measure`'s, as in `isotp perf` and `cargo bench`.
 //!
 //! - Throughput: one thread sends `messages` messages of `size` bytes with `send_blocking`, another
 //!   receives them; the time runs from the first send until the last message is received. STmin 0,
@@ -15,11 +15,15 @@
 //! - Round trip: a 1-byte request from A (`send_blocking`), B echoes it as soon as it has it; the
 //!   time runs from A's send until A's `recv` returns. Median and 99th percentile over `round-trips`.
 
+// The loops of `isotp perf`, shared with it (the CLI's harness, not a library API).
+#[path = "../src/measure.rs"]
+#[allow(dead_code, unused_imports)]
+mod measure;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use isotp::bus::VirtualBus;
-use isotp::measure;
 use isotp::{Address, Config, Stack};
 use isotp_core::wire::StMin;
 

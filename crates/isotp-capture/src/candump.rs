@@ -260,7 +260,7 @@ impl<W: Write> CandumpWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::Position;
+    use crate::Position;
     use isotp_core::CanId;
 
     fn frame(line: &str) -> (Duration, String, Frame) {

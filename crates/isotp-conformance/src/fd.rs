@@ -4,7 +4,7 @@ use isotp_core::wire::dlc;
 
 use super::tester::{reply_text, FcPlan, Reply, Tester};
 use super::{count, fail, pass, skip, Judgement, Measure, Test};
-use crate::bus::BusError;
+use isotp::bus::BusError;
 
 type Outcome = Result<Judgement, BusError>;
 

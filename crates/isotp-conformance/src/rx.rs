@@ -6,7 +6,7 @@ use isotp_core::wire::{FlowStatus, Pdu};
 
 use super::tester::{reply_text, sent_text, Mangle, Reply, Sent, Tester};
 use super::{count, fail, pass, skip, time, Judgement, Measure, Test};
-use crate::bus::BusError;
+use isotp::bus::BusError;
 
 type Outcome = Result<Judgement, BusError>;
 

@@ -8,8 +8,8 @@ use std::io::Cursor;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use isotp::capture::{Channel, ChannelName, Format, Reader, Record, Writer};
-use isotp::{CanId, Frame};
+use isotp_capture::{Channel, ChannelName, Format, Reader, Record, Writer};
+use isotp_core::{CanId, Frame};
 
 const FRAMES: usize = 1_000_000;
 

@@ -12,9 +12,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use isotp_core::Frame;
 
-use super::{HubError, HubInner, Warning};
-use crate::bus::socketcand::protocol::{self, Chunk, Framer, Message};
-use crate::bus::{CanBus, VirtualPort};
+use super::{HubError, HubInner, LogThrottle};
+use isotp::bus::socketcand::protocol::{self, Chunk, Framer, Message};
+use isotp::bus::{CanBus, VirtualPort};
 
 /// Pause after answering `< rawmode >` before the first frame is written. python-can's client reads
 /// that `< ok >` with one `recv` and fails unless it is alone, so frames must not arrive in the same
@@ -79,7 +79,7 @@ struct Session {
     /// In raw mode errors are logged, not answered (see [`Session::error`]).
     raw: bool,
     /// Bad input counted per kind: one log line per kind now and then, not one per command.
-    complaints: HashMap<&'static str, Warning>,
+    complaints: HashMap<&'static str, LogThrottle>,
 }
 
 pub(super) fn run(id: u64, stream: TcpStream, peer: String, inner: Arc<HubInner>) {

@@ -1,4 +1,11 @@
+#![deny(missing_docs)]
 //! Recorded CAN traffic: reading and writing the log formats that capture tools produce.
+//!
+//! It depends on `isotp-core` only (its [`Frame`](isotp_core::Frame) and
+//! [`CanId`](isotp_core::CanId)), so a log tool needs no driver, and a driver user builds no log
+//! format: the `isotp` crate's stacks and this crate meet in the `isotp` command (`sniff --log`,
+//! `check`, `convert`) and in the Python package's `isotp.capture`. Decoding the ISO-TP messages in a
+//! recording is `isotp-core`'s [`monitor`](isotp_core::monitor).
 //!
 //! | format | extension | read | write |
 //! | --- | --- | --- | --- |
@@ -23,7 +30,7 @@
 //! follow the other convention. TRC start times are UTC (as PEAK's and python-can's writers use).
 //!
 //! ```
-//! use isotp::capture::{Format, Reader, Writer};
+//! use isotp_capture::{Format, Reader, Writer};
 //!
 //! let log = "(1700000000.000000) can0 7E0#0322F190\n(1700000000.000450) can0 7E8##1037F2231\n";
 //! let mut reader = Reader::new(log.as_bytes(), Format::Candump)?;
@@ -35,14 +42,23 @@
 //! }
 //! let asc = String::from_utf8(writer.finish()?.into_inner()).unwrap();
 //! assert!(asc.contains("7E0             Rx   d 4 03 22 F1 90"));
-//! # Ok::<(), isotp::capture::Error>(())
+//! # Ok::<(), isotp_capture::Error>(())
 //! ```
+
+// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;
 
 mod asc;
 mod blf;
 mod candump;
 mod civil;
 mod error;
+// The body of the fuzz targets (fuzz/) and of their seeded test: not part of the API.
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 mod mf4;
 mod pcap;
 mod record;
@@ -157,7 +173,7 @@ impl Format {
     /// Guesses the format from the first bytes of a file; `None` when they look like none of them.
     ///
     /// ```
-    /// use isotp::capture::Format;
+    /// use isotp_capture::Format;
     /// assert_eq!(Format::sniff(b"LOGG\x90\0\0\0"), Some(Format::Blf));
     /// assert_eq!(Format::sniff(b"date Mon Nov 27 08:33:20.000 2023\n"), Some(Format::Asc));
     /// assert_eq!(Format::sniff(b";$FILEVERSION=2.1\n"), Some(Format::Trc));
@@ -218,7 +234,7 @@ impl Format {
     ///
     /// ```
     /// use std::path::Path;
-    /// use isotp::capture::Format;
+    /// use isotp_capture::Format;
     /// assert_eq!(Format::detect(None, Path::new("trace.BLF"), b""), Format::Blf);
     /// assert_eq!(Format::detect(None, Path::new("-"), b";$FILEVERSION=1.1\n"), Format::Trc);
     /// assert_eq!(Format::detect(Some(Format::Asc), Path::new("x.log"), b""), Format::Asc);
@@ -290,7 +306,7 @@ pub(crate) fn trim(mut s: &[u8]) -> &[u8] {
 ///
 /// ```
 /// use std::time::Duration;
-/// assert_eq!(isotp::capture::utc_text(Duration::from_secs(1_700_000_000)), "2023-11-14 22:13:20.000000");
+/// assert_eq!(isotp_capture::utc_text(Duration::from_secs(1_700_000_000)), "2023-11-14 22:13:20.000000");
 /// ```
 pub fn utc_text(time: std::time::Duration) -> String {
     let d = civil::DateTime::from_unix(time);
@@ -386,7 +402,7 @@ impl<R: BufRead> Reader<R> {
     /// here, with what it looks like.
     ///
     /// ```
-    /// use isotp::capture::{Format, Reader};
+    /// use isotp_capture::{Format, Reader};
     /// let err = Reader::new(&b"LOGG\x90\0\0\0"[..], Format::Asc).err().unwrap();
     /// assert!(err.to_string().contains("looks like a Vector BLF file"), "{err}");
     /// ```
@@ -425,12 +441,12 @@ impl<R: BufRead> Reader<R> {
     ///
     /// ```
     /// use std::io::{BufRead, Cursor};
-    /// use isotp::capture::{Format, Reader, Writer};
+    /// use isotp_capture::{Format, Reader, Writer};
     ///
     /// let mf4 = Writer::new(Cursor::new(Vec::new()), Format::Mf4)?.finish()?;
     /// let reader: Reader<Box<dyn BufRead>> = Reader::mf4_in_place(mf4)?;
     /// assert_eq!(reader.format(), Format::Mf4);
-    /// # Ok::<(), isotp::capture::Error>(())
+    /// # Ok::<(), isotp_capture::Error>(())
     /// ```
     pub fn mf4_in_place<S: std::io::Read + Seek + Send + 'static>(
         input: S,

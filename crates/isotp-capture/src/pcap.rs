@@ -778,7 +778,7 @@ impl<W: Write> PcapWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::ChannelName;
+    use crate::ChannelName;
 
     fn record(ns: u64, channel: Channel, direction: Option<Direction>, frame: &str) -> Record {
         Record {

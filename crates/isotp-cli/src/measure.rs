@@ -2,27 +2,13 @@
 //! round-trip run, and latency percentiles. One harness for `cargo bench`, `isotp perf` and the
 //! side-by-side comparison with can-isotp, so their figures mean the same thing.
 //!
-//! ```
-//! use isotp::measure::{self, Percentiles};
-//! use isotp::{bus::VirtualBus, Address, Config, Stack};
-//! use std::time::Duration;
-//!
-//! let bus = VirtualBus::new();
-//! let address = Address::normal_11(0x7E0, 0x7E8)?;
-//! let a = Stack::new(bus.attach(), address, Config::default())?;
-//! let b = Stack::new(bus.attach(), address.mirrored()?, Config::default())?;
-//! let timeout = Duration::from_secs(5);
-//! let echo = std::thread::spawn(move || measure::receive(&b, 1, 100, true, timeout, None, |_| {}));
-//! let run = measure::send(&a, 1, 100, true, timeout, |_| {})?;
-//! assert_eq!(echo.join().unwrap()?.corrupt, 0);
-//! let rtt = Percentiles::of(&run.round_trips).expect("100 samples");
-//! assert!(rtt.min <= rtt.p50 && rtt.p50 <= rtt.p99);
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
+//! The harness of the command, not a library API: `benches/stack_figures.rs` and
+//! `examples/compare_bench.rs` include this file, so that their figures and `isotp perf`'s come from
+//! the same loops.
 
 use std::time::{Duration, Instant};
 
-use crate::{Link, StackError};
+use isotp::{Link, StackError};
 
 /// The `seq`-th test payload of `size` bytes: byte k is `seq + k` (mod 256), so any corruption or
 /// reordering within a message shows.

@@ -1,12 +1,17 @@
-//! A socketcand-compatible server holding virtual CAN buses: `isotp hub` (feature
-//! `socketcand-server`).
+#![deny(missing_docs)]
+//! A socketcand-compatible server holding virtual CAN buses: the server behind the `isotp hub`
+//! command, as a library for tests and tools that embed it.
+//!
+//! It is an application of the `isotp` crate: its buses are `isotp`'s [`VirtualBus`]es and it
+//! speaks the socketcand wire format of [`isotp::bus::socketcand::protocol`], the one `isotp`'s
+//! client ([`SocketcandBus`](isotp::bus::socketcand::SocketcandBus)) speaks.
 //!
 //! [`Hub::bind`] listens on a TCP address. Each client is greeted with `< hi >`, opens a bus by
 //! name with `< open NAME >` (the bus is created on first use), switches to raw mode with
 //! `< rawmode >`, and from then on receives every frame other clients (and in-process ports from
 //! [`Hub::attach`]) send on that bus, as socketcand would. A client's own frames are not sent back to
 //! it. This is what python-can's `socketcand` interface needs, so python can-isotp, other machines and
-//! this crate's [`SocketcandBus`](super::SocketcandBus) can share a bus without
+//! `isotp`'s client can share a bus without
 //! SocketCAN.
 //!
 //! Each bus is a [`VirtualBus`]; each TCP client is a port on it with three threads (reading
@@ -21,7 +26,7 @@
 //!
 //! ```
 //! use isotp::bus::{CanBus, socketcand::SocketcandBus};
-//! use isotp::bus::socketcand::server::Hub;
+//! use isotp_hub::Hub;
 //! use isotp_core::{CanId, Frame};
 //! use std::time::Duration;
 //!
@@ -45,14 +50,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::bus::socketcand::protocol;
-use crate::bus::{VirtualBus, VirtualPort};
+use isotp::bus::socketcand::protocol;
+use isotp::bus::{LogThrottle, VirtualBus, VirtualPort};
 
 mod session;
 
-use crate::bus::warning::Warning;
-
-pub use super::DEFAULT_PORT;
+pub use isotp::bus::socketcand::DEFAULT_PORT;
 
 /// The address `isotp hub` listens on by default: `127.0.0.1:29536`.
 pub const DEFAULT_ADDR: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), DEFAULT_PORT);
@@ -177,7 +180,7 @@ pub(crate) struct HubInner {
     /// threads have finished.
     connected: AtomicUsize,
     /// Connections refused for [`HubConfig::max_clients`], for the rate-limited warning.
-    refused: Mutex<Warning>,
+    refused: Mutex<LogThrottle>,
     stopping: AtomicBool,
     next_client: AtomicU64,
 }
@@ -282,7 +285,7 @@ impl Hub {
             buses: Mutex::new(HashMap::new()),
             clients: Mutex::new(HashMap::new()),
             connected: AtomicUsize::new(0),
-            refused: Mutex::new(Warning::default()),
+            refused: Mutex::new(LogThrottle::default()),
             stopping: AtomicBool::new(false),
             next_client: AtomicU64::new(1),
         });
@@ -307,7 +310,7 @@ impl Hub {
     }
 
     /// A new in-process port on bus `name` (created if needed), sharing it with the TCP clients
-    /// that open the same name. It implements [`CanBus`](crate::bus::CanBus), so a stack can run
+    /// that open the same name. It implements [`CanBus`](isotp::bus::CanBus), so a stack can run
     /// on it.
     pub fn attach(&self, name: &str) -> Result<VirtualPort, HubError> {
         Ok(self.inner.bus(name)?.attach())

@@ -1,16 +1,20 @@
+#![deny(missing_docs)]
 //! Conformance tests of another node's ISO-TP: drive a device under test (DUT) over a raw
 //! [`CanBus`] with correct and deliberately wrong frames, and judge its reactions against
 //! ISO 15765-2:2016.
 //!
 //! Every test has a stable [name](TestResult::name), cites the [clause](TestResult::clause) it checks,
-//! and returns a [`Verdict`] with what it measured. Frames are built with [`crate::wire`]'s `emit`
+//! and returns a [`Verdict`] with what it measured. Frames are built with [`isotp::wire`]'s `emit`
 //! (a wrong frame is an emitted one with one field changed) and timed with
 //! [`CanBus::recv_timestamped`].
+//!
+//! It drives any bus of the `isotp` crate (SocketCAN, socketcand, SLCAN, the virtual bus) and builds
+//! on `isotp-core`'s wire format; the `isotp conformance` command is its front end.
 //!
 //! ```
 //! use std::time::Duration;
 //! use isotp::bus::VirtualBus;
-//! use isotp::conformance::{self, Dut, Options, Verdict};
+//! use isotp_conformance::{Dut, Options, Verdict};
 //! use isotp::{Address, Config, Stack};
 //!
 //! let bus = VirtualBus::new();
@@ -23,7 +27,7 @@
 //! });
 //! let mut options = Options::new(Address::normal_11(0x7E0, 0x7E8)?, Dut::Echo);
 //! options.only = Some("rx.single_frame".into());
-//! let results = conformance::run(&bus.attach(), &options)?;
+//! let results = isotp_conformance::run(&bus.attach(), &options)?;
 //! assert!(results.iter().all(|r| r.verdict == Verdict::Pass));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -38,7 +42,7 @@ use std::time::Duration;
 
 use isotp_core::{Address, LinkLayer};
 
-use crate::bus::{BusError, CanBus};
+use isotp::bus::{BusError, CanBus};
 use tester::Tester;
 
 /// What the device under test does with the messages it receives.

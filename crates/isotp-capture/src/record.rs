@@ -73,7 +73,7 @@ impl ChannelName {
     /// `None` for an empty name, one longer than [`ChannelName::MAX`] bytes, or one with white space.
     ///
     /// ```
-    /// use isotp::capture::ChannelName;
+    /// use isotp_capture::ChannelName;
     /// assert_eq!(ChannelName::new("vcan0").unwrap().as_str(), "vcan0");
     /// assert!(ChannelName::new("a-name-longer-than-15").is_none());
     /// ```
@@ -103,7 +103,7 @@ impl Channel {
     /// [`ChannelName::new`] refuses.
     ///
     /// ```
-    /// use isotp::capture::Channel;
+    /// use isotp_capture::Channel;
     /// assert_eq!(Channel::from_name("2"), Some(Channel::Number(2)));
     /// assert_eq!(Channel::from_name("vcan0").unwrap().to_string(), "vcan0");
     /// assert_eq!(Channel::from_name("0"), None);

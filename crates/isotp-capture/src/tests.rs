@@ -6,7 +6,8 @@ use std::time::Duration;
 use isotp_core::{CanId, Frame};
 
 use super::{Channel, Direction, Format, Reader, Record};
-use crate::fuzzing::{encode, sample, Rng};
+use crate::fuzzing::{encode, sample};
+use isotp_core::fuzzing::Rng;
 
 fn read_everything(bytes: &[u8], format: Format) -> Vec<Result<Record, super::Error>> {
     match Reader::new(bytes, format) {

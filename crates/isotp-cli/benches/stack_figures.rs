@@ -3,10 +3,15 @@
 //! `cargo bench -p isotp --bench stack_figures` prints one line per figure. These are measurements,
 //! not assertions: a noisy machine moves them.
 
+// The loops of `isotp perf`, shared with it (the CLI's harness, not a library API).
+#[path = "../src/measure.rs"]
+#[allow(dead_code, unused_imports)]
+mod measure;
+use measure::Percentiles;
+
 use std::time::{Duration, Instant};
 
 use isotp::bus::{CanBus, VirtualBus};
-use isotp::measure::{self, Percentiles};
 use isotp::{Address, Config, DriverOptions, Node, Stack};
 use isotp_core::wire::StMin;
 
@@ -29,7 +34,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
-/// Frames/s of 4095-byte messages for about two seconds, with `isotp::measure`'s loops.
+/// Frames/s of 4095-byte messages for about two seconds, with `measure`'s loops.
 fn throughput() {
     let (bus, a, b) = pair(Config::default());
     // Warm up, then as many messages as go in about two seconds.

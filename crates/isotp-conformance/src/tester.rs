@@ -9,7 +9,7 @@ use isotp_core::wire::{dlc, AddressLength, FlowStatus, Pdu, StMin};
 use isotp_core::{Address, CanId, Frame, TargetAddressType};
 
 use super::{Dut, Options};
-use crate::bus::{BusError, CanBus};
+use isotp::bus::{BusError, CanBus};
 
 /// A frame from the DUT with its capture time.
 pub(crate) struct Rx {

@@ -1319,7 +1319,7 @@ mod tests {
     use std::io::Cursor;
 
     use super::*;
-    use crate::capture::{ChannelName, ErrorKind, Format, Reader, Writer};
+    use crate::{ChannelName, ErrorKind, Format, Reader, Writer};
 
     fn records(n: usize) -> Vec<Record> {
         let ids = [

@@ -7,7 +7,7 @@ use isotp_core::wire::{FlowStatus, Pdu, StMin};
 
 use super::tester::{FcPlan, Received, Tester};
 use super::{count, duration_text, fail, pass, skip, time, Judgement, Measure, Test};
-use crate::bus::BusError;
+use isotp::bus::BusError;
 
 type Outcome = Result<Judgement, BusError>;
 

@@ -1,0 +1,92 @@
+//! The body of the capture fuzz targets in `fuzz/` (libFuzzer through cargo-fuzz) and of the
+//! seeded, time-bounded test below (`cargo test`, on stable), so that both runs check the same
+//! things; seeds for the readers' other tests.
+//!
+//! Built for tests and with the `fuzzing` feature only; not part of the API.
+
+use std::io::Cursor;
+use std::time::Duration;
+
+use isotp_core::{CanId, Frame};
+
+use crate::{Channel, Direction, Format, Reader, Record, Writer};
+
+/// A recording of `format`: read to the end (whatever the bytes: records or errors, never a panic,
+/// never more items than bytes), and what is read written in every writable format (errors allowed,
+/// panics not), candump text read back to the same frames.
+pub fn capture(format: Format, data: &[u8]) {
+    let Ok(reader) = Reader::new(data, format) else {
+        return;
+    };
+    let mut records = Vec::new();
+    let mut items = 0usize;
+    for item in reader {
+        items += 1;
+        assert!(items <= data.len() + 1, "{format}: more items than bytes");
+        if let Ok(record) = item {
+            records.push(record);
+        }
+    }
+    for out in Format::ALL.into_iter().filter(|f| f.is_writable()) {
+        let Ok(mut writer) = Writer::new(Cursor::new(Vec::new()), out) else {
+            continue;
+        };
+        let mut written = Vec::new();
+        for r in &records {
+            if writer.write(r).is_ok() {
+                written.push(r.frame);
+            }
+        }
+        let Ok(bytes) = writer.finish().map(Cursor::into_inner) else {
+            continue;
+        };
+        if out == Format::Candump {
+            let back: Vec<_> = Reader::new(&bytes[..], out)
+                .expect("candump text written here reads")
+                .map(|r| r.expect("candump text written here reads").frame)
+                .collect();
+            assert_eq!(back, written, "{format} to candump and back");
+        }
+    }
+}
+
+/// Records of every kind a recording holds (classic and CAN FD, 11- and 29-bit ids, channels 1-3,
+/// both directions), `n` of them: seeds for the readers, written by [`encode`].
+pub fn sample(n: u32) -> Vec<Record> {
+    let mut out = Vec::new();
+    let mut time = Duration::from_secs(1_700_000_000);
+    for i in 0..n {
+        time += Duration::from_micros(u64::from(i % 7) * 113 + 50);
+        let id = |raw, extended| CanId::new(raw, extended).expect("valid ids");
+        let frame = match i % 4 {
+            0 => Frame::new(id(0x7E0, false), &[0x02, 0x10, i as u8]),
+            1 => Frame::new(id(0x18DA_F110, true), &[0x21; 8]),
+            2 => Frame::new_fd(id(0x7E8, false), &[i as u8; 64], true),
+            _ => Frame::new_fd(id(0x456, true), &[7; 12], false),
+        }
+        .expect("valid frames");
+        out.push(Record {
+            time,
+            channel: Channel::Number(1 + (i % 3) as u16),
+            direction: Some(if i % 2 == 0 {
+                Direction::Rx
+            } else {
+                Direction::Tx
+            }),
+            frame,
+        });
+    }
+    out
+}
+
+/// `records` written in `format` (a writable one).
+pub fn encode(records: &[Record], format: Format) -> Vec<u8> {
+    let mut w = Writer::new(Cursor::new(Vec::new()), format).expect("a writable format");
+    for r in records {
+        w.write(r).expect("writing to memory");
+    }
+    w.finish().expect("writing to memory").into_inner()
+}
+
+#[cfg(test)]
+mod tests;
