@@ -1,5 +1,5 @@
 //! `isotp.capture`'s native half: recorded logs read, reassembled and checked by the Rust crates
-//! (the readers of `isotp::capture`, `isotp_core`'s monitor, checker and UDS timing), handed to
+//! (the readers of `isotp_capture`, `isotp_core`'s monitor, checker and UDS timing), handed to
 //! Python as plain tuples that python/isotp/capture.py turns into its record types.
 //!
 //! The file is read and judged with the GIL released; only the conversion to Python objects
@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use isotp::capture::{Channel, Direction, Format, Reader};
+use isotp_capture::{Channel, Direction, Format, Reader};
 use isotp::core::monitor::check::{CheckConfig, Checker, Finding};
 use isotp::core::monitor::{Discovery, Monitor, MonitorEvent, Party};
 use isotp::core::uds::{
@@ -53,7 +53,7 @@ fn discovery_of(name: &str) -> PyResult<Discovery> {
 fn each_record(
     path: &str,
     format: Option<Format>,
-    mut f: impl FnMut(&isotp::capture::Record),
+    mut f: impl FnMut(&isotp_capture::Record),
 ) -> Result<(), (bool, String)> {
     let mut reader = Reader::open(Path::new(path), format)
         .map_err(|e| (true, format!("cannot open log '{path}': {e}")))?;
