@@ -10,7 +10,7 @@
 //! filters (a case runs when its name contains one of them); `--list` only lists the cases.
 
 //!
-//! Linux only (like the `kernel-tests` feature that builds it).
+//! Linux only (it needs the `socketcan` feature); `cargo test` leaves it out (`test = false`).
 
 use std::fmt::Write as _;
 use std::io::Write as _;
