@@ -31,10 +31,7 @@ pub(crate) enum Feed {
     /// The events of links made for the responders `find` names: a frame that no link of the node
     /// accepts is offered to `find`, and a link on the address it returns (with `config`) is made
     /// and given the frame.
-    Responders {
-        find: FindResponder,
-        config: Config,
-    },
+    Responders { find: FindResponder, config: Config },
 }
 
 /// One item of a tap.
@@ -166,5 +163,72 @@ impl NodeTap {
 impl Drop for NodeTap {
     fn drop(&mut self) {
         self.runner.shared.remove_tap(&self.tap);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::bus::{CanBus, VirtualBus};
+    use crate::Node;
+
+    #[test]
+    fn a_flood_of_responders_makes_a_bounded_number_of_links_all_removed_with_the_tap() {
+        let bus = VirtualBus::new();
+        let node = Node::new(bus.attach());
+        let tap = node.tap(Feed::Responders {
+            find: Box::new(|frame| Address::normal_11(0x100, frame.id().raw()).ok()),
+            config: Config::default(),
+        });
+        let peer = bus.attach();
+        let flood = TAP_LINKS + 100;
+        for i in 0..flood {
+            let id = CanId::standard(0x200 + i as u32).unwrap();
+            peer.send(&Frame::new(id, &[0x01, 0x3E]).unwrap()).unwrap();
+        }
+        let mut links = std::collections::BTreeSet::new();
+        let mut received = 0;
+        let until = Instant::now() + Duration::from_secs(2);
+        while let Some(item) = tap.recv(until).unwrap() {
+            if let Tapped::Event { link, event, .. } = item {
+                assert!(matches!(event, Event::Received { .. }));
+                links.insert(link);
+                received += 1;
+            }
+        }
+        assert_eq!(received, TAP_LINKS);
+        assert_eq!(links.len(), TAP_LINKS);
+        assert_eq!(node.len(), TAP_LINKS);
+        drop(tap);
+        assert_eq!(node.len(), 0);
+    }
+
+    /// A bus whose reads fail.
+    struct Unreadable;
+
+    impl CanBus for Unreadable {
+        fn send(&self, _: &Frame) -> Result<(), BusError> {
+            Ok(())
+        }
+        fn recv(&self, _: Option<Duration>) -> Result<Option<Frame>, BusError> {
+            Err(BusError::io(
+                "reading the test bus",
+                std::io::Error::from(std::io::ErrorKind::ConnectionReset),
+            ))
+        }
+        fn interrupt(&self) {}
+    }
+
+    #[test]
+    fn a_bus_that_fails_ends_the_tap_with_its_error() {
+        let node = Node::new(Unreadable);
+        let tap = node.tap(Feed::Frames);
+        let e = tap
+            .recv(Instant::now() + Duration::from_secs(5))
+            .err()
+            .expect("the bus's error");
+        assert!(e.to_string().contains("reading the test bus"), "{e}");
     }
 }

@@ -327,3 +327,36 @@ fn a_response_pending_answer_extends_the_wait_for_the_final_one() {
         .collect();
     assert_eq!(got, [&[0x7F, 0x09, 0x78][..], &[0x49, 0x02, 0x01][..]]);
 }
+
+#[test]
+fn a_functional_request_shares_its_node_with_a_link_that_goes_on_talking() {
+    let bus = VirtualBus::new();
+    let _vehicle = vehicle_on(&bus);
+    let tester = Node::new(bus.attach());
+    // The tester's own link to the engine ECU (7E0/7E8): its answers are its own, not the request's.
+    let engine = tester
+        .add(
+            isotp::Address::normal_11(0x7E0, 0x7E8).unwrap(),
+            Config::default(),
+        )
+        .unwrap();
+    let answers = complete(
+        FunctionalRequest::obd()
+            .with_window(Duration::from_millis(600))
+            .run(&tester, &[0x09, 0x02])
+            .unwrap(),
+    );
+    assert!(!answers.is_empty(), "{answers:?}");
+    assert!(
+        answers.iter().all(|a| a.response_id.raw() != 0x7E8),
+        "{answers:?}"
+    );
+    // The engine's answer to the functional request went to the link; the responders' links are
+    // gone with the request, and the link goes on talking.
+    let vin = engine.recv(Some(Duration::from_secs(5))).unwrap().unwrap();
+    assert_eq!(vin[..2], [0x49, 0x02]);
+    assert_eq!(tester.len(), 1);
+    engine.send(&[0x09, 0x02]).unwrap();
+    let again = engine.recv(Some(Duration::from_secs(5))).unwrap().unwrap();
+    assert_eq!(again, vin);
+}
