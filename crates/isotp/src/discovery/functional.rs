@@ -87,7 +87,8 @@ enum Responders {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Response {
     /// The tester's physical link to the responder (transmits on the responder's request id, receives
-    /// on its response id): give it to a [`crate::Stack`] to go on talking to that ECU alone.
+    /// on its response id): give it to [`Node::add`] (the request's node) or a [`crate::Stack`] to
+    /// go on talking to that ECU alone.
     pub address: Address,
     /// The CAN id the responder answered on.
     pub response_id: CanId,
