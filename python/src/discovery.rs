@@ -11,6 +11,7 @@ use isotp::core::{CanId, Frame};
 use isotp::discovery::{
     Answer, FunctionalError, FunctionalRequest, IdRange, Probe, Scan, ScanAddressing, ScanError,
 };
+use isotp::Node;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
@@ -121,13 +122,14 @@ impl CanBus for Cancellable {
     }
 }
 
-/// Runs `work` on the bus named by `bus` (GIL released), cancellable through `cancel`; the Python
-/// bus wrapper, if any, is closed afterwards. `Err(None)`: cancelled.
+/// Runs `work` on a node over the bus named by `bus` (GIL released), cancellable through `cancel`;
+/// the node is stopped and the Python bus wrapper, if any, closed afterwards. `Err(None)`:
+/// cancelled.
 fn run_on<T, E: Send>(
     py: Python<'_>,
     backend: Backend,
     cancel: Option<&Cancel>,
-    work: impl FnOnce(&Cancellable) -> Result<T, E> + Send,
+    work: impl FnOnce(&Node) -> Result<T, E> + Send,
     cancelled: impl Fn(&E) -> bool,
 ) -> PyResult<Result<T, E>>
 where
@@ -143,7 +145,7 @@ where
         bus,
         state: state.clone(),
     };
-    let result = py.allow_threads(|| work(&wrapped));
+    let result = py.allow_threads(|| work(&Node::new(wrapped)));
     if let Ok(mut b) = state.bus.lock() {
         *b = None;
     }

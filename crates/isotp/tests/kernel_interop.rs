@@ -45,6 +45,10 @@ macro_rules! ensure {
 #[path = "kernel_interop/discovery.rs"]
 mod discovery;
 
+// A send that waits for room in its socket's buffer, and reception meanwhile.
+#[path = "kernel_interop/send_room.rs"]
+mod send_room;
+
 // AsyncStack tasks that read the socket themselves.
 #[path = "kernel_interop/async_tasks.rs"]
 mod async_tasks;
@@ -1568,6 +1572,10 @@ fn cases() -> Vec<Case> {
     special(
         "socket/echo-confirmation-and-filter",
         Box::new(echo_and_filter),
+    );
+    special(
+        "socket/send-waiting-for-room-keeps-reception",
+        Box::new(send_room::send_waiting_for_room_does_not_stop_reception),
     );
     special(
         "discovery/functional-request-to-kernel-ecus",

@@ -80,10 +80,12 @@ pub fn run(args: &RequestArgs) -> CliResult {
     .with_overall_limit(args.limit)
     .with_config(link_options::config(&args.link, Some(&args.flow))?);
     let bus = iface::open(require_iface(args.iface.iface.as_deref())?)?;
-    let answers = request.run(&bus, &payload).map_err(|e| match e {
-        isotp::discovery::FunctionalError::Bus(b) => CliError::failure(b.to_string()),
-        e => CliError::usage(e.to_string()),
-    })?;
+    let answers = request
+        .run(&isotp::Node::new(bus), &payload)
+        .map_err(|e| match e {
+            isotp::discovery::FunctionalError::Bus(b) => CliError::failure(b.to_string()),
+            e => CliError::usage(e.to_string()),
+        })?;
     let mut out = Out::live();
     let mut delivered = 0;
     for answer in &answers.responses {

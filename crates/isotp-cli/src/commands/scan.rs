@@ -108,7 +108,7 @@ pub fn run(args: &ScanArgs) -> CliResult {
     ));
     let start = Instant::now();
     let report = scan
-        .run(&bus)
+        .run(&isotp::Node::new(bus))
         .map_err(|e| CliError::failure(e.to_string()))?;
     let mut out = Out::live();
     if !args.json && !report.endpoints.is_empty() {

@@ -7,11 +7,13 @@ use std::time::{Duration, Instant as StdInstant};
 
 use isotp_core::{
     Address, AddressError, AddressingMode, CanId, Config, ConfigError, Endpoint, Event, Frame,
-    IdPair, LinkKey, ProtocolError, Route, Router, SendError, TargetAddressType,
+    IdPair, LinkKey, ProtocolError, SendError, TargetAddressType,
 };
 
-use crate::bus::{BusError, CanBus};
+use crate::bus::BusError;
 use crate::discovery::IdRange;
+use crate::stack::{Feed, Tapped};
+use crate::Node;
 
 /// How long to wait for answers by default: ISO 15765-4's P2 for OBD-II (50 ms) is too short for many
 /// UDS ECUs, so the default is the UDS P2 server maximum plus margin.
@@ -30,16 +32,16 @@ pub const DEFAULT_OVERALL_LIMIT: Duration = Duration::from_secs(30);
 ///
 /// ```
 /// use std::time::Duration;
-/// use isotp::bus::{CanBus, VirtualBus};
+/// use isotp::bus::VirtualBus;
 /// use isotp::discovery::FunctionalRequest;
-/// use isotp::{Address, Config, Stack};
+/// use isotp::{Address, Config, Node, Stack};
 ///
 /// let bus = VirtualBus::new();
 /// // An engine ECU on 7E0/7E8 that also listens to the OBD-II functional id 7DF.
 /// let ecu_address = Address::builder(isotp::AddressingMode::Normal11)
 ///     .txid(0x7E8).rxid(0x7E0).functional_rxid(0x7DF).build()?;
 /// let ecu = Stack::new(bus.attach(), ecu_address, Config::default())?;
-/// let tester = bus.attach();
+/// let tester = Node::new(bus.attach());
 /// let request = FunctionalRequest::obd().with_window(Duration::from_millis(300));
 /// std::thread::scope(|s| -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 ///     s.spawn(|| {
@@ -85,7 +87,8 @@ enum Responders {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Response {
     /// The tester's physical link to the responder (transmits on the responder's request id, receives
-    /// on its response id): give it to a [`crate::Stack`] to go on talking to that ECU alone.
+    /// on its response id): give it to [`Node::add`] (the request's node) or a [`crate::Stack`] to
+    /// go on talking to that ECU alone.
     pub address: Address,
     /// The CAN id the responder answered on.
     pub response_id: CanId,
@@ -311,165 +314,127 @@ impl FunctionalRequest {
         &self.request
     }
 
-    /// Sends `payload` as one functional single frame on `bus` and returns every answer in the order
-    /// they completed, frames of other traffic ignored. Blocks for the window (longer while an
-    /// answer is still arriving or pending, never past the overall limit).
+    /// Sends `payload` as one functional single frame on `node`'s bus and returns every answer in
+    /// the order they completed, frames of other traffic ignored. Blocks for the window (longer
+    /// while an answer is still arriving or pending, never past the overall limit).
     ///
-    /// Each responder's link is made on its first frame; the links are routed by CAN id and their
-    /// timers kept in deadline order by the core's [`Router`], as a [`Node`](crate::Node) does.
-    pub fn run(
-        &self,
-        bus: &(impl CanBus + ?Sized),
-        payload: &[u8],
-    ) -> Result<Answers, FunctionalError> {
+    /// The request runs on the node's driver: each responder's link is made on the node by its
+    /// first frame (routed by CAN id, its timers run with the node's), and removed when the
+    /// request ends. A frame that a link of the node accepts goes to that link, not to the
+    /// request. The calling thread reads the bus while it waits, unless another thread of the
+    /// node does.
+    pub fn run(&self, node: &Node, payload: &[u8]) -> Result<Answers, FunctionalError> {
         let epoch = StdInstant::now();
-        let now = || {
-            let us = epoch.elapsed().as_micros();
-            isotp_core::Instant::from_micros(u64::try_from(us).unwrap_or(u64::MAX))
-        };
         let mut request = Endpoint::new(self.request, self.config)?;
         request.send(payload, TargetAddressType::Functional)?;
-        while let Some(frame) = request.poll_transmit(now()) {
-            bus.send(&frame)?;
+        let responders = self.responders.clone();
+        // Listening before the request goes out: the quickest answer is not missed.
+        let tap = node.tap(Feed::Responders {
+            find: Box::new(move |frame| responders.find(frame)),
+            config: self.config,
+        });
+        while let Some(frame) = request.poll_transmit(isotp_core::Instant::ZERO) {
+            tap.send(&frame)?;
         }
-        let mut links: Router<Link> = Router::new();
+        let mut links: Vec<Link> = Vec::new();
         let mut answers = Vec::new();
-        let mut deadline = epoch.elapsed() + self.window;
+        let mut deadline = self.window;
         loop {
-            // Due timers first (N_Cr of a responder that stopped midway).
-            let t = now();
-            while let Some(key) = links.pop_due(t) {
-                if let Some(link) = links.get_mut(key) {
-                    link.endpoint.handle_timeout(t);
-                }
-                self.service(bus, &mut links, key, t, epoch, &mut deadline, &mut answers)?;
-            }
             let elapsed = epoch.elapsed();
-            let receiving = links.iter().any(|(_, l)| l.endpoint.is_receiving());
-            if elapsed >= deadline && !receiving {
+            let receiving = links.iter().any(|l| l.receiving);
+            // What already came is taken before the wait is judged over.
+            let wake = if elapsed >= self.overall_limit || (elapsed >= deadline && !receiving) {
+                elapsed
+            } else if receiving {
+                // A reception in progress ends with an answer or at N_Cr; the window is looked
+                // at again meanwhile.
+                (elapsed + self.window).min(self.overall_limit)
+            } else {
+                deadline.min(self.overall_limit)
+            };
+            let Some(item) = tap.recv(epoch + wake)? else {
+                if elapsed < wake {
+                    continue;
+                }
+                if elapsed < deadline || receiving {
+                    let unfinished = links
+                        .iter()
+                        .filter(|l| l.receiving || l.pending)
+                        .map(|l| l.response_id)
+                        .collect();
+                    return Ok(Answers {
+                        responses: answers,
+                        cut_off: Some(CutOff {
+                            limit: self.overall_limit,
+                            unfinished,
+                        }),
+                    });
+                }
                 return Ok(Answers {
                     responses: answers,
                     cut_off: None,
                 });
-            }
-            if elapsed >= self.overall_limit {
-                let unfinished = links
-                    .iter()
-                    .filter(|(_, l)| l.endpoint.is_receiving() || l.pending)
-                    .map(|(_, l)| l.response_id)
-                    .collect();
-                return Ok(Answers {
-                    responses: answers,
-                    cut_off: Some(CutOff {
-                        limit: self.overall_limit,
-                        unfinished,
-                    }),
-                });
-            }
-            // Sleep until the window closes, the overall limit or the first link's deadline.
-            let mut wake = if receiving {
-                elapsed + self.window
-            } else {
-                deadline
             };
-            wake = wake.min(self.overall_limit);
-            if let Some(d) = links.next_deadline() {
-                wake = wake.min(Duration::from_micros(d.as_micros()));
-            }
-            let Some(frame) = bus.recv(Some(wake.saturating_sub(elapsed)))? else {
+            let Tapped::Event {
+                link: key,
+                address,
+                response_id,
+                event,
+                at,
+            } = item
+            else {
                 continue;
             };
-            let t = now();
-            // Links of fixed addressing are offered every frame: each keeps the ones it accepts.
-            let mut targets: Vec<LinkKey> = links
-                .targets(frame.id())
-                .filter(|k| {
-                    links
-                        .get(*k)
-                        .is_some_and(|l| l.address.accepts(&frame).is_some())
-                })
-                .collect();
-            if targets.is_empty() {
-                // A new responder: its link is made on its first frame.
-                if let Some(address) = self.responder_for(&frame) {
-                    let endpoint =
-                        Endpoint::new(address, self.config)?.with_first_frame_indication();
-                    let route = Route::for_endpoint(&endpoint);
-                    targets.push(links.insert(
-                        Link {
-                            address,
-                            response_id: frame.id(),
-                            endpoint,
-                            pending: false,
-                        },
-                        route,
-                    ));
+            let i = match links.iter().position(|l| l.key == key) {
+                Some(i) => i,
+                None => {
+                    links.push(Link {
+                        key,
+                        response_id,
+                        receiving: false,
+                        pending: false,
+                    });
+                    links.len() - 1
                 }
-            }
-            for key in targets {
-                if let Some(link) = links.get_mut(key) {
-                    link.endpoint.handle_frame(&frame, t);
-                }
-                self.service(bus, &mut links, key, t, epoch, &mut deadline, &mut answers)?;
-            }
-        }
-    }
-
-    /// Sends what link `key` has due, takes its answers (extending the wait as first frames and
-    /// "response pending" answers ask) and reschedules its timer.
-    #[allow(clippy::too_many_arguments)] // the loop's state, passed rather than bundled
-    fn service(
-        &self,
-        bus: &(impl CanBus + ?Sized),
-        links: &mut Router<Link>,
-        key: LinkKey,
-        t: isotp_core::Instant,
-        epoch: StdInstant,
-        deadline: &mut Duration,
-        answers: &mut Vec<Response>,
-    ) -> Result<(), FunctionalError> {
-        let Some(link) = links.get_mut(key) else {
-            return Ok(());
-        };
-        while let Some(frame) = link.endpoint.poll_transmit(t) {
-            bus.send(&frame)?;
-        }
-        while let Some(event) = link.endpoint.poll_event() {
-            let after = epoch.elapsed();
+            };
+            let link = &mut links[i];
+            let after = at.saturating_duration_since(epoch);
             let outcome = match event {
                 Event::ReceptionStarted { .. } => {
-                    *deadline = (*deadline).max(after + self.window);
+                    link.receiving = true;
+                    deadline = deadline.max(after + self.window);
                     continue;
                 }
                 Event::Received { payload, .. } => {
+                    link.receiving = false;
                     link.pending = matches!(payload[..], [0x7F, _, 0x78]);
                     if link.pending {
-                        *deadline = (*deadline).max(after + self.pending_window);
+                        deadline = deadline.max(after + self.pending_window);
                     }
                     Ok(payload)
                 }
                 Event::ReceiveFailed { error } => {
+                    link.receiving = false;
                     link.pending = false;
                     Err(error)
                 }
                 _ => continue,
             };
             answers.push(Response {
-                address: link.address,
-                response_id: link.response_id,
+                address,
+                response_id,
                 outcome,
                 after,
             });
         }
-        let next = link.endpoint.poll_timeout();
-        links.set_deadline(key, next);
-        Ok(())
     }
+}
 
+impl Responders {
     /// The tester's physical link to the sender of `frame`, if it is an answer to this request.
-    fn responder_for(&self, frame: &Frame) -> Option<Address> {
+    fn find(&self, frame: &Frame) -> Option<Address> {
         let physical = |a: &Address| a.accepts(frame) == Some(TargetAddressType::Physical);
-        match &self.responders {
+        match self {
             Responders::Listed { by_id, patterned } => by_id
                 .get(&frame.id())
                 .into_iter()
@@ -487,10 +452,12 @@ impl FunctionalRequest {
     }
 }
 
+/// What the request knows of one responder's link.
 struct Link {
-    address: Address,
+    key: LinkKey,
     response_id: CanId,
-    endpoint: Endpoint,
+    /// A segmented answer is arriving.
+    receiving: bool,
     /// Its last answer was "response pending" (`7F SID 78`): the final one is still due.
     pending: bool,
 }
@@ -569,23 +536,23 @@ mod tests {
             0x18DB_33F1
         );
         let answer = Frame::new(CanId::extended(0x18DA_F117).unwrap(), &[0x01, 0x7E]).unwrap();
-        let a = r.responder_for(&answer).unwrap();
+        let a = r.responders.find(&answer).unwrap();
         assert_eq!(
             a.tx_id(TargetAddressType::Physical).unwrap().raw(),
             0x18DA_17F1
         );
         // Another tester's answers, and other traffic, are not ours.
         let other = Frame::new(CanId::extended(0x18DA_F217).unwrap(), &[0x01, 0x7E]).unwrap();
-        assert!(r.responder_for(&other).is_none());
+        assert!(r.responders.find(&other).is_none());
         let other = Frame::new(CanId::standard(0x7E8).unwrap(), &[0x01, 0x7E]).unwrap();
-        assert!(r.responder_for(&other).is_none());
+        assert!(r.responders.find(&other).is_none());
     }
 
     #[test]
     fn a_request_longer_than_a_single_frame_is_refused() {
         let bus = crate::bus::VirtualBus::new();
-        let port = bus.attach();
-        let e = FunctionalRequest::obd().run(&port, &[0; 8]).unwrap_err();
+        let node = Node::new(bus.attach());
+        let e = FunctionalRequest::obd().run(&node, &[0; 8]).unwrap_err();
         assert!(
             matches!(
                 e,

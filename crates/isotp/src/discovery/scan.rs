@@ -19,8 +19,10 @@ use isotp_core::{
     TargetAddressType,
 };
 
-use crate::bus::{BusError, CanBus};
+use crate::bus::BusError;
 use crate::discovery::IdRange;
+use crate::stack::{Feed, NodeTap, Tapped};
+use crate::Node;
 
 /// The message the probes carry: TesterPresent, padded to a length that needs a first frame.
 const TESTER_PRESENT: [u8; 8] = [0x3E, 0x00, 0, 0, 0, 0, 0, 0];
@@ -184,13 +186,13 @@ fn answers_anything(answered: &Answered, responder: (CanId, Option<u8>)) -> bool
 /// use std::time::Duration;
 /// use isotp::bus::VirtualBus;
 /// use isotp::discovery::{Answer, Scan};
-/// use isotp::{Address, Config, Stack};
+/// use isotp::{Address, Config, Node, Stack};
 ///
 /// let bus = VirtualBus::new();
 /// let _ecu = Stack::new(bus.attach(), Address::normal_11(0x7E8, 0x7E0)?, Config::default())?;
 /// let report = Scan::new("7E0-7E3".parse()?)
 ///     .with_interval(Duration::from_millis(20))
-///     .run(&bus.attach())?;
+///     .run(&Node::new(bus.attach()))?;
 /// assert_eq!(report.endpoints.len(), 1);
 /// assert_eq!(report.endpoints[0].request_id.raw(), 0x7E0);
 /// assert_eq!(report.endpoints[0].response_id.raw(), 0x7E8);
@@ -279,8 +281,14 @@ impl Scan {
         u64::from(self.ids.len()) * per_id
     }
 
-    /// Runs the scan on `bus`. Blocks about `candidates() × interval`, plus the confirmations.
-    pub fn run(&self, bus: &(impl CanBus + ?Sized)) -> Result<ScanReport, ScanError> {
+    /// Runs the scan on `node`'s bus. Blocks about `candidates() × interval`, plus the
+    /// confirmations.
+    ///
+    /// The scan runs on the node's driver: it sees every frame the node reads (the node's links
+    /// still get theirs), and the calling thread reads the bus while it waits, unless another
+    /// thread of the node does.
+    pub fn run(&self, node: &Node) -> Result<ScanReport, ScanError> {
+        let bus = &node.tap(Feed::Frames);
         let start = StdInstant::now();
         let mut probes = 0;
         let mut complete = true;
@@ -411,20 +419,17 @@ impl Scan {
     /// Passes every frame received during `time` to `each`.
     fn listen(
         &self,
-        bus: &(impl CanBus + ?Sized),
+        bus: &NodeTap,
         time: Duration,
         mut each: impl FnMut(&Frame),
     ) -> Result<(), ScanError> {
-        let start = StdInstant::now();
-        loop {
-            let left = time.saturating_sub(start.elapsed());
-            if left.is_zero() {
-                return Ok(());
-            }
-            if let Some(frame) = bus.recv(Some(left))? {
+        let end = StdInstant::now() + time;
+        while StdInstant::now() < end {
+            if let Some(Tapped::Frame(frame)) = bus.recv(end)? {
                 each(&frame);
             }
         }
+        Ok(())
     }
 
     fn targets(&self) -> Vec<Option<u8>> {
@@ -467,7 +472,7 @@ impl Scan {
     /// Sends one probe on `id` and returns what answered within `wait`.
     fn probe_once(
         &self,
-        bus: &(impl CanBus + ?Sized),
+        bus: &NodeTap,
         id: CanId,
         target: Option<u8>,
         wait: Duration,
@@ -475,14 +480,13 @@ impl Scan {
     ) -> Result<Vec<FoundEndpoint>, ScanError> {
         let frame = self.probe_frame(id, target)?;
         bus.send(&frame)?;
-        let sent = StdInstant::now();
+        let end = StdInstant::now() + wait;
         let mut found: Vec<FoundEndpoint> = Vec::new();
         loop {
-            let left = wait.saturating_sub(sent.elapsed());
-            if left.is_zero() {
+            if StdInstant::now() >= end {
                 return Ok(found);
             }
-            let Some(answer) = bus.recv(Some(left))? else {
+            let Some(Tapped::Frame(answer)) = bus.recv(end)? else {
                 continue;
             };
             if answer.id() == id || found.iter().any(|f| f.response_id == answer.id()) {

@@ -22,6 +22,7 @@ use super::lead::TaskLead;
 use super::lead::{Follow, Lead, Turn};
 use super::mailbox::Mailbox;
 use super::options::DriverOptions;
+use super::tap::{Feed, Tap, Tapped, TAP_LINKS};
 use crate::bus::{BusError, CanBus};
 
 /// Below this distance to a protocol deadline the leader spins instead of sleeping, so STmin gaps are
@@ -113,6 +114,15 @@ pub(crate) struct LinkState {
     tx_busy: bool,
     /// The last error of the bus, for the waiter of the transfer it ended.
     bus_error: Option<Arc<BusError>>,
+    /// A link made for a tap's responder: its events go to the tap.
+    tap: Option<TapLink>,
+}
+
+/// Whose responder a link made for a tap is.
+struct TapLink {
+    tap: Arc<Tap>,
+    /// The id of the responder's frame that made the link.
+    response_id: CanId,
 }
 
 impl LinkState {
@@ -146,6 +156,16 @@ impl LinkState {
 /// The node's links, routed by receive id, with their timers (the core's sans-IO [`Router`]).
 pub(crate) struct State {
     router: Router<LinkState>,
+    /// Discoveries running on the node (see [`tap`](super::tap)).
+    taps: Vec<TapEntry>,
+}
+
+struct TapEntry {
+    tap: Arc<Tap>,
+    /// The links made for its responders.
+    links: Vec<LinkKey>,
+    /// Their mail, which nobody reads (their events go to the tap).
+    mail: Arc<LinkMail>,
 }
 
 impl State {
@@ -153,8 +173,11 @@ impl State {
         self.router.get_mut(key)
     }
 
-    /// Every id some link listens to; `None` when a link takes every frame.
+    /// Every id some link listens to; `None` when a link or a tap takes every frame.
     fn ids(&self) -> Option<Vec<CanId>> {
+        if !self.taps.is_empty() {
+            return None;
+        }
         let mut ids = Vec::new();
         for (key, _) in self.router.iter() {
             match self.router.route(key) {
@@ -166,6 +189,62 @@ impl State {
         ids.sort_by_key(|id| (id.is_extended(), id.raw()));
         ids.dedup();
         Some(ids)
+    }
+
+    /// Gives the taps a frame the node read: a copy to those fed frames; to those fed responders,
+    /// when no link in `targets` accepts it, a link made for the first that names its sender,
+    /// added to `targets`.
+    fn offer_to_taps(&mut self, frame: &Frame, targets: &mut smallvec::SmallVec<[LinkKey; 4]>) {
+        for entry in &self.taps {
+            if matches!(entry.tap.feed, Feed::Frames) {
+                entry.tap.push(Tapped::Frame(*frame));
+            }
+        }
+        let router = &self.router;
+        if targets.iter().any(|k| {
+            router
+                .get(*k)
+                .is_some_and(|l| l.endpoint.address().accepts(frame).is_some())
+        }) {
+            return;
+        }
+        for entry in &mut self.taps {
+            let Feed::Responders { find, config } = &entry.tap.feed else {
+                continue;
+            };
+            let Some(address) = find(frame) else {
+                continue;
+            };
+            if entry.links.len() >= TAP_LINKS {
+                log::warn!(
+                    "{address}: not followed, a discovery follows {TAP_LINKS} responders at most"
+                );
+                return;
+            }
+            let endpoint = match Endpoint::new(address, *config) {
+                Ok(e) => e.with_tx_confirmation().with_first_frame_indication(),
+                Err(e) => {
+                    log::warn!("{address}: not followed: {e}");
+                    return;
+                }
+            };
+            let route = Route::for_endpoint(&endpoint);
+            let link = LinkState {
+                endpoint,
+                awaited: HashMap::new(),
+                mail: entry.mail.clone(),
+                tx_busy: false,
+                bus_error: None,
+                tap: Some(TapLink {
+                    tap: entry.tap.clone(),
+                    response_id: frame.id(),
+                }),
+            };
+            let key = self.router.insert(link, route);
+            entry.links.push(key);
+            targets.push(key);
+            return;
+        }
     }
 }
 
@@ -184,9 +263,10 @@ impl Drop for CloseOnPanic<'_> {
             return;
         }
         log::error!("a call into the bus panicked: the node stops");
-        self.shared.report_all(|| {
-            StackError::Bus(BusError::Closed("a call into the bus panicked".into()))
-        });
+        let why = "a call into the bus panicked";
+        self.shared
+            .report_all(|| StackError::Bus(BusError::Closed(why.into())));
+        self.shared.fail_taps(|| BusError::Closed(why.into()));
         self.shared.close_all();
         if self.leads {
             self.shared.lead.release(None);
@@ -225,6 +305,7 @@ impl Shared {
             last_tx: AtomicU64::new(0),
             state: Mutex::new(State {
                 router: Router::new(),
+                taps: Vec::new(),
             }),
             lead: Lead::default(),
             alarm: Alarm::new(),
@@ -303,7 +384,10 @@ impl Shared {
                 }
                 Err(e) => {
                     // The negative confirmation ends the frame's transfer now (not N_As later);
-                    // its waiter gets the bus's own error.
+                    // its waiter gets the bus's own error (a tap's owner too).
+                    if let Some(t) = &link.tap {
+                        t.tap.fail(e.duplicate());
+                    }
                     link.mail.report(StackError::Bus(e.duplicate()));
                     link.bus_error = Some(Arc::new(e));
                     let _ = link.endpoint.handle_tx_failure();
@@ -313,8 +397,16 @@ impl Shared {
         let Some(link) = st.link_mut(key) else {
             return st;
         };
-        while let Some(event) = link.endpoint.poll_event() {
-            dispatch(link, event, &self.clock, now);
+        if let Some(t) = &link.tap {
+            let address = *link.endpoint.address();
+            while let Some(event) = link.endpoint.poll_event() {
+                let at = self.clock.to_std(now);
+                t.tap.deliver(key, address, t.response_id, event, at);
+            }
+        } else {
+            while let Some(event) = link.endpoint.poll_event() {
+                dispatch(link, event, &self.clock, now);
+            }
         }
         link.track_transmission(now);
         let next = if left_over {
@@ -362,6 +454,7 @@ impl Shared {
             mail: mail.clone(),
             tx_busy: false,
             bus_error: None,
+            tap: None,
         };
         let key = self.lock().router.insert(state, route);
         self.update_filter();
@@ -375,6 +468,60 @@ impl Shared {
             link.mail.messages.close();
         }
         self.update_filter();
+    }
+
+    /// Runs `tap` on the node until [`remove_tap`](Shared::remove_tap).
+    pub(crate) fn add_tap(&self, tap: Tap) -> Arc<Tap> {
+        let tap = Arc::new(tap);
+        let mail = Arc::new(LinkMail::new(&self.options));
+        let mut st = self.lock();
+        st.taps.push(TapEntry {
+            tap: tap.clone(),
+            links: Vec::new(),
+            mail,
+        });
+        if self.stop.load(Ordering::SeqCst) {
+            // Closed before the tap came: it would wait for nothing.
+            tap.fail(BusError::Closed("the node stopped".into()));
+        }
+        drop(st);
+        self.update_filter();
+        tap
+    }
+
+    /// Removes `tap` and the links made for it.
+    pub(crate) fn remove_tap(&self, tap: &Arc<Tap>) {
+        let mut st = self.lock();
+        let Some(i) = st.taps.iter().position(|e| Arc::ptr_eq(&e.tap, tap)) else {
+            return;
+        };
+        let entry = st.taps.swap_remove(i);
+        for key in entry.links {
+            st.router.remove(key);
+        }
+        drop(st);
+        self.update_filter();
+    }
+
+    /// Puts `frame` on the bus as it is, outside any lock.
+    pub(crate) fn send_frame(&self, frame: &Frame) -> Result<(), BusError> {
+        let panic_guard = CloseOnPanic {
+            shared: self,
+            leads: false,
+        };
+        let result = self.bus.send(frame);
+        drop(panic_guard);
+        // A reply is expected soon: a waiter polls the bus for it before it sleeps.
+        let sent = self.clock.now_ceil();
+        self.last_tx.fetch_max(sent.as_micros(), Ordering::Relaxed);
+        result
+    }
+
+    /// Ends every tap with the bus's `error`.
+    fn fail_taps(&self, error: impl Fn() -> BusError) {
+        for entry in &self.lock().taps {
+            entry.tap.fail(error());
+        }
     }
 
     /// Re-routes a link after its address changed.
@@ -394,7 +541,10 @@ impl Shared {
     fn handle_frame(&self, frame: &Frame, captured: std::time::Instant, budget: &mut u32) {
         let mut st = self.lock();
         let now = self.clock.to_core(captured).min(self.clock.now());
-        let targets: smallvec::SmallVec<[LinkKey; 4]> = st.router.targets(frame.id()).collect();
+        let mut targets: smallvec::SmallVec<[LinkKey; 4]> = st.router.targets(frame.id()).collect();
+        if !st.taps.is_empty() {
+            st.offer_to_taps(frame, &mut targets);
+        }
         for key in targets {
             if let Some(link) = st.link_mut(key) {
                 link.endpoint.handle_frame(frame, now);
@@ -423,9 +573,13 @@ impl Shared {
     /// Ends every wait: the bus is gone or the node stops.
     pub(crate) fn close_all(&self) {
         self.stop.store(true, Ordering::SeqCst);
-        for (_, link) in self.lock().router.iter_mut() {
+        let mut st = self.lock();
+        for (_, link) in st.router.iter_mut() {
             link.drop_awaited(Outcome::Dropped);
             link.mail.messages.close();
+        }
+        for entry in &st.taps {
+            entry.tap.fail(BusError::Closed("the node stopped".into()));
         }
     }
 
@@ -462,11 +616,14 @@ impl Shared {
             BusError::Closed(why) => {
                 log::error!("bus closed: {why}");
                 self.report_all(|| StackError::Bus(BusError::Closed(why.clone())));
+                self.fail_taps(|| BusError::Closed(why.clone()));
                 self.close_all();
             }
             e => {
                 log::warn!("bus receive failed: {e}");
                 self.report_all(|| StackError::Bus(e.duplicate()));
+                // A discovery ends with the bus's error (its owner decides whether to retry).
+                self.fail_taps(|| e.duplicate());
             }
         }
     }

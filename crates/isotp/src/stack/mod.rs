@@ -17,6 +17,7 @@ mod mailbox;
 mod node;
 mod options;
 mod pending;
+mod tap;
 /// The primitives of the lead protocol (see [`lead`]).
 mod platform {
     pub(crate) use std::sync::{Mutex, MutexGuard};
@@ -33,3 +34,4 @@ pub use options::{
     DriverOptions, IgnoredFrames, ObservedMessages, DEFAULT_RECEIVE_QUEUE, DEFAULT_SPIN_BEFORE_PARK,
 };
 pub use pending::PendingSend;
+pub(crate) use tap::{Feed, NodeTap, Tapped};

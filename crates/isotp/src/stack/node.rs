@@ -118,6 +118,11 @@ impl Node {
         Ok(Link::new(self.runner.clone(), key, mail, address))
     }
 
+    /// Runs a discovery on the node: it is fed what `feed` says until the tap is dropped.
+    pub(crate) fn tap(&self, feed: super::tap::Feed) -> super::tap::NodeTap {
+        super::tap::NodeTap::new(self.runner.clone(), feed)
+    }
+
     /// Number of links.
     pub fn len(&self) -> usize {
         self.runner.shared.link_count()

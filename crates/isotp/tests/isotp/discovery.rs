@@ -6,7 +6,7 @@ use std::time::Duration;
 use isotp::bus::{CanBus, Direction, Tracer, VirtualBus};
 use isotp::discovery::{Answer, Answers, FunctionalRequest, IdRange, Probe, Response, Scan};
 use isotp::wire::{FlowStatus, StMin};
-use isotp::{CanId, Config, Frame, ProtocolError};
+use isotp::{CanId, Config, Frame, Node, ProtocolError};
 
 use crate::vehicle::{self, SLOW};
 
@@ -36,7 +36,11 @@ fn an_obd_request_collects_every_answer_with_flow_control_on_each_responders_id(
     let request = FunctionalRequest::obd()
         .with_window(Duration::from_millis(600))
         .with_config(config);
-    let answers = complete(request.run(&bus.attach(), &[0x09, 0x02]).unwrap());
+    let answers = complete(
+        request
+            .run(&Node::new(bus.attach()), &[0x09, 0x02])
+            .unwrap(),
+    );
     let by_id = |id: u32| {
         answers
             .iter()
@@ -70,7 +74,11 @@ fn a_29_bit_request_to_all_is_answered_by_each_fixed_address() {
     let request = FunctionalRequest::normal_fixed_29(0x33, vehicle::TESTER)
         .unwrap()
         .with_window(Duration::from_secs(1));
-    let answers = complete(request.run(&bus.attach(), &[0x22, 0xF1, 0x90]).unwrap());
+    let answers = complete(
+        request
+            .run(&Node::new(bus.attach()), &[0x22, 0xF1, 0x90])
+            .unwrap(),
+    );
     let mut ids: Vec<u32> = answers.iter().map(|a| a.response_id.raw()).collect();
     ids.sort();
     assert_eq!(ids, [0x18DA_F110, 0x18DA_F117], "{answers:?}");
@@ -89,7 +97,7 @@ fn a_29_bit_request_to_all_is_answered_by_each_fixed_address() {
 fn a_responder_that_stops_midway_is_reported_with_its_error() {
     let bus = VirtualBus::new();
     let rogue = bus.attach();
-    let tester = bus.attach();
+    let tester = Node::new(bus.attach());
     let mut config = Config::default();
     config.n_cr = Duration::from_millis(100);
     let request = FunctionalRequest::obd()
@@ -125,7 +133,7 @@ fn a_responder_that_stops_midway_is_reported_with_its_error() {
 fn traced(
     bus: &VirtualBus,
     allowed: IdRange,
-) -> (Tracer<isotp::bus::VirtualPort>, Arc<Mutex<Vec<Frame>>>) {
+) -> (Arc<Tracer<isotp::bus::VirtualPort>>, Arc<Mutex<Vec<Frame>>>) {
     let outside = Arc::new(Mutex::new(Vec::new()));
     let o = outside.clone();
     let tracer = Tracer::new(bus.attach()).with_watch(move |direction, frame| {
@@ -134,7 +142,7 @@ fn traced(
         }
         direction == Direction::Sent
     });
-    (tracer, outside)
+    (Arc::new(tracer), outside)
 }
 
 #[test]
@@ -146,7 +154,7 @@ fn a_first_frame_scan_finds_every_iso_tp_receiver_and_its_flow_control() {
     let report = Scan::new(ids)
         .with_interval(Duration::from_millis(10))
         .with_confirm_wait(Duration::from_millis(500))
-        .run(&tracer)
+        .run(&Node::new(tracer.clone()))
         .unwrap();
     assert!(outside.lock().unwrap().is_empty());
     assert!(report.complete);
@@ -198,7 +206,7 @@ fn a_tester_present_scan_finds_the_slow_ecu_on_its_own_id() {
         .with_probe(Probe::TesterPresent)
         .with_interval(Duration::from_millis(10))
         .with_confirm_wait(Duration::from_millis(500))
-        .run(&tracer)
+        .run(&Node::new(tracer.clone()))
         .unwrap();
     assert!(outside.lock().unwrap().is_empty());
     let found: Vec<(u32, u32)> = report
@@ -231,7 +239,7 @@ fn a_29_bit_scan_and_a_time_limit() {
     let report = Scan::new(ids)
         .with_interval(Duration::from_millis(10))
         .with_confirm_wait(Duration::from_millis(500))
-        .run(&tracer)
+        .run(&Node::new(tracer.clone()))
         .unwrap();
     assert!(outside.lock().unwrap().is_empty());
     assert_eq!(report.endpoints.len(), 1, "{report:?}");
@@ -244,7 +252,7 @@ fn a_29_bit_scan_and_a_time_limit() {
 
     let none = Scan::new(range("700-7FF"))
         .with_limit(Duration::ZERO)
-        .run(&bus.attach())
+        .run(&Node::new(bus.attach()))
         .unwrap();
     assert!(!none.complete);
     assert_eq!(none.probes, 0);
@@ -277,7 +285,7 @@ fn extended_addressing_scans_find_the_target_address_byte() {
         .with_addressing(isotp::discovery::ScanAddressing::Extended(0x10))
         .with_interval(Duration::from_millis(10))
         .with_confirm_wait(Duration::from_millis(500))
-        .run(&bus.attach())
+        .run(&Node::new(bus.attach()))
         .unwrap();
     assert_eq!(one.endpoints, [expected(0x10)]);
     // Every byte on one id: only 0x10 answers.
@@ -286,7 +294,7 @@ fn extended_addressing_scans_find_the_target_address_byte() {
         .with_interval(Duration::from_millis(2))
         .with_confirm_wait(Duration::from_millis(500));
     assert_eq!(scan.candidates(), 256);
-    let all = scan.run(&bus.attach()).unwrap();
+    let all = scan.run(&Node::new(bus.attach())).unwrap();
     assert_eq!(all.endpoints, [expected(0x10)]);
     assert!(all.probes > 256);
 }
@@ -295,7 +303,7 @@ fn extended_addressing_scans_find_the_target_address_byte() {
 fn a_response_pending_answer_extends_the_wait_for_the_final_one() {
     let bus = VirtualBus::new();
     let ecu = bus.attach();
-    let tester = bus.attach();
+    let tester = Node::new(bus.attach());
     let request = FunctionalRequest::obd()
         .with_window(Duration::from_millis(100))
         .with_pending_window(Duration::from_secs(2));
@@ -318,4 +326,37 @@ fn a_response_pending_answer_extends_the_wait_for_the_final_one() {
         .map(|a| a.outcome.as_deref().unwrap())
         .collect();
     assert_eq!(got, [&[0x7F, 0x09, 0x78][..], &[0x49, 0x02, 0x01][..]]);
+}
+
+#[test]
+fn a_functional_request_shares_its_node_with_a_link_that_goes_on_talking() {
+    let bus = VirtualBus::new();
+    let _vehicle = vehicle_on(&bus);
+    let tester = Node::new(bus.attach());
+    // The tester's own link to the engine ECU (7E0/7E8): its answers are its own, not the request's.
+    let engine = tester
+        .add(
+            isotp::Address::normal_11(0x7E0, 0x7E8).unwrap(),
+            Config::default(),
+        )
+        .unwrap();
+    let answers = complete(
+        FunctionalRequest::obd()
+            .with_window(Duration::from_millis(600))
+            .run(&tester, &[0x09, 0x02])
+            .unwrap(),
+    );
+    assert!(!answers.is_empty(), "{answers:?}");
+    assert!(
+        answers.iter().all(|a| a.response_id.raw() != 0x7E8),
+        "{answers:?}"
+    );
+    // The engine's answer to the functional request went to the link; the responders' links are
+    // gone with the request, and the link goes on talking.
+    let vin = engine.recv(Some(Duration::from_secs(5))).unwrap().unwrap();
+    assert_eq!(vin[..2], [0x49, 0x02]);
+    assert_eq!(tester.len(), 1);
+    engine.send(&[0x09, 0x02]).unwrap();
+    let again = engine.recv(Some(Duration::from_secs(5))).unwrap().unwrap();
+    assert_eq!(again, vin);
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use isotp::bus::{BusError, CanBus, Capabilities, VirtualBus, VirtualPort};
 use isotp::discovery::{FunctionalRequest, Scan, ANSWERS_ANYTHING_AFTER};
-use isotp::{Address, CanId, Config, Frame, Stack};
+use isotp::{Address, CanId, Config, Frame, Node, Stack};
 use isotp_conformance::{Dut, Options, TestResult, Value, Verdict};
 
 use crate::worker::Worker;
@@ -92,7 +92,7 @@ fn a_responder_that_never_finishes_cannot_extend_a_functional_request_forever() 
         let stalling = Stalling::generate(&mut rng);
         let bus = VirtualBus::new();
         let _responder = responder(bus.attach(), move |p, s| stalling.play(p, s));
-        let tester = bus.attach();
+        let tester = Node::new(bus.attach());
         let request = FunctionalRequest::obd()
             .with_window(Duration::from_millis(200))
             .with_pending_window(Duration::from_millis(300))
@@ -410,7 +410,7 @@ fn a_scan_reports_responders_that_answer_every_probe_once() {
         let report = Scan::new("7E0-7EF".parse().unwrap())
             .with_interval(Duration::from_millis(5))
             .with_confirm_wait(Duration::from_millis(100))
-            .run(&bus.attach())
+            .run(&Node::new(bus.attach()))
             .unwrap();
         let found: Vec<(u32, u32)> = report
             .endpoints
@@ -472,7 +472,9 @@ fn random_answers_end_every_discovery_and_conformance_run_in_time() {
             .with_window(Duration::from_millis(100))
             .with_pending_window(Duration::from_millis(200))
             .with_overall_limit(Duration::from_secs(1));
-        let answers = request.run(&tester, &[0x09, 0x02]).unwrap();
+        let answers = request
+            .run(&Node::new(bus.attach()), &[0x09, 0x02])
+            .unwrap();
         assert!(
             answers
                 .responses
@@ -483,7 +485,7 @@ fn random_answers_end_every_discovery_and_conformance_run_in_time() {
         Scan::new("7E0-7E3".parse().unwrap())
             .with_interval(Duration::from_millis(10))
             .with_confirm_wait(Duration::from_millis(50))
-            .run(&tester)
+            .run(&Node::new(bus.attach()))
             .unwrap();
         let mut o = conformance_options("rx.single_frame");
         o.n_timeout = Duration::from_millis(200);

@@ -8,7 +8,7 @@ use std::time::Duration;
 use isotp::discovery::{Answer, FunctionalRequest, IdRange, Scan};
 use isotp::kernel::{KernelOptions, KernelSocket};
 use isotp::wire::{FlowStatus, StMin};
-use isotp::CanId;
+use isotp::{CanId, Node};
 
 use super::{bus, kernel, payload, CaseResult};
 
@@ -74,7 +74,7 @@ pub(crate) fn functional_request_to_kernel_ecus() -> CaseResult {
         KernelEcu::start(0x6E1, 8, 2, Some(long.clone()))?,
         KernelEcu::start(0x6E2, 0, 0, None)?,
     ];
-    let tester = bus()?;
+    let tester = Node::new(bus()?);
     let range = IdRange::new(id(0x6E8), id(0x6EF)).map_err(|e| e.to_string())?;
     let request = FunctionalRequest::with_response_ids(id(0x6DF), range)
         .map_err(|e| e.to_string())?
@@ -110,7 +110,7 @@ pub(crate) fn scan_finds_kernel_sockets() -> CaseResult {
     let _c =
         kernel(KernelOptions::new(id(0x6FB), id(0x6F3)).flow_control(16, StMin::from_byte(20)))?;
     let ids = IdRange::new(id(0x6F0), id(0x6F7)).map_err(|e| e.to_string())?;
-    let raw = bus()?;
+    let raw = Node::new(bus()?);
     let report = Scan::new(ids)
         .with_interval(Duration::from_millis(20))
         .with_confirm_wait(Duration::from_millis(500))

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use isotp::discovery::{Answer, FunctionalRequest, Scan};
 use isotp::wire::{FlowStatus, StMin};
+use isotp::Node;
 use isotp_hub::Hub;
 
 use crate::python;
@@ -85,7 +86,7 @@ fn python_ecus(hub: &Hub, channel: &str) -> PythonEcus {
 fn a_functional_request_collects_python_ecus_answers() {
     let hub = Hub::bind("127.0.0.1:0").expect("hub");
     let _ecus = python_ecus(&hub, "functional");
-    let tester = hub.attach("functional").expect("port");
+    let tester = Node::new(hub.attach("functional").expect("port"));
     let answers = FunctionalRequest::obd()
         .with_window(Duration::from_secs(1))
         .run(&tester, &[0x09, 0x02])
@@ -108,7 +109,7 @@ fn a_functional_request_collects_python_ecus_answers() {
 fn a_scan_finds_python_ecus_and_their_flow_control() {
     let hub = Hub::bind("127.0.0.1:0").expect("hub");
     let _ecus = python_ecus(&hub, "scan");
-    let tester = hub.attach("scan").expect("port");
+    let tester = Node::new(hub.attach("scan").expect("port"));
     let report = Scan::new("7E0-7E7".parse().expect("range"))
         .with_interval(Duration::from_millis(20))
         .with_confirm_wait(Duration::from_millis(500))
