@@ -21,7 +21,7 @@
 //!   bus, whose every poll takes the GIL.
 //! - **A caller sends on its own thread.** [`Link::send`](crate::Link::send) queues the message and
 //!   puts the frames that are due at once (a single frame, a first frame) on the bus before it
-//!   returns.
+//!   returns, unless another thread is writing that link's frames (it then sends them in order).
 //! - **An awaiting task drives too.** A task awaiting `AsyncStack::recv` or `send` takes the lead
 //!   during its polls: it reads what the bus has
 //!   ([`CanBus::poll_recv`](crate::bus::CanBus::poll_recv)), handles it, and leaves the bus to wake

@@ -34,7 +34,8 @@
 //! # A sent frame is timed when the bus accepted it
 //!
 //! The driver confirms each frame to its endpoint when [`CanBus::send`](crate::bus::CanBus::send)
-//! returned (on SocketCAN, when the kernel echoed it; on the virtual bus, when every port has it),
+//! returned (on SocketCAN, when the kernel echoed it, if it accepted to echo our own frames; on the
+//! virtual bus, when every port has it; on socketcand and SLCAN, when it was written),
 //! rounded up to the next microsecond: N_As and N_Ar end there, and the next STmin gap counts from
 //! there, so a gap measured from it is never shorter than asked. A failed write ends its transfer at
 //! once (`BusFailure`) instead of waiting for N_As.
