@@ -165,7 +165,8 @@ class RateLimiter:
 @dataclass(frozen=True)
 class ReceivedMessage:
     """A received message with what can-isotp does not give (see ``recv_message``): the payload, the
-    target address type, and the CAN id the sender used."""
+    target address type, and the CAN id it was received on as the address configures it for that
+    target address type (not read from the frames; None for an address that does not receive)."""
     data: bytearray
     target_address_type: isotp.address.TargetAddressType
     arbitration_id: Optional[int]

@@ -4,8 +4,9 @@
 //! It depends on `isotp-core` only (its [`Frame`](isotp_core::Frame) and
 //! [`CanId`](isotp_core::CanId)), so a log tool needs no driver, and a driver user builds no log
 //! format: the `isotp` crate's stacks and this crate meet in the `isotp` command (`sniff --log`,
-//! `check`, `convert`) and in the Python package's `isotp.capture`. Decoding the ISO-TP messages in a
-//! recording is `isotp-core`'s [`monitor`](isotp_core::monitor).
+//! `dump -w`, `check`, `convert`, `extcap`) and in the Python package's `isotp.capture`. Decoding
+//! the ISO-TP messages in a recording is `isotp-core`'s [`monitor`](isotp_core::monitor). How the
+//! crates depend on each other is the `isotp` crate's manual (`isotp::manual::layers`).
 //!
 //! | format | extension | read | write |
 //! | --- | --- | --- | --- |

@@ -3,7 +3,7 @@
 //! bus. Prints one JSON object on stdout.
 //!
 //! ```text
-//! cargo run --release -p isotp --example compare_bench -- \
+//! cargo run --release -p isotp-cli --example compare_bench -- \
 //!     [--sizes 64,4095] [--block-sizes 0,8] [--messages 64=2000,4095=100] [--round-trips 2000]
 //! ```
 //!

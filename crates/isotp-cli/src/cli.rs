@@ -12,7 +12,8 @@ use crate::output::{ColorChoice, TimeMode};
 
 /// ISO 15765-2 (ISO-TP) from the shell: send, receive, dump, sniff and measure diagnostic traffic
 /// on any CAN backend, with the habits of can-utils' isotpsend, isotprecv, isotpdump, isotpsniffer
-/// and isotpperf.
+/// and isotpperf; check and convert recordings, test a device's ISO-TP, find endpoints, serve
+/// virtual buses.
 ///
 /// Interfaces are named by one string (-i, or the ISOTP_IFACE variable): virtual:NAME,
 /// socketcan:can0, socketcand://HOST:PORT/CHANNEL, slcan:/dev/ttyACM0[?bitrate=500000].
@@ -103,7 +104,7 @@ Clients connect with -i socketcand://HOST:PORT/CHANNEL (any channel name: each i
 python-can's socketcand interface. Runs until interrupted.")]
     Hub(HubArgs),
 
-    /// A tester and a simulated ECU talk on a virtual bus: no hardware needed
+    /// A tester and two simulated ECUs talk on a virtual bus: no hardware needed
     Demo(DemoArgs),
 
     /// Check every transfer of a recorded log against ISO 15765-2: pacing, timing, sequence and
@@ -159,7 +160,7 @@ Examples:
     Echo(crate::commands::echo::EchoArgs),
 
     /// Convert a recorded log between formats: candump (.log), Vector ASC (.asc) and BLF (.blf),
-    /// pcapng (.pcapng) and pcap (.pcap) for Wireshark, PEAK TRC (.trc, read only)
+    /// pcapng (.pcapng) and pcap (.pcap) for Wireshark, MF4 (.mf4), PEAK TRC (.trc, read only)
     #[command(after_help = "\
 The formats follow the file extensions unless --from/--to say otherwise; IN may be - (standard
 input) and OUT - (standard output, all formats but BLF). Remote frames, error frames and other events
@@ -200,11 +201,11 @@ pub struct ConvertArgs {
     pub output: PathBuf,
 
     /// The format of IN [default: by extension, else by content, else candump]
-    #[arg(long, value_name = "candump|asc|blf|trc|pcapng|pcap")]
+    #[arg(long, value_name = "candump|asc|blf|trc|pcapng|pcap|mf4")]
     pub from: Option<isotp_capture::Format>,
 
     /// The format of OUT [default: by extension]
-    #[arg(long, value_name = "candump|asc|blf|pcapng|pcap")]
+    #[arg(long, value_name = "candump|asc|blf|pcapng|pcap|mf4")]
     pub to: Option<isotp_capture::Format>,
 
     /// Read and write the dates of ASC and BLF headers as UTC [default: local time, as Vector's

@@ -1,4 +1,10 @@
-//! `isotp`: ISO 15765-2 (ISO-TP) from the shell. See `isotp --help` and docs/cli.md.
+//! `isotp`: ISO 15765-2 (ISO-TP) from the shell, the front end of the project's crates.
+//!
+//! The command owns its arguments, its output formats and the `perf` harness (`measure`); the
+//! protocol is the libraries': `isotp-core` (frames explained, conversations followed, UDS timing),
+//! `isotp` (drivers and buses), `isotp-capture` (recordings), `isotp-conformance` (device tests) and
+//! `isotp-hub` (`isotp hub`). Its manual is the crate's README (the page docs.rs shows), docs/cli.md
+//! and `isotp --help`.
 
 mod cli;
 mod commands;

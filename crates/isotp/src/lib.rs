@@ -14,6 +14,7 @@ pub mod discovery;
 pub mod fuzzing;
 #[cfg(all(target_os = "linux", feature = "socketcan"))]
 pub mod kernel;
+pub mod manual;
 
 pub use isotp_core as core;
 // The engine's vocabulary, so a driver user needs no second dependency.

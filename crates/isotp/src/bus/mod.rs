@@ -1,4 +1,18 @@
 //! CAN buses: the [`CanBus`] trait and its backends.
+//!
+//! A driver runs on anything that implements [`CanBus`]; [`open`] takes one string for every
+//! backend. What each backend can do ([`Capabilities`]) decides how the driver uses it:
+//!
+//! | backend | string | CAN FD | transmit confirmation | capture times | task wake-up |
+//! |---|---|---|---|---|---|
+//! | [`VirtualBus`] port | `virtual:NAME` | yes | yes (every port has the frame) | when sent | yes |
+//! | `socketcan::SocketCanBus` (Linux) | `socketcan:can0` | when the interface is | the kernel's echo of our frame | the kernel's | with `with_task_wakeup` |
+//! | [`socketcand::SocketcandBus`] | `socketcand://HOST:PORT/CHANNEL` | yes (`fdsend`, when the server has it) | no: written to the connection | the server's, by their age | yes |
+//! | [`slcan::SlcanBus`] | `slcan:/dev/ttyACM0?bitrate=500000` | with a data bit rate | no: written to the port | when taken from the port's queue | yes |
+//!
+//! Every backend here polls cheaply ([`Capabilities::cheap_poll`]). [`Tracer`] and [`FaultInjector`]
+//! wrap any bus (a tracer keeps its capabilities, a fault injector all but task wake-up). How the
+//! driver reads, sleeps and spins on a bus is the [`manual`](crate::manual::driver).
 
 use std::task::{Context, Poll};
 use std::time::Duration;

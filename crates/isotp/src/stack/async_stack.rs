@@ -20,7 +20,9 @@ use crate::bus::CanBus;
 /// socketcand, SLCAN, and SocketCAN opened with `SocketCanBus::with_task_wakeup`), so the frame it
 /// waits for wakes it with no thread in between; the node's
 /// thread keeps the protocol's timers (STmin, N_Bs, N_Cr) precise, and serves other buses. A poll
-/// never waits for the bus: it handles what has arrived and returns. Every future is cancel-safe:
+/// never waits for a frame to arrive: it handles what has arrived, sends at most 16 frames (each as
+/// long as the bus's `send` takes: on SocketCAN, until the kernel echoes it) and returns; a longer
+/// burst is left to the node's thread. Every future is cancel-safe:
 /// dropping it leaves no state behind (a dropped `send` still sends its message; a dropped `recv`
 /// takes none).
 ///

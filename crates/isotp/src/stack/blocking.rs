@@ -15,10 +15,11 @@ use crate::bus::CanBus;
 ///
 /// Sending happens on the caller's thread, and a caller waiting in `recv` or `send_blocking` reads the
 /// bus itself, so a request/response round trip costs one thread wake-up per direction. The
-/// background thread drives the link while nobody waits. Both sleep until the next frame or the
-/// engine's next deadline (no polling period) and meet STmin below 2 ms with a short spin, so gaps are
-/// never shorter than asked. All the methods of [`Link`] are available on a `Stack`. Dropping the
-/// stack stops its thread.
+/// background thread drives the link while nobody waits. Both sleep on the bus until the next frame
+/// or until 300 µs before the engine's next deadline (no polling period), then poll the bus until
+/// that deadline, so STmin gaps are never shorter than asked and late by little more than one poll
+/// of the bus ([`manual::time`](crate::manual::time)). All the methods of [`Link`] are available on
+/// a `Stack`. Dropping the stack stops its thread.
 ///
 /// ```
 /// use isotp::{bus::VirtualBus, Address, Config, Stack};

@@ -1,6 +1,6 @@
 //! Who drives the bus: the leader/follower token. The whole protocol (this token, the engine's
-//! loop, the reader's sleep in [`alarm`](super::alarm)) is stated in docs/architecture.md, "Who
-//! reads the bus and who sleeps".
+//! loop, the reader's sleep in [`alarm`](super::alarm)) is stated in the manual:
+//! [`manual::driver`](crate::manual::driver), "Who reads the bus and who sleeps".
 //!
 //! One thread at a time reads the bus and runs the timers (the leader), so frames are handled in the
 //! order they arrived. A thread that waits for a result leads while it waits, so the frame that

@@ -37,8 +37,10 @@ impl Drop for Runner {
 /// Many ISO-TP links on one bus.
 ///
 /// A tester with one link per ECU, or a gateway: each [`Link`] has its own address, configuration,
-/// queue and receive mailbox, and they all share the bus. Received frames are dispatched by CAN id in
-/// constant time, so hundreds of links cost little more than one. A thread that waits on a link
+/// queue and receive mailbox, and they all share the bus. Received frames are dispatched by CAN id
+/// (a lookup in an ordered map, logarithmic in the number of ids), so hundreds of links cost little
+/// more than one; links with a fixed addressing mode, whose ids carry the addresses, are offered
+/// every frame and decide themselves. A thread that waits on a link
 /// (`recv`, `send_blocking`) reads the bus and runs every link's timers while it waits; the node's
 /// background thread does so only while no caller waits.
 ///
