@@ -80,8 +80,8 @@
 //! | `isotp-hub` | `isotp`, `isotp-core` | `crossbeam-channel`, `log`, `socket2`, `thiserror` | the socketcand server changes |
 //! | `isotp-cli` | all of the above | `clap`, `indicatif`, `log`, `tempfile`, `thiserror` | the command's options or output change |
 //!
-//! `cargo tree -e normal -p isotp` shows no log-format or compression crate (only its tests read
-//! recordings, through a dev-dependency on `isotp-capture`), and `isotp-core` has no
+//! `cargo tree -p isotp` shows no log-format or compression crate, its tests' dependencies
+//! included (the tests that read recordings live in `isotp-capture`), and `isotp-core` has no
 //! dependency at all without its `embedded-can` feature.
 //!
 //! # Where to look

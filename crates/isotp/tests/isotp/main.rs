@@ -6,7 +6,6 @@
 
 #[cfg(feature = "tokio")]
 mod async_stack;
-mod check_recorded;
 mod conformance;
 mod discovery;
 mod drivers;

@@ -3,10 +3,9 @@
 //! rather than pass without having tested anything.
 //!
 //! `interop`, `discovery` and `conformance` run python can-isotp 2.0.7 as our peer through the hub
-//! (`scripts/interop-tests`); `capture` reads logs written by python-can's own writers
-//! (`scripts/capture-tests`).
+//! (`scripts/interop-tests`). The logs written by python-can's own writers are read by
+//! isotp-capture's `python_can` test (`scripts/capture-tests`).
 
-mod capture;
 mod conformance;
 mod discovery;
 mod interop;
