@@ -50,11 +50,18 @@ pub const LINUX_6_1_MAX_MESSAGE: usize = 66_000;
 /// How long a write keeps retrying while the interface's transmit queue is full.
 const ENOBUFS_RETRY: Duration = Duration::from_millis(200);
 
+/// Errors kept for `recv` at most: a socket whose receiver nobody reads while sends keep failing
+/// must not grow without bound. Past it the oldest go, counted and logged.
+const MAX_UNCLAIMED: usize = 64;
+
 /// Errors taken from the socket that belong to someone else than the caller who took them.
 #[derive(Default)]
 struct Pending {
-    /// For `recv` (receive-side errors, and errors of sends nobody waits for).
+    /// For `recv` (receive-side errors, and errors of sends nobody waits for), at most
+    /// [`MAX_UNCLAIMED`].
     unclaimed: VecDeque<KernelProtocolError>,
+    /// Errors dropped from `unclaimed` because it was full.
+    unclaimed_dropped: u64,
     /// For the `send_blocking` that waits.
     tx: Option<KernelProtocolError>,
     /// `send_blocking` calls waiting for their transfer.
@@ -90,6 +97,22 @@ fn setup(context: impl Into<String>, source: std::io::Error) -> KernelError {
     }
 }
 
+impl Pending {
+    /// Keeps `err` for `recv`; the oldest kept error goes when [`MAX_UNCLAIMED`] are kept.
+    fn keep_for_recv(&mut self, err: KernelProtocolError) {
+        if self.unclaimed.len() >= MAX_UNCLAIMED {
+            if let Some(old) = self.unclaimed.pop_front() {
+                self.unclaimed_dropped += 1;
+                log::warn!(
+                    "kernel socket: {} errors nobody received were dropped (the latest: {old})",
+                    self.unclaimed_dropped
+                );
+            }
+        }
+        self.unclaimed.push_back(err);
+    }
+}
+
 struct WaiterGuard<'a>(&'a KernelSocket);
 
 impl Drop for WaiterGuard<'_> {
@@ -99,7 +122,7 @@ impl Drop for WaiterGuard<'_> {
         if p.tx_waiters == 0 {
             // Nobody left to claim it: let recv report it.
             if let Some(e) = p.tx.take() {
-                p.unclaimed.push_back(e);
+                p.keep_for_recv(e);
             }
         }
     }
@@ -255,7 +278,7 @@ impl KernelSocket {
                     if revents & libc::POLLERR != 0 {
                         // The previous transfer's outcome: not ours, recv reports it.
                         if let Some(err) = self.take_socket_error()? {
-                            self.pending().unclaimed.push_back(err);
+                            self.pending().keep_for_recv(err);
                         }
                     }
                 }
@@ -272,7 +295,7 @@ impl KernelSocket {
                     if err.is_receiver_side() {
                         // WAIT_TX_DONE returns whatever error the socket holds: a reception's
                         // error is for recv.
-                        self.pending().unclaimed.push_back(err);
+                        self.pending().keep_for_recv(err);
                         return Ok(());
                     }
                     return Err(KernelError::Protocol(err));
@@ -347,7 +370,7 @@ impl KernelSocket {
                     if ours {
                         return Err(KernelError::Protocol(err));
                     }
-                    p.unclaimed.push_back(err);
+                    p.keep_for_recv(err);
                 }
                 if let Some(err) = p.tx.take() {
                     return Err(KernelError::Protocol(err));

@@ -24,9 +24,9 @@
 //! growth) plus one frame, never the length a first frame announces
 //! ([`isotp_core::manual::behaviour`]).
 //!
-//! One list is bounded only by its reader: the errors a `kernel::KernelSocket` takes from the
-//! socket while it sends but which belong to the receiving side (a reception that failed) wait for
-//! the next `recv`, at most one per send call. A program that only sends on a socket whose
+//! The errors a `kernel::KernelSocket` takes from the socket while it sends but which belong to the
+//! receiving side (a reception that failed) wait for the next `recv`: at most 64; past that the
+//! oldest go, counted and logged as a warning. A program that only sends on a socket whose
 //! receptions keep failing should read them with `recv`.
 //!
 //! # Locks and bus I/O

@@ -20,7 +20,7 @@
 //! | SocketCAN | the kernel's receive timestamp (`SO_TIMESTAMPNS`, else `SO_TIMESTAMP`); when read if the kernel refuses both |
 //! | virtual bus | when the sending port put it on the bus |
 //! | socketcand | the server's timestamp, mapped to this machine's clock by its age; when read if it is in the future or more than a few seconds old |
-//! | SLCAN | when the driver takes it from the port's queue (by a task's poll: when the port's reader thread read it from the serial line) |
+//! | SLCAN | when the port's reader thread read it from the serial line |
 //! | any other [`CanBus`](crate::bus::CanBus) | when `recv` returned, unless it implements `recv_timestamped` |
 //!
 //! A capture time later than the node's clock reads is taken as now, so the engine never sees a

@@ -291,6 +291,14 @@ impl CanBus for SlcanBus {
         self.inbox.recv(timeout)
     }
 
+    /// The time the serial reader read the frame, not when the driver takes it from the queue.
+    fn recv_timestamped(
+        &self,
+        timeout: Option<Duration>,
+    ) -> Result<Option<(Frame, std::time::Instant)>, BusError> {
+        self.inbox.recv_timestamped(timeout)
+    }
+
     fn interrupt(&self) {
         self.inbox.interrupt()
     }
