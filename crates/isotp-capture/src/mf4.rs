@@ -1533,6 +1533,22 @@ mod tests {
     }
 
     #[test]
+    fn an_id_wider_than_32_bits_is_an_error_not_a_truncated_id() {
+        let mut bytes = write(&records(3), Packing::Plain);
+        // The ID channel (byte 9, 32 bits) made 64 bits wide: it takes in IDE, DLC and data.
+        let cn = (0..bytes.len() - 100)
+            .find(|&at| {
+                &bytes[at..at + 4] == b"##CN"
+                    && u32_at(&bytes, at + 92) == 9
+                    && u32_at(&bytes, at + 96) == 32
+            })
+            .expect("the ID channel");
+        bytes[cn + 96..cn + 100].copy_from_slice(&64u32.to_le_bytes());
+        let err = read(&bytes).unwrap_err();
+        assert!(err.to_string().contains("wider than 32 bits"), "{err}");
+    }
+
+    #[test]
     fn errors_name_the_block() {
         let bytes = write(&records(10), Packing::Transposed);
         // The DZ block starts right after the header; spoil its deflate stream.
