@@ -1549,6 +1549,28 @@ mod tests {
     }
 
     #[test]
+    fn a_dlc_wider_than_8_bits_is_an_error_not_its_low_byte() {
+        let mut bytes = write(&records(3), Packing::Plain);
+        // Without a DataLength channel the DLC gives the length; made 16 bits wide, the DLC
+        // channel (byte 14) takes in the data length byte after it.
+        let name = bytes
+            .windows(11)
+            .position(|w| w == b"DataLength\0")
+            .expect("the DataLength name");
+        bytes[name + 9] = b'X';
+        let cn = (0..bytes.len() - 100)
+            .find(|&at| {
+                &bytes[at..at + 4] == b"##CN"
+                    && u32_at(&bytes, at + 92) == 14
+                    && u32_at(&bytes, at + 96) == 8
+            })
+            .expect("the DLC channel");
+        bytes[cn + 96..cn + 100].copy_from_slice(&16u32.to_le_bytes());
+        let err = read(&bytes).unwrap_err();
+        assert!(err.to_string().contains("DLC"), "{err}");
+    }
+
+    #[test]
     fn errors_name_the_block() {
         let bytes = write(&records(10), Packing::Transposed);
         // The DZ block starts right after the header; spoil its deflate stream.
