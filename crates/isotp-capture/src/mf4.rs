@@ -1532,18 +1532,24 @@ mod tests {
         assert!(err.to_string().contains("unknown record id 5"), "{err}");
     }
 
+    /// Gives the channel of the written file at byte `byte` of `bits` bits `wider` bits instead
+    /// (a CN block's byte offset and bit count follow its 24-byte header and 8 links).
+    fn widen_channel(file: &mut [u8], byte: u32, bits: u32, wider: u32) {
+        let cn = (0..file.len() - 100)
+            .find(|&at| {
+                &file[at..at + 4] == b"##CN"
+                    && u32_at(file, at + 92) == byte
+                    && u32_at(file, at + 96) == bits
+            })
+            .expect("the channel");
+        file[cn + 96..cn + 100].copy_from_slice(&wider.to_le_bytes());
+    }
+
     #[test]
     fn an_id_wider_than_32_bits_is_an_error_not_a_truncated_id() {
         let mut bytes = write(&records(3), Packing::Plain);
         // The ID channel (byte 9, 32 bits) made 64 bits wide: it takes in IDE, DLC and data.
-        let cn = (0..bytes.len() - 100)
-            .find(|&at| {
-                &bytes[at..at + 4] == b"##CN"
-                    && u32_at(&bytes, at + 92) == 9
-                    && u32_at(&bytes, at + 96) == 32
-            })
-            .expect("the ID channel");
-        bytes[cn + 96..cn + 100].copy_from_slice(&64u32.to_le_bytes());
+        widen_channel(&mut bytes, 9, 32, 64);
         let err = read(&bytes).unwrap_err();
         assert!(err.to_string().contains("wider than 32 bits"), "{err}");
     }
@@ -1558,14 +1564,7 @@ mod tests {
             .position(|w| w == b"DataLength\0")
             .expect("the DataLength name");
         bytes[name + 9] = b'X';
-        let cn = (0..bytes.len() - 100)
-            .find(|&at| {
-                &bytes[at..at + 4] == b"##CN"
-                    && u32_at(&bytes, at + 92) == 14
-                    && u32_at(&bytes, at + 96) == 8
-            })
-            .expect("the DLC channel");
-        bytes[cn + 96..cn + 100].copy_from_slice(&16u32.to_le_bytes());
+        widen_channel(&mut bytes, 14, 8, 16);
         let err = read(&bytes).unwrap_err();
         assert!(err.to_string().contains("DLC"), "{err}");
     }
