@@ -366,6 +366,7 @@ impl<R> AscReader<R> {
         }
         let code = f.next().ok_or("expected the DLC")?;
         let code = hex_u32(code)
+            .and_then(|c| u8::try_from(c).ok())
             .filter(|&c| c <= 15)
             .ok_or_else(|| format!("bad DLC '{}' (0-F)", shorten(code)))?;
         let len_text = f.next().ok_or("expected the data length")?;
@@ -378,7 +379,7 @@ impl<R> AscReader<R> {
                     shorten(len_text)
                 )
             })?;
-        if dlc::dlc_to_len(code as u8) != Some(len) && len != 0 {
+        if dlc::dlc_to_len(code) != Some(len) && len != 0 {
             return Err(format!("DLC {code:X} does not give {len} data bytes"));
         }
         let mut data = [0; dlc::FD_MAX_LEN];
@@ -472,7 +473,7 @@ impl<W: Write> AscWriter<W> {
         let start = match self.start {
             Some(s) => s,
             None => {
-                let s = Duration::from_millis(r.time.as_millis() as u64);
+                let s = civil::whole_millis(r.time);
                 self.header(s)?;
                 self.start = Some(s);
                 s

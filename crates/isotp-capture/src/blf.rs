@@ -11,7 +11,7 @@ use flate2::{Decompress, FlushDecompress, Status};
 use isotp_core::wire::dlc;
 use isotp_core::{CanId, Frame};
 
-use super::civil::{DateTime, Zone};
+use super::civil::{self, DateTime, Zone};
 use super::error::{Error, Position};
 use super::record::{time_after, Channel, ChannelNumbers, Direction, Record};
 use super::Skipped;
@@ -293,7 +293,6 @@ impl<R: BufRead> BlfReader<R> {
                 }
                 self.data.reserve(64 << 10);
             }
-            let before_in = self.inflater.total_in();
             let status = self
                 .inflater
                 .decompress_vec(&input[consumed..], &mut self.data, FlushDecompress::Finish)
@@ -303,7 +302,9 @@ impl<R: BufRead> BlfReader<R> {
                         format!("bad zlib data in a log container: {e}"),
                     )
                 })?;
-            consumed += (self.inflater.total_in() - before_in) as usize;
+            // Reset above, the inflater counts what it took of `input`: never more than its length.
+            consumed = usize::try_from(self.inflater.total_in())
+                .map_or(input.len(), |n| n.min(input.len()));
             match status {
                 Status::StreamEnd => return Ok(()),
                 Status::Ok | Status::BufError => {
@@ -597,9 +598,7 @@ impl<W: Write + std::io::Seek> BlfWriter<W> {
     }
 
     pub(crate) fn write(&mut self, r: &Record) -> std::io::Result<()> {
-        let start = *self
-            .start
-            .get_or_insert(Duration::from_millis(r.time.as_millis() as u64));
+        let start = *self.start.get_or_insert(civil::whole_millis(r.time));
         self.stop = self.stop.max(r.time);
         let stamp = u64::try_from(r.time.saturating_sub(start).as_nanos()).unwrap_or(u64::MAX);
         let channel = self.channels.number(r.channel);
@@ -620,7 +619,7 @@ impl<W: Write + std::io::Seek> BlfWriter<W> {
             }
             body.push(channel.min(255) as u8);
             body.push(f.dlc());
-            body.push(f.len() as u8);
+            body.push(super::len_byte(f));
             body.push(0); // tx count
             body.extend_from_slice(&raw_id.to_le_bytes());
             body.extend_from_slice(&0u32.to_le_bytes()); // frame length
@@ -635,7 +634,7 @@ impl<W: Write + std::io::Seek> BlfWriter<W> {
         } else {
             body.extend_from_slice(&channel.to_le_bytes());
             body.push(if tx { FLAG_TX } else { 0 });
-            body.push(f.len() as u8);
+            body.push(super::len_byte(f));
             body.extend_from_slice(&raw_id.to_le_bytes());
             let mut data = [0u8; 8];
             data[..f.len()].copy_from_slice(f.data());
@@ -646,7 +645,9 @@ impl<W: Write + std::io::Seek> BlfWriter<W> {
         self.buffer.extend_from_slice(OBJ_SIGNATURE);
         self.buffer.extend_from_slice(&32u16.to_le_bytes());
         self.buffer.extend_from_slice(&1u16.to_le_bytes());
-        self.buffer.extend_from_slice(&(size as u32).to_le_bytes());
+        // An object holds one frame: at most 136 bytes.
+        let size_field = u32::try_from(size).unwrap_or(u32::MAX);
+        self.buffer.extend_from_slice(&size_field.to_le_bytes());
         self.buffer.extend_from_slice(&kind.to_le_bytes());
         self.buffer.extend_from_slice(&2u32.to_le_bytes()); // 1 ns timestamps
         self.buffer.extend_from_slice(&0u16.to_le_bytes());
@@ -673,13 +674,16 @@ impl<W: Write + std::io::Seek> BlfWriter<W> {
         let size = BASE_HEADER_SIZE + 16 + compressed.len();
         let mut head = Vec::with_capacity(32);
         head.extend_from_slice(OBJ_SIGNATURE);
+        #[allow(clippy::cast_possible_truncation)] // the constant 16
         head.extend_from_slice(&(BASE_HEADER_SIZE as u16).to_le_bytes());
         head.extend_from_slice(&1u16.to_le_bytes());
-        head.extend_from_slice(&(size as u32).to_le_bytes());
+        // A container holds at most CONTAINER_SIZE bytes, compressed: far below 4 GiB.
+        let size_field = u32::try_from(size).unwrap_or(u32::MAX);
+        head.extend_from_slice(&size_field.to_le_bytes());
         head.extend_from_slice(&LOG_CONTAINER.to_le_bytes());
         head.extend_from_slice(&ZLIB_DEFLATE.to_le_bytes());
         head.extend_from_slice(&[0u8; 6]);
-        head.extend_from_slice(&(take as u32).to_le_bytes());
+        head.extend_from_slice(&u32::try_from(take).unwrap_or(u32::MAX).to_le_bytes());
         head.extend_from_slice(&[0u8; 4]);
         self.out.write_all(&head)?;
         self.out.write_all(&compressed)?;
@@ -700,6 +704,7 @@ impl<W: Write + std::io::Seek> BlfWriter<W> {
         let file_size = self.out.stream_position()?;
         let mut h = Vec::with_capacity(FILE_HEADER_SIZE);
         h.extend_from_slice(FILE_SIGNATURE);
+        #[allow(clippy::cast_possible_truncation)] // the constant 144
         h.extend_from_slice(&(FILE_HEADER_SIZE as u32).to_le_bytes());
         h.extend_from_slice(&[5, 0, 0, 0, 2, 6, 8, 1]); // application, BL version
         h.extend_from_slice(&file_size.to_le_bytes());
@@ -720,15 +725,18 @@ impl<W: Write + std::io::Seek> BlfWriter<W> {
 
 fn system_time_bytes(t: Duration, zone: Zone) -> [u8; 16] {
     let d = zone.civil(t);
+    // SYSTEMTIME's fields are 16 bits: the year saturates (its range ends at 30827), the others
+    // are below 1000.
+    let field = |v: u32| u16::try_from(v).unwrap_or(u16::MAX);
     let fields = [
-        d.year as u16,
-        d.month as u16,
-        d.weekday() as u16,
-        d.day as u16,
-        d.hour as u16,
-        d.minute as u16,
-        d.second as u16,
-        (d.nanos / 1_000_000) as u16,
+        u16::try_from(d.year).unwrap_or(u16::MAX),
+        field(d.month),
+        field(d.weekday()),
+        field(d.day),
+        field(d.hour),
+        field(d.minute),
+        field(d.second),
+        field(d.nanos / 1_000_000),
     ];
     let mut out = [0u8; 16];
     for (i, v) in fields.iter().enumerate() {

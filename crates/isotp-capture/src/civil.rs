@@ -125,6 +125,8 @@ pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 }
 
 /// The date of a day count since 1970-01-01.
+// The day of the month is 1 to 31 and the month 1 to 12 by construction.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
@@ -159,7 +161,8 @@ impl DateTime {
 
     /// Time since the Unix epoch.
     pub(crate) fn to_unix(self) -> Duration {
-        let days = days_from_civil(self.year, self.month, self.day).max(0) as u64;
+        // A date before 1970 is the epoch.
+        let days = u64::try_from(days_from_civil(self.year, self.month, self.day)).unwrap_or(0);
         let secs = days * 86_400
             + u64::from(self.hour) * 3600
             + u64::from(self.minute) * 60
@@ -169,7 +172,8 @@ impl DateTime {
 
     pub(crate) fn from_unix(t: Duration) -> DateTime {
         let secs = t.as_secs();
-        let (year, month, day) = civil_from_days((secs / 86_400) as i64);
+        // Any u64 of seconds is fewer than i64::MAX days.
+        let (year, month, day) = civil_from_days(i64::try_from(secs / 86_400).unwrap_or(i64::MAX));
         let rem = secs % 86_400;
         DateTime {
             year,
@@ -184,8 +188,14 @@ impl DateTime {
 
     /// 0 = Sunday.
     pub(crate) fn weekday(self) -> u32 {
-        (days_from_civil(self.year, self.month, self.day) + 4).rem_euclid(7) as u32
+        let day = (days_from_civil(self.year, self.month, self.day) + 4).rem_euclid(7);
+        u32::try_from(day).unwrap_or(0)
     }
+}
+
+/// `t` cut down to the whole millisecond (the start times of ASC and BLF headers).
+pub(crate) fn whole_millis(t: Duration) -> Duration {
+    Duration::new(t.as_secs(), t.subsec_millis() * 1_000_000)
 }
 
 pub(crate) const MONTHS: [&str; 12] = [

@@ -133,6 +133,7 @@ impl Error {
     }
 
     /// True when reading cannot go on after this error (the reader then ends).
+    #[must_use]
     pub fn is_fatal(&self) -> bool {
         !matches!(self.kind, ErrorKind::Malformed)
     }

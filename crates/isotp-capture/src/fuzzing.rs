@@ -52,6 +52,7 @@ pub fn capture(format: Format, data: &[u8]) {
 
 /// Records of every kind a recording holds (classic and CAN FD, 11- and 29-bit ids, channels 1-3,
 /// both directions), `n` of them: seeds for the readers, written by [`encode`].
+#[must_use]
 pub fn sample(n: u32) -> Vec<Record> {
     let mut out = Vec::new();
     let mut time = Duration::from_secs(1_700_000_000);
@@ -59,9 +60,9 @@ pub fn sample(n: u32) -> Vec<Record> {
         time += Duration::from_micros(u64::from(i % 7) * 113 + 50);
         let id = |raw, extended| CanId::new(raw, extended).expect("valid ids");
         let frame = match i % 4 {
-            0 => Frame::new(id(0x7E0, false), &[0x02, 0x10, i as u8]),
+            0 => Frame::new(id(0x7E0, false), &[0x02, 0x10, i.to_le_bytes()[0]]),
             1 => Frame::new(id(0x18DA_F110, true), &[0x21; 8]),
-            2 => Frame::new_fd(id(0x7E8, false), &[i as u8; 64], true),
+            2 => Frame::new_fd(id(0x7E8, false), &[i.to_le_bytes()[0]; 64], true),
             _ => Frame::new_fd(id(0x456, true), &[7; 12], false),
         }
         .expect("valid frames");
@@ -80,6 +81,7 @@ pub fn sample(n: u32) -> Vec<Record> {
 }
 
 /// `records` written in `format` (a writable one).
+#[must_use]
 pub fn encode(records: &[Record], format: Format) -> Vec<u8> {
     let mut w = Writer::new(Cursor::new(Vec::new()), format).expect("a writable format");
     for r in records {

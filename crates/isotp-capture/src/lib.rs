@@ -107,12 +107,14 @@ impl Format {
 
     /// The format a file name's extension stands for (`.log`, `.asc`, `.blf`, `.trc`, `.pcapng`,
     /// `.pcap`, `.mf4`, any case).
+    #[must_use]
     pub fn from_path(path: &Path) -> Option<Format> {
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
         Format::ALL.into_iter().find(|f| f.extension() == ext)
     }
 
     /// The usual extension, without the dot.
+    #[must_use]
     pub fn extension(self) -> &'static str {
         match self {
             Format::Candump => "log",
@@ -127,6 +129,7 @@ impl Format {
 
     /// The short name used on command lines: `candump`, `asc`, `blf`, `trc`, `pcapng`, `pcap`,
     /// `mf4`.
+    #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             Format::Candump => "candump",
@@ -140,6 +143,7 @@ impl Format {
     }
 
     /// What the format is, for messages: `a Vector ASC file`.
+    #[must_use]
     pub fn description(self) -> &'static str {
         match self {
             Format::Candump => "a candump log",
@@ -153,11 +157,13 @@ impl Format {
     }
 
     /// True when the format can be written by [`Writer`].
+    #[must_use]
     pub fn is_writable(self) -> bool {
         !matches!(self, Format::Trc)
     }
 
     /// True for the binary formats (BLF, pcapng, pcap, MF4); the others are text.
+    #[must_use]
     pub fn is_binary(self) -> bool {
         matches!(
             self,
@@ -167,6 +173,7 @@ impl Format {
 
     /// True when [`Writer`] writes the format without seeking back (all but BLF and MF4, whose
     /// headers are completed at the end): it can go to a pipe or standard output.
+    #[must_use]
     pub fn is_streamable(self) -> bool {
         self.is_writable() && !matches!(self, Format::Blf | Format::Mf4)
     }
@@ -184,6 +191,7 @@ impl Format {
     /// assert_eq!(Format::sniff(b"MDF     4.10    "), Some(Format::Mf4));
     /// assert_eq!(Format::sniff(b"hello"), None);
     /// ```
+    #[must_use]
     pub fn sniff(head: &[u8]) -> Option<Format> {
         if head.starts_with(b"LOGG") {
             return Some(Format::Blf);
@@ -240,6 +248,7 @@ impl Format {
     /// assert_eq!(Format::detect(None, Path::new("-"), b";$FILEVERSION=1.1\n"), Format::Trc);
     /// assert_eq!(Format::detect(Some(Format::Asc), Path::new("x.log"), b""), Format::Asc);
     /// ```
+    #[must_use]
     pub fn detect(given: Option<Format>, path: &Path, head: &[u8]) -> Format {
         given
             .or_else(|| Format::from_path(path))
@@ -275,6 +284,12 @@ impl std::str::FromStr for Format {
 }
 
 /// Text logs hold no NUL and few control bytes; a binary file has many in its first bytes.
+/// The data length of `frame` as the byte the binary formats store: a frame holds at most 64
+/// bytes, so this does not saturate.
+pub(crate) fn len_byte(frame: &isotp_core::Frame) -> u8 {
+    u8::try_from(frame.len()).unwrap_or(u8::MAX)
+}
+
 fn looks_binary(head: &[u8]) -> bool {
     let head = &head[..head.len().min(512)];
     let odd = head
@@ -309,6 +324,7 @@ pub(crate) fn trim(mut s: &[u8]) -> &[u8] {
 /// use std::time::Duration;
 /// assert_eq!(isotp_capture::utc_text(Duration::from_secs(1_700_000_000)), "2023-11-14 22:13:20.000000");
 /// ```
+#[must_use]
 pub fn utc_text(time: std::time::Duration) -> String {
     let d = civil::DateTime::from_unix(time);
     format!(
@@ -362,6 +378,11 @@ pub struct Reader<R> {
 impl Reader<BufReader<File>> {
     /// Opens a file; the format is `format`, else the one its extension names, else the one its
     /// first bytes look like, else candump.
+    ///
+    /// # Errors
+    ///
+    /// An [`ErrorKind::Io`] error when the file cannot be opened or read, and those of
+    /// [`Reader::with_zone`] for content that is not in the format.
     pub fn open(path: &Path, format: Option<Format>) -> Result<Reader<BufReader<File>>, Error> {
         let file = File::open(path).map_err(|e| {
             Error::fatal(
@@ -407,6 +428,10 @@ impl<R: BufRead> Reader<R> {
     /// let err = Reader::new(&b"LOGG\x90\0\0\0"[..], Format::Asc).err().unwrap();
     /// assert!(err.to_string().contains("looks like a Vector BLF file"), "{err}");
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Reader::with_zone`].
     pub fn new(input: R, format: Format) -> Result<Reader<R>, Error> {
         Reader::with_zone(input, format, Zone::Local)
     }
@@ -415,6 +440,13 @@ impl<R: BufRead> Reader<R> {
     ///
     /// MF4 is read from memory (up to 1 GiB) when it does not come from [`Reader::open`], which
     /// reads a file in place.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotTheFormat`] when the first bytes are another format's (or binary data for a
+    /// text format), [`ErrorKind::Corrupt`] for a binary header that cannot be read,
+    /// [`ErrorKind::Unsupported`] for a header of a version or kind this crate cannot read (or MF4
+    /// data above 1 GiB to read from memory), and [`ErrorKind::Io`] when reading fails. Errors in the records come later, from the iterator.
     pub fn with_zone(mut input: R, format: Format, zone: Zone) -> Result<Reader<R>, Error> {
         refuse_other(&mut input, format)?;
         if !format.is_binary() && looks_binary(head(&mut input)?) {
@@ -449,6 +481,10 @@ impl<R: BufRead> Reader<R> {
     /// assert_eq!(reader.format(), Format::Mf4);
     /// # Ok::<(), isotp_capture::Error>(())
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Reader::with_zone`] for an MF4 input.
     pub fn mf4_in_place<S: std::io::Read + Seek + Send + 'static>(
         input: S,
     ) -> Result<Reader<R>, Error> {
@@ -462,7 +498,7 @@ impl<R: BufRead> Reader<R> {
         Reader {
             inner,
             format,
-            held: Default::default(),
+            held: std::collections::VecDeque::new(),
             seen_record: false,
             pending: None,
             done: false,
@@ -579,6 +615,12 @@ pub struct Writer<W: Write + Seek> {
 
 impl Writer<BufWriter<File>> {
     /// Creates (or truncates) a file; the format is `format`, else the one its extension names.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Unsupported`] when no format is given and the extension names none, or the
+    /// format cannot be written (TRC); [`ErrorKind::Io`] when the file cannot be created or its header
+    /// written.
     pub fn create(path: &Path, format: Option<Format>) -> Result<Writer<BufWriter<File>>, Error> {
         let format = format.or_else(|| Format::from_path(path)).ok_or_else(|| {
             Error::fatal(
@@ -621,11 +663,20 @@ fn write_error(e: std::io::Error) -> Error {
 
 impl<W: Write + Seek> Writer<W> {
     /// A writer of `format` into `out`; the dates of ASC and BLF headers in local time.
+    ///
+    /// # Errors
+    ///
+    /// As [`Writer::with_zone`].
     pub fn new(out: W, format: Format) -> Result<Writer<W>, Error> {
         Writer::with_zone(out, format, Zone::Local)
     }
 
     /// A writer of `format` into `out`, the dates of ASC and BLF headers in `zone`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Unsupported`] for a format that cannot be written (TRC), [`ErrorKind::Io`] when
+    /// the header cannot be written.
     pub fn with_zone(out: W, format: Format, zone: Zone) -> Result<Writer<W>, Error> {
         let output = match format {
             Format::Candump => Output::Candump(candump::CandumpWriter::new(out)),
@@ -645,6 +696,11 @@ impl<W: Write + Seek> Writer<W> {
     }
 
     /// Writes one record.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Io`] when the output fails, or when the record does not fit the format (a time
+    /// after 2106 in classic pcap).
     pub fn write(&mut self, record: &Record) -> Result<(), Error> {
         match &mut self.output {
             Output::Candump(w) => w.write(record),
@@ -660,6 +716,10 @@ impl<W: Write + Seek> Writer<W> {
     /// Hands what is written so far to the output, for a live capture read as it grows (BLF
     /// holds its current container back until it is full or finished, MF4 its current data
     /// block, and an MF4 file is readable only once finished).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Io`] when the output fails.
     pub fn flush(&mut self) -> Result<(), Error> {
         match &mut self.output {
             Output::Candump(w) => w.flush(),
@@ -673,6 +733,10 @@ impl<W: Write + Seek> Writer<W> {
     }
 
     /// Writes what the format puts at the end and flushes; the output back.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Io`] when the output fails (or cannot seek, for BLF and MF4).
     pub fn finish(self) -> Result<W, Error> {
         match self.output {
             Output::Candump(w) => w.finish(),

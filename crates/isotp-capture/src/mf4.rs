@@ -173,11 +173,20 @@ impl File {
             return Err(corrupt(at, format!("description block of {len} bytes")));
         }
         let b = self.read_at(at + 24, len - 24, "block")?;
-        let n = links as usize * 8;
+        // `header` checked that the links fit the block.
+        let (links, data) = usize::try_from(links * 8)
+            .ok()
+            .and_then(|n| b.split_at_checked(n))
+            .ok_or_else(|| {
+                corrupt(
+                    at,
+                    format!("{links} links do not fit a block of {len} bytes"),
+                )
+            })?;
         Ok(Block {
             at,
-            links: b[..n].chunks_exact(8).map(|c| u64_at(c, 0)).collect(),
-            data: b[n..].to_vec(),
+            links: links.chunks_exact(8).map(|c| u64_at(c, 0)).collect(),
+            data: data.to_vec(),
         })
     }
 
@@ -273,6 +282,8 @@ impl Time {
     #[inline]
     fn seconds(&self, rec: &[u8]) -> f64 {
         let raw = match (self.field.kind, self.field.bits) {
+            // A 32-bit field: `uint` masks the value to 32 bits.
+            #[allow(clippy::cast_possible_truncation)]
             (Kind::Float, 32) => f64::from(f32::from_bits(self.field.uint(rec) as u32)),
             (Kind::Float, _) => f64::from_bits(self.field.uint(rec)),
             _ => self.field.uint(rec) as f64,
@@ -373,7 +384,7 @@ impl Mf4Reader {
         let mut file = File {
             src,
             len,
-            visited: Default::default(),
+            visited: std::collections::HashSet::new(),
         };
         let id = file.read_at(0, 64, "identification block")?;
         if id.starts_with(b"UnFinMF ") {
@@ -484,17 +495,20 @@ impl Mf4Reader {
         while dl_at != 0 {
             self.file.visit(dl_at, "data list")?;
             let dl = self.file.block(dl_at, &[b"##DL"])?;
-            let count = u64::from(u32_at(dl.data(8, "DL")?, 4));
-            if count + 1 > dl.links.len() as u64 {
-                return Err(corrupt(
-                    dl.at,
-                    format!(
-                        "DL block lists {count} data blocks in {} links",
-                        dl.links.len().saturating_sub(1)
-                    ),
-                ));
-            }
-            blocks.extend(dl.links[1..=count as usize].iter().filter(|&&l| l != 0));
+            let count = u32_at(dl.data(8, "DL")?, 4);
+            let listed = usize::try_from(count)
+                .ok()
+                .and_then(|c| dl.links.get(1..=c))
+                .ok_or_else(|| {
+                    corrupt(
+                        dl.at,
+                        format!(
+                            "DL block lists {count} data blocks in {} links",
+                            dl.links.len().saturating_sub(1)
+                        ),
+                    )
+                })?;
+            blocks.extend(listed.iter().filter(|&&l| l != 0));
             dl_at = dl.link(0);
         }
         Ok(blocks)
@@ -795,12 +809,15 @@ fn inflate_dz(at: u64, body: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
     }
     let (zip, param) = (body[2], u32_at(body, 4) as usize);
     let (org_len, len) = (u64_at(body, 8), u64_at(body, 16));
-    if org_len > MAX_BLOCK {
-        return Err(unsupported(
-            at,
-            format!("DZ block of {org_len} bytes uncompressed (at most {MAX_BLOCK})"),
-        ));
-    }
+    let org = match usize::try_from(org_len) {
+        Ok(org) if org_len <= MAX_BLOCK => org,
+        _ => {
+            return Err(unsupported(
+                at,
+                format!("DZ block of {org_len} bytes uncompressed (at most {MAX_BLOCK})"),
+            ))
+        }
+    };
     let packed = usize::try_from(len)
         .ok()
         .and_then(|l| body.get(24..24 + l))
@@ -815,7 +832,6 @@ fn inflate_dz(at: u64, body: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
             ),
         ));
     }
-    let org = org_len as usize;
     let mut plain = vec![0u8; org];
     let mut z = Decompress::new(true);
     let status = z
@@ -875,6 +891,8 @@ fn decode(l: &Layout, rec: &[u8], start: Duration) -> Result<Record, String> {
     if !(-1.8e19..1.8e19).contains(&nanos) {
         return Err(format!("frame time {seconds:e} s is outside the recording"));
     }
+    // Below 1.8e19 by the check above, so within u64.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let offset = Duration::from_nanos(nanos.abs() as u64);
     let time = if nanos >= 0.0 {
         start.checked_add(offset)
@@ -882,7 +900,8 @@ fn decode(l: &Layout, rec: &[u8], start: Duration) -> Result<Record, String> {
         start.checked_sub(offset)
     }
     .ok_or_else(|| format!("frame time {seconds:e} s is outside the recording"))?;
-    let raw = l.id.uint(rec) as u32;
+    let raw = l.id.uint(rec);
+    let raw = u32::try_from(raw).map_err(|_| format!("CAN id {raw:#X} is wider than 32 bits"))?;
     let extended = match l.ide {
         Some(f) => f.uint(rec) != 0,
         // Without IDE, the top bit of a 32-bit ID says it (as CAN_DataFrame.ID is often written).
@@ -892,9 +911,11 @@ fn decode(l: &Layout, rec: &[u8], start: Duration) -> Result<Record, String> {
     let fd = flag(l.edl);
     let stored = l.data.slice(rec);
     let len = match (l.length, l.dlc) {
-        (Some(f), _) => f.uint(rec) as usize,
+        // Too long for any data: refused below.
+        (Some(f), _) => usize::try_from(f.uint(rec)).unwrap_or(usize::MAX),
         (None, Some(f)) => {
-            let code = f.uint(rec) as u8;
+            let code = f.uint(rec);
+            let code = u8::try_from(code).map_err(|_| format!("DLC {code}"))?;
             if fd {
                 dlc::dlc_to_len(code).ok_or_else(|| format!("DLC {code}"))?
             } else {
@@ -952,7 +973,7 @@ impl Iterator for Mf4Reader {
         if let [only] = self.groups.as_mut_slice() {
             let r = only.next(file, start);
             if r.as_ref()
-                .map_or(true, |r| r.as_ref().is_err_and(|e| e.is_fatal()))
+                .map_or(true, |r| r.as_ref().is_err_and(Error::is_fatal))
             {
                 self.done = true;
             }
@@ -979,7 +1000,7 @@ impl Iterator for Mf4Reader {
         }
         let r = best.and_then(|(i, _)| self.groups[i].pending.take());
         if r.as_ref()
-            .map_or(true, |r| r.as_ref().is_err_and(|e| e.is_fatal()))
+            .map_or(true, |r| r.as_ref().is_err_and(Error::is_fatal))
         {
             self.done = true;
         }
@@ -989,7 +1010,8 @@ impl Iterator for Mf4Reader {
 
 /// The record the writer writes, as python-can's MF4Writer does: time f64, BusChannel u8, ID u32,
 /// IDE u8, DLC u8, DataLength u8, DataBytes [64], Dir u8, EDL u8, BRS u8, ESI u8.
-const RECORD: usize = 84;
+const RECORD_BYTES: u32 = 84;
+const RECORD: usize = RECORD_BYTES as usize;
 /// Records per DZ block: about 1 MiB uncompressed.
 const BLOCK_RECORDS: usize = (1 << 20) / RECORD;
 /// The members of `CAN_DataFrame`: name, byte offset, bits, MDF data type (0 unsigned, 10 bytes).
@@ -1135,7 +1157,7 @@ impl<W: Write + Seek> Mf4Writer<W> {
         rec[9..13].copy_from_slice(&f.id().raw().to_le_bytes());
         rec[13] = u8::from(f.id().is_extended());
         rec[14] = dlc::len_to_dlc(data.len()).unwrap_or(0);
-        rec[15] = data.len() as u8;
+        rec[15] = super::len_byte(f);
         rec[16..16 + data.len()].copy_from_slice(data);
         rec[80] = u8::from(r.direction == Some(Direction::Tx));
         rec[81] = u8::from(f.is_fd());
@@ -1176,7 +1198,8 @@ impl<W: Write + Seek> Mf4Writer<W> {
         let mut z = Compress::new(Compression::default(), true);
         let mut packed = Vec::with_capacity(org.len() / 2 + 64);
         loop {
-            let before = z.total_in() as usize;
+            // A new compressor: its total is what it took of `input`, never more than its length.
+            let before = usize::try_from(z.total_in()).map_or(input.len(), |n| n.min(input.len()));
             packed.reserve(64 << 10);
             let status = z
                 .compress_vec(&input[before..], &mut packed, FlushCompress::Finish)
@@ -1189,7 +1212,7 @@ impl<W: Write + Seek> Mf4Writer<W> {
         d.extend_from_slice(b"DT");
         d.push(u8::from(transposed)); // 0 deflate, 1 transposition + deflate
         d.push(0);
-        let columns = if transposed { RECORD as u32 } else { 0 };
+        let columns = if transposed { RECORD_BYTES } else { 0 };
         d.extend_from_slice(&columns.to_le_bytes());
         d.extend_from_slice(&(org.len() as u64).to_le_bytes());
         d.extend_from_slice(&(packed.len() as u64).to_le_bytes());
@@ -1238,7 +1261,13 @@ impl<W: Write + Seek> Mf4Writer<W> {
         } else {
             let mut links = vec![0];
             let mut d = vec![0u8; 4];
-            d.extend_from_slice(&(self.blocks.len() as u32).to_le_bytes());
+            let count = u32::try_from(self.blocks.len()).map_err(|_| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "more than 2^32 data blocks in one MF4 file",
+                )
+            })?;
+            d.extend_from_slice(&count.to_le_bytes());
             let mut offset = 0u64;
             for &(at, len) in &self.blocks {
                 links.push(at);
@@ -1297,7 +1326,7 @@ fn data_frame_group(m: &mut Blocks, count: u64, record_id: u64) -> u64 {
         0,
         10,
         8,
-        (RECORD as u32 - 8) * 8,
+        (RECORD_BYTES - 8) * 8,
         CN_BUS_EVENT,
     );
     let t_name = m.text("t");
@@ -1309,7 +1338,7 @@ fn data_frame_group(m: &mut Blocks, count: u64, record_id: u64) -> u64 {
     cg.extend_from_slice(&0b110u16.to_le_bytes()); // bus event, plain bus event
     cg.extend_from_slice(&u16::from(b'.').to_le_bytes());
     cg.extend_from_slice(&[0; 4]);
-    cg.extend_from_slice(&(RECORD as u32).to_le_bytes());
+    cg.extend_from_slice(&RECORD_BYTES.to_le_bytes());
     cg.extend_from_slice(&0u32.to_le_bytes());
     m.add(b"##CG", &[0, master, source_name, source, 0, 0], &cg)
 }
@@ -1501,6 +1530,43 @@ mod tests {
         bad[dt1 as usize + 24 + 1 + RECORD] = 5;
         let err = read(&bad).unwrap_err();
         assert!(err.to_string().contains("unknown record id 5"), "{err}");
+    }
+
+    /// Gives the channel of the written file at byte `byte` of `bits` bits `wider` bits instead
+    /// (a CN block's byte offset and bit count follow its 24-byte header and 8 links).
+    fn widen_channel(file: &mut [u8], byte: u32, bits: u32, wider: u32) {
+        let cn = (0..file.len() - 100)
+            .find(|&at| {
+                &file[at..at + 4] == b"##CN"
+                    && u32_at(file, at + 92) == byte
+                    && u32_at(file, at + 96) == bits
+            })
+            .expect("the channel");
+        file[cn + 96..cn + 100].copy_from_slice(&wider.to_le_bytes());
+    }
+
+    #[test]
+    fn an_id_wider_than_32_bits_is_an_error_not_a_truncated_id() {
+        let mut bytes = write(&records(3), Packing::Plain);
+        // The ID channel (byte 9, 32 bits) made 64 bits wide: it takes in IDE, DLC and data.
+        widen_channel(&mut bytes, 9, 32, 64);
+        let err = read(&bytes).unwrap_err();
+        assert!(err.to_string().contains("wider than 32 bits"), "{err}");
+    }
+
+    #[test]
+    fn a_dlc_wider_than_8_bits_is_an_error_not_its_low_byte() {
+        let mut bytes = write(&records(3), Packing::Plain);
+        // Without a DataLength channel the DLC gives the length; made 16 bits wide, the DLC
+        // channel (byte 14) takes in the data length byte after it.
+        let name = bytes
+            .windows(11)
+            .position(|w| w == b"DataLength\0")
+            .expect("the DataLength name");
+        bytes[name + 9] = b'X';
+        widen_channel(&mut bytes, 14, 8, 16);
+        let err = read(&bytes).unwrap_err();
+        assert!(err.to_string().contains("DLC"), "{err}");
     }
 
     #[test]

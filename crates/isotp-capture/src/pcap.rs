@@ -122,7 +122,7 @@ fn encode(f: &Frame, out: &mut Vec<u8>) {
         raw |= CAN_EFF_FLAG;
     }
     out.extend_from_slice(&raw.to_be_bytes());
-    out.push(f.len() as u8);
+    out.push(super::len_byte(f));
     let flags = if f.is_fd() {
         CANFD_FDF | if f.is_brs() { CANFD_BRS } else { 0 } | if f.is_esi() { CANFD_ESI } else { 0 }
     } else {
@@ -130,8 +130,22 @@ fn encode(f: &Frame, out: &mut Vec<u8>) {
     };
     out.extend_from_slice(&[flags, 0, 0]);
     out.extend_from_slice(f.data());
-    let mtu = if f.is_fd() { CANFD_MTU } else { CAN_MTU };
-    out.resize(out.len() + mtu - HEADER - f.len(), 0);
+    out.resize(out.len() + packet_len(f) - HEADER - f.len(), 0);
+}
+
+/// The SocketCAN packet of `f`: 16 bytes for classic CAN, 72 for CAN FD.
+fn packet_len(f: &Frame) -> usize {
+    if f.is_fd() {
+        CANFD_MTU
+    } else {
+        CAN_MTU
+    }
+}
+
+/// A packet length (at most [`CANFD_MTU`], 72) as the formats' 32-bit length field.
+#[allow(clippy::cast_possible_truncation)] // 72 fits
+const fn len_field(len: usize) -> u32 {
+    len as u32
 }
 
 /// Integers in the byte order of the section (pcapng) or file (pcap).
@@ -270,13 +284,14 @@ impl<R: BufRead> PcapngReader<R> {
     fn buffered_block(&mut self) -> Option<u32> {
         let buf = self.input.fill_buf().ok()?;
         let kind = self.order.u32(buf, 0)?;
-        let total = self.order.u32(buf, 4)? as usize;
+        let total_field = self.order.u32(buf, 4)?;
+        let total = total_field as usize;
         if self.offset == 0
             || kind == SHB
             || !(12..=MAX_BLOCK).contains(&total)
             || total % 4 != 0
             || buf.len() < total
-            || self.order.u32(buf, total - 4) != Some(total as u32)
+            || self.order.u32(buf, total - 4) != Some(total_field)
         {
             return None;
         }
@@ -327,7 +342,8 @@ impl<R: BufRead> PcapngReader<R> {
         } else {
             self.order.u32(&head, 0).unwrap_or_default()
         };
-        let total = self.order.u32(&head, 4).unwrap_or_default() as usize;
+        let total_field = self.order.u32(&head, 4).unwrap_or_default();
+        let total = total_field as usize;
         if total < 12 || total % 4 != 0 || total > MAX_BLOCK {
             return Err(Error::corrupt(
                 Position::Offset(at + 4),
@@ -346,7 +362,7 @@ impl<R: BufRead> PcapngReader<R> {
             "a block",
         )?;
         let trailer = self.order.u32(&self.block, total - 12);
-        if trailer != Some(total as u32) {
+        if trailer != Some(total_field) {
             return Err(Error::corrupt(
                 Position::Offset(at),
                 format!(
@@ -407,7 +423,10 @@ impl<R: BufRead> PcapngReader<R> {
                     .ok_or_else(|| format!("if_tsresol {v:#04X} is out of range"))?;
                 }
                 IF_TSOFFSET => {
-                    interface.offset = order.u64(value, 0).ok_or("short if_tsoffset")? as i64;
+                    // A signed field: the same 64 bits read as an i64.
+                    #[allow(clippy::cast_possible_wrap)]
+                    let offset = order.u64(value, 0).ok_or("short if_tsoffset")? as i64;
+                    interface.offset = offset;
                 }
                 _ => {}
             }
@@ -629,14 +648,16 @@ fn block(out: &mut Vec<u8>, kind: u32, body: impl FnOnce(&mut Vec<u8>)) {
     out.extend_from_slice(&[0; 4]);
     body(out);
     out.resize(start + (out.len() - start).div_ceil(4) * 4, 0);
-    let total = (out.len() - start + 4) as u32;
+    // The blocks written hold a frame or a short name: far below 4 GiB.
+    let total = u32::try_from(out.len() - start + 4).unwrap_or(u32::MAX);
     out[start + 4..start + 8].copy_from_slice(&total.to_le_bytes());
     out.extend_from_slice(&total.to_le_bytes());
 }
 
 fn option(out: &mut Vec<u8>, code: u16, value: &[u8]) {
     out.extend_from_slice(&code.to_le_bytes());
-    out.extend_from_slice(&(value.len() as u16).to_le_bytes());
+    // The options written hold a name or a number: far below 64 KiB.
+    out.extend_from_slice(&u16::try_from(value.len()).unwrap_or(u16::MAX).to_le_bytes());
     out.extend_from_slice(value);
     out.resize(out.len() + (4 - value.len() % 4) % 4, 0);
 }
@@ -681,9 +702,11 @@ impl<W: Write> PcapngWriter<W> {
                 self.channels.push(r.channel);
                 let name = r.channel.to_string();
                 block(&mut self.buffer, IDB, |b| {
+                    // 227 fits the 16 bits of an interface's link type.
+                    #[allow(clippy::cast_possible_truncation)]
                     b.extend_from_slice(&(LINKTYPE_CAN_SOCKETCAN as u16).to_le_bytes());
                     b.extend_from_slice(&0u16.to_le_bytes());
-                    b.extend_from_slice(&(CANFD_MTU as u32).to_le_bytes());
+                    b.extend_from_slice(&len_field(CANFD_MTU).to_le_bytes());
                     option(b, IF_NAME, name.as_bytes());
                     option(b, IF_TSRESOL, &[9]);
                     option(b, OPT_END, &[]);
@@ -691,12 +714,21 @@ impl<W: Write> PcapngWriter<W> {
                 self.channels.len() - 1
             }
         };
-        let ns = u64::try_from(r.time.as_nanos()).unwrap_or(u64::MAX);
+        let index = u32::try_from(index).map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "more than 2^32 channels in one pcapng section",
+            )
+        })?;
+        let ns = u64::try_from(r.time.as_nanos())
+            .unwrap_or(u64::MAX)
+            .to_le_bytes();
         block(&mut self.buffer, EPB, |b| {
-            b.extend_from_slice(&(index as u32).to_le_bytes());
-            b.extend_from_slice(&((ns >> 32) as u32).to_le_bytes());
-            b.extend_from_slice(&(ns as u32).to_le_bytes());
-            let len = if r.frame.is_fd() { CANFD_MTU } else { CAN_MTU } as u32;
+            b.extend_from_slice(&index.to_le_bytes());
+            // The high 32 bits of the time, then the low ones, each little-endian.
+            b.extend_from_slice(&ns[4..]);
+            b.extend_from_slice(&ns[..4]);
+            let len = len_field(packet_len(&r.frame));
             b.extend_from_slice(&len.to_le_bytes());
             b.extend_from_slice(&len.to_le_bytes());
             encode(&r.frame, b);
@@ -735,7 +767,7 @@ impl<W: Write> PcapWriter<W> {
         h.extend_from_slice(&2u16.to_le_bytes());
         h.extend_from_slice(&4u16.to_le_bytes());
         h.extend_from_slice(&[0; 8]); // time zone, accuracy
-        h.extend_from_slice(&(CANFD_MTU as u32).to_le_bytes());
+        h.extend_from_slice(&len_field(CANFD_MTU).to_le_bytes());
         h.extend_from_slice(&LINKTYPE_CAN_SOCKETCAN.to_le_bytes());
         out.write_all(&h)?;
         Ok(PcapWriter {
@@ -758,7 +790,7 @@ impl<W: Write> PcapWriter<W> {
         b.clear();
         b.extend_from_slice(&secs.to_le_bytes());
         b.extend_from_slice(&r.time.subsec_nanos().to_le_bytes());
-        let len = if r.frame.is_fd() { CANFD_MTU } else { CAN_MTU } as u32;
+        let len = len_field(packet_len(&r.frame));
         b.extend_from_slice(&len.to_le_bytes());
         b.extend_from_slice(&len.to_le_bytes());
         encode(&r.frame, b);

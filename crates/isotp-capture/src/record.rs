@@ -77,20 +77,22 @@ impl ChannelName {
     /// assert_eq!(ChannelName::new("vcan0").unwrap().as_str(), "vcan0");
     /// assert!(ChannelName::new("a-name-longer-than-15").is_none());
     /// ```
+    #[must_use]
     pub fn new(name: &str) -> Option<ChannelName> {
         let b = name.as_bytes();
-        if b.is_empty() || b.len() > Self::MAX || b.iter().any(|c| c.is_ascii_whitespace()) {
+        if b.is_empty() || b.len() > Self::MAX || b.iter().any(u8::is_ascii_whitespace) {
             return None;
         }
         let mut bytes = [0; Self::MAX];
         bytes[..b.len()].copy_from_slice(b);
         Some(ChannelName {
-            len: b.len() as u8,
+            len: u8::try_from(b.len()).ok()?,
             bytes,
         })
     }
 
     /// The name.
+    #[must_use]
     pub fn as_str(&self) -> &str {
         // Built from a &str only, so always UTF-8.
         std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("?")

@@ -222,12 +222,13 @@ pub(crate) fn fixed(s: &[u8], scale: u32) -> Option<u128> {
     for &d in int {
         v = v * 10 + u128::from(d - b'0');
     }
-    let keep = frac.len().min(scale as usize);
-    for &d in &frac[..keep] {
+    // Fewer than 30 digits kept, so `keep` fits any integer type.
+    let keep = u32::try_from(frac.len()).map_or(scale, |n| n.min(scale));
+    for &d in &frac[..keep as usize] {
         v = v * 10 + u128::from(d - b'0');
     }
-    v *= 10u128.pow(scale - keep as u32);
-    if frac.len() > keep && frac[keep] >= b'5' {
+    v *= 10u128.pow(scale - keep);
+    if frac.get(keep as usize).is_some_and(|&d| d >= b'5') {
         v += 1;
     }
     Some(v)

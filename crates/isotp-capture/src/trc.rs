@@ -191,6 +191,7 @@ fn bus(s: &[u8]) -> Result<Channel, String> {
 }
 
 /// The CAN FD flags a TRC 2.x type stands for: bit rate switch, error state indicator.
+#[derive(Clone, Copy)]
 struct FdFlags {
     brs: bool,
     esi: bool,
@@ -308,9 +309,9 @@ impl<R> TrcReader<R> {
                 b'L' => {
                     code = Some(
                         dec_u32(v)
+                            .and_then(|c| u8::try_from(c).ok())
                             .filter(|&c| c <= 15)
-                            .ok_or_else(|| format!("bad DLC '{}'", shorten(v)))?
-                            as u8,
+                            .ok_or_else(|| format!("bad DLC '{}'", shorten(v)))?,
                     )
                 }
                 _ => {}

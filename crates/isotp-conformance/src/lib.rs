@@ -100,6 +100,7 @@ pub struct Options {
 
 impl Options {
     /// Classic CAN, no padding, the standard's 1000 ms timeouts, 100 µs timing tolerance.
+    #[must_use]
     pub fn new(address: Address, dut: Dut) -> Options {
         Options {
             address,
@@ -136,6 +137,7 @@ pub enum Verdict {
 
 impl Verdict {
     /// `pass`, `fail` or `skip`.
+    #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             Verdict::Pass => "pass",
@@ -223,6 +225,7 @@ pub(crate) struct Test {
 }
 
 /// Every test, in the order they run: name and clause.
+#[must_use]
 pub fn catalogue() -> Vec<(&'static str, &'static str)> {
     tests().iter().map(|t| (t.name, t.clause)).collect()
 }
@@ -248,11 +251,21 @@ pub enum RunError {
 }
 
 /// Runs the selected tests one after the other on `bus` and returns their results.
+///
+/// # Errors
+///
+/// [`RunError::Options`] for options that cannot work (checked before the first test),
+/// [`RunError::Bus`] when the bus fails during a test. A test the DUT fails is no error: it is a
+/// [`TestResult`] with a failing verdict.
 pub fn run(bus: &dyn CanBus, options: &Options) -> Result<Vec<TestResult>, RunError> {
     run_each(bus, options, |_| {})
 }
 
 /// [`run`], calling `progress` with each result as soon as it is known.
+///
+/// # Errors
+///
+/// Those of [`run`].
 pub fn run_each(
     bus: &dyn CanBus,
     options: &Options,
@@ -315,6 +328,7 @@ pub(crate) fn count(measured: &mut Vec<Measure>, name: &str, n: u64) {
 }
 
 /// A duration as people read it: `512 us`, `12.3 ms`.
+#[must_use]
 pub fn duration_text(d: Duration) -> String {
     let us = d.as_micros();
     if us < 10_000 {

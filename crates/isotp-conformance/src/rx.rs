@@ -114,7 +114,8 @@ fn dropped_then_fine(t: &Tester<'_>, what: &str, seed: u8) -> Outcome {
 fn single_frame(t: &mut Tester<'_>, m: &mut Vec<Measure>) -> Outcome {
     let max = t.classic_sf_max();
     for size in 1..=max {
-        let payload = t.payload(size, size as u8);
+        // Any byte will do as a seed: the low one of the size.
+        let payload = t.payload(size, size.to_le_bytes()[0]);
         if let Some(e) = good(&t.exchange(&payload)?) {
             return Ok(fail(format!("a {size}-byte single frame: {e}")));
         }
@@ -132,8 +133,8 @@ fn multi_frame(t: &mut Tester<'_>, m: &mut Vec<Measure>) -> Outcome {
         4095,
     ];
     let mut fcs = 0;
-    for (i, &size) in sizes.iter().enumerate() {
-        let payload = t.payload(size, i as u8);
+    for (&size, i) in sizes.iter().zip(0u8..) {
+        let payload = t.payload(size, i);
         let sent = t.send_message(&payload, Mangle::default())?;
         if sent.outcome != Sent::Complete {
             return Ok(fail(format!(
@@ -358,10 +359,12 @@ fn escaped_first_frame_small(t: &mut Tester<'_>, _m: &mut Vec<Measure>) -> Outco
 fn first_frame_too_short_length(t: &mut Tester<'_>, _m: &mut Vec<Measure>) -> Outcome {
     // A valid FF whose 12-bit FF_DL is then set to what a single frame of that frame carries.
     let mut frame = first_frame(t, 100)?;
-    let sf_max = Pdu::single_frame_capacity(frame.len(), t.tx_address_len()) as u16;
+    let sf_max = Pdu::single_frame_capacity(frame.len(), t.tx_address_len());
+    // At most 62: a 12-bit FF_DL.
+    let [.., high, low] = u32::try_from(sf_max).unwrap_or(u32::MAX).to_be_bytes();
     let at = t.tx_address_len().bytes();
-    frame[at] = 0x10 | (sf_max >> 8) as u8;
-    frame[at + 1] = sf_max as u8;
+    frame[at] = 0x10 | high;
+    frame[at + 1] = low;
     first_frame_ignored(
         t,
         &frame,
@@ -395,9 +398,9 @@ fn overflow(t: &mut Tester<'_>, m: &mut Vec<Measure>) -> Outcome {
 fn n_br(t: &mut Tester<'_>, m: &mut Vec<Measure>) -> Outcome {
     let mut worst = Duration::ZERO;
     let mut total = Duration::ZERO;
-    const TRIALS: u32 = 5;
+    const TRIALS: u8 = 5;
     for i in 0..TRIALS {
-        let payload = t.payload(t.ff_data() + t.cf_data(), 20 + i as u8);
+        let payload = t.payload(t.ff_data() + t.cf_data(), 20 + i);
         let sent = t.send_message(&payload, Mangle::default())?;
         let (Some(ff_at), Some(fc)) = (sent.ff_at, sent.fcs.first()) else {
             return Ok(fail(format!(
@@ -412,7 +415,7 @@ fn n_br(t: &mut Tester<'_>, m: &mut Vec<Measure>) -> Outcome {
         total += took;
     }
     time(m, "n_br_max", worst);
-    time(m, "n_br_mean", total / TRIALS);
+    time(m, "n_br_mean", total / u32::from(TRIALS));
     // The sender gives up after N_Bs; the FC must come well before (N_Br + N_Ar < 0.9 N_Bs).
     let bound = t.opts.n_timeout.mul_f64(0.9);
     if worst < bound {

@@ -226,7 +226,7 @@ impl<'a> Tester<'a> {
     pub fn payload(&self, size: usize, seed: u8) -> Vec<u8> {
         match &self.opts.dut {
             Dut::Echo => (0..size)
-                .map(|i| (i as u8).wrapping_mul(7).wrapping_add(seed))
+                .map(|i| i.to_le_bytes()[0].wrapping_mul(7).wrapping_add(seed))
                 .collect(),
             Dut::Uds { request } => {
                 let mut p = request.clone();
@@ -362,7 +362,8 @@ impl<'a> Tester<'a> {
             })?;
             return Ok(report);
         }
-        let length = payload.len() as u32;
+        // Test messages are a few KiB at most.
+        let length = u32::try_from(payload.len()).unwrap_or(u32::MAX);
         let ff_data = self.tx_dl() - self.tx_len.bytes() - Pdu::first_frame_header_len(length);
         report.ff_at = Some(self.send_pdu(&Pdu::FirstFrame {
             length,
@@ -423,6 +424,7 @@ impl<'a> Tester<'a> {
                     std::thread::sleep(pause);
                 }
             }
+            #[allow(clippy::cast_possible_truncation)] // below 16
             let mut sn = ((index + 1) % 16) as u8;
             if mangle.wrong_sn_at == Some(index) {
                 sn = (sn + 1) % 16;

@@ -43,6 +43,7 @@ impl AddressingMode {
     ];
 
     /// True when ids are 29-bit.
+    #[must_use]
     pub fn is_29bit(self) -> bool {
         !matches!(
             self,
@@ -51,6 +52,7 @@ impl AddressingMode {
     }
 
     /// Bytes of addressing before the PCI.
+    #[must_use]
     pub fn address_len(self) -> AddressLength {
         match self {
             AddressingMode::Normal11 | AddressingMode::Normal29 | AddressingMode::NormalFixed29 => {
@@ -61,6 +63,7 @@ impl AddressingMode {
     }
 
     /// True when the ids are computed from target and source addresses.
+    #[must_use]
     pub fn is_fixed(self) -> bool {
         matches!(
             self,
@@ -69,6 +72,7 @@ impl AddressingMode {
     }
 
     /// can-isotp's name for the mode, e.g. `Normal_11bits`.
+    #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             AddressingMode::Normal11 => "Normal_11bits",
@@ -224,65 +228,83 @@ pub struct AddressBuilder {
 
 impl AddressBuilder {
     /// The CAN id to transmit on (Normal, Extended, Mixed_11bits).
+    #[must_use]
     pub fn txid(mut self, id: u32) -> Self {
         self.spec.txid = Some(id);
         self
     }
     /// The CAN id to receive on (Normal, Extended, Mixed_11bits).
+    #[must_use]
     pub fn rxid(mut self, id: u32) -> Self {
         self.spec.rxid = Some(id);
         self
     }
     /// A different CAN id for functional requests (default: `txid`). Not for fixed modes.
+    #[must_use]
     pub fn functional_txid(mut self, id: u32) -> Self {
         self.spec.functional_txid = Some(id);
         self
     }
     /// A second CAN id on which functional requests are received (for example 0x7DF on an ECU).
     /// Not for fixed modes.
+    #[must_use]
     pub fn functional_rxid(mut self, id: u32) -> Self {
         self.spec.functional_rxid = Some(id);
         self
     }
     /// TA: the peer's address (Extended: the byte sent first; fixed modes: part of the id).
+    #[must_use]
     pub fn target_address(mut self, ta: u8) -> Self {
         self.spec.target_address = Some(ta);
         self
     }
     /// SA: this node's address (Extended: the byte received frames must start with; fixed modes: part
     /// of the id).
+    #[must_use]
     pub fn source_address(mut self, sa: u8) -> Self {
         self.spec.source_address = Some(sa);
         self
     }
     /// AE: the address extension byte of mixed addressing (sent and expected).
+    #[must_use]
     pub fn address_extension(mut self, ae: u8) -> Self {
         self.spec.address_extension = Some(ae);
         self
     }
     /// Base id of physical messages in fixed modes (default 0x18DA0000, Mixed_29bits 0x18CE0000).
+    #[must_use]
     pub fn physical_id(mut self, base: u32) -> Self {
         self.spec.physical_id = Some(base);
         self
     }
     /// Base id of functional messages in fixed modes (default 0x18DB0000, Mixed_29bits 0x18CD0000).
+    #[must_use]
     pub fn functional_id(mut self, base: u32) -> Self {
         self.spec.functional_id = Some(base);
         self
     }
     /// Transmit only: no receive id needed, nothing received.
+    #[must_use]
     pub fn tx_only(mut self) -> Self {
         self.spec.direction = Direction::TxOnly;
         self
     }
     /// Receive only: no transmit id needed, nothing sent (flow control cannot be sent either, so use
     /// this with listen mode or for single frames).
+    #[must_use]
     pub fn rx_only(mut self) -> Self {
         self.spec.direction = Direction::RxOnly;
         self
     }
 
     /// Validates and builds the address.
+    ///
+    /// # Errors
+    ///
+    /// [`AddressError::MissingField`] when the mode needs a field that was not given,
+    /// [`AddressError::FieldNotUsed`] for a field the mode ignores, [`AddressError::IdOutOfRange`] for
+    /// an id wider than the mode's 11 or 29 bits, and [`AddressError::SameTxRx`] when transmit and
+    /// receive ids and address bytes are the same.
     pub fn build(self) -> Result<Address, AddressError> {
         Address::from_spec(self.spec)
     }
@@ -308,6 +330,11 @@ fn id_in_range(
     })
 }
 
+/// The PDU format byte (bits 16-23) of a 29-bit id: what tells physical from functional fixed ids.
+fn pdu_format(id: u32) -> u8 {
+    id.to_be_bytes()[1]
+}
+
 fn fixed_id(base: u32, ta: u8, sa: u8) -> Result<CanId, AddressError> {
     let raw = (base & 0x1FFF_0000) | (u32::from(ta) << 8) | u32::from(sa);
     CanId::extended(raw).map_err(|_| AddressError::IdOutOfRange {
@@ -319,6 +346,7 @@ fn fixed_id(base: u32, ta: u8, sa: u8) -> Result<CanId, AddressError> {
 
 impl Address {
     /// Starts an address of the given mode.
+    #[must_use]
     pub fn builder(mode: AddressingMode) -> AddressBuilder {
         AddressBuilder {
             spec: Spec {
@@ -338,6 +366,11 @@ impl Address {
     }
 
     /// Normal addressing with 11-bit ids.
+    ///
+    /// # Errors
+    ///
+    /// As [`AddressBuilder::build`]: an id out of the mode's range, or the same transmit and receive
+    /// address.
     pub fn normal_11(txid: u32, rxid: u32) -> Result<Address, AddressError> {
         Address::builder(AddressingMode::Normal11)
             .txid(txid)
@@ -346,6 +379,11 @@ impl Address {
     }
 
     /// Normal addressing with 29-bit ids.
+    ///
+    /// # Errors
+    ///
+    /// As [`AddressBuilder::build`]: an id out of the mode's range, or the same transmit and receive
+    /// address.
     pub fn normal_29(txid: u32, rxid: u32) -> Result<Address, AddressError> {
         Address::builder(AddressingMode::Normal29)
             .txid(txid)
@@ -354,6 +392,10 @@ impl Address {
     }
 
     /// Normal fixed addressing (29-bit ids from target address `ta` and own source address `sa`).
+    ///
+    /// # Errors
+    ///
+    /// [`AddressError::SameTxRx`] when `ta` and `sa` are equal (the link would receive its own frames).
     pub fn normal_fixed_29(ta: u8, sa: u8) -> Result<Address, AddressError> {
         Address::builder(AddressingMode::NormalFixed29)
             .target_address(ta)
@@ -363,6 +405,11 @@ impl Address {
 
     /// Extended addressing: frames sent on `txid` start with `ta`; frames received on `rxid` must start
     /// with `sa`.
+    ///
+    /// # Errors
+    ///
+    /// As [`AddressBuilder::build`]: an id out of the mode's range, or the same transmit and receive
+    /// address.
     pub fn extended_11(txid: u32, rxid: u32, ta: u8, sa: u8) -> Result<Address, AddressError> {
         Address::builder(AddressingMode::Extended11)
             .txid(txid)
@@ -373,6 +420,11 @@ impl Address {
     }
 
     /// Mixed addressing with 11-bit ids: every frame starts with the address extension `ae`.
+    ///
+    /// # Errors
+    ///
+    /// As [`AddressBuilder::build`]: an id out of the mode's range, or the same transmit and receive
+    /// address.
     pub fn mixed_11(txid: u32, rxid: u32, ae: u8) -> Result<Address, AddressError> {
         Address::builder(AddressingMode::Mixed11)
             .txid(txid)
@@ -387,6 +439,11 @@ impl Address {
     /// an asymmetric address. Mixed addressing with 29-bit ids is `Mixed_29bits`, whose ids follow from
     /// TA and SA: with free 29-bit ids the byte is sent and expected as extended addressing does, which is
     /// the same on the wire. [`ids`](Address::ids) is the inverse.
+    ///
+    /// # Errors
+    ///
+    /// [`AddressError::MissingDirection`] when both ids are `None`, [`AddressError::SameTxRx`] when
+    /// transmit and receive would be the same id with the same address bytes.
     ///
     /// ```
     /// use isotp_core::{Address, AddressBytes, AddressingMode, CanId};
@@ -446,6 +503,10 @@ impl Address {
     /// [`from_ids`](Address::from_ids), as a kernel socket or a tool wants them. For the fixed modes the
     /// receive id is the one the peer transmits on. Fails for an address with an address byte on one
     /// side only (an asymmetric address joining normal and extended addressing).
+    ///
+    /// # Errors
+    ///
+    /// [`AddressError::OneSidedAddressByte`] for such an address.
     pub fn ids(&self) -> Result<(Option<CanId>, Option<CanId>, AddressBytes), AddressError> {
         let tx = self.tx_id(TargetAddressType::Physical);
         let rx = match self.rx_ids() {
@@ -472,6 +533,10 @@ impl Address {
     }
 
     /// Pairs the transmit side of `tx` with the receive side of `rx` (can-isotp's `AsymmetricAddress`).
+    ///
+    /// # Errors
+    ///
+    /// [`AddressError::MissingDirection`] when `tx` is receive-only or `rx` is transmit-only.
     pub fn asymmetric(tx: Address, rx: Address) -> Result<Address, AddressError> {
         if tx.tx.is_none() {
             return Err(AddressError::MissingDirection { needed: "transmit" });
@@ -564,8 +629,8 @@ impl Address {
             };
             let rx = RxSide {
                 ids: RxIds::Fixed {
-                    physical_pf: (pbase >> 16) as u8,
-                    functional_pf: (fbase >> 16) as u8,
+                    physical_pf: pdu_format(pbase),
+                    functional_pf: pdu_format(fbase),
                     own: sa,
                     peer: ta,
                 },
@@ -624,14 +689,15 @@ impl Address {
     }
 
     /// The addressing mode (of the receive side for an asymmetric address with different modes).
+    #[must_use]
     pub fn mode(&self) -> AddressingMode {
         self.rx_spec
             .or(self.tx_spec)
-            .map(|s| s.mode)
-            .unwrap_or(AddressingMode::Normal11)
+            .map_or(AddressingMode::Normal11, |s| s.mode)
     }
 
     /// The CAN id used to transmit, or `None` for a receive-only address.
+    #[must_use]
     pub fn tx_id(&self, target: TargetAddressType) -> Option<CanId> {
         self.tx.map(|t| match target {
             TargetAddressType::Physical => t.physical,
@@ -640,21 +706,25 @@ impl Address {
     }
 
     /// The address byte that leads every transmitted frame, if any.
+    #[must_use]
     pub fn tx_prefix(&self) -> Option<u8> {
         self.tx.and_then(|t| t.prefix)
     }
 
     /// The address byte every received frame must lead with, if any.
+    #[must_use]
     pub fn rx_prefix(&self) -> Option<u8> {
         self.rx.and_then(|r| r.prefix)
     }
 
     /// True when the address can transmit.
+    #[must_use]
     pub fn can_transmit(&self) -> bool {
         self.tx.is_some()
     }
 
     /// True when the address can receive.
+    #[must_use]
     pub fn can_receive(&self) -> bool {
         self.rx.is_some()
     }
@@ -662,6 +732,7 @@ impl Address {
     /// The exact CAN ids this address receives on: the physical id and, if set, the functional one.
     /// `None` for the fixed modes (whose receive ids follow a pattern; use [`Address::accepts`]) and for
     /// transmit-only addresses. Drivers use it to index many links by id.
+    #[must_use]
     pub fn rx_ids(&self) -> Option<(CanId, Option<CanId>)> {
         match self.rx?.ids {
             RxIds::Exact {
@@ -673,11 +744,13 @@ impl Address {
     }
 
     /// Address bytes before the PCI in transmitted frames.
+    #[must_use]
     pub fn tx_address_len(&self) -> AddressLength {
         AddressLength::from_prefix(self.tx_prefix())
     }
 
     /// Address bytes before the PCI in received frames.
+    #[must_use]
     pub fn rx_address_len(&self) -> AddressLength {
         AddressLength::from_prefix(self.rx_prefix())
     }
@@ -691,6 +764,7 @@ impl Address {
     /// assert_eq!(ecu.accepts(&request), Some(TargetAddressType::Functional));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    #[must_use]
     pub fn accepts(&self, frame: &Frame) -> Option<TargetAddressType> {
         let rx = self.rx.as_ref()?;
         let id = frame.id();
@@ -713,12 +787,11 @@ impl Address {
                 own,
                 peer,
             } => {
-                let raw = id.raw();
-                if !id.is_extended() || (raw >> 8) as u8 != own || raw as u8 != peer {
+                // Priority and data page bits (24-28) may take any value.
+                let [_, pf, ta, sa] = id.raw().to_be_bytes();
+                if !id.is_extended() || ta != own || sa != peer {
                     return None;
                 }
-                // Priority and data page bits (24-28) may take any value.
-                let pf = (raw >> 16) as u8;
                 if pf == physical_pf {
                     TargetAddressType::Physical
                 } else if pf == functional_pf {
@@ -737,6 +810,10 @@ impl Address {
     /// The address of the other end of the link: transmit and receive swapped.
     ///
     /// Used to observe a conversation in listen mode and to build test peers.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`AddressBuilder::build`], applied to the swapped fields.
     ///
     /// ```
     /// use isotp_core::{Address, TargetAddressType};
@@ -856,6 +933,7 @@ const NORMAL_FIXED_PHYSICAL_PF: u32 = 0xDA;
 
 impl IdPair {
     /// The pair of an ECU answering on `response`, if the id follows one of the conventions.
+    #[must_use]
     pub fn from_response(response: CanId) -> Option<IdPair> {
         let request = if response.is_extended() {
             swap_fixed_addresses(response)?
@@ -867,6 +945,7 @@ impl IdPair {
     }
 
     /// The pair of an ECU receiving requests on `request`, if the id follows one of the conventions.
+    #[must_use]
     pub fn from_request(request: CanId) -> Option<IdPair> {
         let response = if request.is_extended() {
             swap_fixed_addresses(request)?
@@ -878,6 +957,11 @@ impl IdPair {
 
     /// The tester's physical link to the ECU: normal addressing, transmitting on
     /// [`request`](IdPair::request) and receiving on [`response`](IdPair::response).
+    ///
+    /// # Errors
+    ///
+    /// [`AddressError::SameTxRx`] if both ids are the same (an `IdPair` built by
+    /// [`from_request`](IdPair::from_request) or [`from_response`](IdPair::from_response) never is).
     pub fn tester_address(self) -> Result<Address, AddressError> {
         let mode = if self.request.is_extended() {
             AddressingMode::Normal29

@@ -140,6 +140,12 @@ const MAX_TIMER: Duration = Duration::from_secs(3600);
 
 impl Config {
     /// Checks every field; the error names the field and the allowed values.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::OutOfRange`] for a value outside its field's range (a timer above an hour, a
+    /// zero `max_frame_size`, a link layer data length that is no CAN length ...),
+    /// [`ConfigError::Conflict`] for settings that contradict each other.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.link_layer.validate()?;
         if self.rx_padding_check.content() && self.rx_padding.is_none() {

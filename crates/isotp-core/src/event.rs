@@ -11,6 +11,7 @@ pub struct MessageId(pub(crate) u64);
 
 impl MessageId {
     /// The sequence number of the message (0 for the first one sent by an endpoint).
+    #[must_use]
     pub fn get(self) -> u64 {
         self.0
     }

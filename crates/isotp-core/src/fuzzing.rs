@@ -24,7 +24,8 @@ impl Rng {
 
     /// A number below `n` (0 when `n` is 0).
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n.max(1) as u64) as usize
+        // The remainder is below `n`, a `usize`.
+        usize::try_from(self.next_u64() % n.max(1) as u64).unwrap_or(0)
     }
 }
 
@@ -52,16 +53,18 @@ const EXTREMES: &[&[u8]] = &[
 /// or a number replaced by an extreme one.
 pub fn mutate(rng: &mut Rng, input: &[u8], seeds: &[Vec<u8>]) -> Vec<u8> {
     let mut b = input.to_vec();
-    for _ in 0..1 + rng.below(4) {
+    for _ in 0..=rng.below(4) {
         let at = rng.below(b.len() + 1);
         match rng.below(7) {
             0 => b.truncate(at),
             1 if !b.is_empty() => {
                 let i = rng.below(b.len());
-                b[i] = rng.next_u64() as u8;
+                b[i] = rng.next_u64().to_le_bytes()[0];
             }
             2 => {
-                let junk: Vec<u8> = (0..rng.below(16)).map(|_| rng.next_u64() as u8).collect();
+                let junk: Vec<u8> = (0..rng.below(16))
+                    .map(|_| rng.next_u64().to_le_bytes()[0])
+                    .collect();
                 b.splice(at..at, junk);
             }
             3 => {
@@ -91,6 +94,7 @@ pub fn mutate(rng: &mut Rng, input: &[u8], seeds: &[Vec<u8>]) -> Vec<u8> {
 }
 
 /// The time each seeded run gets: `ISOTP_FUZZ_SECONDS` (default 1).
+#[must_use]
 pub fn budget() -> Duration {
     let secs = std::env::var("ISOTP_FUZZ_SECONDS")
         .ok()
@@ -100,6 +104,7 @@ pub fn budget() -> Duration {
 }
 
 /// The generator's seed: `ISOTP_FUZZ_SEED` picks another sequence.
+#[must_use]
 pub fn seed() -> u64 {
     std::env::var("ISOTP_FUZZ_SEED")
         .ok()

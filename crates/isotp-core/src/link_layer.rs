@@ -40,6 +40,7 @@ impl Default for LinkLayer {
 
 impl LinkLayer {
     /// Classic CAN, 8-byte frames.
+    #[must_use]
     pub const fn classic() -> LinkLayer {
         LinkLayer {
             can_fd: false,
@@ -50,6 +51,7 @@ impl LinkLayer {
     }
 
     /// CAN FD frames of up to `tx_data_length` bytes, with or without the bit rate switch.
+    #[must_use]
     pub const fn fd(tx_data_length: u8, bitrate_switch: bool) -> LinkLayer {
         LinkLayer {
             can_fd: true,
@@ -60,6 +62,12 @@ impl LinkLayer {
     }
 
     /// Checks the combination; the error names the field and the allowed values.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::OutOfRange`] for a data length that is no CAN frame length, or
+    /// [`ConfigError::Conflict`] for a combination that cannot work (say a data length above 8 without
+    /// CAN FD).
     pub fn validate(&self) -> Result<(), ConfigError> {
         let tx_dl = usize::from(self.tx_data_length);
         if !(tx_dl == 8 || (tx_dl > 8 && dlc::is_valid_fd_len(tx_dl))) {

@@ -19,6 +19,7 @@ pub struct LinkKey {
 impl LinkKey {
     /// A small number, unique among the links present at the same time (slots are reused): for
     /// indexing a driver's own per-link tables.
+    #[must_use]
     pub fn index(self) -> usize {
         self.slot as usize
     }
@@ -54,6 +55,7 @@ impl Route {
     /// assert_eq!(Route::of(&Address::normal_fixed_29(0xF1, 0x10)?, false), Route::Every);
     /// # Ok::<(), isotp_core::AddressError>(())
     /// ```
+    #[must_use]
     pub fn of(address: &Address, listen_mode: bool) -> Route {
         let mut ids = Vec::new();
         let mut add = |a: &Address| -> bool {
@@ -87,6 +89,7 @@ impl Route {
     }
 
     /// The route of an endpoint, from its address and whether it is in listen mode.
+    #[must_use]
     pub fn for_endpoint(endpoint: &Endpoint) -> Route {
         Route::of(endpoint.address(), endpoint.config().listen_mode)
     }
@@ -179,6 +182,7 @@ impl<L> fmt::Debug for Router<L> {
 
 impl<L> Router<L> {
     /// An empty router.
+    #[must_use]
     pub const fn new() -> Router<L> {
         Router {
             slots: Vec::new(),
@@ -191,6 +195,10 @@ impl<L> Router<L> {
     }
 
     /// Adds a link offered the frames of `route`; it has no deadline yet.
+    ///
+    /// # Panics
+    ///
+    /// When 2^32 links are present at once (memory runs out long before).
     pub fn insert(&mut self, link: L, route: Route) -> LinkKey {
         let entry = Entry {
             link,
@@ -240,6 +248,7 @@ impl<L> Router<L> {
     }
 
     /// The link of `key`, if it is still present.
+    #[must_use]
     pub fn get(&self, key: LinkKey) -> Option<&L> {
         self.entry(key).map(|e| &e.link)
     }
@@ -250,22 +259,25 @@ impl<L> Router<L> {
     }
 
     /// How many links there are.
+    #[must_use]
     pub fn len(&self) -> usize {
         self.len
     }
 
     /// True when there is no link.
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
     /// Every link with its key, in slot order.
     pub fn iter(&self) -> impl Iterator<Item = (LinkKey, &L)> + '_ {
-        self.slots.iter().enumerate().filter_map(|(i, s)| {
+        // `insert` keeps the slot numbers within `u32`.
+        self.slots.iter().zip(0u32..).filter_map(|(s, slot)| {
             let e = s.entry.as_ref()?;
             Some((
                 LinkKey {
-                    slot: i as u32,
+                    slot,
                     generation: s.generation,
                 },
                 &e.link,
@@ -275,20 +287,15 @@ impl<L> Router<L> {
 
     /// Every link with its key, mutably, in slot order.
     pub fn iter_mut(&mut self) -> impl Iterator<Item = (LinkKey, &mut L)> + '_ {
-        self.slots.iter_mut().enumerate().filter_map(|(i, s)| {
+        self.slots.iter_mut().zip(0u32..).filter_map(|(s, slot)| {
             let generation = s.generation;
             let e = s.entry.as_mut()?;
-            Some((
-                LinkKey {
-                    slot: i as u32,
-                    generation,
-                },
-                &mut e.link,
-            ))
+            Some((LinkKey { slot, generation }, &mut e.link))
         })
     }
 
     /// The frames link `key` is offered.
+    #[must_use]
     pub fn route(&self, key: LinkKey) -> Option<&Route> {
         self.entry(key).map(|e| &e.route)
     }
@@ -334,11 +341,13 @@ impl<L> Router<L> {
     }
 
     /// The deadline of link `key`, if it has one.
+    #[must_use]
     pub fn deadline(&self, key: LinkKey) -> Option<Instant> {
         self.entry(key)?.deadline
     }
 
     /// The earliest deadline of all links: when the driver must wake up next.
+    #[must_use]
     pub fn next_deadline(&self) -> Option<Instant> {
         self.timers.first().map(|&(t, _)| t)
     }

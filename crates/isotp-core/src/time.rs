@@ -29,11 +29,13 @@ impl Instant {
     pub const MAX: Instant = Instant { micros: u64::MAX };
 
     /// An instant `micros` microseconds after the epoch.
+    #[must_use]
     pub const fn from_micros(micros: u64) -> Instant {
         Instant { micros }
     }
 
     /// An instant `millis` milliseconds after the epoch.
+    #[must_use]
     pub const fn from_millis(millis: u64) -> Instant {
         Instant {
             micros: millis.saturating_mul(1000),
@@ -41,11 +43,13 @@ impl Instant {
     }
 
     /// Microseconds since the epoch.
+    #[must_use]
     pub const fn as_micros(self) -> u64 {
         self.micros
     }
 
     /// Time elapsed from `earlier` to `self`, zero if `earlier` is later.
+    #[must_use]
     pub fn saturating_duration_since(self, earlier: Instant) -> Duration {
         Duration::from_micros(self.micros.saturating_sub(earlier.micros))
     }

@@ -131,6 +131,7 @@ pub enum UdsFindingKind {
 
 impl UdsFindingKind {
     /// How bad it is: a missed limit is a violation, a stray response a warning.
+    #[must_use]
     pub fn severity(&self) -> Severity {
         match self {
             UdsFindingKind::UnexpectedResponse { .. } => Severity::Warning,
@@ -139,6 +140,7 @@ impl UdsFindingKind {
     }
 
     /// A short machine name, `p2_exceeded`...
+    #[must_use]
     pub fn name(&self) -> &'static str {
         match self {
             UdsFindingKind::P2Exceeded { .. } => "p2_exceeded",
@@ -149,6 +151,7 @@ impl UdsFindingKind {
     }
 
     /// The measured time and its limit, for the timing findings.
+    #[must_use]
     pub fn timing(&self) -> Option<(Duration, Duration)> {
         match *self {
             UdsFindingKind::P2Exceeded { measured, limit }
@@ -205,6 +208,7 @@ pub struct UdsFinding {
 
 impl UdsFinding {
     /// How bad it is.
+    #[must_use]
     pub fn severity(&self) -> Severity {
         self.kind.severity()
     }
@@ -290,6 +294,7 @@ pub struct UdsTiming {
 
 impl UdsTiming {
     /// Judges by `settings`.
+    #[must_use]
     pub fn new(settings: UdsConfig) -> UdsTiming {
         UdsTiming {
             settings,

@@ -46,7 +46,7 @@ use std::net::{
     IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs,
 };
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -99,36 +99,42 @@ impl Default for HubConfig {
 
 impl HubConfig {
     /// Sets [`client_queue`](HubConfig::client_queue) (at least 1).
+    #[must_use]
     pub fn client_queue(mut self, messages: usize) -> HubConfig {
         self.client_queue = messages.max(1);
         self
     }
 
     /// Sets [`write_timeout`](HubConfig::write_timeout).
+    #[must_use]
     pub fn write_timeout(mut self, timeout: Duration) -> HubConfig {
         self.write_timeout = timeout;
         self
     }
 
     /// Sets [`send_buffer`](HubConfig::send_buffer).
+    #[must_use]
     pub fn send_buffer(mut self, bytes: usize) -> HubConfig {
         self.send_buffer = bytes;
         self
     }
 
     /// Sets [`max_clients`](HubConfig::max_clients).
+    #[must_use]
     pub fn max_clients(mut self, clients: usize) -> HubConfig {
         self.max_clients = clients;
         self
     }
 
     /// Sets [`handshake_timeout`](HubConfig::handshake_timeout).
+    #[must_use]
     pub fn handshake_timeout(mut self, timeout: Duration) -> HubConfig {
         self.handshake_timeout = timeout;
         self
     }
 
     /// Sets [`max_buses`](HubConfig::max_buses).
+    #[must_use]
     pub fn max_buses(mut self, buses: usize) -> HubConfig {
         self.max_buses = buses;
         self
@@ -186,7 +192,7 @@ pub(crate) struct HubInner {
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl HubInner {
@@ -247,11 +253,20 @@ impl std::fmt::Debug for Hub {
 impl Hub {
     /// Listens on `addr` (e.g. `"127.0.0.1:29536"`, or port 0 for any free port; see
     /// [`local_addr`](Hub::local_addr)) with the default [`HubConfig`], and starts serving.
+    ///
+    /// # Errors
+    ///
+    /// As [`bind_with`](Hub::bind_with).
     pub fn bind(addr: impl ToSocketAddrs) -> Result<Hub, HubError> {
         Hub::bind_with(addr, HubConfig::default())
     }
 
     /// [`bind`](Hub::bind) with other limits.
+    ///
+    /// # Errors
+    ///
+    /// [`HubError::Bind`] when `addr` does not resolve or cannot be listened on (a port in use),
+    /// [`HubError::Thread`] when the accepting thread cannot be started.
     pub fn bind_with(addr: impl ToSocketAddrs, config: HubConfig) -> Result<Hub, HubError> {
         let addrs: Vec<SocketAddr> = addr
             .to_socket_addrs()
@@ -312,11 +327,20 @@ impl Hub {
     /// A new in-process port on bus `name` (created if needed), sharing it with the TCP clients
     /// that open the same name. It implements [`CanBus`](isotp::bus::CanBus), so a stack can run
     /// on it.
+    ///
+    /// # Errors
+    ///
+    /// As [`bus`](Hub::bus).
     pub fn attach(&self, name: &str) -> Result<VirtualPort, HubError> {
         Ok(self.inner.bus(name)?.attach())
     }
 
     /// The bus called `name` (created if needed), e.g. to attach several ports.
+    ///
+    /// # Errors
+    ///
+    /// [`HubError::InvalidBusName`] for a name socketcand clients could not open,
+    /// [`HubError::TooManyBuses`] when creating it would pass [`HubConfig::max_buses`].
     pub fn bus(&self, name: &str) -> Result<VirtualBus, HubError> {
         self.inner.bus(name)
     }
@@ -390,8 +414,7 @@ fn accept_loop(listener: TcpListener, inner: Arc<HubInner>) {
         };
         let peer = stream
             .peer_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_else(|_| "?".into());
+            .map_or_else(|_| "?".into(), |a| a.to_string());
         let mut clients = lock(&inner.clients);
         if inner.connected.load(Ordering::SeqCst) >= inner.config.max_clients {
             drop(clients);

@@ -42,7 +42,7 @@ struct State {
 impl State {
     /// Ends the session (once): records why and shuts the socket so every thread stops.
     fn close(&self, reason: String) -> bool {
-        let mut r = self.reason.lock().unwrap_or_else(|e| e.into_inner());
+        let mut r = super::lock(&self.reason);
         if r.is_some() {
             return false;
         }
@@ -162,12 +162,7 @@ pub(super) fn run(id: u64, stream: TcpStream, peer: String, inner: Arc<HubInner>
         let _ = w.join();
     }
     inner.forget_client(id);
-    let reason = state
-        .reason
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone()
-        .unwrap_or_default();
+    let reason = super::lock(&state.reason).clone().unwrap_or_default();
     if inner.is_stopping() {
         log::info!("hub: client {peer} disconnected (hub shutting down)");
     } else {

@@ -85,6 +85,10 @@ pub struct Endpoint {
 
 impl Endpoint {
     /// A link with `address`, configured by `config` (validated here).
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Config::validate`], for a configuration that cannot work.
     pub fn new(address: Address, config: Config) -> Result<Endpoint, ConfigError> {
         config.validate()?;
         let mirror = Self::mirror_for(&address, &config);
@@ -131,6 +135,7 @@ impl Endpoint {
     }
 
     /// True when built [`with_tx_confirmation`](Endpoint::with_tx_confirmation).
+    #[must_use]
     pub fn confirms_transmissions(&self) -> bool {
         self.tx_confirmation
     }
@@ -166,12 +171,14 @@ impl Endpoint {
     }
 
     /// See [`set_receive_ready`](Endpoint::set_receive_ready).
+    #[must_use]
     pub fn is_receive_ready(&self) -> bool {
         self.receive_ready
     }
 
     /// Messages dropped because the application was not ready (single frames; in listen mode also
     /// first frames), since the endpoint was created.
+    #[must_use]
     pub fn not_ready_drops(&self) -> u64 {
         self.rx.dropped() + self.mirror.as_ref().map_or(0, |(_, m)| m.dropped())
     }
@@ -184,21 +191,24 @@ impl Endpoint {
         address
             .mirrored()
             .ok()
-            .filter(|m| m.can_receive())
+            .filter(Address::can_receive)
             .map(|m| (m, Receiver::new(true, true)))
     }
 
     /// The link's address.
+    #[must_use]
     pub fn address(&self) -> &Address {
         &self.address
     }
 
     /// The link's configuration.
+    #[must_use]
     pub fn config(&self) -> &Config {
         &self.config
     }
 
     /// The largest message that goes out in a single frame (the limit for functional messages).
+    #[must_use]
     pub fn single_frame_capacity(&self) -> usize {
         self.framer.single_frame_capacity()
     }
@@ -206,26 +216,39 @@ impl Endpoint {
     /// Queues a message. It goes out through [`poll_transmit`](Endpoint::poll_transmit) once the
     /// messages queued before it are done; its outcome is an [`Event::Sent`] or [`Event::SendFailed`]
     /// with the returned id.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::ListenMode`] and [`SendError::NoTransmitAddress`] for an endpoint that never
+    /// transmits, [`SendError::EmptyPayload`] and [`SendError::TooLong`] for a payload ISO-TP cannot
+    /// carry, [`SendError::FunctionalTooLong`] for a functional message longer than a single frame,
+    /// [`SendError::QueueFull`] when [`Config::tx_queue_limit`] messages wait already. Nothing is
+    /// queued then.
     pub fn send(
         &mut self,
         payload: &[u8],
         target: TargetAddressType,
     ) -> Result<MessageId, SendError> {
-        self.check_send(payload.len(), target)?;
-        Ok(self.tx.enqueue(payload.to_vec(), target))
+        let length = self.check_send(payload.len(), target)?;
+        Ok(self.tx.enqueue(payload.to_vec(), length, target))
     }
 
     /// Like [`send`](Endpoint::send), taking ownership of the payload (no copy).
+    ///
+    /// # Errors
+    ///
+    /// Those of [`send`](Endpoint::send).
     pub fn send_vec(
         &mut self,
         payload: Vec<u8>,
         target: TargetAddressType,
     ) -> Result<MessageId, SendError> {
-        self.check_send(payload.len(), target)?;
-        Ok(self.tx.enqueue(payload, target))
+        let length = self.check_send(payload.len(), target)?;
+        Ok(self.tx.enqueue(payload, length, target))
     }
 
-    fn check_send(&self, len: usize, target: TargetAddressType) -> Result<(), SendError> {
+    /// The message length as FF_DL carries it, when a message of `len` bytes may be queued.
+    fn check_send(&self, len: usize, target: TargetAddressType) -> Result<u32, SendError> {
         if self.config.listen_mode {
             return Err(SendError::ListenMode);
         }
@@ -235,9 +258,9 @@ impl Endpoint {
         if len == 0 {
             return Err(SendError::EmptyPayload);
         }
-        if u32::try_from(len).is_err() {
+        let Ok(length) = u32::try_from(len) else {
             return Err(SendError::TooLong { len });
-        }
+        };
         let max = self.framer.single_frame_capacity();
         if target == TargetAddressType::Functional && len > max {
             return Err(SendError::FunctionalTooLong { len, max });
@@ -247,7 +270,7 @@ impl Endpoint {
                 limit: self.config.tx_queue_limit,
             });
         }
-        Ok(())
+        Ok(length)
     }
 
     /// Feeds one received CAN frame. Frames for other addresses are ignored silently; frames for this
@@ -431,6 +454,11 @@ impl Endpoint {
     /// The driver's confirmation that the frame last returned by
     /// [`poll_transmit`](Endpoint::poll_transmit) is on the bus (only
     /// [`with_tx_confirmation`](Endpoint::with_tx_confirmation)).
+    ///
+    /// # Errors
+    ///
+    /// [`NothingToConfirm`] when no frame awaits confirmation (none was polled since the last
+    /// confirmation, or the endpoint does not confirm transmissions); nothing changes then.
     pub fn handle_tx_confirmation(&mut self, now: Instant) -> Result<(), NothingToConfirm> {
         let f = self.in_flight.take().ok_or(NothingToConfirm)?;
         self.complete(f.step, now);
@@ -454,6 +482,10 @@ impl Endpoint {
     /// [`with_tx_confirmation`](Endpoint::with_tx_confirmation)). Its transfer ends at once with
     /// [`ProtocolError::BusFailure`]: a [`Event::SendFailed`] for a data frame, a [`Event::ReceiveFailed`]
     /// for a flow control frame.
+    ///
+    /// # Errors
+    ///
+    /// [`NothingToConfirm`] when no frame awaits confirmation; nothing changes then.
     pub fn handle_tx_failure(&mut self) -> Result<(), NothingToConfirm> {
         let f = self.in_flight.take().ok_or(NothingToConfirm)?;
         self.early_flow_control = None;
@@ -551,16 +583,19 @@ impl Endpoint {
     }
 
     /// True while a message is being sent or waits in the queue.
+    #[must_use]
     pub fn is_transmitting(&self) -> bool {
         self.tx.is_busy()
     }
 
     /// True while a segmented message is being received.
+    #[must_use]
     pub fn is_receiving(&self) -> bool {
         self.rx.is_busy()
     }
 
     /// Messages waiting behind the one being sent.
+    #[must_use]
     pub fn queued(&self) -> usize {
         self.tx.queued()
     }

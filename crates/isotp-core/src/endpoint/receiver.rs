@@ -30,6 +30,14 @@ struct Reception {
     held: bool,
 }
 
+impl Reception {
+    /// Bytes received so far. The buffer never grows past `length`, a `u32`, so this does not
+    /// saturate.
+    fn received(&self) -> u32 {
+        u32::try_from(self.buffer.len()).unwrap_or(u32::MAX)
+    }
+}
+
 /// Reassembles the messages of one direction.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Receiver {
@@ -70,7 +78,7 @@ impl Receiver {
 
     pub(crate) fn progress(&self) -> Option<ReceptionProgress> {
         self.reception.as_ref().map(|r| ReceptionProgress {
-            received: r.buffer.len() as u32,
+            received: r.received(),
             length: r.length,
         })
     }
@@ -126,7 +134,7 @@ impl Receiver {
             events.push_back(Event::ReceiveFailed {
                 error: ProtocolError::UnexpectedPdu {
                     interrupted_by: by,
-                    received: r.buffer.len() as u32,
+                    received: r.received(),
                     expected: r.length,
                 },
             });
@@ -287,9 +295,8 @@ impl Receiver {
                         });
                         return;
                     }
-                    let mut r = match self.reception.take() {
-                        Some(r) => r,
-                        None => return,
+                    let Some(mut r) = self.reception.take() else {
+                        return;
                     };
                     append(&mut r.buffer, &data[..remaining], r.length);
                     self.deliver(r.buffer, r.target, events);

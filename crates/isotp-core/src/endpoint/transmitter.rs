@@ -18,6 +18,8 @@ use crate::wire::{FlowStatus, Pdu, StMin};
 pub(crate) struct Outgoing {
     pub(crate) id: MessageId,
     pub(crate) payload: Vec<u8>,
+    /// `payload.len()`, which [`Endpoint::send`](crate::Endpoint::send) checked to fit FF_DL.
+    pub(crate) length: u32,
     pub(crate) target: TargetAddressType,
 }
 
@@ -65,12 +67,19 @@ pub(crate) struct Transmitter {
 }
 
 impl Transmitter {
-    pub(crate) fn enqueue(&mut self, payload: Vec<u8>, target: TargetAddressType) -> MessageId {
+    /// Queues `payload` of `length` bytes (its length, checked to fit FF_DL by the caller).
+    pub(crate) fn enqueue(
+        &mut self,
+        payload: Vec<u8>,
+        length: u32,
+        target: TargetAddressType,
+    ) -> MessageId {
         let id = MessageId(self.next_id);
         self.next_id += 1;
         self.queue.push_back(Outgoing {
             id,
             payload,
+            length,
             target,
         });
         id
@@ -129,7 +138,7 @@ impl Transmitter {
                     let f = framer.build(id, &framer.single_frame(payload));
                     (f, TxStep::SingleFrame, payload.len())
                 } else {
-                    let length = payload.len() as u32;
+                    let length = a.msg.length;
                     let n = framer.first_frame_capacity(length);
                     let f = framer.build(
                         id,
@@ -165,7 +174,8 @@ impl Transmitter {
             Phase::InFlight | Phase::WaitFlowControl { .. } => return None,
         };
         if let Some(limiter) = limiter {
-            let bits = frame.len() as u32 * 8;
+            // At most 64 bytes, 512 bits: the conversion does not saturate.
+            let bits = u32::try_from(frame.len() * 8).unwrap_or(u32::MAX);
             let at = limiter.earliest(now, bits);
             if at > now {
                 self.rate_wait = Some(at);
@@ -279,7 +289,7 @@ impl Transmitter {
                 }
             }
             FlowStatus::Overflow => {
-                let length = a.msg.payload.len() as u32;
+                let length = a.msg.length;
                 self.fail(ProtocolError::BufferOverflow { length }, events);
             }
         }

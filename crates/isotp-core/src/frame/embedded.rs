@@ -55,6 +55,7 @@ impl Frame {
     /// assert_eq!(Frame::from_embedded(&hal), Some(frame));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    #[must_use]
     pub fn to_embedded<F: embedded_can::Frame>(&self) -> Option<F> {
         F::new(Id::from(self.id()), self.data())
     }

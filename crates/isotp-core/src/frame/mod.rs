@@ -30,7 +30,11 @@ pub struct CanId {
 }
 
 impl CanId {
-    /// An 11-bit identifier; error above 0x7FF.
+    /// An 11-bit identifier.
+    ///
+    /// # Errors
+    ///
+    /// [`FrameError::IdOutOfRange`] above 0x7FF.
     pub const fn standard(raw: u32) -> Result<CanId, FrameError> {
         if raw > MAX_STANDARD_ID {
             return Err(FrameError::IdOutOfRange {
@@ -44,7 +48,11 @@ impl CanId {
         })
     }
 
-    /// A 29-bit identifier; error above 0x1FFFFFFF.
+    /// A 29-bit identifier.
+    ///
+    /// # Errors
+    ///
+    /// [`FrameError::IdOutOfRange`] above 0x1FFFFFFF.
     pub const fn extended(raw: u32) -> Result<CanId, FrameError> {
         if raw > MAX_EXTENDED_ID {
             return Err(FrameError::IdOutOfRange {
@@ -59,6 +67,10 @@ impl CanId {
     }
 
     /// An identifier of either width.
+    ///
+    /// # Errors
+    ///
+    /// [`FrameError::IdOutOfRange`] when `raw` does not fit 11 bits (29 bits if `extended`).
     pub const fn new(raw: u32, extended: bool) -> Result<CanId, FrameError> {
         if extended {
             CanId::extended(raw)
@@ -73,11 +85,13 @@ impl CanId {
     }
 
     /// The numeric identifier.
+    #[must_use]
     pub const fn raw(self) -> u32 {
         self.raw
     }
 
     /// True for a 29-bit identifier.
+    #[must_use]
     pub const fn is_extended(self) -> bool {
         self.extended
     }
@@ -132,6 +146,10 @@ pub struct Frame {
 
 impl Frame {
     /// A classic CAN frame of up to 8 bytes.
+    ///
+    /// # Errors
+    ///
+    /// [`FrameError::TooLong`] for more than 8 bytes of data.
     pub fn new(id: CanId, data: &[u8]) -> Result<Frame, FrameError> {
         if data.len() > dlc::CLASSIC_MAX_LEN {
             return Err(FrameError::TooLong {
@@ -144,6 +162,11 @@ impl Frame {
 
     /// A CAN FD frame; `data.len()` must be a valid CAN FD length (0-8, 12, 16, 20, 24, 32, 48, 64).
     /// `brs` requests the faster data-phase bit rate.
+    ///
+    /// # Errors
+    ///
+    /// [`FrameError::TooLong`] for more than 64 bytes, [`FrameError::InvalidFdLength`] for a length
+    /// between the CAN FD steps (9 to 11, 13 to 15 ...).
     pub fn new_fd(id: CanId, data: &[u8], brs: bool) -> Result<Frame, FrameError> {
         if data.len() > dlc::FD_MAX_LEN {
             return Err(FrameError::TooLong {
@@ -160,11 +183,11 @@ impl Frame {
     /// Caller guarantees `data.len() <= 64` and a length valid for the frame kind.
     pub(crate) fn from_parts(id: CanId, data: &[u8], fd: bool, brs: bool) -> Frame {
         let mut buf = [0u8; 64];
-        let len = data.len().min(64);
-        buf[..len].copy_from_slice(&data[..len]);
+        let len = u8::try_from(data.len()).map_or(64, |l| l.min(64));
+        buf[..usize::from(len)].copy_from_slice(&data[..usize::from(len)]);
         Frame {
             id,
-            len: len as u8,
+            len,
             fd,
             brs: fd && brs,
             esi: false,
@@ -176,7 +199,7 @@ impl Frame {
     pub(crate) fn from_buffer(id: CanId, buf: [u8; 64], len: usize, fd: bool, brs: bool) -> Frame {
         Frame {
             id,
-            len: len.min(64) as u8,
+            len: u8::try_from(len).map_or(64, |l| l.min(64)),
             fd,
             brs: fd && brs,
             esi: false,
@@ -203,41 +226,49 @@ impl Frame {
     }
 
     /// True when a CAN FD frame carries the error state indicator (its sender was error passive).
+    #[must_use]
     pub fn is_esi(&self) -> bool {
         self.esi
     }
 
     /// The identifier.
+    #[must_use]
     pub fn id(&self) -> CanId {
         self.id
     }
 
     /// The data bytes.
+    #[must_use]
     pub fn data(&self) -> &[u8] {
         &self.data[..usize::from(self.len)]
     }
 
     /// Number of data bytes (the CAN_DL).
+    #[must_use]
     pub fn len(&self) -> usize {
         usize::from(self.len)
     }
 
     /// True when the frame carries no data.
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
     /// True for a CAN FD frame.
+    #[must_use]
     pub fn is_fd(&self) -> bool {
         self.fd
     }
 
     /// True when a CAN FD frame uses the bit rate switch.
+    #[must_use]
     pub fn is_brs(&self) -> bool {
         self.brs
     }
 
     /// The data length code of this frame (0-15).
+    #[must_use]
     pub fn dlc(&self) -> u8 {
         dlc::len_to_dlc(self.len()).unwrap_or(15)
     }

@@ -92,6 +92,7 @@ impl CheckConfig {
     /// wide enough that a late flow control is judged (as late) rather than left unpaired. A
     /// layer above ISO-TP (UDS timing, a report) that runs its own monitor with these sees the
     /// same conversations and messages as the checker.
+    #[must_use]
     pub fn monitor_config(&self) -> MonitorConfig {
         let mut monitor = MonitorConfig {
             discovery: self.discovery,
@@ -106,6 +107,7 @@ impl CheckConfig {
     }
 
     /// ISO's limits, discovering every conversation laid out as `discovery` says.
+    #[must_use]
     pub fn discovering(discovery: Discovery) -> CheckConfig {
         CheckConfig {
             discovery: Some(discovery),
@@ -244,6 +246,7 @@ pub enum FindingKind {
 
 impl FindingKind {
     /// How bad it is.
+    #[must_use]
     pub fn severity(&self) -> Severity {
         match self {
             FindingKind::NBrExceeded { .. }
@@ -257,6 +260,7 @@ impl FindingKind {
     }
 
     /// For a timing finding, what was measured and the limit it is judged against.
+    #[must_use]
     pub fn timing(&self) -> Option<(Duration, Duration)> {
         match *self {
             FindingKind::StMinViolated { st_min, gap } => Some((gap, st_min.duration())),
@@ -269,6 +273,7 @@ impl FindingKind {
     }
 
     /// A short stable name (`st_min_violated`), for machine-readable reports.
+    #[must_use]
     pub fn name(&self) -> &'static str {
         match self {
             FindingKind::StMinViolated { .. } => "st_min_violated",
@@ -384,6 +389,7 @@ pub struct Finding {
 
 impl Finding {
     /// How bad it is.
+    #[must_use]
     pub fn severity(&self) -> Severity {
         self.kind.severity()
     }
@@ -447,6 +453,7 @@ pub struct Checker {
 impl Checker {
     /// A checker following what `settings.discovery` finds (and whatever is
     /// [watched](Checker::watch)).
+    #[must_use]
     pub fn new(settings: CheckConfig) -> Checker {
         let monitor_settings = settings.monitor_config();
         let max_transfers = monitor_settings.max_conversations.max(1);
@@ -463,11 +470,16 @@ impl Checker {
     }
 
     /// Checks the conversation of `address` (both directions).
+    ///
+    /// # Errors
+    ///
+    /// As [`Monitor::watch`].
     pub fn watch(&mut self, address: Address) -> Result<(), ConfigError> {
         self.monitor.watch(address).map(|_| ())
     }
 
     /// Frames handed to the checker so far.
+    #[must_use]
     pub fn frames(&self) -> u64 {
         self.frames
     }
@@ -479,6 +491,7 @@ impl Checker {
 
     /// What the monitor beneath evicted to stay within its limits (a finding about an evicted
     /// conversation's transfer may then be missing or read as unexpected frames).
+    #[must_use]
     pub fn evictions(&self) -> Evictions {
         Evictions {
             unjudged_transfers: self.unjudged_transfers,
@@ -560,7 +573,8 @@ impl Checker {
                         conversation,
                         first: at,
                         length,
-                        received: view.data.len() as u32,
+                        // A frame holds at most 64 bytes: no saturation.
+                        received: u32::try_from(view.data.len()).unwrap_or(u32::MAX),
                         // A classic first frame shorter than 8 bytes is reported above; its
                         // consecutive frames are judged against the 8 bytes it should have had.
                         rx_dl: frame.len().max(8),
@@ -837,7 +851,8 @@ impl Checker {
                 Some(last),
             );
         }
-        let data = frame.len().saturating_sub(header + 1) as u32;
+        // A frame holds at most 64 bytes: no saturation.
+        let data = u32::try_from(frame.len().saturating_sub(header + 1)).unwrap_or(u32::MAX);
         t.received = t.received.saturating_add(data);
         t.next_sn = (t.next_sn + 1) & 0x0F;
         t.last = at;

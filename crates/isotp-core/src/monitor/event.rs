@@ -35,6 +35,7 @@ pub struct ConversationId(pub(crate) u64);
 
 impl ConversationId {
     /// The number of the conversation, in order of appearance.
+    #[must_use]
     pub fn get(self) -> u64 {
         self.0
     }
@@ -54,6 +55,7 @@ pub struct Conversation {
 
 impl Conversation {
     /// The end that is not `party`.
+    #[must_use]
     pub fn peer_of(&self, party: Party) -> Option<Party> {
         match (self.tx, self.rx) {
             (Some(t), r) if t == party => r,
@@ -100,6 +102,11 @@ pub struct Observation {
 impl Observation {
     /// The PDU in the frame, parsed by the same rules as the engine (after the address byte of
     /// its sender, if any).
+    ///
+    /// # Errors
+    ///
+    /// The [`ParseError`] of a frame that is no valid PDU (the monitor observes every frame, valid
+    /// or not).
     pub fn pdu(&self) -> Result<Pdu<'_>, ParseError> {
         let address_len = AddressLength::from_prefix(self.from.and_then(|p| p.address_byte));
         Pdu::parse(self.frame.data(), address_len)

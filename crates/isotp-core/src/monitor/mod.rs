@@ -127,6 +127,7 @@ impl MonitorConfig {
     pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
     /// Discovers every conversation laid out as `discovery` says.
+    #[must_use]
     pub fn discovering(discovery: Discovery) -> MonitorConfig {
         MonitorConfig {
             discovery: Some(discovery),
@@ -164,6 +165,7 @@ pub struct Evictions {
 
 impl Evictions {
     /// True when nothing was evicted or dropped.
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         *self == Evictions::default()
     }
@@ -275,6 +277,7 @@ impl core::fmt::Debug for Monitor {
 
 impl Monitor {
     /// A monitor following nothing yet but what `settings.discovery` finds.
+    #[must_use]
     pub fn new(mut settings: MonitorConfig) -> Monitor {
         settings.config.listen_mode = true;
         Monitor {
@@ -295,6 +298,10 @@ impl Monitor {
 
     /// Follows the conversation of `address` (both directions: its transmit side is reported as
     /// the `tx` end). Its frames are not offered to discovery.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Config::validate`] for the monitor's configuration.
     pub fn watch(&mut self, address: Address) -> Result<ConversationId, ConfigError> {
         let endpoint = Endpoint::new(address, self.settings.config)?;
         let exact = |ids: Option<(CanId, Option<CanId>)>, byte| {
@@ -361,6 +368,7 @@ impl Monitor {
     }
 
     /// When the next timer expires: a transfer in progress whose next frame is overdue then.
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.router.next_deadline()
     }
@@ -400,6 +408,7 @@ impl Monitor {
     /// assert_eq!(monitor.evictions().over_limit, 3);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    #[must_use]
     pub fn evictions(&self) -> Evictions {
         self.evictions
     }

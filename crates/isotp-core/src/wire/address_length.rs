@@ -19,6 +19,7 @@ pub enum AddressLength {
 
 impl AddressLength {
     /// The number of bytes, 0 or 1.
+    #[must_use]
     pub const fn bytes(self) -> usize {
         match self {
             AddressLength::Zero => 0,
@@ -27,6 +28,7 @@ impl AddressLength {
     }
 
     /// `One` when frames lead with this address byte.
+    #[must_use]
     pub const fn from_prefix(prefix: Option<u8>) -> AddressLength {
         match prefix {
             Some(_) => AddressLength::One,

@@ -16,19 +16,22 @@ pub const FD_LENGTHS: [u8; 16] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 20, 24, 32,
 /// assert_eq!(dlc::dlc_to_len(15), Some(64));
 /// assert_eq!(dlc::dlc_to_len(16), None);
 /// ```
+#[must_use]
 pub fn dlc_to_len(dlc: u8) -> Option<usize> {
     FD_LENGTHS.get(usize::from(dlc)).map(|&l| usize::from(l))
 }
 
 /// The DLC of a data length; `None` when the length is not one a CAN FD frame can have.
+#[must_use]
 pub fn len_to_dlc(len: usize) -> Option<u8> {
-    FD_LENGTHS
-        .iter()
-        .position(|&l| usize::from(l) == len)
-        .map(|p| p as u8)
+    (0u8..)
+        .zip(FD_LENGTHS)
+        .find(|&(_, l)| usize::from(l) == len)
+        .map(|(dlc, _)| dlc)
 }
 
 /// True when `len` is a length a CAN FD frame can have.
+#[must_use]
 pub fn is_valid_fd_len(len: usize) -> bool {
     len_to_dlc(len).is_some()
 }
@@ -42,6 +45,7 @@ pub fn is_valid_fd_len(len: usize) -> bool {
 /// assert_eq!(dlc::round_up(33), Some(48));
 /// assert_eq!(dlc::round_up(65), None);
 /// ```
+#[must_use]
 pub fn round_up(len: usize) -> Option<usize> {
     FD_LENGTHS
         .iter()
@@ -50,6 +54,7 @@ pub fn round_up(len: usize) -> Option<usize> {
 }
 
 /// The length the Linux kernel pads to: 8 for anything up to 8 bytes, else the next valid FD length.
+#[must_use]
 pub fn padded_len(len: usize) -> usize {
     if len <= CLASSIC_MAX_LEN {
         CLASSIC_MAX_LEN

@@ -56,6 +56,7 @@ pub enum PciView {
 
 impl PciView {
     /// The frame type, when the PCI names one.
+    #[must_use]
     pub fn pci_type(&self) -> Option<PciType> {
         match self {
             PciView::Missing | PciView::Unknown { .. } => None,
@@ -67,9 +68,10 @@ impl PciView {
     }
 
     /// For a single or first frame: the announced length of the whole message.
+    #[must_use]
     pub fn message_length(&self) -> Option<u32> {
         match *self {
-            PciView::SingleFrame { length, .. } => Some(length as u32),
+            PciView::SingleFrame { length, .. } => u32::try_from(length).ok(),
             PciView::FirstFrame { length, .. } => Some(length),
             _ => None,
         }

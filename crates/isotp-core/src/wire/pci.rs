@@ -25,6 +25,7 @@ pub enum PciType {
 
 impl PciType {
     /// The type named by a PCI byte; `None` for the unused types 4 to 15.
+    #[must_use]
     pub fn of(pci_byte: u8) -> Option<PciType> {
         match pci_byte >> 4 {
             0 => Some(PciType::SingleFrame),
@@ -60,6 +61,7 @@ pub enum FlowStatus {
 
 impl FlowStatus {
     /// The status of an FS nibble; `None` for the reserved values 3 to 15.
+    #[must_use]
     pub fn from_nibble(value: u8) -> Option<FlowStatus> {
         match value {
             0 => Some(FlowStatus::ContinueToSend),
@@ -70,6 +72,7 @@ impl FlowStatus {
     }
 
     /// The FS nibble.
+    #[must_use]
     pub fn to_nibble(self) -> u8 {
         match self {
             FlowStatus::ContinueToSend => 0,
@@ -144,6 +147,7 @@ impl Pdu<'_> {
     /// assert_eq!(Pdu::single_frame_capacity(64, Zero), 62);
     /// assert_eq!(Pdu::single_frame_capacity(12, One), 9);
     /// ```
+    #[must_use]
     pub fn single_frame_capacity(frame_len: usize, address_len: AddressLength) -> usize {
         let header = if frame_len <= dlc::CLASSIC_MAX_LEN {
             1
@@ -154,6 +158,7 @@ impl Pdu<'_> {
     }
 
     /// PCI bytes of a first frame announcing `length` bytes (2, or 6 with the escape).
+    #[must_use]
     pub fn first_frame_header_len(length: u32) -> usize {
         if length > FF_ESCAPE_THRESHOLD {
             6
@@ -163,6 +168,7 @@ impl Pdu<'_> {
     }
 
     /// The frame type.
+    #[must_use]
     pub fn pci_type(&self) -> PciType {
         match self {
             Pdu::SingleFrame { .. } => PciType::SingleFrame,
@@ -173,6 +179,7 @@ impl Pdu<'_> {
     }
 
     /// Bytes of PCI: 1 (SF, CF), 2 (escaped SF, FF), 6 (escaped FF) or 3 (FC).
+    #[must_use]
     pub fn header_len(&self) -> usize {
         match *self {
             Pdu::SingleFrame { escaped: false, .. } | Pdu::ConsecutiveFrame { .. } => 1,
@@ -183,6 +190,7 @@ impl Pdu<'_> {
     }
 
     /// The message bytes the PDU carries (empty for flow control).
+    #[must_use]
     pub fn data(&self) -> &[u8] {
         match *self {
             Pdu::SingleFrame { data, .. }
@@ -193,6 +201,7 @@ impl Pdu<'_> {
     }
 
     /// Bytes [`emit`](Pdu::emit) writes: address, PCI and data, without padding.
+    #[must_use]
     pub fn buffer_len(&self, address_len: AddressLength) -> usize {
         address_len.bytes() + self.header_len() + self.data().len()
     }
@@ -205,6 +214,10 @@ impl<'a> Pdu<'a> {
     ///
     /// Applies ISO 15765-2's validity rules; see [`ParseError`] for what is rejected. To show any frame,
     /// valid or not, use [`explain`](super::explain) instead.
+    ///
+    /// # Errors
+    ///
+    /// The [`ParseError`] naming the rule the bytes break.
     pub fn parse(frame_data: &'a [u8], address_len: AddressLength) -> Result<Pdu<'a>, ParseError> {
         let frame_len = frame_data.len();
         if frame_len > dlc::CLASSIC_MAX_LEN && !dlc::is_valid_fd_len(frame_len) {
@@ -303,9 +316,16 @@ impl<'a> Pdu<'a> {
     /// the caller); a first frame that fills a whole frame of 8 bytes or a valid CAN FD length, carries
     /// less than FF_DL, and announces more than a single frame in that frame could carry; a sequence
     /// number of at most 15; at most 64 bytes in all.
+    ///
+    /// # Errors
+    ///
+    /// The [`EmitError`] naming the first rule above that the PDU breaks, or
+    /// [`EmitError::BufferTooSmall`] when `out` cannot hold it. Nothing is written then.
     pub fn emit(&self, out: &mut [u8], address_len: AddressLength) -> Result<usize, EmitError> {
         self.check(address_len)?;
         let header_len = self.header_len();
+        // `check` bounds a single frame to 62 bytes, so its SF_DL fits the byte.
+        #[allow(clippy::cast_possible_truncation)]
         let header: [u8; 6] = match *self {
             Pdu::SingleFrame {
                 data,
@@ -320,7 +340,9 @@ impl<'a> Pdu<'a> {
                 [0x10, 0, l[0], l[1], l[2], l[3]]
             }
             Pdu::FirstFrame { length, .. } => {
-                [0x10 | (length >> 8) as u8, length as u8, 0, 0, 0, 0]
+                // The 2-byte header is for an FF_DL of 12 bits (`header_len`).
+                let [_, _, high, low] = length.to_be_bytes();
+                [0x10 | high, low, 0, 0, 0, 0]
             }
             Pdu::ConsecutiveFrame {
                 sequence_number, ..

@@ -27,21 +27,25 @@ impl StMin {
     pub const RESERVED_MEANS: Duration = Duration::from_millis(127);
 
     /// The value as found in a flow control frame; any byte is accepted.
+    #[must_use]
     pub const fn from_byte(byte: u8) -> StMin {
         StMin(byte)
     }
 
     /// The byte to put in a flow control frame.
+    #[must_use]
     pub const fn to_byte(self) -> u8 {
         self.0
     }
 
     /// True for the reserved encodings (0x80-0xF0, 0xFA-0xFF).
+    #[must_use]
     pub const fn is_reserved(self) -> bool {
         !matches!(self.0, 0x00..=0x7F | 0xF1..=0xF9)
     }
 
     /// The separation time this value asks for (127 ms for reserved values).
+    #[must_use]
     pub const fn duration(self) -> Duration {
         match self.0 {
             ms @ 0x00..=0x7F => Duration::from_millis(ms as u64),
@@ -51,6 +55,7 @@ impl StMin {
     }
 
     /// The smallest encoding whose time is at least `d`; `None` above 127 ms.
+    #[must_use]
     pub fn from_duration(d: Duration) -> Option<StMin> {
         let micros = d.as_micros();
         if micros == 0 && d.subsec_nanos() == 0 {
@@ -58,14 +63,14 @@ impl StMin {
         }
         if micros < 900 || (micros == 900 && d.subsec_nanos() % 1000 == 0) {
             let hundreds = d.as_nanos().div_ceil(100_000).max(1);
-            return Some(StMin(0xF0 + hundreds as u8));
+            // 1 to 9 hundreds of microseconds: F1 to F9.
+            return u8::try_from(hundreds)
+                .ok()
+                .filter(|&h| h <= 9)
+                .map(|h| StMin(0xF0 + h));
         }
         let millis = d.as_nanos().div_ceil(1_000_000);
-        if millis <= 127 {
-            Some(StMin(millis as u8))
-        } else {
-            None
-        }
+        u8::try_from(millis).ok().filter(|&m| m <= 0x7F).map(StMin)
     }
 }
 
