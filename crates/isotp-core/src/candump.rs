@@ -128,9 +128,7 @@ impl FromStr for Frame {
         }
         // candump's `_D`: the DLC of an 8-byte frame when it is above 8; the data says the length.
         let data_text = match rest.split_once('_') {
-            Some((data, code))
-                if matches!(code.as_bytes(), [c] if hex::digit(*c).is_some()) =>
-            {
+            Some((data, code)) if matches!(code.as_bytes(), [c] if hex::digit(*c).is_some()) => {
                 data
             }
             Some(_) => return Err(ParseFrameError::InvalidData),

@@ -235,11 +235,7 @@ impl Iterator for HexBytes<'_> {
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let n = if self.short {
-            1
-        } else {
-            self.digits.len() / 2
-        };
+        let n = if self.short { 1 } else { self.digits.len() / 2 };
         (n, Some(n))
     }
 }
@@ -284,7 +280,11 @@ mod tests {
             ("FF", &[0xFF]),
             ("112233", &[0x11, 0x22, 0x33]),
         ] {
-            assert_eq!(bytes(token, Syntax::SOCKETCAND).as_deref(), Ok(want), "{token}");
+            assert_eq!(
+                bytes(token, Syntax::SOCKETCAND).as_deref(),
+                Ok(want),
+                "{token}"
+            );
         }
         assert_eq!(bytes("", Syntax::SOCKETCAND), Err(HexError::NoDigits));
         assert_eq!(

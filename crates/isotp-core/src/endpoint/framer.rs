@@ -119,7 +119,8 @@ pub(crate) fn padding_ok(
         }
         Some(pad) => {
             (!check.checks_length() || len == dlc::padded_len(len))
-                && (!check.checks_content() || data.get(used..).unwrap_or(&[]).iter().all(|&b| b == pad))
+                && (!check.checks_content()
+                    || data.get(used..).unwrap_or(&[]).iter().all(|&b| b == pad))
         }
     }
 }

@@ -174,7 +174,11 @@ impl Pdu<'_> {
     /// assert_eq!(Pdu::first_frame_capacity(8, 100, One), 5);
     /// assert_eq!(Pdu::first_frame_capacity(64, 5000, Zero), 58);
     /// ```
-    pub fn first_frame_capacity(frame_len: usize, length: u32, address_len: AddressLength) -> usize {
+    pub fn first_frame_capacity(
+        frame_len: usize,
+        length: u32,
+        address_len: AddressLength,
+    ) -> usize {
         frame_len.saturating_sub(address_len.bytes() + Pdu::first_frame_header_len(length))
     }
 
