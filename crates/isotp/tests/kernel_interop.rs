@@ -271,9 +271,7 @@ fn run_transfer(spec: Spec) -> CaseResult {
     let mut config = Config::default();
     config.max_frame_size = 70_000;
     if spec.fd {
-        config.link_layer.can_fd = true;
-        config.link_layer.tx_data_length = 64;
-        config.link_layer.bitrate_switch = true;
+        config.link_layer = LinkLayer::fd(64, true);
     }
     let mut options = KernelOptions::from_address(&theirs)?;
     if spec.fd {
@@ -850,9 +848,7 @@ fn flow_control_frames() -> CaseResult {
         let mut config = Config::default();
         if fd {
             options = options.link_layer(LinkLayer::fd(64, true));
-            config.link_layer.can_fd = true;
-            config.link_layer.tx_data_length = 64;
-            config.link_layer.bitrate_switch = true;
+            config.link_layer = LinkLayer::fd(64, true);
         }
         if pad {
             options = options.tx_padding(0xCC);
