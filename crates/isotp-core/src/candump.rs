@@ -178,6 +178,13 @@ mod tests {
     fn classic_frames() {
         let f: Frame = "123#DE.AD.BE.EF".parse().unwrap();
         assert_eq!(f.data(), &[0xDE, 0xAD, 0xBE, 0xEF]);
+        // Dots go between bytes, anywhere and repeated, never inside one.
+        let f: Frame = "123#.DEAD..BE.EF.".parse().unwrap();
+        assert_eq!(f.data(), &[0xDE, 0xAD, 0xBE, 0xEF]);
+        assert_eq!(
+            "123#1.2".parse::<Frame>(),
+            Err(ParseFrameError::OddDataDigits)
+        );
         let f: Frame = "123#".parse().unwrap();
         assert!(f.is_empty() && !f.is_fd());
         let f: Frame = "123#1122334455667788_C".parse().unwrap();

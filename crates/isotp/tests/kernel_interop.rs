@@ -117,6 +117,19 @@ fn while_sending<S: Send, R>(
     })
 }
 
+/// One message from a named sender to a named receiver, sent while the receiver waits: the
+/// message, or which side failed and how.
+fn transfer<SendError: std::fmt::Display + Send, RecvError: std::fmt::Display>(
+    (sender, send): (&str, impl FnOnce() -> Result<(), SendError> + Send),
+    (receiver, receive): (&str, impl FnOnce() -> Result<Option<Vec<u8>>, RecvError>),
+) -> Result<Vec<u8>, Failure> {
+    let (got, sent) = while_sending(send, receive);
+    sent?.map_err(|e| format!("{sender} send: {e}"))?;
+    Ok(got
+        .map_err(|e| format!("{receiver} recv: {e}"))?
+        .ok_or_else(|| format!("{receiver} recv timed out"))?)
+}
+
 fn frame(id: u32, extended: bool, data: &[u8]) -> Frame {
     let id = CanId::new(id, extended).expect("test id in range");
     Frame::new(id, data).expect("test frame of at most 8 bytes")
@@ -302,25 +315,15 @@ fn run_transfer(spec: Spec) -> CaseResult {
 
     let started = Instant::now();
     let got = match spec.dir {
-        Dir::StackToKernel => {
-            let (got, sent) = while_sending(
-                || s.send_blocking(&data, Some(timeout)),
-                || k.recv(Some(timeout)),
-            );
-            sent?.map_err(|e| format!("stack send: {e}"))?;
-            got.map_err(|e| format!("kernel recv: {e}"))?
-                .ok_or("kernel recv timed out")?
-        }
-        Dir::KernelToStack => {
-            let (got, sent) = while_sending(
-                || k.send_blocking(&data, Some(timeout)),
-                || s.recv(Some(timeout)),
-            );
-            sent?.map_err(|e| format!("kernel send: {e}"))?;
-            got.map_err(|e| format!("stack recv: {e}"))?
-                .ok_or("stack recv timed out")?
-        }
-    };
+        Dir::StackToKernel => transfer(
+            ("stack", || s.send_blocking(&data, Some(timeout))),
+            ("kernel", || k.recv(Some(timeout))),
+        ),
+        Dir::KernelToStack => transfer(
+            ("kernel", || k.send_blocking(&data, Some(timeout))),
+            ("stack", || s.recv(Some(timeout))),
+        ),
+    }?;
     let elapsed = started.elapsed();
     ensure!(
         got.len() == data.len(),
@@ -918,15 +921,14 @@ fn kernel_to_kernel(fd: bool, frame_txtime_zero: bool) -> CaseResult {
     let receiver = kernel(KernelOptions::new(rx, tx).link_layer(ll))?;
     let data = payload(66_000);
     let started = Instant::now();
-    let (got, sent) = while_sending(
-        || sender.send_blocking(&data, Some(Duration::from_secs(60))),
-        || receiver.recv(Some(Duration::from_secs(60))),
+    let got = transfer(
+        ("kernel", || {
+            sender.send_blocking(&data, Some(Duration::from_secs(60)))
+        }),
+        ("kernel", || receiver.recv(Some(Duration::from_secs(60)))),
     );
     let took = started.elapsed();
-    sent?.map_err(|e| format!("send: {e}"))?;
-    let got = got
-        .map_err(|e| format!("recv: {e}"))?
-        .ok_or("recv timed out")?;
+    let got = got?;
     ensure!(
         got == data,
         "payload differs ({} bytes received)",
