@@ -25,18 +25,24 @@ pub enum PaddingCheck {
 
 impl PaddingCheck {
     /// Whether the length of received frames is checked (the kernel's `CAN_ISOTP_CHK_PAD_LEN`).
+    #[must_use]
     pub const fn checks_length(self) -> bool {
         matches!(self, PaddingCheck::Length | PaddingCheck::LengthAndContent)
     }
 
     /// Whether the padding bytes of received frames are compared with the expected byte (the
     /// kernel's `CAN_ISOTP_CHK_PAD_DATA`).
+    #[must_use]
     pub const fn checks_content(self) -> bool {
         matches!(self, PaddingCheck::Content | PaddingCheck::LengthAndContent)
     }
 
     /// The rule every padding configuration obeys, here and in the kernel: checking the content
     /// needs the expected byte (`rx_padding`); without it every padded frame would fail the check.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Conflict`] when the content is checked and `rx_padding` is `None`.
     ///
     /// ```
     /// use isotp_core::{ConfigError, PaddingCheck};

@@ -110,16 +110,16 @@ const INVALID: u8 = 0xFF;
 // A table: log readers look up every digit of multi-gigabyte files.
 static DIGIT: [u8; 256] = {
     let mut t = [INVALID; 256];
-    let mut i = 0;
-    while i < 10 {
-        t[b'0' as usize + i] = i as u8;
-        i += 1;
+    let mut d: u8 = 0;
+    while d < 10 {
+        t[(b'0' + d) as usize] = d;
+        d += 1;
     }
-    let mut i = 0;
-    while i < 6 {
-        t[b'a' as usize + i] = 10 + i as u8;
-        t[b'A' as usize + i] = 10 + i as u8;
-        i += 1;
+    let mut d: u8 = 0;
+    while d < 6 {
+        t[(b'a' + d) as usize] = 10 + d;
+        t[(b'A' + d) as usize] = 10 + d;
+        d += 1;
     }
     t
 };
@@ -130,6 +130,7 @@ static DIGIT: [u8; 256] = {
 /// assert_eq!(isotp_core::hex::digit(b'c'), Some(12));
 /// assert_eq!(isotp_core::hex::digit(b'g'), None);
 /// ```
+#[must_use]
 #[inline]
 pub fn digit(b: u8) -> Option<u8> {
     let v = DIGIT[usize::from(b)];
@@ -146,6 +147,7 @@ pub fn digit(b: u8) -> Option<u8> {
 /// assert_eq!(number(b"100000000"), None);
 /// assert_eq!(number(b""), None);
 /// ```
+#[must_use]
 pub fn number(digits: &[u8]) -> Option<u32> {
     if digits.is_empty() || digits.len() > 8 {
         return None;
@@ -201,6 +203,7 @@ pub fn parse(token: &[u8], syntax: Syntax) -> Result<HexBytes<'_>, HexError> {
 /// assert_eq!(byte(b"1234", Syntax::SOCKETCAND), None);
 /// assert_eq!(byte(b"f", Syntax::CANDUMP), None);
 /// ```
+#[must_use]
 pub fn byte(token: &[u8], syntax: Syntax) -> Option<u8> {
     let mut bytes = parse(token, syntax).ok()?;
     match (bytes.next(), bytes.next()) {

@@ -174,6 +174,7 @@ impl Pdu<'_> {
     /// assert_eq!(Pdu::first_frame_capacity(8, 100, One), 5);
     /// assert_eq!(Pdu::first_frame_capacity(64, 5000, Zero), 58);
     /// ```
+    #[must_use]
     pub fn first_frame_capacity(
         frame_len: usize,
         length: u32,
@@ -189,6 +190,7 @@ impl Pdu<'_> {
     /// assert_eq!(Pdu::consecutive_frame_capacity(8, Zero), 7);
     /// assert_eq!(Pdu::consecutive_frame_capacity(64, One), 62);
     /// ```
+    #[must_use]
     pub fn consecutive_frame_capacity(frame_len: usize, address_len: AddressLength) -> usize {
         frame_len.saturating_sub(address_len.bytes() + CONSECUTIVE_FRAME_HEADER_LEN)
     }
