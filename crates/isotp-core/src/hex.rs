@@ -165,15 +165,7 @@ pub fn number(digits: &[u8]) -> Option<u32> {
 /// [`HexError`] names the first thing wrong: no digits, a character that is not a hex digit, or an
 /// odd number of digits where each byte takes two.
 pub fn parse(token: &[u8], syntax: Syntax) -> Result<HexBytes<'_>, HexError> {
-    let (skip, digits) = match (syntax.prefix, token) {
-        (Prefix::Optional0x, [b'0', b'x' | b'X', rest @ ..]) => {
-            if rest.is_empty() {
-                return Err(HexError::NoDigits);
-            }
-            (2, rest)
-        }
-        _ => (0, token),
-    };
+    let (skip, digits) = without_prefix(token, syntax.prefix)?;
     if let Some(at) = digits.iter().position(|&b| digit(b).is_none()) {
         return Err(HexError::NotHex { at: skip + at });
     }
@@ -205,10 +197,22 @@ pub fn parse(token: &[u8], syntax: Syntax) -> Result<HexBytes<'_>, HexError> {
 /// ```
 #[must_use]
 pub fn byte(token: &[u8], syntax: Syntax) -> Option<u8> {
-    let mut bytes = parse(token, syntax).ok()?;
-    match (bytes.next(), bytes.next()) {
-        (Some(b), None) => Some(b),
+    // The rule of `parse` for a token of one byte, without its iterator: log readers take every
+    // data byte here.
+    match (syntax.digits, without_prefix(token, syntax.prefix).ok()?.1) {
+        (Digits::ShortOrPairs, [d]) => digit(*d),
+        (_, [high, low]) => Some(digit(*high)? << 4 | digit(*low)?),
         _ => None,
+    }
+}
+
+/// The digits of `token` after the prefix `prefix` allows, and where they start; `0x` alone has
+/// none.
+fn without_prefix(token: &[u8], prefix: Prefix) -> Result<(usize, &[u8]), HexError> {
+    match (prefix, token) {
+        (Prefix::Optional0x, [b'0', b'x' | b'X']) => Err(HexError::NoDigits),
+        (Prefix::Optional0x, [b'0', b'x' | b'X', rest @ ..]) => Ok((2, rest)),
+        _ => Ok((0, token)),
     }
 }
 
@@ -343,6 +347,23 @@ mod tests {
             assert_eq!(byte(text.as_bytes(), Syntax::CANDUMP), Some(b));
             let upper = alloc::format!("{b:X}");
             assert_eq!(byte(upper.as_bytes(), Syntax::SOCKETCAND), Some(b));
+        }
+    }
+
+    #[test]
+    fn byte_takes_what_parse_reads_as_one_byte() {
+        let syntaxes = [Syntax::CANDUMP, Syntax::SOCKETCAND, Syntax::COMMAND_LINE];
+        for token in [
+            "", "7", "0a", "FF", "123", "1234", "0x", "0x7", "0xAB", "0x123", "0X7f", "G", "1G",
+            "é",
+        ] {
+            for syntax in syntaxes {
+                let one = parse(token.as_bytes(), syntax)
+                    .ok()
+                    .filter(|b| b.len() == 1)
+                    .and_then(|mut b| b.next());
+                assert_eq!(byte(token.as_bytes(), syntax), one, "{token} {syntax:?}");
+            }
         }
     }
 
