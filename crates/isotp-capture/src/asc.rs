@@ -21,13 +21,14 @@
 use std::io::{BufRead, Write};
 use std::time::Duration;
 
+use isotp_core::hex;
 use isotp_core::wire::dlc;
 use isotp_core::{CanId, Frame, MAX_EXTENDED_ID, MAX_STANDARD_ID};
 
 use super::civil::{self, DateTime, Zone};
 use super::error::{shorten, Error, Position};
 use super::record::{time_after, Channel, ChannelName, Direction, Record};
-use super::text::{byte, dec_u32, fields, hex_u32, seconds, Lines};
+use super::text::{byte, dec_u32, fields, seconds, Lines};
 use super::Skipped;
 
 /// CANFD line flags (Vector's documentation of the ASC format).
@@ -243,7 +244,7 @@ impl<R> AscReader<R> {
         if self.decimal {
             dec_u32(s)
         } else {
-            hex_u32(s)
+            hex::number(s)
         }
     }
 
@@ -365,7 +366,7 @@ impl<R> AscReader<R> {
             ));
         }
         let code = f.next().ok_or("expected the DLC")?;
-        let code = hex_u32(code)
+        let code = hex::number(code)
             .and_then(|c| u8::try_from(c).ok())
             .filter(|&c| c <= 15)
             .ok_or_else(|| format!("bad DLC '{}' (0-F)", shorten(code)))?;
@@ -385,7 +386,7 @@ impl<R> AscReader<R> {
         let mut data = [0; dlc::FD_MAX_LEN];
         self.data(&mut f, len, &mut data)?;
         // Duration and bit count, then the flags that say whether it is a CAN FD frame at all.
-        let flags = f.nth(2).and_then(hex_u32);
+        let flags = f.nth(2).and_then(hex::number);
         let fd = flags.map_or(true, |fl| fl & FLAG_EDL != 0);
         if flags.is_some_and(|fl| fl & FLAG_REMOTE != 0) {
             return Ok(Event::Remote);

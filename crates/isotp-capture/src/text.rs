@@ -4,6 +4,8 @@
 use std::io::BufRead;
 use std::time::Duration;
 
+use isotp_core::hex;
+
 use super::error::{Error, Position};
 
 /// Longer lines are reported and skipped: no line of any format comes near it, and a binary file read
@@ -151,39 +153,6 @@ fn too_long(number: u64) -> Error {
     )
 }
 
-const INVALID: u8 = 0xFF;
-static HEX: [u8; 256] = {
-    let mut t = [INVALID; 256];
-    let mut i = 0;
-    while i < 10 {
-        t[b'0' as usize + i] = i as u8;
-        i += 1;
-    }
-    let mut i = 0;
-    while i < 6 {
-        t[b'a' as usize + i] = 10 + i as u8;
-        t[b'A' as usize + i] = 10 + i as u8;
-        i += 1;
-    }
-    t
-};
-
-/// The value of one hex digit.
-#[inline]
-pub(crate) fn hex_digit(b: u8) -> Option<u8> {
-    let v = HEX[usize::from(b)];
-    (v != INVALID).then_some(v)
-}
-
-/// A hex number of 1 to 8 digits.
-pub(crate) fn hex_u32(s: &[u8]) -> Option<u32> {
-    if s.is_empty() || s.len() > 8 {
-        return None;
-    }
-    s.iter()
-        .try_fold(0u32, |acc, &b| Some(acc << 4 | u32::from(hex_digit(b)?)))
-}
-
 /// A decimal number of 1 to 9 digits.
 pub(crate) fn dec_u32(s: &[u8]) -> Option<u32> {
     if s.is_empty() || s.len() > 9 {
@@ -198,10 +167,8 @@ pub(crate) fn dec_u32(s: &[u8]) -> Option<u32> {
 pub(crate) fn byte(s: &[u8], decimal: bool) -> Option<u8> {
     if decimal {
         dec_u32(s).and_then(|v| u8::try_from(v).ok())
-    } else if s.len() <= 2 {
-        hex_u32(s).map(|v| v as u8)
     } else {
-        None
+        hex::byte(s, hex::Syntax::SOCKETCAND)
     }
 }
 
@@ -253,9 +220,9 @@ mod tests {
 
     #[test]
     fn numbers() {
-        assert_eq!(hex_u32(b"1FFFFFFF"), Some(0x1FFF_FFFF));
-        assert_eq!(hex_u32(b"123456789"), None);
-        assert_eq!(hex_u32(b"G"), None);
+        assert_eq!(hex::number(b"1FFFFFFF"), Some(0x1FFF_FFFF));
+        assert_eq!(hex::number(b"123456789"), None);
+        assert_eq!(hex::number(b"G"), None);
         assert_eq!(dec_u32(b"123"), Some(123));
         assert_eq!(byte(b"FF", false), Some(255));
         assert_eq!(byte(b"255", true), Some(255));

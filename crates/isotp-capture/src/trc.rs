@@ -18,12 +18,13 @@
 use std::io::BufRead;
 use std::time::Duration;
 
+use isotp_core::hex;
 use isotp_core::wire::dlc;
 use isotp_core::{CanId, Frame};
 
 use super::error::{shorten, Error, Position};
 use super::record::{time_after, Channel, Direction, Record};
-use super::text::{byte, dec_u32, fields, fixed, hex_u32, Lines};
+use super::text::{byte, dec_u32, fields, fixed, Lines};
 use super::Skipped;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -164,7 +165,7 @@ pub(crate) fn looks_like_v1_record(line: &[u8]) -> bool {
 }
 
 fn id(s: &[u8]) -> Result<CanId, String> {
-    let raw = hex_u32(s).ok_or_else(|| format!("bad CAN id '{}'", shorten(s)))?;
+    let raw = hex::number(s).ok_or_else(|| format!("bad CAN id '{}'", shorten(s)))?;
     CanId::new(raw, s.len() > 4).map_err(|e| format!("CAN id '{}': {e}", shorten(s)))
 }
 

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use isotp_core::hex;
+
 /// Why a text is not a list of hex bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HexError {
@@ -50,30 +52,16 @@ pub fn parse_bytes(text: &str) -> Result<Vec<u8>, HexError> {
                 column,
                 reason,
             };
-            let digits = token
-                .strip_prefix("0x")
-                .or_else(|| token.strip_prefix("0X"))
-                .unwrap_or(token);
-            if digits.is_empty() {
-                return Err(error("has no hex digits"));
-            }
-            if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(error(
-                    "is not hexadecimal (expected bytes such as 0A or 1F2E3D)",
-                ));
-            }
-            if digits.len() <= 2 {
-                out.push(u8::from_str_radix(digits, 16).map_err(|_| error("is not a byte"))?);
-            } else if digits.len() % 2 != 0 {
-                return Err(error(
-                    "has an odd number of hex digits (write each byte as two digits)",
-                ));
-            } else {
-                for pair in digits.as_bytes().chunks(2) {
-                    let s = std::str::from_utf8(pair).map_err(|_| error("is not hexadecimal"))?;
-                    out.push(u8::from_str_radix(s, 16).map_err(|_| error("is not hexadecimal"))?);
-                }
-            }
+            let bytes = hex::parse(token.as_bytes(), hex::Syntax::COMMAND_LINE).map_err(|e| {
+                error(match e {
+                    hex::HexError::NoDigits => "has no hex digits",
+                    hex::HexError::OddDigits { .. } => {
+                        "has an odd number of hex digits (write each byte as two digits)"
+                    }
+                    _ => "is not hexadecimal (expected bytes such as 0A or 1F2E3D)",
+                })
+            })?;
+            out.extend(bytes);
             consumed += start + end;
             rest = &after[end..];
         }

@@ -5,6 +5,7 @@
 //! the flow control this program asks for as a receiver.
 
 use clap::{Args, ValueEnum};
+use isotp_core::hex;
 use isotp_core::wire::StMin;
 use isotp_core::{Address, AddressBytes, CanId, Config, LinkLayer, PaddingCheck};
 
@@ -17,16 +18,8 @@ pub fn parse_can_id(text: &str) -> Result<CanId, String> {
 }
 
 fn parse_hex_byte(text: &str, what: &str) -> Result<u8, String> {
-    let digits = text
-        .strip_prefix("0x")
-        .or_else(|| text.strip_prefix("0X"))
-        .unwrap_or(text);
-    if digits.is_empty() || digits.len() > 2 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(format!(
-            "'{text}' is not {what}: give one hex byte, 00 to FF"
-        ));
-    }
-    u8::from_str_radix(digits, 16).map_err(|e| e.to_string())
+    hex::byte(text.as_bytes(), hex::Syntax::COMMAND_LINE)
+        .ok_or_else(|| format!("'{text}' is not {what}: give one hex byte, 00 to FF"))
 }
 
 /// `-x ADDR[:RXADDR]`, or isotpdump's `-x any`.
@@ -374,11 +367,12 @@ pub fn config(link: &LinkArgs, flow: Option<&FlowArgs>) -> CliResult<Config> {
         Some(PadCheck::Content) => PaddingCheck::Content,
         Some(PadCheck::All) => PaddingCheck::LengthAndContent,
     };
-    if matches!(link.pad_check, Some(PadCheck::Content | PadCheck::All)) && pad.rx.is_none() {
-        return Err(CliError::usage(
+    // The core's rule, said in the options' letters.
+    c.rx_padding_check.validate(c.rx_padding).map_err(|_| {
+        CliError::usage(
             "-P c and -P a check the padding content: give the expected byte with -p :RX (e.g. -p :CC)",
-        ));
-    }
+        )
+    })?;
     c.link_layer = link.link;
     c.wft_max = link.wft_max;
     c.max_frame_size = link.max_size;

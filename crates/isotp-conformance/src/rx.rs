@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use isotp_core::wire::{FlowStatus, Pdu};
+use isotp_core::wire::{dlc, FlowStatus, Pdu};
 
 use super::tester::{reply_text, sent_text, Mangle, Reply, Sent, Tester};
 use super::{count, fail, pass, skip, time, Judgement, Measure, Test};
@@ -290,7 +290,7 @@ fn unexpected_consecutive_frame(t: &mut Tester<'_>, _m: &mut Vec<Measure>) -> Ou
 /// The FF of a message of `length` bytes, as the tester would send it.
 fn first_frame(t: &Tester<'_>, length: u32) -> Result<Vec<u8>, BusError> {
     let data = t.payload(
-        t.tx_dl() - t.tx_address_len().bytes() - Pdu::first_frame_header_len(length),
+        Pdu::first_frame_capacity(t.tx_dl(), length, t.tx_address_len()),
         13,
     );
     t.frame_bytes(&Pdu::FirstFrame {
@@ -310,7 +310,10 @@ fn short_first_frame(t: &mut Tester<'_>, _m: &mut Vec<Measure>) -> Outcome {
     let pad = t.opts.tx_padding;
     let mut frame = if t.is_fd() {
         // In CAN FD the FF of a short message also takes 8 bytes at least.
-        let data = t.payload(8 - t.tx_address_len().bytes() - 2, 13);
+        let data = t.payload(
+            Pdu::first_frame_capacity(dlc::CLASSIC_MAX_LEN, 20, t.tx_address_len()),
+            13,
+        );
         let mut buf = vec![pad.unwrap_or(0xCC); 8];
         let used = Pdu::FirstFrame {
             length: 20,

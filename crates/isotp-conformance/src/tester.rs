@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use isotp_core::wire::{dlc, AddressLength, FlowStatus, Pdu, StMin};
+use isotp_core::wire::{dlc, AddressLength, FlowStatus, Pdu, StMin, FF_ESCAPE_THRESHOLD};
 use isotp_core::{Address, CanId, Frame, TargetAddressType};
 
 use super::{Dut, Options};
@@ -202,12 +202,12 @@ impl<'a> Tester<'a> {
 
     /// Payload bytes of a CF.
     pub fn cf_data(&self) -> usize {
-        self.tx_dl() - self.tx_len.bytes() - 1
+        Pdu::consecutive_frame_capacity(self.tx_dl(), self.tx_len)
     }
 
     /// Payload bytes of an FF announcing at most 4095 bytes.
     pub fn ff_data(&self) -> usize {
-        self.tx_dl() - self.tx_len.bytes() - 2
+        Pdu::first_frame_capacity(self.tx_dl(), FF_ESCAPE_THRESHOLD, self.tx_len)
     }
 
     /// The N_Bs / N_Cr bound, plus the tolerance.
@@ -364,7 +364,7 @@ impl<'a> Tester<'a> {
         }
         // Test messages are a few KiB at most.
         let length = u32::try_from(payload.len()).unwrap_or(u32::MAX);
-        let ff_data = self.tx_dl() - self.tx_len.bytes() - Pdu::first_frame_header_len(length);
+        let ff_data = Pdu::first_frame_capacity(self.tx_dl(), length, self.tx_len);
         report.ff_at = Some(self.send_pdu(&Pdu::FirstFrame {
             length,
             data: &payload[..ff_data],

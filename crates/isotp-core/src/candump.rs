@@ -45,6 +45,7 @@ use core::str::FromStr;
 
 use crate::error::ParseFrameError;
 use crate::frame::{CanId, Frame, MAX_EXTENDED_ID, MAX_STANDARD_ID};
+use crate::hex::{self, HexError};
 use crate::wire::dlc;
 
 /// candump's error frame flag (CAN_ERR_FLAG), set in the 8-digit id of an error frame.
@@ -57,12 +58,7 @@ fn parse_id(text: &str, bare: bool) -> Result<CanId, ParseFrameError> {
         Some(rest) if bare => rest,
         _ => text,
     };
-    if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(ParseFrameError::InvalidId);
-    }
-    let raw = digits
-        .bytes()
-        .fold(0u32, |acc, b| (acc << 4) | hex_value(b).unwrap_or(0));
+    let raw = hex::number(digits.as_bytes()).ok_or(ParseFrameError::InvalidId)?;
     if digits.len() <= 3 {
         if raw > MAX_STANDARD_ID {
             return Err(ParseFrameError::StandardIdOutOfRange { id: raw });
@@ -78,31 +74,18 @@ fn parse_id(text: &str, bare: bool) -> Result<CanId, ParseFrameError> {
     }
 }
 
-fn hex_value(b: u8) -> Option<u32> {
-    char::from(b).to_digit(16)
-}
-
-/// Hex bytes, `.` allowed between them.
+/// Hex bytes, two digits each, `.` allowed between bytes (`DE.AD.BEEF`).
 fn parse_data(text: &str) -> Result<Vec<u8>, ParseFrameError> {
     let mut data = Vec::new();
-    let mut high: Option<u32> = None;
-    for b in text.bytes() {
-        if b == b'.' && high.is_none() {
-            continue;
+    for run in text.split('.') {
+        let bytes = hex::parse(run.as_bytes(), hex::Syntax::CANDUMP).map_err(|e| match e {
+            HexError::OddDigits { .. } => ParseFrameError::OddDataDigits,
+            _ => ParseFrameError::InvalidData,
+        })?;
+        if data.len() + bytes.len() > dlc::FD_MAX_LEN {
+            return Err(ParseFrameError::TooLong);
         }
-        let v = hex_value(b).ok_or(ParseFrameError::InvalidData)?;
-        match high.take() {
-            None => high = Some(v),
-            Some(h) => {
-                if data.len() == dlc::FD_MAX_LEN {
-                    return Err(ParseFrameError::TooLong);
-                }
-                data.push((h << 4 | v) as u8);
-            }
-        }
-    }
-    if high.is_some() {
-        return Err(ParseFrameError::OddDataDigits);
+        data.extend(bytes);
     }
     Ok(data)
 }
@@ -133,7 +116,7 @@ impl FromStr for Frame {
             let mut bytes = fd.bytes();
             let flags = bytes
                 .next()
-                .and_then(hex_value)
+                .and_then(hex::digit)
                 .ok_or(ParseFrameError::MissingFdFlags)?;
             let data = parse_data(&fd[1..])?;
             return Frame::new_fd(id, &data, flags & 1 != 0)
@@ -145,9 +128,7 @@ impl FromStr for Frame {
         }
         // candump's `_D`: the DLC of an 8-byte frame when it is above 8; the data says the length.
         let data_text = match rest.split_once('_') {
-            Some((data, code))
-                if code.len() == 1 && code.bytes().all(|b| b.is_ascii_hexdigit()) =>
-            {
+            Some((data, code)) if matches!(code.as_bytes(), [c] if hex::digit(*c).is_some()) => {
                 data
             }
             Some(_) => return Err(ParseFrameError::InvalidData),
@@ -197,6 +178,13 @@ mod tests {
     fn classic_frames() {
         let f: Frame = "123#DE.AD.BE.EF".parse().unwrap();
         assert_eq!(f.data(), &[0xDE, 0xAD, 0xBE, 0xEF]);
+        // Dots go between bytes, anywhere and repeated, never inside one.
+        let f: Frame = "123#.DEAD..BE.EF.".parse().unwrap();
+        assert_eq!(f.data(), &[0xDE, 0xAD, 0xBE, 0xEF]);
+        assert_eq!(
+            "123#1.2".parse::<Frame>(),
+            Err(ParseFrameError::OddDataDigits)
+        );
         let f: Frame = "123#".parse().unwrap();
         assert!(f.is_empty() && !f.is_fd());
         let f: Frame = "123#1122334455667788_C".parse().unwrap();

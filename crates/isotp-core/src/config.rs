@@ -24,11 +24,42 @@ pub enum PaddingCheck {
 }
 
 impl PaddingCheck {
-    pub(crate) fn length(self) -> bool {
+    /// Whether the length of received frames is checked (the kernel's `CAN_ISOTP_CHK_PAD_LEN`).
+    #[must_use]
+    pub const fn checks_length(self) -> bool {
         matches!(self, PaddingCheck::Length | PaddingCheck::LengthAndContent)
     }
-    pub(crate) fn content(self) -> bool {
+
+    /// Whether the padding bytes of received frames are compared with the expected byte (the
+    /// kernel's `CAN_ISOTP_CHK_PAD_DATA`).
+    #[must_use]
+    pub const fn checks_content(self) -> bool {
         matches!(self, PaddingCheck::Content | PaddingCheck::LengthAndContent)
+    }
+
+    /// The rule every padding configuration obeys, here and in the kernel: checking the content
+    /// needs the expected byte (`rx_padding`); without it every padded frame would fail the check.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Conflict`] when the content is checked and `rx_padding` is `None`.
+    ///
+    /// ```
+    /// use isotp_core::{ConfigError, PaddingCheck};
+    /// assert!(PaddingCheck::Content.validate(Some(0xCC)).is_ok());
+    /// assert!(PaddingCheck::Length.validate(None).is_ok());
+    /// assert!(matches!(
+    ///     PaddingCheck::LengthAndContent.validate(None),
+    ///     Err(ConfigError::Conflict { .. })
+    /// ));
+    /// ```
+    pub fn validate(self, rx_padding: Option<u8>) -> Result<(), ConfigError> {
+        if self.checks_content() && rx_padding.is_none() {
+            return Err(ConfigError::Conflict {
+                reason: "rx_padding_check of the content needs rx_padding: set the expected padding byte",
+            });
+        }
+        Ok(())
     }
 }
 
@@ -148,11 +179,7 @@ impl Config {
     /// [`ConfigError::Conflict`] for settings that contradict each other.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.link_layer.validate()?;
-        if self.rx_padding_check.content() && self.rx_padding.is_none() {
-            return Err(ConfigError::Conflict {
-                reason: "rx_padding_check of the content needs rx_padding: set the expected padding byte",
-            });
-        }
+        self.rx_padding_check.validate(self.rx_padding)?;
         if self.max_frame_size == 0 {
             return Err(ConfigError::OutOfRange {
                 field: "max_frame_size",

@@ -17,6 +17,7 @@ mod frame;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod hex;
 mod link_layer;
 pub mod manual;
 pub mod monitor;

@@ -14,6 +14,9 @@ pub mod discovery;
 pub mod fuzzing;
 #[cfg(all(target_os = "linux", feature = "socketcan"))]
 pub mod kernel;
+// The Linux descriptor calls the SocketCAN bus and the kernel socket share.
+#[cfg(all(target_os = "linux", feature = "socketcan"))]
+mod linux_fd;
 pub mod manual;
 
 pub use isotp_core as core;

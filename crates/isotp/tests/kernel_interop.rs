@@ -31,12 +31,17 @@ mod conformance;
 
 const IFACE: &str = "vcan0";
 
-type CaseResult = Result<String, String>;
+/// Why a case failed, as it is printed: `?` converts any error (and a message) into it, so a case
+/// says only what it adds to an error.
+type Failure = Box<dyn std::error::Error + Send + Sync>;
+
+/// What a case reports when it passes, or why it failed.
+type CaseResult = Result<String, Failure>;
 
 macro_rules! ensure {
     ($cond:expr, $($fmt:tt)+) => {
         if !$cond {
-            return Err(format!($($fmt)+));
+            return Err(format!($($fmt)+).into());
         }
     };
 }
@@ -74,20 +79,59 @@ fn payload(len: usize) -> Vec<u8> {
         .collect()
 }
 
-fn bus() -> Result<SocketCanBus, String> {
-    let bus = SocketCanBus::open(IFACE).map_err(|e| e.to_string())?;
+fn bus() -> Result<SocketCanBus, Failure> {
+    let bus = SocketCanBus::open(IFACE)?;
     // vcan is infinitely fast and TCG slow: let the kernel queue a whole 66000-byte transfer.
-    bus.set_recv_buffer_size(16 << 20)
-        .map_err(|e| e.to_string())?;
+    bus.set_recv_buffer_size(16 << 20)?;
     Ok(bus)
 }
 
-fn stack(address: Address, config: Config) -> Result<Stack, String> {
-    Stack::new(bus()?, address, config).map_err(|e| format!("Stack::new: {e}"))
+fn stack(address: Address, config: Config) -> Result<Stack, Failure> {
+    Ok(Stack::new(bus()?, address, config).map_err(|e| format!("Stack::new: {e}"))?)
 }
 
-fn kernel(options: KernelOptions) -> Result<KernelSocket, String> {
-    KernelSocket::open(IFACE, options).map_err(|e| format!("KernelSocket::open: {e}"))
+fn kernel(options: KernelOptions) -> Result<KernelSocket, Failure> {
+    Ok(KernelSocket::open(IFACE, options).map_err(|e| format!("KernelSocket::open: {e}"))?)
+}
+
+/// Our stack on 11-bit ids `tx` and `rx`, normal addressing.
+fn stack_11(tx: u32, rx: u32, config: Config) -> Result<Stack, Failure> {
+    stack(Address::normal_11(tx, rx)?, config)
+}
+
+/// Kernel socket options on 11-bit ids `tx` and `rx`.
+fn options_11(tx: u32, rx: u32) -> Result<KernelOptions, Failure> {
+    Ok(KernelOptions::new(
+        CanId::standard(tx)?,
+        CanId::standard(rx)?,
+    ))
+}
+
+/// Runs `send` on a thread of its own while `receive` runs on this one, the shape of every
+/// transfer between two peers here: returns what `receive` returned, and what `send` returned (a
+/// panic as an error).
+fn while_sending<S: Send, R>(
+    send: impl FnOnce() -> S + Send,
+    receive: impl FnOnce() -> R,
+) -> (R, Result<S, Failure>) {
+    std::thread::scope(|scope| {
+        let sender = scope.spawn(send);
+        let got = receive();
+        (got, sender.join().map_err(|_| "sender panicked".into()))
+    })
+}
+
+/// One message from a named sender to a named receiver, sent while the receiver waits: the
+/// message, or which side failed and how.
+fn transfer<SendError: std::fmt::Display + Send, RecvError: std::fmt::Display>(
+    (sender, send): (&str, impl FnOnce() -> Result<(), SendError> + Send),
+    (receiver, receive): (&str, impl FnOnce() -> Result<Option<Vec<u8>>, RecvError>),
+) -> Result<Vec<u8>, Failure> {
+    let (got, sent) = while_sending(send, receive);
+    sent?.map_err(|e| format!("{sender} send: {e}"))?;
+    Ok(got
+        .map_err(|e| format!("{receiver} recv: {e}"))?
+        .ok_or_else(|| format!("{receiver} recv timed out"))?)
 }
 
 fn frame(id: u32, extended: bool, data: &[u8]) -> Frame {
@@ -107,7 +151,7 @@ struct Seen {
 }
 
 impl Sniffer {
-    fn open() -> Result<Sniffer, String> {
+    fn open() -> Result<Sniffer, Failure> {
         let socket = CanFdSocket::open(IFACE).map_err(|e| format!("sniffer: {e}"))?;
         socket
             .set_recv_timestamp(true)
@@ -168,10 +212,10 @@ fn cf_gaps(seen: &[Seen], tx: CanId, rx: CanId, ae: usize) -> Vec<Duration> {
     gaps
 }
 
-fn expect_protocol(e: &KernelError, want: KernelProtocolError) -> Result<(), String> {
+fn expect_protocol(e: &KernelError, want: KernelProtocolError) -> Result<(), Failure> {
     match e.protocol() {
         Some(p) if p == want => Ok(()),
-        _ => Err(format!("expected {want:?}, got: {e}")),
+        _ => Err(format!("expected {want:?}, got: {e}").into()),
     }
 }
 
@@ -236,20 +280,17 @@ fn run_transfer(spec: Spec) -> CaseResult {
         Mode::Normal11 => Address::normal_11(a, b),
         Mode::Normal29 => Address::normal_29(a, b),
         Mode::Extended11 => Address::extended_11(a, b, 0x55, 0xF1),
-    }
-    .map_err(|e| e.to_string())?;
+    }?;
     let ae = usize::from(spec.mode == Mode::Extended11);
-    let theirs = ours.mirrored().map_err(|e| e.to_string())?;
+    let theirs = ours.mirrored()?;
     let st = StMin::from_byte(spec.st);
 
     let mut config = Config::default();
     config.max_frame_size = 70_000;
     if spec.fd {
-        config.link_layer.can_fd = true;
-        config.link_layer.tx_data_length = 64;
-        config.link_layer.bitrate_switch = true;
+        config.link_layer = LinkLayer::fd(64, true);
     }
-    let mut options = KernelOptions::from_address(&theirs).map_err(|e| e.to_string())?;
+    let mut options = KernelOptions::from_address(&theirs)?;
     if spec.fd {
         options = options.link_layer(LinkLayer::fd(64, true));
     }
@@ -277,26 +318,16 @@ fn run_transfer(spec: Spec) -> CaseResult {
     let s = stack(ours, config)?;
 
     let started = Instant::now();
-    let got = std::thread::scope(|scope| -> Result<Vec<u8>, String> {
-        match spec.dir {
-            Dir::StackToKernel => {
-                let sender = scope.spawn(|| s.send_blocking(&data, Some(timeout)));
-                let got = k.recv(Some(timeout));
-                let sent = sender.join().map_err(|_| "sender panicked".to_string())?;
-                sent.map_err(|e| format!("stack send: {e}"))?;
-                got.map_err(|e| format!("kernel recv: {e}"))?
-                    .ok_or_else(|| "kernel recv timed out".to_string())
-            }
-            Dir::KernelToStack => {
-                let sender = scope.spawn(|| k.send_blocking(&data, Some(timeout)));
-                let got = s.recv(Some(timeout));
-                let sent = sender.join().map_err(|_| "sender panicked".to_string())?;
-                sent.map_err(|e| format!("kernel send: {e}"))?;
-                got.map_err(|e| format!("stack recv: {e}"))?
-                    .ok_or_else(|| "stack recv timed out".to_string())
-            }
-        }
-    })?;
+    let got = match spec.dir {
+        Dir::StackToKernel => transfer(
+            ("stack", || s.send_blocking(&data, Some(timeout))),
+            ("kernel", || k.recv(Some(timeout))),
+        ),
+        Dir::KernelToStack => transfer(
+            ("kernel", || k.send_blocking(&data, Some(timeout))),
+            ("stack", || s.recv(Some(timeout))),
+        ),
+    }?;
     let elapsed = started.elapsed();
     ensure!(
         got.len() == data.len(),
@@ -306,10 +337,10 @@ fn run_transfer(spec: Spec) -> CaseResult {
     );
     ensure!(got == data, "payload differs");
     if let Ok(e) = s.errors().try_recv() {
-        return Err(format!("our stack reported an error: {e}"));
+        return Err(format!("our stack reported an error: {e}").into());
     }
     if let Ok(Some(e)) = k.take_error() {
-        return Err(format!("the kernel reported an error: {e}"));
+        return Err(format!("the kernel reported an error: {e}").into());
     }
     let mut note = format!("{:.1} ms", elapsed.as_secs_f64() * 1e3);
     if let Some(sniff) = sniff {
@@ -371,7 +402,8 @@ fn run_transfer(spec: Spec) -> CaseResult {
                     min,
                     st.duration(),
                     trace.join(", ")
-                ));
+                )
+                .into());
             }
         }
         if spec.len <= 8 {
@@ -477,14 +509,8 @@ fn kernel_sender_without_receiver(wait_tx_done: bool) -> CaseResult {
     let mut config = Config::default();
     config.listen_mode = true;
     // The listener receives what the kernel sends on b.
-    let listener = stack(Address::normal_11(a, b).map_err(|e| e.to_string())?, config)?;
-    let k = kernel(
-        KernelOptions::new(
-            CanId::standard(b).map_err(|e| e.to_string())?,
-            CanId::standard(a).map_err(|e| e.to_string())?,
-        )
-        .wait_tx_done(wait_tx_done),
-    )?;
+    let listener = stack_11(a, b, config)?;
+    let k = kernel(options_11(b, a)?.wait_tx_done(wait_tx_done))?;
     let started = Instant::now();
     let result = if wait_tx_done {
         k.send(&payload(100))
@@ -528,7 +554,7 @@ fn kernel_sender_without_receiver(wait_tx_done: bool) -> CaseResult {
 }
 
 /// Raw side: sends an FF of `len` bytes on `rx`, returns our copy of the FC seen on `tx`.
-fn raw_first_frame(raw: &SocketCanBus, to: u32, fc_from: u32, len: u16) -> Result<Frame, String> {
+fn raw_first_frame(raw: &SocketCanBus, to: u32, fc_from: u32, len: u16) -> Result<Frame, Failure> {
     let ff = [
         0x10 | (len >> 8) as u8,
         len as u8,
@@ -539,19 +565,18 @@ fn raw_first_frame(raw: &SocketCanBus, to: u32, fc_from: u32, len: u16) -> Resul
         0xD4,
         0xD5,
     ];
-    raw.send(&frame(to, false, &ff))
-        .map_err(|e| e.to_string())?;
-    wait_frame(raw, fc_from, Duration::from_secs(2))?.ok_or_else(|| "no flow control".to_string())
+    raw.send(&frame(to, false, &ff))?;
+    Ok(wait_frame(raw, fc_from, Duration::from_secs(2))?.ok_or("no flow control")?)
 }
 
-fn wait_frame(raw: &SocketCanBus, id: u32, within: Duration) -> Result<Option<Frame>, String> {
+fn wait_frame(raw: &SocketCanBus, id: u32, within: Duration) -> Result<Option<Frame>, Failure> {
     let deadline = Instant::now() + within;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Ok(None);
         }
-        match raw.recv(Some(left)).map_err(|e| e.to_string())? {
+        match raw.recv(Some(left))? {
             Some(f) if f.id().raw() == id => return Ok(Some(f)),
             _ => {}
         }
@@ -560,14 +585,10 @@ fn wait_frame(raw: &SocketCanBus, id: u32, within: Duration) -> Result<Option<Fr
 
 fn stack_receives_wrong_sn() -> CaseResult {
     let (a, b) = next_ids(false);
-    let s = stack(
-        Address::normal_11(a, b).map_err(|e| e.to_string())?,
-        Config::default(),
-    )?;
+    let s = stack_11(a, b, Config::default())?;
     let raw = bus()?;
     let fc = raw_first_frame(&raw, b, a, 20)?;
-    raw.send(&frame(b, false, &[0x22, 1, 2, 3, 4, 5, 6, 7]))
-        .map_err(|e| e.to_string())?;
+    raw.send(&frame(b, false, &[0x22, 1, 2, 3, 4, 5, 6, 7]))?;
     let e = next_stack_error(&s, Duration::from_secs(2));
     ensure!(
         matches!(
@@ -594,29 +615,22 @@ fn stack_receives_wrong_sn() -> CaseResult {
 
 fn kernel_receives_wrong_sn() -> CaseResult {
     let (a, b) = next_ids(false);
-    let k = kernel(KernelOptions::new(
-        CanId::standard(a).map_err(|e| e.to_string())?,
-        CanId::standard(b).map_err(|e| e.to_string())?,
-    ))?;
+    let k = kernel(options_11(a, b)?)?;
     let raw = bus()?;
     let fc = raw_first_frame(&raw, b, a, 20)?;
-    raw.send(&frame(b, false, &[0x22, 1, 2, 3, 4, 5, 6, 7]))
-        .map_err(|e| e.to_string())?;
+    raw.send(&frame(b, false, &[0x22, 1, 2, 3, 4, 5, 6, 7]))?;
     match k.recv(Some(Duration::from_secs(2))) {
         Err(e) => {
             expect_protocol(&e, KernelProtocolError::WrongSequenceNumber)?;
             Ok(format!("kernel FC {fc}; {e}"))
         }
-        Ok(m) => Err(format!("expected EILSEQ, got {m:?}")),
+        Ok(m) => Err(format!("expected EILSEQ, got {m:?}").into()),
     }
 }
 
 fn kernel_receiver_n_cr() -> CaseResult {
     let (a, b) = next_ids(false);
-    let k = kernel(KernelOptions::new(
-        CanId::standard(a).map_err(|e| e.to_string())?,
-        CanId::standard(b).map_err(|e| e.to_string())?,
-    ))?;
+    let k = kernel(options_11(a, b)?)?;
     let raw = bus()?;
     raw_first_frame(&raw, b, a, 20)?;
     let started = Instant::now();
@@ -630,7 +644,7 @@ fn kernel_receiver_n_cr() -> CaseResult {
             );
             Ok(format!("{e} after {:.0} ms", took.as_secs_f64() * 1e3))
         }
-        Ok(m) => Err(format!("expected ETIMEDOUT, got {m:?}")),
+        Ok(m) => Err(format!("expected ETIMEDOUT, got {m:?}").into()),
     }
 }
 
@@ -642,12 +656,12 @@ fn raw_receiver(
     tx: u32,
     rx: u32,
     fcs: &[([u8; 3], Duration)],
-) -> Result<Vec<usize>, String> {
+) -> Result<Vec<usize>, Failure> {
     let ff = wait_frame(raw, tx, Duration::from_secs(3))?.ok_or("no first frame")?;
     ensure!(pci(&ff, 0) == 1, "expected a first frame, got {ff}");
     let mut counts = Vec::new();
     for (fc, pause) in fcs {
-        raw.send(&frame(rx, false, fc)).map_err(|e| e.to_string())?;
+        raw.send(&frame(rx, false, fc))?;
         let mut n = 0;
         while wait_frame(raw, tx, *pause)?.is_some() {
             n += 1;
@@ -665,21 +679,15 @@ fn fc_parameters_per_fc() -> CaseResult {
     ];
     // Kernel sender.
     let (a, b) = next_ids(false);
-    let k = kernel(KernelOptions::new(
-        CanId::standard(a).map_err(|e| e.to_string())?,
-        CanId::standard(b).map_err(|e| e.to_string())?,
-    ))?;
+    let k = kernel(options_11(a, b)?)?;
     let raw = bus()?;
-    k.send(&payload(100)).map_err(|e| e.to_string())?;
+    k.send(&payload(100))?;
     let kernel_counts = raw_receiver(&raw, a, b, &script)?;
     drop(k);
     // Our sender.
     let (c, d) = next_ids(false);
-    let s = stack(
-        Address::normal_11(c, d).map_err(|e| e.to_string())?,
-        Config::default(),
-    )?;
-    s.send(&payload(100)).map_err(|e| e.to_string())?;
+    let s = stack_11(c, d, Config::default())?;
+    s.send(&payload(100))?;
     let our_counts = raw_receiver(&raw, c, d, &script)?;
     ensure!(
         kernel_counts == [2, 2],
@@ -699,33 +707,24 @@ fn wait_frames() -> CaseResult {
     let mut script: Vec<([u8; 3], Duration)> = vec![([0x31, 0, 0], Duration::from_millis(60)); 11];
     script.push(([0x30, 0, 0], Duration::from_millis(300)));
     let (a, b) = next_ids(false);
-    let k = kernel(KernelOptions::new(
-        CanId::standard(a).map_err(|e| e.to_string())?,
-        CanId::standard(b).map_err(|e| e.to_string())?,
-    ))?;
+    let k = kernel(options_11(a, b)?)?;
     let raw = bus()?;
-    let outcome = std::thread::scope(|scope| {
-        let h = scope.spawn(|| k.send_blocking(&payload(100), Some(Duration::from_secs(10))));
-        let counts = raw_receiver(&raw, a, b, &script);
-        (counts, h.join())
-    });
-    let kernel_counts = outcome.0?;
-    let kernel_result = outcome.1.map_err(|_| "sender panicked")?;
+    let (kernel_counts, kernel_result) = while_sending(
+        || k.send_blocking(&payload(100), Some(Duration::from_secs(10))),
+        || raw_receiver(&raw, a, b, &script),
+    );
+    let (kernel_counts, kernel_result) = (kernel_counts?, kernel_result?);
     ensure!(
         kernel_result.is_ok() && kernel_counts.last() == Some(&14),
         "kernel: {kernel_result:?} with CFs {kernel_counts:?}; expected success after 11 WAITs"
     );
     let (c, d) = next_ids(false);
-    let s = stack(
-        Address::normal_11(c, d).map_err(|e| e.to_string())?,
-        Config::default(),
-    )?;
-    let outcome = std::thread::scope(|scope| {
-        let h = scope.spawn(|| s.send_blocking(&payload(100), Some(Duration::from_secs(10))));
-        let counts = raw_receiver(&raw, c, d, &script);
-        (counts, h.join())
-    });
-    let our_result = outcome.1.map_err(|_| "sender panicked")?;
+    let s = stack_11(c, d, Config::default())?;
+    let (_, our_result) = while_sending(
+        || s.send_blocking(&payload(100), Some(Duration::from_secs(10))),
+        || raw_receiver(&raw, c, d, &script),
+    );
+    let our_result = our_result?;
     ensure!(
         matches!(
             our_result,
@@ -744,35 +743,23 @@ fn wait_frames() -> CaseResult {
 /// An SF during a segmented reception: both deliver it; ours also reports the dropped reception.
 fn sf_during_reception() -> CaseResult {
     let (a, b) = next_ids(false);
-    let k = kernel(KernelOptions::new(
-        CanId::standard(a).map_err(|e| e.to_string())?,
-        CanId::standard(b).map_err(|e| e.to_string())?,
-    ))?;
+    let k = kernel(options_11(a, b)?)?;
     let raw = bus()?;
     raw_first_frame(&raw, b, a, 30)?;
-    raw.send(&frame(b, false, &[0x02, 0xAB, 0xCD]))
-        .map_err(|e| e.to_string())?;
-    let got = k
-        .recv(Some(Duration::from_secs(2)))
-        .map_err(|e| e.to_string())?;
+    raw.send(&frame(b, false, &[0x02, 0xAB, 0xCD]))?;
+    let got = k.recv(Some(Duration::from_secs(2)))?;
     ensure!(
         got.as_deref() == Some(&[0xAB, 0xCD][..]),
         "kernel delivered {got:?}"
     );
-    let kernel_error = k.take_error().map_err(|e| e.to_string())?;
+    let kernel_error = k.take_error()?;
     ensure!(kernel_error.is_none(), "kernel reported {kernel_error:?}");
 
     let (c, d) = next_ids(false);
-    let s = stack(
-        Address::normal_11(c, d).map_err(|e| e.to_string())?,
-        Config::default(),
-    )?;
+    let s = stack_11(c, d, Config::default())?;
     raw_first_frame(&raw, d, c, 30)?;
-    raw.send(&frame(d, false, &[0x02, 0xAB, 0xCD]))
-        .map_err(|e| e.to_string())?;
-    let got = s
-        .recv(Some(Duration::from_secs(2)))
-        .map_err(|e| e.to_string())?;
+    raw.send(&frame(d, false, &[0x02, 0xAB, 0xCD]))?;
+    let got = s.recv(Some(Duration::from_secs(2)))?;
     ensure!(
         got.as_deref() == Some(&[0xAB, 0xCD][..]),
         "ours delivered {got:?}"
@@ -795,10 +782,7 @@ fn sf_during_reception() -> CaseResult {
 /// nothing to its user, ours reports it.
 fn first_frame_too_large() -> CaseResult {
     let (a, b) = next_ids(false);
-    let k = kernel(KernelOptions::new(
-        CanId::standard(a).map_err(|e| e.to_string())?,
-        CanId::standard(b).map_err(|e| e.to_string())?,
-    ))?;
+    let k = kernel(options_11(a, b)?)?;
     let raw = bus()?;
     // FF_DL = 70000 with the 32-bit escape.
     let big = 70_000u32.to_be_bytes();
@@ -806,26 +790,24 @@ fn first_frame_too_large() -> CaseResult {
         b,
         false,
         &[0x10, 0x00, big[0], big[1], big[2], big[3], 1, 2],
-    ))
-    .map_err(|e| e.to_string())?;
+    ))?;
     let fc = wait_frame(&raw, a, Duration::from_secs(2))?.ok_or("kernel sent no FC")?;
     ensure!(
         fc.data().first() == Some(&0x32),
         "kernel FC {fc}, expected FC.OVFLW"
     );
-    let kernel_error = k.take_error().map_err(|e| e.to_string())?;
+    let kernel_error = k.take_error()?;
 
     let (c, d) = next_ids(false);
     // The same first frame; our limit set to the kernel's.
     let mut config = Config::default();
     config.max_frame_size = 66_000;
-    let s = stack(Address::normal_11(c, d).map_err(|e| e.to_string())?, config)?;
+    let s = stack_11(c, d, config)?;
     raw.send(&frame(
         d,
         false,
         &[0x10, 0x00, big[0], big[1], big[2], big[3], 1, 2],
-    ))
-    .map_err(|e| e.to_string())?;
+    ))?;
     let our_fc = wait_frame(&raw, c, Duration::from_secs(2))?.ok_or("ours sent no FC")?;
     ensure!(
         our_fc.data().first() == Some(&0x32),
@@ -848,17 +830,13 @@ fn first_frame_too_large() -> CaseResult {
 /// The kernel sender meets FC.OVFLW: EMSGSIZE.
 fn kernel_sender_overflow() -> CaseResult {
     let (a, b) = next_ids(false);
-    let k = kernel(KernelOptions::new(
-        CanId::standard(a).map_err(|e| e.to_string())?,
-        CanId::standard(b).map_err(|e| e.to_string())?,
-    ))?;
+    let k = kernel(options_11(a, b)?)?;
     let raw = bus()?;
-    let result = std::thread::scope(|scope| {
-        let h = scope.spawn(|| k.send_blocking(&payload(100), Some(Duration::from_secs(5))));
-        let _ = raw_receiver(&raw, a, b, &[([0x32, 0, 0], Duration::from_millis(100))]);
-        h.join()
-    })
-    .map_err(|_| "sender panicked")?;
+    let (_, result) = while_sending(
+        || k.send_blocking(&payload(100), Some(Duration::from_secs(5))),
+        || raw_receiver(&raw, a, b, &[([0x32, 0, 0], Duration::from_millis(100))]),
+    );
+    let result = result?;
     match result {
         Err(e) => {
             expect_protocol(&e, KernelProtocolError::Overflow)?;
@@ -873,16 +851,11 @@ fn flow_control_frames() -> CaseResult {
     let mut note = String::new();
     for (fd, pad) in [(false, false), (false, true), (true, false), (true, true)] {
         let (a, b) = next_ids(false);
-        let mut options = KernelOptions::new(
-            CanId::standard(a).map_err(|e| e.to_string())?,
-            CanId::standard(b).map_err(|e| e.to_string())?,
-        );
+        let mut options = options_11(a, b)?;
         let mut config = Config::default();
         if fd {
             options = options.link_layer(LinkLayer::fd(64, true));
-            config.link_layer.can_fd = true;
-            config.link_layer.tx_data_length = 64;
-            config.link_layer.bitrate_switch = true;
+            config.link_layer = LinkLayer::fd(64, true);
         }
         if pad {
             options = options.tx_padding(0xCC);
@@ -892,27 +865,20 @@ fn flow_control_frames() -> CaseResult {
         let len = if fd { 200 } else { 20 };
         {
             let k = kernel(options)?;
-            let s = stack(Address::normal_11(b, a).map_err(|e| e.to_string())?, config)?;
-            s.send_blocking(&payload(len), Some(Duration::from_secs(5)))
-                .map_err(|e| e.to_string())?;
-            k.recv(Some(Duration::from_secs(5)))
-                .map_err(|e| e.to_string())?;
+            let s = stack_11(b, a, config)?;
+            s.send_blocking(&payload(len), Some(Duration::from_secs(5)))?;
+            k.recv(Some(Duration::from_secs(5)))?;
         }
         let (c, d) = next_ids(false);
-        let mut options = KernelOptions::new(
-            CanId::standard(c).map_err(|e| e.to_string())?,
-            CanId::standard(d).map_err(|e| e.to_string())?,
-        );
+        let mut options = options_11(c, d)?;
         if fd {
             options = options.link_layer(LinkLayer::fd(64, true));
         }
         {
             let k = kernel(options)?;
-            let s = stack(Address::normal_11(d, c).map_err(|e| e.to_string())?, config)?;
-            k.send_blocking(&payload(len), Some(Duration::from_secs(5)))
-                .map_err(|e| e.to_string())?;
-            s.recv(Some(Duration::from_secs(5)))
-                .map_err(|e| e.to_string())?;
+            let s = stack_11(d, c, config)?;
+            k.send_blocking(&payload(len), Some(Duration::from_secs(5)))?;
+            s.recv(Some(Duration::from_secs(5)))?;
         }
         let seen = sniff.drain();
         let kernel_fc = seen
@@ -943,8 +909,8 @@ fn flow_control_frames() -> CaseResult {
 /// kernel's frame_txtime adds.
 fn kernel_to_kernel(fd: bool, frame_txtime_zero: bool) -> CaseResult {
     let (a, b) = next_ids(true);
-    let tx = CanId::extended(a).map_err(|e| e.to_string())?;
-    let rx = CanId::extended(b).map_err(|e| e.to_string())?;
+    let tx = CanId::extended(a)?;
+    let rx = CanId::extended(b)?;
     let ll = if fd {
         LinkLayer::fd(64, true)
     } else {
@@ -959,19 +925,14 @@ fn kernel_to_kernel(fd: bool, frame_txtime_zero: bool) -> CaseResult {
     let receiver = kernel(KernelOptions::new(rx, tx).link_layer(ll))?;
     let data = payload(66_000);
     let started = Instant::now();
-    let got = std::thread::scope(|scope| {
-        let h = scope.spawn(|| sender.send_blocking(&data, Some(Duration::from_secs(60))));
-        let got = receiver.recv(Some(Duration::from_secs(60)));
-        (got, h.join())
-    });
+    let got = transfer(
+        ("kernel", || {
+            sender.send_blocking(&data, Some(Duration::from_secs(60)))
+        }),
+        ("kernel", || receiver.recv(Some(Duration::from_secs(60)))),
+    );
     let took = started.elapsed();
-    got.1
-        .map_err(|_| "sender panicked")?
-        .map_err(|e| format!("send: {e}"))?;
-    let got = got
-        .0
-        .map_err(|e| format!("recv: {e}"))?
-        .ok_or("recv timed out")?;
+    let got = got?;
     ensure!(
         got == data,
         "payload differs ({} bytes received)",
@@ -1001,22 +962,13 @@ fn kernel_to_kernel(fd: bool, frame_txtime_zero: bool) -> CaseResult {
 /// The kernel receiver with padding checks drops a badly padded SF and reports EBADMSG.
 fn kernel_padding_check() -> CaseResult {
     let (a, b) = next_ids(false);
-    let k = kernel(
-        KernelOptions::new(
-            CanId::standard(a).map_err(|e| e.to_string())?,
-            CanId::standard(b).map_err(|e| e.to_string())?,
-        )
-        .rx_padding(0xCC, PaddingCheck::LengthAndContent),
-    )?;
+    let k = kernel(options_11(a, b)?.rx_padding(0xCC, PaddingCheck::LengthAndContent))?;
     let raw = bus()?;
-    raw.send(&frame(b, false, &[0x03, 1, 2, 3]))
-        .map_err(|e| e.to_string())?;
+    raw.send(&frame(b, false, &[0x03, 1, 2, 3]))?;
     let short = k.recv(Some(Duration::from_millis(500)));
-    raw.send(&frame(b, false, &[0x03, 1, 2, 3, 0xCC, 0xAA, 0xCC, 0xCC]))
-        .map_err(|e| e.to_string())?;
+    raw.send(&frame(b, false, &[0x03, 1, 2, 3, 0xCC, 0xAA, 0xCC, 0xCC]))?;
     let wrong = k.recv(Some(Duration::from_millis(500)));
-    raw.send(&frame(b, false, &[0x03, 1, 2, 3, 0xCC, 0xCC, 0xCC, 0xCC]))
-        .map_err(|e| e.to_string())?;
+    raw.send(&frame(b, false, &[0x03, 1, 2, 3, 0xCC, 0xCC, 0xCC, 0xCC]))?;
     let good = k.recv(Some(Duration::from_millis(500)));
     match (&short, &wrong, &good) {
         (Err(e1), Err(e2), Ok(Some(m)))
@@ -1028,7 +980,7 @@ fn kernel_padding_check() -> CaseResult {
                 "short SF: {e1}; bad pad byte: EBADMSG; padded SF delivered"
             ))
         }
-        _ => Err(format!("short {short:?}, wrong {wrong:?}, good {good:?}")),
+        _ => Err(format!("short {short:?}, wrong {wrong:?}, good {good:?}").into()),
     }
 }
 
@@ -1036,10 +988,7 @@ fn kernel_padding_check() -> CaseResult {
 fn interrupt_wakes_recv() -> CaseResult {
     let bus = bus()?;
     let (a, b) = next_ids(false);
-    let k = kernel(KernelOptions::new(
-        CanId::standard(a).map_err(|e| e.to_string())?,
-        CanId::standard(b).map_err(|e| e.to_string())?,
-    ))?;
+    let k = kernel(options_11(a, b)?)?;
     let (bus_late, kernel_late) = std::thread::scope(|scope| {
         let hb = scope.spawn(|| {
             let r = bus.recv(None);
@@ -1060,8 +1009,8 @@ fn interrupt_wakes_recv() -> CaseResult {
             rk.map(|none| (none, tk.saturating_duration_since(t))),
         )
     });
-    let (bus_none, bus_late) = bus_late.map_err(|e| e.to_string())?;
-    let (kernel_none, kernel_late) = kernel_late.map_err(|e| e.to_string())?;
+    let (bus_none, bus_late) = bus_late?;
+    let (kernel_none, kernel_late) = kernel_late?;
     ensure!(
         bus_none && kernel_none,
         "recv returned something instead of None"
@@ -1079,7 +1028,7 @@ fn interrupt_wakes_recv() -> CaseResult {
     ))
 }
 
-fn ip(args: &[&str]) -> Result<(), String> {
+fn ip(args: &[&str]) -> Result<(), Failure> {
     let status = std::process::Command::new("ip")
         .args(args)
         .status()
@@ -1095,20 +1044,20 @@ fn classic_only_interface() -> CaseResult {
     ip(&["link", "set", "vcan1", "mtu", "16"])?;
     ip(&["link", "set", "vcan1", "up"])?;
     let result = (|| -> CaseResult {
-        let bus = SocketCanBus::open("vcan1").map_err(|e| e.to_string())?;
+        let bus = SocketCanBus::open("vcan1")?;
         ensure!(
             !bus.supports_fd(),
             "vcan1 with MTU 16 reported CAN FD support"
         );
-        let id = CanId::standard(0x123).map_err(|e| e.to_string())?;
-        let fd = Frame::new_fd(id, &[0; 12], false).map_err(|e| e.to_string())?;
+        let id = CanId::standard(0x123)?;
+        let fd = Frame::new_fd(id, &[0; 12], false)?;
         let refused = match bus.send(&fd) {
             Err(e @ isotp::bus::BusError::Unsupported(_)) => e.to_string(),
-            other => return Err(format!("FD frame on a classic interface: {other:?}")),
+            other => return Err(format!("FD frame on a classic interface: {other:?}").into()),
         };
         bus.send(&frame(0x123, false, &[1, 2, 3]))
             .map_err(|e| format!("classic frame: {e}"))?;
-        let tx = CanId::standard(0x124).map_err(|e| e.to_string())?;
+        let tx = CanId::standard(0x124)?;
         let bind = KernelSocket::open(
             "vcan1",
             KernelOptions::new(tx, id).link_layer(LinkLayer::fd(64, false)),
@@ -1116,9 +1065,9 @@ fn classic_only_interface() -> CaseResult {
         let bind = match bind {
             Err(e @ KernelError::Setup { .. }) => e.to_string(),
             other => {
-                return Err(format!(
-                    "CAN FD kernel socket on a classic interface: {other:?}"
-                ))
+                return Err(
+                    format!("CAN FD kernel socket on a classic interface: {other:?}").into(),
+                )
             }
         };
         ensure!(
@@ -1142,17 +1091,11 @@ fn kernel_options() -> CaseResult {
         let (a, b) = next_ids(false);
         let sniff = Sniffer::open()?;
         let k = kernel(
-            KernelOptions::new(
-                CanId::standard(a).map_err(|e| e.to_string())?,
-                CanId::standard(b).map_err(|e| e.to_string())?,
-            )
-            .force_tx_st_min(Duration::from_millis(2))
-            .wait_tx_done(true),
+            options_11(a, b)?
+                .force_tx_st_min(Duration::from_millis(2))
+                .wait_tx_done(true),
         )?;
-        let s = stack(
-            Address::normal_11(b, a).map_err(|e| e.to_string())?,
-            Config::default(),
-        )?;
+        let s = stack_11(b, a, Config::default())?;
         let started = Instant::now();
         k.send(&payload(100))
             .map_err(|e| format!("wait_tx_done send: {e}"))?;
@@ -1161,12 +1104,10 @@ fn kernel_options() -> CaseResult {
             !k.transmitting(),
             "transmitting after a WAIT_TX_DONE send returned"
         );
-        let got = s
-            .recv(Some(Duration::from_secs(2)))
-            .map_err(|e| e.to_string())?;
+        let got = s.recv(Some(Duration::from_secs(2)))?;
         ensure!(got == Some(payload(100)), "force_tx_st_min transfer failed");
-        let tx = CanId::standard(a).map_err(|e| e.to_string())?;
-        let rx = CanId::standard(b).map_err(|e| e.to_string())?;
+        let tx = CanId::standard(a)?;
+        let rx = CanId::standard(b)?;
         let gaps = cf_gaps(&sniff.drain(), tx, rx, 0);
         let min = gaps.iter().min().copied().unwrap_or_default();
         ensure!(
@@ -1184,24 +1125,15 @@ fn kernel_options() -> CaseResult {
     {
         let (a, b) = next_ids(false);
         let sniff = Sniffer::open()?;
-        let (ta, tb) = (
-            CanId::standard(a).map_err(|e| e.to_string())?,
-            CanId::standard(b).map_err(|e| e.to_string())?,
-        );
+        let (ta, tb) = (CanId::standard(a)?, CanId::standard(b)?);
         let receiver = kernel(KernelOptions::new(ta, tb))?;
         let listener = kernel(KernelOptions::new(ta, tb).listen_mode(true))?;
-        let s = stack(
-            Address::normal_11(b, a).map_err(|e| e.to_string())?,
-            Config::default(),
-        )?;
+        let s = stack_11(b, a, Config::default())?;
         ensure!(!receiver.available(), "a message before anything was sent");
-        s.send_blocking(&payload(300), Some(Duration::from_secs(3)))
-            .map_err(|e| e.to_string())?;
-        let r = receiver
-            .recv(Some(Duration::from_secs(2)))
-            .map_err(|e| e.to_string())?;
+        s.send_blocking(&payload(300), Some(Duration::from_secs(3)))?;
+        let r = receiver.recv(Some(Duration::from_secs(2)))?;
         ensure!(listener.available(), "the listener has nothing waiting");
-        let l = listener.try_recv().map_err(|e| e.to_string())?;
+        let l = listener.try_recv()?;
         ensure!(
             r == Some(payload(300)) && l == Some(payload(300)),
             "receiver {:?} / listener {:?} bytes",
@@ -1221,21 +1153,12 @@ fn kernel_options() -> CaseResult {
     // SF broadcast: single frames only, no reception.
     {
         let (a, b) = next_ids(false);
-        let mut options = KernelOptions::new(
-            CanId::standard(a).map_err(|e| e.to_string())?,
-            CanId::standard(b).map_err(|e| e.to_string())?,
-        );
+        let mut options = options_11(a, b)?;
         options.sf_broadcast = true;
         let k = kernel(options)?;
-        let s = stack(
-            Address::normal_11(b, a).map_err(|e| e.to_string())?,
-            Config::default(),
-        )?;
-        k.send_blocking(&[1, 2, 3, 4, 5, 6, 7], Some(Duration::from_secs(2)))
-            .map_err(|e| e.to_string())?;
-        let got = s
-            .recv(Some(Duration::from_secs(2)))
-            .map_err(|e| e.to_string())?;
+        let s = stack_11(b, a, Config::default())?;
+        k.send_blocking(&[1, 2, 3, 4, 5, 6, 7], Some(Duration::from_secs(2)))?;
+        let got = s.recv(Some(Duration::from_secs(2)))?;
         ensure!(
             got == Some(vec![1, 2, 3, 4, 5, 6, 7]),
             "SF broadcast: got {got:?}"
@@ -1269,37 +1192,25 @@ fn echo_and_filter() -> CaseResult {
         "no transmit confirmation on {IFACE}"
     );
     let (a, b) = next_ids(false);
-    let wanted = CanId::standard(a).map_err(|e| e.to_string())?;
-    ours.set_receive_filter(Some(&[wanted]))
-        .map_err(|e| e.to_string())?;
+    let wanted = CanId::standard(a)?;
+    ours.set_receive_filter(Some(&[wanted]))?;
     let t = Instant::now();
     ours.send(&frame(b, false, &[1, 2, 3]))
         .map_err(|e| format!("send with the filter on: {e}"))?;
     let confirmed_in = t.elapsed();
     ensure!(
-        other
-            .recv(Some(Duration::from_secs(2)))
-            .map_err(|e| e.to_string())?
-            == Some(frame(b, false, &[1, 2, 3])),
+        other.recv(Some(Duration::from_secs(2)))? == Some(frame(b, false, &[1, 2, 3])),
         "the other socket did not see our frame"
     );
-    other
-        .send(&frame(b + 1, false, &[9]))
-        .map_err(|e| e.to_string())?;
-    other
-        .send(&frame(a, false, &[7]))
-        .map_err(|e| e.to_string())?;
-    let got = ours
-        .recv(Some(Duration::from_secs(2)))
-        .map_err(|e| e.to_string())?;
+    other.send(&frame(b + 1, false, &[9]))?;
+    other.send(&frame(a, false, &[7]))?;
+    let got = ours.recv(Some(Duration::from_secs(2)))?;
     ensure!(
         got == Some(frame(a, false, &[7])),
         "expected only the filtered id, got {got:?}"
     );
     ensure!(
-        ours.recv(Some(Duration::from_millis(50)))
-            .map_err(|e| e.to_string())?
-            .is_none(),
+        ours.recv(Some(Duration::from_millis(50)))?.is_none(),
         "a frame the filter should keep out arrived"
     );
     Ok(format!(
@@ -1319,25 +1230,18 @@ fn kernel_timestamps() -> CaseResult {
         "the bus does not report kernel timestamps"
     );
     let (a, _) = next_ids(false);
-    ours.set_receive_filter(Some(&[CanId::standard(a).map_err(|e| e.to_string())?]))
-        .map_err(|e| e.to_string())?;
+    ours.set_receive_filter(Some(&[CanId::standard(a)?]))?;
     let sent_first = Instant::now();
-    other
-        .send(&frame(a, false, &[1]))
-        .map_err(|e| e.to_string())?;
+    other.send(&frame(a, false, &[1]))?;
     std::thread::sleep(Duration::from_millis(5));
     let sent_second = Instant::now();
-    other
-        .send(&frame(a, false, &[2]))
-        .map_err(|e| e.to_string())?;
+    other.send(&frame(a, false, &[2]))?;
     let sent_span = sent_second - sent_first;
     // Read them late: the stamps are when they arrived, not when they were read.
     std::thread::sleep(Duration::from_millis(200));
     let mut stamps = Vec::new();
     for want in [1u8, 2] {
-        let got = ours
-            .recv_timestamped(Some(Duration::from_secs(2)))
-            .map_err(|e| e.to_string())?;
+        let got = ours.recv_timestamped(Some(Duration::from_secs(2)))?;
         let returned = Instant::now();
         let (f, at) = got.ok_or_else(|| format!("frame {want} did not arrive"))?;
         ensure!(f == frame(a, false, &[want]), "got {f} for frame {want}");
@@ -1372,13 +1276,13 @@ fn kernel_timestamps() -> CaseResult {
 /// One 4095-byte transfer from the kernel's CAN_ISOTP to our Stack, whose bus asks for error
 /// frames, while another raw socket writes `storm` error frames on vcan0. Returns how long the
 /// transfer took, how many error frames were written while it ran and how many our bus counted.
-fn transfer_in_storm(storm: u32) -> Result<(Duration, u32, u64), String> {
+fn transfer_in_storm(storm: u32) -> Result<(Duration, u32, u64), Failure> {
     let (a, b) = next_ids(false);
-    let ours = Address::normal_11(a, b).map_err(|e| e.to_string())?;
-    let theirs = ours.mirrored().map_err(|e| e.to_string())?;
-    let k = kernel(KernelOptions::from_address(&theirs).map_err(|e| e.to_string())?)?;
+    let ours = Address::normal_11(a, b)?;
+    let theirs = ours.mirrored()?;
+    let k = kernel(KernelOptions::from_address(&theirs)?)?;
     let our_bus = std::sync::Arc::new(bus()?);
-    our_bus.set_error_frames(true).map_err(|e| e.to_string())?;
+    our_bus.set_error_frames(true)?;
     let mut config = Config::default();
     // STmin 1 ms: 585 consecutive frames take over half a second, long enough for the storm to
     // happen during the transfer.
@@ -1390,7 +1294,7 @@ fn transfer_in_storm(storm: u32) -> Result<(Duration, u32, u64), String> {
     let done = std::sync::atomic::AtomicBool::new(false);
     let started = Instant::now();
     let (got, written_during) = std::thread::scope(|scope| {
-        let stormer = scope.spawn(|| -> Result<u32, String> {
+        let stormer = scope.spawn(|| -> Result<u32, Failure> {
             let mut written_during = 0;
             for i in 0..storm {
                 // An error frame as a controller reports one: CAN_ERR_FLAG | CAN_ERR_PROT, a
@@ -1428,7 +1332,7 @@ fn transfer_in_storm(storm: u32) -> Result<(Duration, u32, u64), String> {
         .ok_or("stack recv timed out")?;
     ensure!(got == data, "payload differs ({} bytes)", got.len());
     if let Ok(e) = s.errors().try_recv() {
-        return Err(format!("stack reported an error: {e}"));
+        return Err(format!("stack reported an error: {e}").into());
     }
     // Let the stack's engine read what is left of the storm.
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -1440,7 +1344,7 @@ fn transfer_in_storm(storm: u32) -> Result<(Duration, u32, u64), String> {
 
 /// Writes one raw classic frame (16 bytes, struct can_frame) on `bus`'s socket, retrying while
 /// the kernel's queue is full.
-fn write_raw(bus: &SocketCanBus, raw: &[u8; 16]) -> Result<(), String> {
+fn write_raw(bus: &SocketCanBus, raw: &[u8; 16]) -> Result<(), Failure> {
     use std::os::fd::AsRawFd;
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -1456,7 +1360,7 @@ fn write_raw(bus: &SocketCanBus, raw: &[u8; 16]) -> Result<(), String> {
             {
                 std::thread::sleep(Duration::from_micros(200));
             }
-            _ => return Err(format!("writing an error frame: {e} ({n})")),
+            _ => return Err(format!("writing an error frame: {e} ({n})").into()),
         }
     }
 }
@@ -1487,117 +1391,76 @@ struct Case {
     run: Box<dyn Fn() -> CaseResult>,
 }
 
-fn cases() -> Vec<Case> {
-    let mut cases: Vec<Case> = matrix()
-        .into_iter()
-        .map(|spec| Case {
-            name: format!("transfer/{}", spec.name()),
-            run: Box::new(move || run_transfer(spec)),
-        })
-        .collect();
-    let mut special = |name: &str, run: Box<dyn Fn() -> CaseResult>| {
-        cases.push(Case {
-            name: name.to_string(),
-            run,
-        })
-    };
-    special(
-        "errors/kernel-sender-no-fc/listen-observer",
-        Box::new(|| kernel_sender_without_receiver(false)),
-    );
-    special(
-        "errors/kernel-sender-no-fc/wait-tx-done",
-        Box::new(|| kernel_sender_without_receiver(true)),
-    );
-    special(
-        "errors/stack-receiver-wrong-sn",
-        Box::new(stack_receives_wrong_sn),
-    );
-    special(
-        "errors/kernel-receiver-wrong-sn",
-        Box::new(kernel_receives_wrong_sn),
-    );
-    special(
-        "errors/kernel-receiver-n-cr",
-        Box::new(kernel_receiver_n_cr),
-    );
-    special(
-        "errors/kernel-sender-fc-overflow",
-        Box::new(kernel_sender_overflow),
-    );
-    special(
-        "errors/kernel-receiver-padding-check",
-        Box::new(kernel_padding_check),
-    );
-    special(
-        "differences/fc-parameters-per-fc",
-        Box::new(fc_parameters_per_fc),
-    );
-    special("differences/wait-frames-wftmax", Box::new(wait_frames));
-    special(
-        "differences/sf-during-reception",
-        Box::new(sf_during_reception),
-    );
-    special(
-        "differences/first-frame-too-large",
-        Box::new(first_frame_too_large),
-    );
-    special(
-        "differences/flow-control-frames",
-        Box::new(flow_control_frames),
-    );
-    special(
-        "kernel-kernel/classic/len66000",
-        Box::new(|| kernel_to_kernel(false, false)),
-    );
-    special(
-        "kernel-kernel/fd64brs/len66000",
-        Box::new(|| kernel_to_kernel(true, false)),
-    );
-    special(
-        "kernel-kernel/fd64brs/frame-txtime-0/len66000",
-        Box::new(|| kernel_to_kernel(true, true)),
-    );
-    special(
-        "socket/interrupt-wakes-recv",
-        Box::new(interrupt_wakes_recv),
-    );
-    special(
-        "socket/classic-only-interface",
-        Box::new(classic_only_interface),
-    );
-    special("socket/kernel-options", Box::new(kernel_options));
-    special("socket/kernel-timestamps", Box::new(kernel_timestamps));
-    special("errors/error-frame-storm", Box::new(error_frame_storm));
-    special(
-        "socket/echo-confirmation-and-filter",
-        Box::new(echo_and_filter),
-    );
-    special(
+/// A case that needs no parameters.
+type CaseFn = fn() -> CaseResult;
+
+/// The cases besides the transfer matrix, by name.
+const SPECIAL_CASES: &[(&str, CaseFn)] = &[
+    ("errors/kernel-sender-no-fc/listen-observer", || {
+        kernel_sender_without_receiver(false)
+    }),
+    ("errors/kernel-sender-no-fc/wait-tx-done", || {
+        kernel_sender_without_receiver(true)
+    }),
+    ("errors/stack-receiver-wrong-sn", stack_receives_wrong_sn),
+    ("errors/kernel-receiver-wrong-sn", kernel_receives_wrong_sn),
+    ("errors/kernel-receiver-n-cr", kernel_receiver_n_cr),
+    ("errors/kernel-sender-fc-overflow", kernel_sender_overflow),
+    ("errors/kernel-receiver-padding-check", kernel_padding_check),
+    ("differences/fc-parameters-per-fc", fc_parameters_per_fc),
+    ("differences/wait-frames-wftmax", wait_frames),
+    ("differences/sf-during-reception", sf_during_reception),
+    ("differences/first-frame-too-large", first_frame_too_large),
+    ("differences/flow-control-frames", flow_control_frames),
+    ("kernel-kernel/classic/len66000", || {
+        kernel_to_kernel(false, false)
+    }),
+    ("kernel-kernel/fd64brs/len66000", || {
+        kernel_to_kernel(true, false)
+    }),
+    ("kernel-kernel/fd64brs/frame-txtime-0/len66000", || {
+        kernel_to_kernel(true, true)
+    }),
+    ("socket/interrupt-wakes-recv", interrupt_wakes_recv),
+    ("socket/classic-only-interface", classic_only_interface),
+    ("socket/kernel-options", kernel_options),
+    ("socket/kernel-timestamps", kernel_timestamps),
+    ("errors/error-frame-storm", error_frame_storm),
+    ("socket/echo-confirmation-and-filter", echo_and_filter),
+    (
         "socket/send-waiting-for-room-keeps-reception",
-        Box::new(send_room::send_waiting_for_room_does_not_stop_reception),
-    );
-    special(
+        send_room::send_waiting_for_room_does_not_stop_reception,
+    ),
+    (
         "discovery/functional-request-to-kernel-ecus",
-        Box::new(discovery::functional_request_to_kernel_ecus),
-    );
-    special(
+        discovery::functional_request_to_kernel_ecus,
+    ),
+    (
         "discovery/scan-finds-kernel-sockets",
-        Box::new(discovery::scan_finds_kernel_sockets),
-    );
-    special(
+        discovery::scan_finds_kernel_sockets,
+    ),
+    (
         "socket/async-tasks-read-the-socket",
-        Box::new(async_tasks::tasks_read_the_socket),
-    );
-    special(
-        "conformance/kernel-echo/classic",
-        Box::new(|| conformance::kernel_echo(LinkLayer::classic())),
-    );
-    special(
-        "conformance/kernel-echo/fd64brs",
-        Box::new(|| conformance::kernel_echo(LinkLayer::fd(64, true))),
-    );
-    cases
+        async_tasks::tasks_read_the_socket,
+    ),
+    ("conformance/kernel-echo/classic", || {
+        conformance::kernel_echo(LinkLayer::classic())
+    }),
+    ("conformance/kernel-echo/fd64brs", || {
+        conformance::kernel_echo(LinkLayer::fd(64, true))
+    }),
+];
+
+fn cases() -> Vec<Case> {
+    let transfers = matrix().into_iter().map(|spec| Case {
+        name: format!("transfer/{}", spec.name()),
+        run: Box::new(move || run_transfer(spec)),
+    });
+    let special = SPECIAL_CASES.iter().map(|&(name, run)| Case {
+        name: name.to_string(),
+        run: Box::new(run),
+    });
+    transfers.chain(special).collect()
 }
 
 fn main() {
@@ -1644,7 +1507,8 @@ fn main() {
                         .map(String::as_str)
                         .or_else(|| p.downcast_ref::<&str>().copied())
                         .unwrap_or("?")
-                ))
+                )
+                .into())
             });
         let ms = t.elapsed().as_secs_f64() * 1e3;
         let mut o = out.lock();

@@ -41,12 +41,12 @@ impl Framer {
 
     /// Payload bytes in the first frame of a message of `length` bytes.
     pub(crate) fn first_frame_capacity(&self, length: u32) -> usize {
-        self.tx_dl - self.address_len().bytes() - Pdu::first_frame_header_len(length)
+        Pdu::first_frame_capacity(self.tx_dl, length, self.address_len())
     }
 
     /// Payload bytes in a full consecutive frame.
     pub(crate) fn consecutive_frame_capacity(&self) -> usize {
-        self.tx_dl - self.address_len().bytes() - 1
+        Pdu::consecutive_frame_capacity(self.tx_dl, self.address_len())
     }
 
     /// The frame length for `used` bytes of address, PCI and data.
@@ -110,7 +110,7 @@ pub(crate) fn padding_ok(
     match expected {
         // No padding expected: the frame must have its optimised length.
         None => {
-            !check.length()
+            !check.checks_length()
                 || if used <= dlc::CLASSIC_MAX_LEN {
                     len == used
                 } else {
@@ -118,8 +118,9 @@ pub(crate) fn padding_ok(
                 }
         }
         Some(pad) => {
-            (!check.length() || len == dlc::padded_len(len))
-                && (!check.content() || data.get(used..).unwrap_or(&[]).iter().all(|&b| b == pad))
+            (!check.checks_length() || len == dlc::padded_len(len))
+                && (!check.checks_content()
+                    || data.get(used..).unwrap_or(&[]).iter().all(|&b| b == pad))
         }
     }
 }

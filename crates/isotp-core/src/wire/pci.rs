@@ -10,6 +10,9 @@ use crate::error::{EmitError, ParseError};
 /// FF_DL above this value needs the 32-bit escape form of the first frame.
 pub const FF_ESCAPE_THRESHOLD: u32 = 4095;
 
+/// PCI bytes of a consecutive frame: the type and the sequence number.
+const CONSECUTIVE_FRAME_HEADER_LEN: usize = 1;
+
 /// The four N_PCI types, from the high nibble of the first PCI byte.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum PciType {
@@ -167,6 +170,36 @@ impl Pdu<'_> {
         }
     }
 
+    /// The payload bytes of a first frame of `frame_len` bytes announcing a message of `length`
+    /// bytes: what address and PCI leave.
+    ///
+    /// ```
+    /// use isotp_core::wire::{AddressLength::{One, Zero}, Pdu};
+    /// assert_eq!(Pdu::first_frame_capacity(8, 100, Zero), 6);
+    /// assert_eq!(Pdu::first_frame_capacity(8, 100, One), 5);
+    /// assert_eq!(Pdu::first_frame_capacity(64, 5000, Zero), 58);
+    /// ```
+    #[must_use]
+    pub fn first_frame_capacity(
+        frame_len: usize,
+        length: u32,
+        address_len: AddressLength,
+    ) -> usize {
+        frame_len.saturating_sub(address_len.bytes() + Pdu::first_frame_header_len(length))
+    }
+
+    /// The payload bytes of a consecutive frame of `frame_len` bytes: what address and PCI leave.
+    ///
+    /// ```
+    /// use isotp_core::wire::{AddressLength::{One, Zero}, Pdu};
+    /// assert_eq!(Pdu::consecutive_frame_capacity(8, Zero), 7);
+    /// assert_eq!(Pdu::consecutive_frame_capacity(64, One), 62);
+    /// ```
+    #[must_use]
+    pub fn consecutive_frame_capacity(frame_len: usize, address_len: AddressLength) -> usize {
+        frame_len.saturating_sub(address_len.bytes() + CONSECUTIVE_FRAME_HEADER_LEN)
+    }
+
     /// The frame type.
     #[must_use]
     pub fn pci_type(&self) -> PciType {
@@ -182,7 +215,8 @@ impl Pdu<'_> {
     #[must_use]
     pub fn header_len(&self) -> usize {
         match *self {
-            Pdu::SingleFrame { escaped: false, .. } | Pdu::ConsecutiveFrame { .. } => 1,
+            Pdu::SingleFrame { escaped: false, .. } => 1,
+            Pdu::ConsecutiveFrame { .. } => CONSECUTIVE_FRAME_HEADER_LEN,
             Pdu::SingleFrame { escaped: true, .. } => 2,
             Pdu::FirstFrame { length, .. } => Pdu::first_frame_header_len(length),
             Pdu::FlowControl { .. } => 3,

@@ -24,8 +24,6 @@ mod virtual_bus;
 #[cfg(all(target_os = "linux", feature = "socketcan", feature = "tokio"))]
 mod fd_readiness;
 #[cfg(all(target_os = "linux", feature = "socketcan"))]
-pub(crate) mod linux_fd;
-#[cfg(all(target_os = "linux", feature = "socketcan"))]
 pub mod socketcan;
 
 mod fault;

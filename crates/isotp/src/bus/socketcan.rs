@@ -17,7 +17,8 @@ use socketcan::{
     EmbeddedFrame, ExtendedId, Frame as _, Id, Socket, SocketOptions, StandardId,
 };
 
-use super::{linux_fd, BusError, CanBus, Capabilities};
+use super::{BusError, CanBus, Capabilities};
+use crate::linux_fd;
 
 /// How long [`SocketCanBus::send`](CanBus::send) keeps retrying by default while the kernel's
 /// transmit queue is full.
@@ -451,24 +452,13 @@ impl SocketCanBus {
                 e,
             ));
         }
-        let mut granted: libc::c_int = 0;
-        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-        // SAFETY: granted and len are live and sized for SO_RCVBUF's int.
-        let rc = unsafe {
-            libc::getsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                libc::SO_RCVBUF,
-                (&mut granted as *mut libc::c_int).cast(),
-                &mut len,
-            )
-        };
-        if rc < 0 {
-            return Err(BusError::io(
-                format!("reading the receive buffer size of {}", self.iface),
-                io::Error::last_os_error(),
-            ));
-        }
+        let granted =
+            linux_fd::int_socket_option(fd, libc::SOL_SOCKET, libc::SO_RCVBUF).map_err(|e| {
+                BusError::io(
+                    format!("reading the receive buffer size of {}", self.iface),
+                    e,
+                )
+            })?;
         Ok(usize::try_from(granted).unwrap_or(0))
     }
 

@@ -41,6 +41,8 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use isotp_core::wire::{AddressLength, Pdu};
+
 pub use error::{KernelError, KernelProtocolError};
 pub use options::{FlowControlOptions, KernelOptions};
 
@@ -565,8 +567,8 @@ fn far_future() -> Instant {
 
 /// Largest single-frame payload for the options (what the kernel computes in isotp_sendmsg).
 fn single_frame_capacity(options: &KernelOptions) -> usize {
-    let ae = usize::from(options.ext_address.is_some());
-    let tx_dl = usize::from(options.link_layer.tx_data_length);
-    let escape = usize::from(tx_dl > 8);
-    tx_dl.saturating_sub(1 + ae + escape)
+    Pdu::single_frame_capacity(
+        usize::from(options.link_layer.tx_data_length),
+        AddressLength::from_prefix(options.ext_address),
+    )
 }

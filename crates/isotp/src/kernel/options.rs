@@ -246,17 +246,10 @@ impl KernelOptions {
                 "rx_ext_address needs ext_address (the transmit address byte) as well".into(),
             );
         }
-        if matches!(
-            self.rx_padding_check,
-            PaddingCheck::Content | PaddingCheck::LengthAndContent
-        ) && self.rx_padding.is_none()
-        {
-            return bad(
-                "checking the padding content needs rx_padding (the expected byte): without it the \
-                 kernel drops every frame"
-                    .into(),
-            );
-        }
+        // Without the expected byte the kernel would drop every frame.
+        self.rx_padding_check
+            .validate(self.rx_padding)
+            .map_err(|e| KernelError::InvalidOptions(e.to_string()))?;
         for (name, d) in [
             ("force_tx_st_min", self.force_tx_st_min),
             ("force_rx_st_min", self.force_rx_st_min),
@@ -310,17 +303,11 @@ impl KernelOptions {
         set(self.tx_padding.is_some(), sys::CAN_ISOTP_TX_PADDING);
         set(self.rx_padding.is_some(), sys::CAN_ISOTP_RX_PADDING);
         set(
-            matches!(
-                self.rx_padding_check,
-                PaddingCheck::Length | PaddingCheck::LengthAndContent
-            ),
+            self.rx_padding_check.checks_length(),
             sys::CAN_ISOTP_CHK_PAD_LEN,
         );
         set(
-            matches!(
-                self.rx_padding_check,
-                PaddingCheck::Content | PaddingCheck::LengthAndContent
-            ),
+            self.rx_padding_check.checks_content(),
             sys::CAN_ISOTP_CHK_PAD_DATA,
         );
         set(self.half_duplex, sys::CAN_ISOTP_HALF_DUPLEX);

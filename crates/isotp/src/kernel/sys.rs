@@ -1,9 +1,13 @@
 //! The kernel's CAN_ISOTP user-space interface (include/uapi/linux/can/isotp.h) and thin, checked
-//! wrappers around the system calls [`super::KernelSocket`] makes.
+//! wrappers around the system calls [`super::KernelSocket`] makes: every one of them goes through
+//! this module. The calls it shares with the SocketCAN bus (`ppoll`, eventfd, socket options) have
+//! their one wrapper in `crate::linux_fd`.
 
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+use crate::linux_fd;
 
 /// `SOL_CAN_BASE + CAN_ISOTP`.
 pub(crate) const SOL_CAN_ISOTP: libc::c_int = libc::SOL_CAN_BASE + libc::CAN_ISOTP;
@@ -94,7 +98,7 @@ pub(crate) fn set_isotp_option<T: Copy>(
     name: libc::c_int,
     value: &T,
 ) -> io::Result<()> {
-    crate::bus::linux_fd::set_socket_option(fd.as_raw_fd(), SOL_CAN_ISOTP, name, value)
+    linux_fd::set_socket_option(fd.as_raw_fd(), SOL_CAN_ISOTP, name, value)
 }
 
 /// The interface index of `iface`.
@@ -134,18 +138,7 @@ pub(crate) fn bind_isotp(
 
 /// `getsockopt(SO_ERROR)`: takes (and clears) the error the kernel reported asynchronously.
 pub(crate) fn take_socket_error(fd: RawFd) -> io::Result<Option<i32>> {
-    let mut err: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: err and len are live and sized for SO_ERROR's int.
-    check(unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_ERROR,
-            (&mut err as *mut libc::c_int).cast(),
-            &mut len,
-        )
-    })?;
+    let err = linux_fd::int_socket_option(fd, libc::SOL_SOCKET, libc::SO_ERROR)?;
     Ok((err != 0).then_some(err))
 }
 
@@ -186,4 +179,4 @@ pub(crate) fn recv(fd: RawFd, buf: &mut [u8], flags: libc::c_int) -> io::Result<
 }
 
 // `ppoll` and the eventfd wake-up, shared with `SocketCanBus`.
-pub(crate) use crate::bus::linux_fd::{eventfd, eventfd_drain, eventfd_signal, poll};
+pub(crate) use crate::linux_fd::{eventfd, eventfd_drain, eventfd_signal, poll};

@@ -9,7 +9,7 @@ use isotp::bus::socketcan::SocketCanBus;
 use isotp::bus::{CanBus, Direction, Tracer};
 use isotp::{Address, AsyncStack, Config};
 
-use super::{bus, payload, CaseResult};
+use super::{bus, payload, CaseResult, Failure};
 
 /// Counts the frames read, and those read by a thread other than the node's `isotp-engine`.
 #[derive(Clone, Default)]
@@ -47,18 +47,12 @@ pub(super) fn tasks_read_the_socket() -> CaseResult {
         .enable_all()
         .build()
         .map_err(|e| format!("tokio runtime: {e}"))?;
-    let address = Address::normal_11(0x6A0, 0x6A8).map_err(|e| e.to_string())?;
+    let address = Address::normal_11(0x6A0, 0x6A8)?;
     let mut config = Config::default();
     config.block_size = 8;
     let samples = runtime.block_on(async {
-        let tester = AsyncStack::new(readers.trace(tester_bus), address, config)
-            .map_err(|e| e.to_string())?;
-        let ecu = AsyncStack::new(
-            readers.trace(ecu_bus),
-            address.mirrored().map_err(|e| e.to_string())?,
-            config,
-        )
-        .map_err(|e| e.to_string())?;
+        let tester = AsyncStack::new(readers.trace(tester_bus), address, config)?;
+        let ecu = AsyncStack::new(readers.trace(ecu_bus), address.mirrored()?, config)?;
         let server = tokio::spawn(async move {
             for _ in 0..320 {
                 let got = ecu.recv().await?;
@@ -75,23 +69,19 @@ pub(super) fn tasks_read_the_socket() -> CaseResult {
                 long.clone()
             };
             let t = Instant::now();
-            tester.send(&request).await.map_err(|e| e.to_string())?;
+            tester.send(&request).await?;
             let answer = tokio::time::timeout(Duration::from_secs(10), tester.recv())
                 .await
-                .map_err(|_| format!("no answer to request {i}"))?
-                .map_err(|e| e.to_string())?;
+                .map_err(|_| format!("no answer to request {i}"))??;
             if answer != request {
-                return Err(format!("request {i}: the echo differs"));
+                return Err(format!("request {i}: the echo differs").into());
             }
             if i < 300 {
                 samples.push(t.elapsed());
             }
         }
-        server
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
-        Ok::<_, String>(samples)
+        server.await??;
+        Ok::<_, Failure>(samples)
     })?;
     let by_task = readers.by_task.load(Ordering::Relaxed);
     let all = readers.all.load(Ordering::Relaxed);

@@ -13,7 +13,7 @@ use isotp::{Address, CanId, Frame, LinkLayer, StMin};
 use isotp_conformance::{Dut, Options, Verdict};
 use socketcan::{CanFdSocket, Socket, SocketOptions};
 
-use super::{bus, kernel, next_ids, CaseResult, IFACE};
+use super::{bus, kernel, next_ids, CaseResult, Failure, IFACE};
 
 /// The tester's bus: sends on a [`SocketCanBus`], receives on a second raw socket whose frames
 /// carry the kernel's timestamps (taken when a frame is sent, while the runner keeps timestamping
@@ -24,7 +24,7 @@ struct StampedBus {
 }
 
 impl StampedBus {
-    fn open() -> Result<StampedBus, String> {
+    fn open() -> Result<StampedBus, Failure> {
         let rx = CanFdSocket::open(IFACE).map_err(|e| format!("tester socket: {e}"))?;
         rx.set_recv_timestamp(true)
             .map_err(|e| format!("tester socket: {e}"))?;
@@ -105,10 +105,7 @@ const EXPECTED_FAILURES: &[(&str, &str)] = &[
 /// Runs every test against a kernel echo socket with block size 8 on `link`.
 pub(super) fn kernel_echo(link: LinkLayer) -> CaseResult {
     let (a, b) = next_ids(false);
-    let (tester_tx, tester_rx) = (
-        CanId::standard(a).map_err(|e| e.to_string())?,
-        CanId::standard(b).map_err(|e| e.to_string())?,
-    );
+    let (tester_tx, tester_rx) = (CanId::standard(a)?, CanId::standard(b)?);
     let echo = kernel(
         KernelOptions::new(tester_rx, tester_tx)
             .link_layer(link)
@@ -123,10 +120,7 @@ pub(super) fn kernel_echo(link: LinkLayer) -> CaseResult {
             }
         }
     });
-    let mut options = Options::new(
-        Address::normal_11(a, b).map_err(|e| e.to_string())?,
-        Dut::Echo,
-    );
+    let mut options = Options::new(Address::normal_11(a, b)?, Dut::Echo);
     options.link_layer = link;
     // Frames carry the kernel's timestamps; 200 us absorb the jitter of an emulated machine's
     // clock reads and still judge every STmin from 500 us up.
@@ -148,7 +142,7 @@ pub(super) fn kernel_echo(link: LinkLayer) -> CaseResult {
     });
     stop.store(true, Ordering::Relaxed);
     let _ = echo_thread.join();
-    let results = results.map_err(|e| e.to_string())?;
+    let results = results?;
     let mut wrong = Vec::new();
     for r in &results {
         let expected = if r.name.starts_with("fd.") && !link.can_fd {
@@ -171,6 +165,6 @@ pub(super) fn kernel_echo(link: LinkLayer) -> CaseResult {
             results.len()
         ))
     } else {
-        Err(wrong.join("; "))
+        Err(wrong.join("; ").into())
     }
 }

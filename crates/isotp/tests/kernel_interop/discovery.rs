@@ -10,7 +10,7 @@ use isotp::kernel::{KernelOptions, KernelSocket};
 use isotp::wire::{FlowStatus, StMin};
 use isotp::{CanId, Node};
 
-use super::{bus, kernel, payload, CaseResult};
+use super::{bus, kernel, payload, CaseResult, Failure};
 
 fn id(raw: u32) -> CanId {
     CanId::standard(raw).expect("11-bit test id")
@@ -29,7 +29,7 @@ impl KernelEcu {
         bs: u8,
         st_min: u8,
         answer: Option<Vec<u8>>,
-    ) -> Result<KernelEcu, String> {
+    ) -> Result<KernelEcu, Failure> {
         let physical = kernel(
             KernelOptions::new(id(request + 8), id(request))
                 .flow_control(bs, StMin::from_byte(st_min))
@@ -75,13 +75,10 @@ pub(crate) fn functional_request_to_kernel_ecus() -> CaseResult {
         KernelEcu::start(0x6E2, 0, 0, None)?,
     ];
     let tester = Node::new(bus()?);
-    let range = IdRange::new(id(0x6E8), id(0x6EF)).map_err(|e| e.to_string())?;
-    let request = FunctionalRequest::with_response_ids(id(0x6DF), range)
-        .map_err(|e| e.to_string())?
+    let range = IdRange::new(id(0x6E8), id(0x6EF))?;
+    let request = FunctionalRequest::with_response_ids(id(0x6DF), range)?
         .with_window(Duration::from_millis(1500));
-    let answers = request
-        .run(&tester, &[0x09, 0x02])
-        .map_err(|e| e.to_string())?;
+    let answers = request.run(&tester, &[0x09, 0x02])?;
     let mut got: Vec<(u32, Result<Vec<u8>, String>)> = answers
         .responses
         .iter()
@@ -109,13 +106,12 @@ pub(crate) fn scan_finds_kernel_sockets() -> CaseResult {
         kernel(KernelOptions::new(id(0x6F9), id(0x6F1)).flow_control(4, StMin::from_byte(0xF3)))?;
     let _c =
         kernel(KernelOptions::new(id(0x6FB), id(0x6F3)).flow_control(16, StMin::from_byte(20)))?;
-    let ids = IdRange::new(id(0x6F0), id(0x6F7)).map_err(|e| e.to_string())?;
+    let ids = IdRange::new(id(0x6F0), id(0x6F7))?;
     let raw = Node::new(bus()?);
     let report = Scan::new(ids)
         .with_interval(Duration::from_millis(20))
         .with_confirm_wait(Duration::from_millis(500))
-        .run(&raw)
-        .map_err(|e| e.to_string())?;
+        .run(&raw)?;
     let found: Vec<(u32, u32, Answer)> = report
         .endpoints
         .iter()

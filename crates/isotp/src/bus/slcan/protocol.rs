@@ -7,6 +7,7 @@
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 
+use isotp_core::hex;
 use isotp_core::wire::dlc;
 use isotp_core::{CanId, Frame};
 
@@ -114,15 +115,9 @@ pub(crate) enum Line {
     BusError(String),
 }
 
-fn hex(s: &[u8], what: &str) -> Result<u32, String> {
-    if s.is_empty() || !s.iter().all(u8::is_ascii_hexdigit) {
-        return Err(format!(
-            "{what} {:?} is not hex",
-            String::from_utf8_lossy(s)
-        ));
-    }
-    let text = std::str::from_utf8(s).map_err(|e| e.to_string())?;
-    u32::from_str_radix(text, 16).map_err(|e| format!("{what}: {e}"))
+/// A field of fixed width (at most 8 digits) in hex.
+fn number(s: &[u8], what: &str) -> Result<u32, String> {
+    hex::number(s).ok_or_else(|| format!("{what} {:?} is not hex", String::from_utf8_lossy(s)))
 }
 
 /// Parses one line (without its `\r`).
@@ -158,10 +153,10 @@ pub(crate) fn decode(line: &[u8]) -> Result<Line, String> {
         ));
     }
     let (id_text, rest) = rest.split_at(id_len);
-    let raw = hex(id_text, "CAN id")?;
+    let raw = number(id_text, "CAN id")?;
     let id = CanId::new(raw, ext).map_err(|e| e.to_string())?;
     let (dlc_char, data_text) = rest.split_at(1);
-    let code = hex(dlc_char, "DLC")? as u8;
+    let code = number(dlc_char, "DLC")? as u8;
     let len = if fd {
         dlc::dlc_to_len(code).ok_or("bad DLC")?
     } else if code <= 8 {
@@ -178,12 +173,15 @@ pub(crate) fn decode(line: &[u8]) -> Result<Line, String> {
             data_text.len()
         ));
     }
+    let (data_digits, timestamp) = data_text.split_at(2 * len);
     let mut data = [0u8; 64];
-    for (i, pair) in data_text[..2 * len].chunks(2).enumerate() {
-        data[i] = hex(pair, "data")? as u8;
+    let bytes = hex::parse(data_digits, hex::Syntax::CANDUMP)
+        .map_err(|_| format!("data {:?} is not hex", String::from_utf8_lossy(data_digits)))?;
+    for (slot, b) in data.iter_mut().zip(bytes) {
+        *slot = b;
     }
     if extra == Some(4) {
-        hex(&data_text[2 * len..], "timestamp")?;
+        number(timestamp, "timestamp")?;
     }
     let frame = if fd {
         Frame::new_fd(id, &data[..len], brs)

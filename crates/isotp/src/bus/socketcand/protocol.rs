@@ -8,6 +8,7 @@ use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use isotp_core::hex;
 use isotp_core::wire::dlc;
 use isotp_core::{CanId, Frame};
 
@@ -203,10 +204,8 @@ pub fn parse(message: &str) -> Result<Message, ParseError> {
 }
 
 fn hex_u32(s: &str, what: &str) -> Result<u32, ParseError> {
-    if s.is_empty() || s.len() > 8 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return err(format!("{what} `{s}` is not 1 to 8 hex digits"));
-    }
-    u32::from_str_radix(s, 16).map_err(|e| ParseError(format!("{what} `{s}`: {e}")))
+    hex::number(s.as_bytes())
+        .ok_or_else(|| ParseError(format!("{what} `{s}` is not 1 to 8 hex digits")))
 }
 
 /// A CAN id by the core's digit rule ([`isotp_core::candump`]): socketcand writes `%03X` (11-bit) and
@@ -224,22 +223,16 @@ pub fn parse_id(s: &str) -> Result<CanId, ParseError> {
 fn parse_data(tokens: &[&str]) -> Result<Vec<u8>, ParseError> {
     let mut data = Vec::new();
     for t in tokens {
-        if !t.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return err(format!("data `{t}` is not hex"));
-        }
-        if t.len() <= 2 {
-            data.push(u8::from_str_radix(t, 16).map_err(|e| ParseError(e.to_string()))?);
-        } else if t.len() % 2 == 0 {
-            for pair in t.as_bytes().chunks(2) {
-                let s = std::str::from_utf8(pair).map_err(|e| ParseError(e.to_string()))?;
-                data.push(u8::from_str_radix(s, 16).map_err(|e| ParseError(e.to_string()))?);
+        let bytes = hex::parse(t.as_bytes(), hex::Syntax::SOCKETCAND).map_err(|e| match e {
+            hex::HexError::OddDigits { .. } => {
+                ParseError(format!("data `{t}` has an odd number of hex digits"))
             }
-        } else {
-            return err(format!("data `{t}` has an odd number of hex digits"));
-        }
-        if data.len() > dlc::FD_MAX_LEN {
+            _ => ParseError(format!("data `{t}` is not hex")),
+        })?;
+        if data.len() + bytes.len() > dlc::FD_MAX_LEN {
             return err(format!("more than {} data bytes", dlc::FD_MAX_LEN));
         }
+        data.extend(bytes);
     }
     Ok(data)
 }

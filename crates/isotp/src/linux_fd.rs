@@ -1,6 +1,8 @@
-//! The socket calls [`SocketCanBus`](crate::bus::socketcan::SocketCanBus) and
-//! [`KernelSocket`](crate::kernel::KernelSocket) share: waiting on a file descriptor with an
-//! eventfd to wake the waiter early (`ppoll`, eventfd), and setting socket options.
+//! The Linux calls on file descriptors that [`SocketCanBus`](crate::bus::socketcan::SocketCanBus)
+//! and [`KernelSocket`](crate::kernel::KernelSocket) share: waiting on a descriptor with an eventfd
+//! to wake the waiter early (`ppoll`, eventfd), and setting and reading socket options. Each has
+//! its one wrapper here; the calls only one of them makes stay with it (the kernel socket's in
+//! `kernel::sys`).
 
 use std::io;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
@@ -64,6 +66,31 @@ pub(crate) fn set_socket_option<T: Copy>(
         Err(io::Error::last_os_error())
     } else {
         Ok(())
+    }
+}
+
+/// `getsockopt(fd, level, name)` of an option whose value is an `int` (`SO_RCVBUF`, `SO_ERROR`).
+pub(crate) fn int_socket_option(
+    fd: RawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+) -> io::Result<libc::c_int> {
+    let mut value: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: value and len are live and sized for an int option.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            level,
+            name,
+            (&mut value as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(value)
     }
 }
 
