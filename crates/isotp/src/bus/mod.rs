@@ -25,7 +25,7 @@ mod warning;
 
 pub use fault::{FaultCounts, FaultInjector, Faults};
 pub use open::{open, InterfaceSpec, OpenError, DEFAULT_SLCAN_BITRATE, INTERFACE_SYNTAX};
-pub use trace::{Direction, Tracer};
+pub use trace::Tracer;
 pub use virtual_bus::{VirtualBus, VirtualPort};
 pub use warning::LogThrottle;
 
