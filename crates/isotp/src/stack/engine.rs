@@ -37,15 +37,6 @@ const SPINS_PER_YIELD: u32 = 8;
 /// inside ISO-TP's N_Br/N_Cr budgets. 200 µs gave a p99 round trip ten times worse on a loaded
 /// 2-core machine (a preempted waiter came back after the background thread had taken over).
 const LINGER: Duration = Duration::from_micros(1000);
-/// What the leader does after the node sent a frame, while no frame is in: a thread that waits for
-/// a reply polls the bus for a while (see [`DriverOptions::spin_before_park`]); the background
-/// thread sleeps.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum AfterSend {
-    PollForReply,
-    Sleep,
-}
-
 /// Asynchronous errors kept per link when nobody reads them.
 const ERROR_QUEUE: usize = 256;
 /// Frames an async waiter handles in one poll before it lets its runtime run other tasks.
@@ -56,6 +47,15 @@ const TASK_FRAME_BUDGET: u32 = 128;
 /// 115200 baud or CAN at 125 kbit/s, would otherwise hold the runtime's thread for long).
 #[cfg(feature = "tokio")]
 const TASK_SEND_BUDGET: u32 = 16;
+
+/// What the leader does after the node sent a frame, while no frame is in: a thread that waits for
+/// a reply polls the bus for a while (see [`DriverOptions::spin_before_park`]); the background
+/// thread sleeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AfterSend {
+    PollForReply,
+    Sleep,
+}
 
 /// Where a link's results go; shared by the link handle and the engine.
 pub(crate) struct LinkMail {
@@ -216,7 +216,7 @@ pub(crate) struct Shared {
     last_tx: AtomicU64,
     /// The bus wakes async tasks itself ([`Capabilities::task_wakeup`](crate::bus::Capabilities)).
     task_wakeup: bool,
-    state: Mutex<Links>,
+    links: Mutex<Links>,
     pub(crate) lead: Lead,
     /// Until when the leader sleeps: a caller that sets an earlier deadline wakes it.
     alarm: Alarm,
@@ -234,7 +234,7 @@ impl Shared {
             options,
             spin,
             last_tx: AtomicU64::new(0),
-            state: Mutex::new(Links {
+            links: Mutex::new(Links {
                 router: Router::new(),
             }),
             lead: Lead::default(),
@@ -244,7 +244,7 @@ impl Shared {
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Links> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.links.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Sends what link `key` has due, delivers its events and reschedules its timer. The lock is
