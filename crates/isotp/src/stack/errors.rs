@@ -50,3 +50,46 @@ impl Errors {
         self.queue.try_iter()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use isotp_core::{Address, Config, ProtocolError};
+
+    use super::*;
+    use crate::bus::VirtualBus;
+    use crate::Stack;
+
+    /// A link whose every send fails with N_Bs after `n_bs` (nobody answers its first frame).
+    fn unanswered(n_bs: Duration) -> Stack {
+        let mut config = Config::default();
+        config.n_bs = n_bs;
+        let address = Address::normal_11(0x7E0, 0x7E8).unwrap();
+        Stack::new(VirtualBus::new().attach(), address, config).unwrap()
+    }
+
+    #[test]
+    fn clones_share_one_queue_and_a_dropped_link_ends_every_wait() {
+        let stack = unanswered(Duration::from_millis(1));
+        let errors = stack.errors();
+        let other = errors.clone();
+        stack.send(&[0x36; 20]).unwrap();
+        assert!(matches!(
+            errors.recv_timeout(Duration::from_secs(10)),
+            Some(StackError::Protocol(ProtocolError::TimeoutBs { .. }))
+        ));
+        // Taken by one reader: the clone does not see it again.
+        assert!(other.try_recv().is_none());
+        stack.send(&[0x36; 20]).unwrap();
+        while errors.queue.is_empty() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        drop(stack);
+        // What was queued is still read; then nothing more can come, and a wait ends at once.
+        assert_eq!(other.try_iter().count(), 1);
+        let asked = Instant::now();
+        assert!(errors.recv_timeout(Duration::from_secs(30)).is_none());
+        assert!(asked.elapsed() < Duration::from_secs(15));
+    }
+}
