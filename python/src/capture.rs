@@ -8,13 +8,13 @@
 use std::path::Path;
 use std::time::Duration;
 
-use isotp_capture::{Channel, Direction, Format, Reader};
 use isotp::core::monitor::check::{CheckConfig, Checker, Finding};
 use isotp::core::monitor::{Discovery, Monitor, MonitorEvent, Party};
 use isotp::core::uds::{
     Exchange, Outcome, SessionTiming, UdsConfig, UdsEvent, UdsFinding, UdsTiming,
 };
 use isotp::core::{Instant, TargetAddressType};
+use isotp_capture::{Channel, Direction, Format, Reader};
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
@@ -73,7 +73,7 @@ fn each_message(
     path: &str,
     format: Option<Format>,
     discovery: Discovery,
-    mut f: impl FnMut(isotp::core::monitor::Message),
+    mut f: impl FnMut(isotp::core::monitor::MonitoredMessage),
 ) -> Result<Option<Instant>, (bool, String)> {
     let mut monitor = Monitor::new(CheckConfig::discovering(discovery).monitor_config());
     let mut last = None;

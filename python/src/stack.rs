@@ -404,7 +404,7 @@ impl NativeStack {
         let errors = self.get()?.errors();
         let timeout = secs(timeout)?;
         let e = sliced(py, &self.closed, timeout, |slice| {
-            errors.recv_timeout(slice).ok()
+            errors.recv_timeout(slice)
         })?;
         Ok(e.map(|e| (stack_error_kind(&e), self.text.stack(&e))))
     }

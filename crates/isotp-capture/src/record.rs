@@ -5,6 +5,9 @@ use std::time::Duration;
 
 use isotp_core::Frame;
 
+/// Received or transmitted, as seen by the node that recorded (the engine's direction type).
+pub use isotp_core::Direction;
+
 /// A CAN data frame as a log recorded it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Record {
@@ -38,15 +41,6 @@ pub(crate) fn time_after(start: Option<Duration>, offset: Duration) -> Result<Du
                 MAX_TIME.as_secs()
             )
         })
-}
-
-/// Received or transmitted, as seen by the node that recorded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Direction {
-    /// Received.
-    Rx,
-    /// Transmitted.
-    Tx,
 }
 
 /// The bus a frame was seen on: an interface name (candump's `can0`) or a channel number (Vector and

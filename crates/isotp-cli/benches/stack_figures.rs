@@ -39,8 +39,9 @@ fn throughput() {
     let (bus, a, b) = pair(Config::default());
     // Warm up, then as many messages as go in about two seconds.
     let warm = std::thread::scope(|s| {
-        let rx = s.spawn(|| measure::receive(&b, 4095, 50, false, TIMEOUT, Some(TIMEOUT), |_| {}));
-        measure::send(&a, 4095, 50, false, TIMEOUT, |_| {}).expect("warm-up");
+        let rx =
+            s.spawn(|| measure::receive(b.link(), 4095, 50, false, TIMEOUT, Some(TIMEOUT), |_| {}));
+        measure::send(a.link(), 4095, 50, false, TIMEOUT, |_| {}).expect("warm-up");
         rx.join().expect("receiver")
     });
     let warm = warm.expect("warm-up");
@@ -48,9 +49,9 @@ fn throughput() {
     let n = ((per_s * 2.0) as u64).clamp(100, 100_000);
     let frames0 = bus.frames_sent();
     let receiver = std::thread::spawn(move || {
-        measure::receive(&b, 4095, n, false, TIMEOUT, Some(TIMEOUT), |_| {})
+        measure::receive(b.link(), 4095, n, false, TIMEOUT, Some(TIMEOUT), |_| {})
     });
-    let sent = measure::send(&a, 4095, n, false, TIMEOUT, |_| {}).expect("send");
+    let sent = measure::send(a.link(), 4095, n, false, TIMEOUT, |_| {}).expect("send");
     let received = receiver.join().expect("receiver").expect("receive");
     let start = sent.ended.expect("sent") - sent.elapsed;
     let elapsed = (received.ended.expect("received") - start).as_secs_f64();
@@ -80,10 +81,18 @@ fn round_trip(spin: Duration) {
         .and_then(|v| v.parse().ok())
         .unwrap_or(21_000);
     let echo = std::thread::spawn(move || {
-        measure::receive(&b, 1, iterations, true, TIMEOUT, Some(TIMEOUT), |_| {})
+        measure::receive(
+            b.link(),
+            1,
+            iterations,
+            true,
+            TIMEOUT,
+            Some(TIMEOUT),
+            |_| {},
+        )
     });
     let cpu0 = cpu_seconds();
-    let run = measure::send(&a, 1, iterations, true, TIMEOUT, |_| {}).expect("round trips");
+    let run = measure::send(a.link(), 1, iterations, true, TIMEOUT, |_| {}).expect("round trips");
     echo.join().expect("echo").expect("echo");
     // The first 5 % warm up.
     let samples = &run.round_trips[(iterations / 20) as usize..];

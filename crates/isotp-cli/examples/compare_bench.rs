@@ -100,15 +100,16 @@ fn throughput(size: usize, block_size: u8, messages: usize) -> f64 {
     let n = messages as u64;
     // Warm up both threads and the allocator.
     let warm = std::thread::scope(|s| {
-        let rx = s.spawn(|| measure::receive(&b, size, 3, false, TIMEOUT, Some(TIMEOUT), |_| {}));
-        measure::send(&a, size, 3, false, TIMEOUT, |_| {}).expect("warm-up");
+        let rx =
+            s.spawn(|| measure::receive(b.link(), size, 3, false, TIMEOUT, Some(TIMEOUT), |_| {}));
+        measure::send(a.link(), size, 3, false, TIMEOUT, |_| {}).expect("warm-up");
         rx.join().expect("receiver")
     });
     warm.expect("warm-up");
     let receiver = std::thread::spawn(move || {
-        measure::receive(&b, size, n, false, TIMEOUT, Some(TIMEOUT), |_| {})
+        measure::receive(b.link(), size, n, false, TIMEOUT, Some(TIMEOUT), |_| {})
     });
-    let sent = measure::send(&a, size, n, false, TIMEOUT, |_| {}).expect("send");
+    let sent = measure::send(a.link(), size, n, false, TIMEOUT, |_| {}).expect("send");
     let received = receiver.join().expect("receiver thread").expect("receive");
     assert_eq!(received.corrupt, 0);
     let start = sent.ended.expect("sent") - sent.elapsed;
@@ -120,9 +121,9 @@ fn round_trips(n: usize) -> Vec<f64> {
     let (a, b) = pair(config(0));
     let total = n as u64 + 20;
     let responder = std::thread::spawn(move || {
-        measure::receive(&b, 1, total, true, TIMEOUT, Some(TIMEOUT), |_| {})
+        measure::receive(b.link(), 1, total, true, TIMEOUT, Some(TIMEOUT), |_| {})
     });
-    let run = measure::send(&a, 1, total, true, TIMEOUT, |_| {}).expect("round trips");
+    let run = measure::send(a.link(), 1, total, true, TIMEOUT, |_| {}).expect("round trips");
     assert_eq!(
         responder.join().expect("responder").expect("echo").corrupt,
         0

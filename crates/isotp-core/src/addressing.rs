@@ -112,9 +112,10 @@ pub enum TargetAddressType {
     Functional,
 }
 
-/// Which directions an address serves.
+/// Which ways an address serves (set by [`AddressBuilder::tx_only`] and
+/// [`AddressBuilder::rx_only`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub enum Direction {
+enum Serves {
     /// Transmit and receive.
     #[default]
     Both,
@@ -147,7 +148,7 @@ pub enum AddressBytes {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct Spec {
     mode: AddressingMode,
-    direction: Direction,
+    serves: Serves,
     txid: Option<u32>,
     rxid: Option<u32>,
     functional_txid: Option<u32>,
@@ -286,14 +287,14 @@ impl AddressBuilder {
     /// Transmit only: no receive id needed, nothing received.
     #[must_use]
     pub fn tx_only(mut self) -> Self {
-        self.spec.direction = Direction::TxOnly;
+        self.spec.serves = Serves::TxOnly;
         self
     }
     /// Receive only: no transmit id needed, nothing sent (flow control cannot be sent either, so use
     /// this with listen mode or for single frames).
     #[must_use]
     pub fn rx_only(mut self) -> Self {
-        self.spec.direction = Direction::RxOnly;
+        self.spec.serves = Serves::RxOnly;
         self
     }
 
@@ -351,7 +352,7 @@ impl Address {
         AddressBuilder {
             spec: Spec {
                 mode,
-                direction: Direction::Both,
+                serves: Serves::Both,
                 txid: None,
                 rxid: None,
                 functional_txid: None,
@@ -555,8 +556,8 @@ impl Address {
     fn from_spec(s: Spec) -> Result<Address, AddressError> {
         use AddressingMode::*;
         let mode = s.mode;
-        let wants_tx = s.direction != Direction::RxOnly;
-        let wants_rx = s.direction != Direction::TxOnly;
+        let wants_tx = s.serves != Serves::RxOnly;
+        let wants_rx = s.serves != Serves::TxOnly;
         let unused = |present: bool, field: &'static str| {
             if present {
                 Err(AddressError::FieldNotUsed { field, mode })
@@ -825,8 +826,8 @@ impl Address {
     /// # Ok::<(), isotp_core::AddressError>(())
     /// ```
     pub fn mirrored(&self) -> Result<Address, AddressError> {
-        let mirror = |s: Spec, direction: Direction| Spec {
-            direction,
+        let mirror = |s: Spec, serves: Serves| Spec {
+            serves,
             txid: s.rxid,
             rxid: s.txid,
             functional_txid: s.functional_rxid,
@@ -836,11 +837,11 @@ impl Address {
             ..s
         };
         match (self.tx_spec, self.rx_spec) {
-            (Some(t), Some(r)) if t == r => Address::from_spec(mirror(t, Direction::Both)),
+            (Some(t), Some(r)) if t == r => Address::from_spec(mirror(t, Serves::Both)),
             (t, r) => {
                 // The peer receives what we transmit and transmits what we receive.
-                let rx = t.map(|t| Address::from_spec(mirror(t, Direction::RxOnly)));
-                let tx = r.map(|r| Address::from_spec(mirror(r, Direction::TxOnly)));
+                let rx = t.map(|t| Address::from_spec(mirror(t, Serves::RxOnly)));
+                let tx = r.map(|r| Address::from_spec(mirror(r, Serves::TxOnly)));
                 match (tx, rx) {
                     (Some(tx), Some(rx)) => Address::asymmetric(tx?, rx?),
                     (Some(only), None) | (None, Some(only)) => only,

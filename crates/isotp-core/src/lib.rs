@@ -10,6 +10,7 @@ extern crate std;
 mod addressing;
 pub mod candump;
 mod config;
+mod direction;
 mod endpoint;
 mod error;
 mod event;
@@ -28,9 +29,10 @@ pub mod uds;
 pub mod wire;
 
 pub use addressing::{
-    Address, AddressBuilder, AddressBytes, AddressingMode, Direction, IdPair, TargetAddressType,
+    Address, AddressBuilder, AddressBytes, AddressingMode, IdPair, TargetAddressType,
 };
 pub use config::{Config, PaddingCheck, RateLimit};
+pub use direction::Direction;
 pub use endpoint::Endpoint;
 pub use error::{
     ATimer, AddressError, ConfigError, FrameError, NothingToConfirm, ParseFrameError,

@@ -4,7 +4,7 @@ use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 use core::{fmt, slice};
 
-use crate::{Address, CanId, Endpoint, Instant};
+use crate::{Address, CanId, Config, Endpoint, Instant};
 
 /// A link's handle in a [`Router`].
 ///
@@ -42,21 +42,24 @@ pub enum Route {
 }
 
 impl Route {
-    /// The frames a link with `address` needs: its receive ids and, in listen mode, the ids of the
-    /// other direction too (the endpoint reassembles both). [`Route::Every`] when one of them
+    /// The frames a link with `address` and `config` needs: its receive ids and, in listen mode
+    /// ([`Config::listen_mode`]), the ids of the other direction too (the endpoint reassembles both). [`Route::Every`] when one of them
     /// follows a pattern rather than exact ids (fixed addressing modes).
     ///
     /// ```
-    /// use isotp_core::{Address, CanId, Route};
+    /// use isotp_core::{Address, CanId, Config, Route};
     /// let address = Address::normal_11(0x7E0, 0x7E8)?;
     /// let ids = |raw: &[u32]| Route::Ids(raw.iter().map(|&r| CanId::standard(r).unwrap()).collect());
-    /// assert_eq!(Route::of(&address, false), ids(&[0x7E8]));
-    /// assert_eq!(Route::of(&address, true), ids(&[0x7E8, 0x7E0]));
-    /// assert_eq!(Route::of(&Address::normal_fixed_29(0xF1, 0x10)?, false), Route::Every);
+    /// let config = Config::default();
+    /// assert_eq!(Route::of(&address, &config), ids(&[0x7E8]));
+    /// let mut listen = config;
+    /// listen.listen_mode = true;
+    /// assert_eq!(Route::of(&address, &listen), ids(&[0x7E8, 0x7E0]));
+    /// assert_eq!(Route::of(&Address::normal_fixed_29(0xF1, 0x10)?, &config), Route::Every);
     /// # Ok::<(), isotp_core::AddressError>(())
     /// ```
     #[must_use]
-    pub fn of(address: &Address, listen_mode: bool) -> Route {
+    pub fn of(address: &Address, config: &Config) -> Route {
         let mut ids = Vec::new();
         let mut add = |a: &Address| -> bool {
             if !a.can_receive() {
@@ -77,7 +80,7 @@ impl Route {
         if !add(address) {
             return Route::Every;
         }
-        if listen_mode {
+        if config.listen_mode {
             // The endpoint reassembles the other direction with the mirrored address.
             if let Ok(mirror) = address.mirrored() {
                 if !add(&mirror) {
@@ -88,10 +91,10 @@ impl Route {
         Route::Ids(ids)
     }
 
-    /// The route of an endpoint, from its address and whether it is in listen mode.
+    /// The route of an endpoint, from its address and configuration.
     #[must_use]
     pub fn for_endpoint(endpoint: &Endpoint) -> Route {
-        Route::of(endpoint.address(), endpoint.config().listen_mode)
+        Route::of(endpoint.address(), endpoint.config())
     }
 }
 
@@ -445,7 +448,7 @@ impl ExactSizeIterator for Targets<'_> {}
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Config, Duration, Frame, TargetAddressType};
+    use crate::{Duration, Frame, TargetAddressType};
     use alloc::vec;
 
     fn id(raw: u32) -> CanId {
@@ -480,27 +483,32 @@ mod tests {
 
     #[test]
     fn routes_follow_the_address() {
+        let plain = Config::default();
+        let listen = Config {
+            listen_mode: true,
+            ..plain
+        };
         let normal = Address::normal_11(0x7E0, 0x7E8).unwrap();
-        assert_eq!(Route::of(&normal, false), ids(&[0x7E8]));
-        assert_eq!(Route::of(&normal, true), ids(&[0x7E8, 0x7E0]));
+        assert_eq!(Route::of(&normal, &plain), ids(&[0x7E8]));
+        assert_eq!(Route::of(&normal, &listen), ids(&[0x7E8, 0x7E0]));
         let functional = Address::builder(crate::AddressingMode::Normal11)
             .txid(0x7E8)
             .rxid(0x7E0)
             .functional_rxid(0x7DF)
             .build()
             .unwrap();
-        assert_eq!(Route::of(&functional, false), ids(&[0x7E0, 0x7DF]));
+        assert_eq!(Route::of(&functional, &plain), ids(&[0x7E0, 0x7DF]));
         let tx_only = Address::builder(crate::AddressingMode::Normal11)
             .txid(0x7E0)
             .tx_only()
             .build()
             .unwrap();
-        assert_eq!(Route::of(&tx_only, false), Route::Ids(vec![]));
+        assert_eq!(Route::of(&tx_only, &plain), Route::Ids(vec![]));
         let fixed = Address::normal_fixed_29(0xF1, 0x10).unwrap();
-        assert_eq!(Route::of(&fixed, false), Route::Every);
-        assert_eq!(Route::of(&fixed, true), Route::Every);
+        assert_eq!(Route::of(&fixed, &plain), Route::Every);
+        assert_eq!(Route::of(&fixed, &listen), Route::Every);
         let extended = Address::extended_11(0x6F1, 0x610, 0x10, 0xF1).unwrap();
-        assert_eq!(Route::of(&extended, false), ids(&[0x610]));
+        assert_eq!(Route::of(&extended, &plain), ids(&[0x610]));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! UDS (ISO 14229) timing over reassembled messages: each request paired with its response per
 //! tester-ECU pair, P2 and P2* measured, "response pending" (NRC 0x78) chains followed.
 //!
-//! A [`UdsTiming`] is fed the [`Message`]s a [`Monitor`](crate::monitor::Monitor) reassembles and
+//! A [`UdsTiming`] is fed the [`MonitoredMessage`]s a [`Monitor`](crate::monitor::Monitor) reassembles and
 //! knows nothing of frames or ISO-TP: a request is a message whose service id has bit 6 clear, its
 //! positive response carries the service id + 0x40, its negative response `7F SID NRC`. P2 is
 //! measured on the bus from the request's last frame to the first frame of the first response;
@@ -49,7 +49,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::monitor::check::Severity;
-use crate::monitor::{FrameRef, Message, Party};
+use crate::monitor::{FrameRef, MonitoredMessage, Party};
 use crate::{Duration, TargetAddressType};
 
 /// The most requests awaiting their response at once (and tester-ECU pairs with limits of their
@@ -310,7 +310,7 @@ impl UdsTiming {
     }
 
     /// Feeds a reassembled message.
-    pub fn handle_message(&mut self, m: &Message) {
+    pub fn handle_message(&mut self, m: &MonitoredMessage) {
         let Some(&sid) = m.payload.first() else {
             return;
         };
@@ -345,7 +345,7 @@ impl UdsTiming {
         .unwrap_or((self.settings.p2, self.settings.p2_star))
     }
 
-    fn request(&mut self, m: &Message, service: u8) {
+    fn request(&mut self, m: &MonitoredMessage, service: u8) {
         let functional = m.target_address_type == TargetAddressType::Functional;
         // The tester's earlier request to the same ECU, and its earlier functional request, are
         // over, answered or not.
@@ -392,7 +392,7 @@ impl UdsTiming {
 
     /// The request a response of `service` from `m.from` answers: one naming that ECU first, then
     /// one whose ECU is unknown (a conversation not yet paired, a functional request).
-    fn awaiting(&self, m: &Message, service: u8) -> Option<usize> {
+    fn awaiting(&self, m: &MonitoredMessage, service: u8) -> Option<usize> {
         let fits = |p: &Pending| {
             p.exchange.service == service
                 && p.exchange.tester != m.from
@@ -408,7 +408,7 @@ impl UdsTiming {
             })
     }
 
-    fn response(&mut self, m: &Message, service: u8, outcome: Outcome) {
+    fn response(&mut self, m: &MonitoredMessage, service: u8, outcome: Outcome) {
         let Some(i) = self.awaiting(m, service) else {
             self.events.push_back(UdsEvent::Finding(UdsFinding {
                 kind: UdsFindingKind::UnexpectedResponse { service },

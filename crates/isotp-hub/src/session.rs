@@ -33,13 +33,14 @@ enum Out {
     Frame(Frame, Duration),
 }
 
-struct State {
+/// What ends the session: its control socket (shut to stop every thread), and why it ended.
+struct SessionEnd {
     control: TcpStream,
     closing: AtomicBool,
     reason: Mutex<Option<String>>,
 }
 
-impl State {
+impl SessionEnd {
     /// Ends the session (once): records why and shuts the socket so every thread stops.
     fn close(&self, reason: String) -> bool {
         let mut r = super::lock(&self.reason);
@@ -73,7 +74,7 @@ enum Mode {
 struct Session {
     peer: String,
     inner: Arc<HubInner>,
-    state: Arc<State>,
+    state: Arc<SessionEnd>,
     out: Sender<Out>,
     mode: Mode,
     /// In raw mode errors are logged, not answered (see [`Session::error`]).
@@ -107,7 +108,7 @@ pub(super) fn run(id: u64, stream: TcpStream, peer: String, inner: Arc<HubInner>
     }
     let wt = inner.config.write_timeout;
     let _ = write_half.set_write_timeout(if wt.is_zero() { None } else { Some(wt) });
-    let state = Arc::new(State {
+    let state = Arc::new(SessionEnd {
         control,
         closing: AtomicBool::new(false),
         reason: Mutex::new(None),
@@ -411,7 +412,7 @@ impl Session {
     }
 }
 
-fn too_slow(state: &State, peer: &str, cap: usize) {
+fn too_slow(state: &SessionEnd, peer: &str, cap: usize) {
     if state.close(format!(
         "too slow: {cap} messages were waiting to be written to it"
     )) {
@@ -425,7 +426,7 @@ fn too_slow(state: &State, peer: &str, cap: usize) {
 struct Pump {
     port: Arc<VirtualPort>,
     out: Sender<Out>,
-    state: Arc<State>,
+    state: Arc<SessionEnd>,
     peer: String,
     cap: usize,
     modes: Receiver<bool>,
@@ -484,7 +485,7 @@ impl Pump {
     }
 }
 
-fn writer_loop(mut stream: TcpStream, rx: Receiver<Out>, state: Arc<State>, peer: String) {
+fn writer_loop(mut stream: TcpStream, rx: Receiver<Out>, state: Arc<SessionEnd>, peer: String) {
     let mut buf: Vec<u8> = Vec::with_capacity(BATCH_BYTES + protocol::MAX_MESSAGE_LEN);
     let mut next: Option<Out> = None;
     loop {

@@ -24,14 +24,14 @@ pub use isotp_core as core;
 pub use isotp_core::wire::{self, StMin};
 pub use isotp_core::{
     Address, AddressBuilder, AddressBytes, AddressError, AddressingMode, CanId, Config,
-    ConfigError, Frame, FrameError, IdPair, LinkLayer, MessageId, PaddingCheck, ParseFrameError,
-    ProtocolError, RateLimit, SendError, TargetAddressType, Warning,
+    ConfigError, Direction, Frame, FrameError, IdPair, LinkLayer, MessageId, PaddingCheck,
+    ParseFrameError, ProtocolError, RateLimit, SendError, TargetAddressType, Warning,
 };
 mod stack;
 
 #[cfg(feature = "tokio")]
 pub use stack::AsyncStack;
 pub use stack::{
-    DriverOptions, IgnoredFrames, Link, Message, MessageDirection, Node, ObservedMessages,
-    PendingSend, Stack, StackError, DEFAULT_RECEIVE_QUEUE, DEFAULT_SPIN_BEFORE_PARK,
+    DriverOptions, Errors, IgnoredFrames, Link, Message, Node, ObservedMessages, PendingSend,
+    Stack, StackError, DEFAULT_RECEIVE_QUEUE, DEFAULT_SPIN_BEFORE_PARK,
 };

@@ -221,7 +221,7 @@ fn expect_protocol(e: &KernelError, want: KernelProtocolError) -> Result<(), Fai
 
 /// Waits for the next asynchronous error of a stack.
 fn next_stack_error(s: &Stack, within: Duration) -> Option<StackError> {
-    s.errors().recv_timeout(within).ok()
+    s.errors().recv_timeout(within)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -336,7 +336,7 @@ fn run_transfer(spec: Spec) -> CaseResult {
         data.len()
     );
     ensure!(got == data, "payload differs");
-    if let Ok(e) = s.errors().try_recv() {
+    if let Some(e) = s.errors().try_recv() {
         return Err(format!("our stack reported an error: {e}").into());
     }
     if let Ok(Some(e)) = k.take_error() {
@@ -1331,7 +1331,7 @@ fn transfer_in_storm(storm: u32) -> Result<(Duration, u32, u64), Failure> {
         .map_err(|e| format!("stack recv: {e}"))?
         .ok_or("stack recv timed out")?;
     ensure!(got == data, "payload differs ({} bytes)", got.len());
-    if let Ok(e) = s.errors().try_recv() {
+    if let Some(e) = s.errors().try_recv() {
         return Err(format!("stack reported an error: {e}").into());
     }
     // Let the stack's engine read what is left of the storm.

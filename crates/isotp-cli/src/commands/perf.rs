@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use crate::measure::{self, Percentiles, Step};
 use indicatif::{ProgressBar, ProgressStyle};
-use isotp::bus::{CanBus, Direction, Tracer, VirtualBus};
-use isotp::{Stack, StackError};
+use isotp::bus::{CanBus, Tracer, VirtualBus};
+use isotp::{Direction, Stack, StackError};
 use isotp_core::{Address, CanId, Config};
 
 use crate::cli::{PerfArgs, Role};
@@ -109,7 +109,7 @@ fn timed_out(what: &str, waited: Duration) -> CliError {
 /// addressed to it (other traffic on a real bus is not counted).
 fn traced<B: CanBus>(bus: B, address: Address) -> Arc<Tracer<B>> {
     Arc::new(Tracer::new(bus).with_watch(move |direction, frame| {
-        direction == Direction::Sent || address.accepts(frame).is_some()
+        direction == Direction::Tx || address.accepts(frame).is_some()
     }))
 }
 
@@ -146,13 +146,21 @@ fn local(args: &PerfArgs, address: Address, config: Config) -> CliResult<Report>
     // progress.
     let rx_bar = bar.clone();
     let echo = std::thread::spawn(move || {
-        measure::receive(&receiver, size, count, rtt, timeout, Some(timeout), |_| {
-            if !rtt {
-                rx_bar.inc(1);
-            }
-        })
+        measure::receive(
+            receiver.link(),
+            size,
+            count,
+            rtt,
+            timeout,
+            Some(timeout),
+            |_| {
+                if !rtt {
+                    rx_bar.inc(1);
+                }
+            },
+        )
     });
-    let sent = measure::send(&sender, size, count, rtt, timeout, |_| {
+    let sent = measure::send(sender.link(), size, count, rtt, timeout, |_| {
         if rtt {
             bar.inc(1);
         }
@@ -194,10 +202,10 @@ fn remote(
     let bar = progress(args.count, args.json);
     let (size, count, timeout) = (args.size as usize, args.count, args.timeout);
     let result = match role {
-        Role::Send => measure::send(&stack, size, count, args.rtt, timeout, |_| bar.inc(1)),
+        Role::Send => measure::send(stack.link(), size, count, args.rtt, timeout, |_| bar.inc(1)),
         // --timeout bounds the first PDU too: start the sender within it (or raise it).
         Role::Recv => measure::receive(
-            &stack,
+            stack.link(),
             size,
             count,
             args.rtt,

@@ -115,7 +115,7 @@ impl Observation {
 
 /// A complete message that went by.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Message {
+pub struct MonitoredMessage {
     /// The conversation it belongs to.
     pub conversation: Conversation,
     /// The end that sent it.
@@ -141,7 +141,7 @@ pub enum MonitorEvent {
     /// frame completes.
     Frame(Observation),
     /// A message was reassembled.
-    Message(Message),
+    Message(MonitoredMessage),
     /// A transfer failed and its data was dropped: a timeout, a wrong sequence number, a message
     /// larger than `max_frame_size`...
     Failed {

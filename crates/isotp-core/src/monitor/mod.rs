@@ -52,7 +52,7 @@ use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::vec::Vec;
 
 pub use event::{
-    Conversation, ConversationId, FrameRef, Message, MonitorEvent, Observation, Party,
+    Conversation, ConversationId, FrameRef, MonitorEvent, MonitoredMessage, Observation, Party,
 };
 
 use crate::wire::{AddressLength, PciType, Pdu};
@@ -622,7 +622,7 @@ impl Monitor {
             let message =
                 |payload, target_address_type, side: Side, started: &[Option<FrameRef>; 2]| {
                     let (from, last) = frame?;
-                    Some(MonitorEvent::Message(Message {
+                    Some(MonitorEvent::Message(MonitoredMessage {
                         conversation: info,
                         from,
                         to: info.peer_of(from),

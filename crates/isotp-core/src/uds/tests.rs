@@ -16,12 +16,18 @@ const ECU: u32 = 0x7E8;
 
 /// A message from `from` to `to` whose frames are at `first_ms` and `last_ms` (frame numbers:
 /// the milliseconds).
-fn message(from: u32, to: Option<u32>, first_ms: u64, last_ms: u64, payload: &[u8]) -> Message {
+fn message(
+    from: u32,
+    to: Option<u32>,
+    first_ms: u64,
+    last_ms: u64,
+    payload: &[u8],
+) -> MonitoredMessage {
     let at = |ms: u64| FrameRef {
         index: ms,
         time: Instant::from_millis(ms),
     };
-    Message {
+    MonitoredMessage {
         conversation: Conversation {
             id: ConversationId(0),
             tx: Some(party(TESTER)),
@@ -40,7 +46,11 @@ fn message(from: u32, to: Option<u32>, first_ms: u64, last_ms: u64, payload: &[u
     }
 }
 
-fn run(settings: UdsConfig, messages: &[Message], end_ms: u64) -> (Vec<Exchange>, Vec<UdsFinding>) {
+fn run(
+    settings: UdsConfig,
+    messages: &[MonitoredMessage],
+    end_ms: u64,
+) -> (Vec<Exchange>, Vec<UdsFinding>) {
     let mut uds = UdsTiming::new(settings);
     for m in messages {
         uds.handle_message(m);

@@ -23,7 +23,8 @@ enum Delivery {
     Closed,
 }
 
-struct State {
+/// What the reader thread tells the bus besides frames.
+struct InboxStatus {
     /// Set (with the reason) once the connection is gone.
     closed: Mutex<Option<String>>,
     dropped: AtomicU64,
@@ -46,14 +47,14 @@ pub(crate) struct Inbox {
 #[derive(Clone)]
 pub(crate) struct InboxSender {
     tx: Sender<Delivery>,
-    state: Arc<State>,
+    state: Arc<InboxStatus>,
 }
 
 impl Inbox {
     /// An empty, open inbox; `label` names the connection in [`BusError::Closed`] errors.
     pub(crate) fn new(label: String) -> Inbox {
         let (tx, rx) = crossbeam_channel::unbounded();
-        let state = Arc::new(State {
+        let state = Arc::new(InboxStatus {
             closed: Mutex::new(None),
             dropped: AtomicU64::new(0),
             task: WakerSlot::default(),

@@ -28,18 +28,18 @@ pub mod socketcan;
 
 mod fault;
 mod inbox;
+mod log_throttle;
 mod open;
 pub mod slcan;
 pub mod socketcand;
 mod task_wakeup;
-mod trace;
-mod warning;
+mod tracer;
 
 pub use fault::{FaultCounts, FaultInjector, Faults};
+pub use log_throttle::LogThrottle;
 pub use open::{open, InterfaceSpec, OpenError, DEFAULT_SLCAN_BITRATE, INTERFACE_SYNTAX};
-pub use trace::{Direction, Tracer};
+pub use tracer::Tracer;
 pub use virtual_bus::{VirtualBus, VirtualPort};
-pub use warning::LogThrottle;
 
 /// A CAN bus as a stack needs it: send a frame, receive one with a timeout, and be woken early.
 ///

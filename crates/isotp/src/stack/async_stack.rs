@@ -5,11 +5,13 @@ use std::time::Duration;
 
 use isotp_core::{Address, Config, TargetAddressType};
 
-use super::blocking::Stack;
 use super::engine::TaskWatch;
-use super::error::{Message, StackError};
+use super::error::StackError;
 use super::link::{outcome_result, Link};
+use super::mailbox::Look;
+use super::message::Message;
 use super::options::DriverOptions;
+use super::stack::Stack;
 use crate::bus::CanBus;
 
 /// An ISO-TP link for async code: `send(..).await`, `recv().await`, cloneable and usable from many
@@ -138,7 +140,7 @@ impl AsyncStack {
                     .wait_async(
                         |cx| watch.poll(shared, cx),
                         || {
-                            mail.transmission_ended_or_message(ends, false)
+                            mail.transmission_ended_or_message(ends, Look::Only)
                                 .then_some(())
                         },
                     )

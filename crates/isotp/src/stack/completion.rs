@@ -13,6 +13,7 @@ use std::thread::Thread;
 
 use isotp_core::ProtocolError;
 
+use super::mailbox::Look;
 use crate::bus::BusError;
 
 /// How a message a caller waits for ended.
@@ -65,10 +66,11 @@ impl Completion {
         }
     }
 
-    /// The outcome if known; with `park`, the calling thread is unparked when it becomes known.
-    pub(crate) fn poll(&self, park: bool) -> Option<Outcome> {
+    /// The outcome if known; with [`Look::ThenPark`], the calling thread is unparked when it
+    /// becomes known.
+    pub(crate) fn poll(&self, look: Look) -> Option<Outcome> {
         let mut c = self.lock();
-        if c.outcome.is_none() && park {
+        if c.outcome.is_none() && look == Look::ThenPark {
             c.thread = Some(std::thread::current());
         }
         c.outcome.clone()

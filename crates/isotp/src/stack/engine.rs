@@ -9,18 +9,19 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use isotp_core::{
-    CanId, Endpoint, Event, Frame, Instant, LinkKey, MessageId, ProtocolError, Route, Router,
-    Warning,
+    CanId, Direction, Endpoint, Event, Frame, Instant, LinkKey, MessageId, ProtocolError, Route,
+    Router, Warning,
 };
 
 use super::alarm::Alarm;
 use super::clock::Clock;
 use super::completion::{Completion, Outcome};
-use super::error::{Message, MessageDirection, StackError};
+use super::error::StackError;
 #[cfg(feature = "tokio")]
 use super::lead::TaskLead;
 use super::lead::{Follow, Lead, Turn};
-use super::mailbox::Mailbox;
+use super::mailbox::{Look, Mailbox};
+use super::message::Message;
 use super::options::DriverOptions;
 use super::tap::{Feed, Tap, Tapped, TAP_LINKS};
 use crate::bus::{BusError, CanBus};
@@ -47,6 +48,15 @@ const TASK_FRAME_BUDGET: u32 = 128;
 /// 115200 baud or CAN at 125 kbit/s, would otherwise hold the runtime's thread for long).
 #[cfg(feature = "tokio")]
 const TASK_SEND_BUDGET: u32 = 16;
+
+/// What the leader does after the node sent a frame, while no frame is in: a thread that waits for
+/// a reply polls the bus for a while (see [`DriverOptions::spin_before_park`]); the background
+/// thread sleeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AfterSend {
+    PollForReply,
+    Sleep,
+}
 
 /// Where a link's results go; shared by the link handle and the engine.
 pub(crate) struct LinkMail {
@@ -91,10 +101,11 @@ impl LinkMail {
     }
 
     /// True once the transmissions of the link have ended `ends` times or more, or a message
-    /// waits (or the link is closed); with `park`, the calling thread is woken by either.
-    pub(crate) fn transmission_ended_or_message(&self, ends: u64, park: bool) -> bool {
+    /// waits (or the link is closed); with [`Look::ThenPark`], the calling thread is woken by
+    /// either.
+    pub(crate) fn transmission_ended_or_message(&self, ends: u64, look: Look) -> bool {
         // Registered before looking at the count, so an end between the two still wakes us.
-        self.messages.poll_ready(park) || self.tx_ends.load(Ordering::SeqCst) != ends
+        self.messages.poll_ready(look) || self.tx_ends.load(Ordering::SeqCst) != ends
     }
 
     pub(crate) fn report(&self, error: StackError) {
@@ -154,7 +165,7 @@ impl LinkState {
 }
 
 /// The node's links, routed by receive id, with their timers (the core's sans-IO [`Router`]).
-pub(crate) struct State {
+pub(crate) struct Links {
     router: Router<LinkState>,
     /// Discoveries running on the node (see [`tap`](super::tap)).
     taps: Vec<TapEntry>,
@@ -168,7 +179,7 @@ struct TapEntry {
     mail: Arc<LinkMail>,
 }
 
-impl State {
+impl Links {
     pub(crate) fn link_mut(&mut self, key: LinkKey) -> Option<&mut LinkState> {
         self.router.get_mut(key)
     }
@@ -285,7 +296,7 @@ pub(crate) struct Shared {
     last_tx: AtomicU64,
     /// The bus wakes async tasks itself ([`Capabilities::task_wakeup`](crate::bus::Capabilities)).
     task_wakeup: bool,
-    state: Mutex<State>,
+    links: Mutex<Links>,
     pub(crate) lead: Lead,
     /// Until when the leader sleeps: a caller that sets an earlier deadline wakes it.
     alarm: Alarm,
@@ -303,7 +314,7 @@ impl Shared {
             options,
             spin,
             last_tx: AtomicU64::new(0),
-            state: Mutex::new(State {
+            links: Mutex::new(Links {
                 router: Router::new(),
                 taps: Vec::new(),
             }),
@@ -313,18 +324,18 @@ impl Shared {
         }
     }
 
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Links> {
+        self.links.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Sends what link `key` has due, delivers its events and reschedules its timer. The lock is
     /// released while a frame is on its way to the bus.
     pub(crate) fn service<'a>(
         &'a self,
-        st: MutexGuard<'a, State>,
+        st: MutexGuard<'a, Links>,
         key: LinkKey,
         now: Instant,
-    ) -> MutexGuard<'a, State> {
+    ) -> MutexGuard<'a, Links> {
         let mut unlimited = u32::MAX;
         self.service_within(st, key, now, &mut unlimited)
     }
@@ -334,11 +345,11 @@ impl Shared {
     /// its runtime's thread through a long burst of consecutive frames on a slow bus.
     fn service_within<'a>(
         &'a self,
-        mut st: MutexGuard<'a, State>,
+        mut st: MutexGuard<'a, Links>,
         key: LinkKey,
         mut now: Instant,
         budget: &mut u32,
-    ) -> MutexGuard<'a, State> {
+    ) -> MutexGuard<'a, Links> {
         let mut left_over = false;
         if let Some(link) = st.link_mut(key) {
             // A message queued, or a transmission ended by a frame, since the engine last looked.
@@ -420,7 +431,7 @@ impl Shared {
 
     /// After a caller changed a link: wake the leader if it sleeps past the new deadline (and,
     /// while async tasks watch the bus, the background thread that keeps the timers).
-    pub(crate) fn kick_if_needed(&self, st: &State) {
+    pub(crate) fn kick_if_needed(&self, st: &Links) {
         if let Some(t) = st.router.next_deadline() {
             if self.alarm.kick(st, t.as_micros()) {
                 self.bus.interrupt();
@@ -525,7 +536,7 @@ impl Shared {
     }
 
     /// Re-routes a link after its address changed.
-    pub(crate) fn reroute(&self, st: &mut State, key: LinkKey) {
+    pub(crate) fn reroute(&self, st: &mut Links, key: LinkKey) {
         if let Some(route) = st.router.get(key).map(|l| Route::for_endpoint(&l.endpoint)) {
             st.router.set_route(key, route);
         }
@@ -554,7 +565,7 @@ impl Shared {
         self.service_due(st, now, budget);
     }
 
-    fn service_due<'a>(&'a self, mut st: MutexGuard<'a, State>, now: Instant, budget: &mut u32) {
+    fn service_due<'a>(&'a self, mut st: MutexGuard<'a, Links>, now: Instant, budget: &mut u32) {
         if *budget == 0 {
             // Left for the thread that keeps the timers (it would find itself due again at once).
             return;
@@ -584,7 +595,7 @@ impl Shared {
     }
 
     /// One step of the leader: waits for a frame or the next deadline (or `until`), and handles it.
-    fn drive(&self, until: Option<Instant>, spin: bool) {
+    fn drive(&self, until: Option<Instant>, after_send: AfterSend) {
         let _panic_guard = CloseOnPanic {
             shared: self,
             leads: true,
@@ -596,7 +607,7 @@ impl Shared {
             (a, b) => a.or(b),
         };
         self.alarm.sleep_until(st, next.map(Instant::as_micros));
-        let received = self.wait_for_frame(next, timer, spin);
+        let received = self.wait_for_frame(next, timer, after_send);
         let mut unlimited = u32::MAX;
         self.alarm.woke();
         match received {
@@ -646,10 +657,9 @@ impl Shared {
         }
         match self.lead.try_lead_task(cx.waker()) {
             TaskLead::Leads => {}
-            TaskLead::Busy(background) => {
-                if background {
-                    self.bus.interrupt();
-                }
+            TaskLead::Waits => return,
+            TaskLead::WaitsBehindBackground => {
+                self.bus.interrupt();
                 return;
             }
         }
@@ -693,7 +703,7 @@ impl Shared {
         &self,
         next: Option<Instant>,
         timer: Option<Instant>,
-        spin: bool,
+        after_send: AfterSend,
     ) -> Result<Option<(Frame, std::time::Instant)>, BusError> {
         let now = self.clock.now();
         let remaining = next.map(|t| t - now);
@@ -705,7 +715,7 @@ impl Shared {
         }
         // Poll while a reply to the node's last frame may come (bounded by the next deadline).
         let spin_end = Instant::from_micros(self.last_tx.load(Ordering::Relaxed)) + self.spin;
-        if spin && spin_end > now {
+        if after_send == AfterSend::PollForReply && spin_end > now {
             let stop_at = next.map_or(spin_end, |t| t.min(spin_end));
             let mut spins = 0u32;
             while self.clock.now() < stop_at && !self.alarm.kicked() {
@@ -751,23 +761,23 @@ impl Shared {
     }
 
     /// Waits until `ready` gives a result or `timeout` passes, driving the bus meanwhile when no
-    /// other thread does. `ready(true)` registers the calling thread to be unparked when the result
-    /// may have come; `unregister` undoes that.
+    /// other thread does. `ready(Look::ThenPark)` registers the calling thread to be unparked when
+    /// the result may have come; `unregister` undoes that.
     pub(crate) fn block_on<T>(
         &self,
         timeout: Option<Duration>,
-        mut ready: impl FnMut(bool) -> Option<T>,
+        mut ready: impl FnMut(Look) -> Option<T>,
         unregister: impl Fn(),
     ) -> Option<T> {
         let deadline = timeout.and_then(|t| std::time::Instant::now().checked_add(t));
         let mut leading = false;
         let result = loop {
-            if let Some(v) = ready(false) {
+            if let Some(v) = ready(Look::Only) {
                 break Some(v);
             }
             let now = std::time::Instant::now();
             if deadline.is_some_and(|d| now >= d) || self.stop.load(Ordering::SeqCst) {
-                break ready(false);
+                break ready(Look::Only);
             }
             if !leading {
                 match self.lead.follow() {
@@ -778,7 +788,7 @@ impl Shared {
                         continue;
                     }
                     follow => {
-                        let got = ready(true);
+                        let got = ready(Look::ThenPark);
                         if got.is_none() {
                             if matches!(follow, Follow::ParkedBehindBackground) {
                                 self.bus.interrupt();
@@ -800,7 +810,7 @@ impl Shared {
                 }
             }
             let until = deadline.map(|d| self.clock.to_core(d));
-            self.drive(until, true);
+            self.drive(until, AfterSend::PollForReply);
         };
         if leading {
             self.lead.release(self.next_timer());
@@ -825,7 +835,7 @@ impl Shared {
             {
                 Turn::Lead => {
                     while !self.stop.load(Ordering::SeqCst) && !self.lead.wanted() {
-                        self.drive(None, false);
+                        self.drive(None, AfterSend::Sleep);
                         // While tasks watch the bus, this thread only keeps the timers.
                         if self.lead.tasks_watch()
                             && !self.timer_in().is_some_and(|t| t <= SPIN_WINDOW)
@@ -883,11 +893,11 @@ fn dispatch(link: &mut LinkState, event: Event, clock: &Clock, now: Instant) {
         Event::Received {
             payload,
             target_address_type,
-        } => (payload, target_address_type, MessageDirection::Received),
+        } => (payload, target_address_type, Direction::Rx),
         Event::Observed {
             payload,
             target_address_type,
-        } => (payload, target_address_type, MessageDirection::Observed),
+        } => (payload, target_address_type, Direction::Tx),
         Event::Sent { id } => {
             if let Some(c) = link.awaited.remove(&id) {
                 c.complete(Outcome::Sent);
@@ -948,8 +958,7 @@ fn dispatch(link: &mut LinkState, event: Event, clock: &Clock, now: Instant) {
             return;
         }
     };
-    if direction == MessageDirection::Observed
-        && link.mail.observed == super::options::ObservedMessages::Dropped
+    if direction == Direction::Tx && link.mail.observed == super::options::ObservedMessages::Dropped
     {
         return;
     }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use isotp_core::{ConfigError, ProtocolError, SendError, TargetAddressType, Warning};
+use isotp_core::{ConfigError, ProtocolError, SendError, Warning};
 
 use crate::bus::BusError;
 
@@ -49,26 +49,4 @@ pub enum StackError {
     /// The message was dropped by `stop_sending`/`reset`/`set_address`, or the stack has stopped.
     #[error("the stack stopped before the operation completed")]
     Stopped,
-}
-
-/// Which direction a delivered message travelled.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum MessageDirection {
-    /// Sent to this link's receive address.
-    Received,
-    /// Listen mode: sent on this link's transmit address by the node it mirrors.
-    Observed,
-}
-
-/// A complete message delivered by a stack.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Message {
-    /// The message bytes.
-    pub payload: Vec<u8>,
-    /// Physical or functional.
-    pub target_address_type: TargetAddressType,
-    /// Received, or observed in listen mode.
-    pub direction: MessageDirection,
-    /// When its last frame arrived.
-    pub at: std::time::Instant,
 }

@@ -20,8 +20,9 @@ use std::time::{Duration, Instant};
 // The standard primitives; the model check compiles this file again over shuttle's.
 use super::platform::{current, Mutex, MutexGuard, Thread};
 
+/// Who holds the lead and who wants it.
 #[derive(Default)]
-struct State {
+struct Claims {
     /// Someone leads.
     held: bool,
     /// Releases so far, and when the last one was: the background thread waits a little after a
@@ -48,7 +49,7 @@ struct State {
     background: Option<Thread>,
 }
 
-impl State {
+impl Claims {
     /// Who takes a free lead: the first follower, else the background thread if it sleeps (and
     /// no task watches the bus).
     fn next_to_wake(&self) -> Option<Thread> {
@@ -79,15 +80,17 @@ impl State {
 pub(crate) enum TaskLead {
     /// The task leads until [`Lead::release`].
     Leads,
-    /// Someone else leads; the task is woken when the lead is free. `true`: the background thread
-    /// leads (interrupt its wait so it gives the lead up).
-    Busy(bool),
+    /// A waiting thread or another task leads; the task is woken when the lead is free.
+    Waits,
+    /// The background thread leads: interrupt its wait so it gives the lead up; the task is woken
+    /// when the lead is free.
+    WaitsBehindBackground,
 }
 
 /// The token; see the module documentation.
 #[derive(Default)]
 pub(crate) struct Lead {
-    state: Mutex<State>,
+    state: Mutex<Claims>,
 }
 
 /// What the background thread should do, from [`Lead::background_turn`].
@@ -111,7 +114,7 @@ pub(crate) enum Follow {
 }
 
 impl Lead {
-    fn lock(&self) -> MutexGuard<'_, State> {
+    fn lock(&self) -> MutexGuard<'_, Claims> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -256,7 +259,11 @@ impl Lead {
         if !s.tasks.iter().any(|w| w.will_wake(waker)) {
             s.tasks.push(waker.clone());
         }
-        TaskLead::Busy(s.background_leads)
+        if s.background_leads {
+            TaskLead::WaitsBehindBackground
+        } else {
+            TaskLead::Waits
+        }
     }
 
     /// A waiter that has no lead changed a timer (now due at `next`): the background thread is

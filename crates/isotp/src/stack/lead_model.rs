@@ -24,6 +24,8 @@ mod lead;
 
 use lead::{Follow, Lead, Turn};
 
+use super::mailbox::Look;
+
 /// The bus: frames for waiters by number; only the leader reads it. A reader with nothing to read
 /// sleeps until a frame comes or it is interrupted (rule 5's handshake is `alarm`'s model).
 #[derive(Default)]
@@ -75,12 +77,12 @@ struct Slot {
 }
 
 impl Slot {
-    fn ready(&self, park: bool) -> bool {
+    fn ready(&self, look: Look) -> bool {
         let mut p = self.parked.lock().unwrap();
         if self.got.load(Ordering::SeqCst) {
             return true;
         }
-        if park {
+        if look == Look::ThenPark {
             *p = Some(thread::current());
         }
         false
@@ -118,7 +120,7 @@ impl World {
     fn wait(&self, me: usize) {
         let slot = &self.slots[me];
         let mut leading = false;
-        while !slot.ready(false) {
+        while !slot.ready(Look::Only) {
             if !leading {
                 match self.lead.follow() {
                     Follow::Leads => {
@@ -128,7 +130,7 @@ impl World {
                         continue;
                     }
                     follow => {
-                        let got = slot.ready(true);
+                        let got = slot.ready(Look::ThenPark);
                         if !got {
                             if matches!(follow, Follow::ParkedBehindBackground) {
                                 self.bus.interrupt();

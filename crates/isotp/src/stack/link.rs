@@ -8,7 +8,10 @@ use isotp_core::{Address, Config, LinkKey, MessageId, TargetAddressType};
 
 use super::completion::{Completion, Outcome};
 use super::engine::{LinkMail, LinkState};
-use super::error::{Message, StackError};
+use super::error::StackError;
+use super::errors::Errors;
+use super::mailbox::Look;
+use super::message::Message;
 use super::node::Runner;
 
 /// One ISO-TP link: its own address, configuration, transmit queue and receive mailbox.
@@ -95,9 +98,9 @@ impl Link {
         let (id, completion) = self.queue_awaited(payload, target)?;
         let shared = &self.runner.shared;
         let unregister = || {
-            completion.poll(false);
+            completion.poll(Look::Only);
         };
-        match shared.block_on(timeout, |park| completion.poll(park), unregister) {
+        match shared.block_on(timeout, |look| completion.poll(look), unregister) {
             Some(outcome) => outcome_result(outcome),
             None => {
                 self.forget(id);
@@ -169,7 +172,7 @@ impl Link {
         let messages = &self.mail.messages;
         let got = self.runner.shared.block_on(
             timeout,
-            |park| messages.poll(park),
+            |look| messages.poll(look),
             || messages.unpark_registration(),
         );
         self.made_room();
@@ -193,7 +196,7 @@ impl Link {
         let mail = &self.mail;
         self.runner.shared.block_on(
             None,
-            |park| mail.transmission_ended_or_message(ends, park).then_some(()),
+            |look| mail.transmission_ended_or_message(ends, look).then_some(()),
             || mail.messages.unpark_registration(),
         );
         self.timeout_left(ends, timeout)
@@ -249,7 +252,7 @@ impl Link {
         let mail = &self.mail;
         let got = self.runner.shared.block_on(
             None,
-            |park| match mail.messages.poll(park) {
+            |look| match mail.messages.poll(look) {
                 Some(r) => Some(r.map(Some)),
                 None if !mail.receiving.load(Ordering::SeqCst) => Some(Ok(None)),
                 None => None,
@@ -311,7 +314,7 @@ impl Link {
             .shared
             .block_on(
                 timeout,
-                |park| messages.poll_ready(park).then_some(()),
+                |look| messages.poll_ready(look).then_some(()),
                 || messages.unpark_registration(),
             )
             .is_some()
@@ -329,8 +332,8 @@ impl Link {
 
     /// Asynchronous errors: failed transfers in both directions and bus failures (the last 256 are
     /// kept when nobody reads them).
-    pub fn errors(&self) -> crossbeam_channel::Receiver<StackError> {
-        self.mail.errors_rx.clone()
+    pub fn errors(&self) -> Errors {
+        Errors::new(self.mail.errors_rx.clone())
     }
 
     /// Abandons the message being sent and the queue; `send_blocking` callers get

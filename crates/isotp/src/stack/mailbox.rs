@@ -5,6 +5,16 @@ use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
 use std::thread::Thread;
 
+/// What a waiter's look for a result does when there is none yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Look {
+    /// Nothing more: the caller will not sleep.
+    Only,
+    /// Registers the calling thread to be unparked when the result may have come: the caller
+    /// parks next.
+    ThenPark,
+}
+
 /// FIFO meant to hold at most `capacity` items. A push wakes one parked thread and one task, not
 /// every waiter.
 pub(crate) struct Mailbox<T> {
@@ -104,9 +114,9 @@ impl<T> Mailbox<T> {
         self.lock().items.pop_front()
     }
 
-    /// The next item (`Some(Ok)`), or `Some(Err(()))` once closed and empty, or `None`; with `park`,
-    /// the calling thread is registered to be unparked by the next push.
-    pub(crate) fn poll(&self, park: bool) -> Option<Result<T, ()>> {
+    /// The next item (`Some(Ok)`), or `Some(Err(()))` once closed and empty, or `None`; with
+    /// [`Look::ThenPark`], the calling thread is registered to be unparked by the next push.
+    pub(crate) fn poll(&self, look: Look) -> Option<Result<T, ()>> {
         let mut q = self.lock();
         if let Some(item) = q.items.pop_front() {
             return Some(Ok(item));
@@ -114,20 +124,20 @@ impl<T> Mailbox<T> {
         if q.closed {
             return Some(Err(()));
         }
-        if park {
+        if look == Look::ThenPark {
             q.register_current();
         }
         None
     }
 
-    /// True when an item waits or the mailbox is closed, taking nothing; with `park`, as
+    /// True when an item waits or the mailbox is closed, taking nothing; `look` as in
     /// [`poll`](Mailbox::poll).
-    pub(crate) fn poll_ready(&self, park: bool) -> bool {
+    pub(crate) fn poll_ready(&self, look: Look) -> bool {
         let mut q = self.lock();
         if !q.items.is_empty() || q.closed {
             return true;
         }
-        if park {
+        if look == Look::ThenPark {
             q.register_current();
         }
         false
@@ -157,7 +167,7 @@ impl<T> Mailbox<T> {
         &self,
         drive: impl FnMut(&mut std::task::Context<'_>),
     ) -> Result<T, ()> {
-        self.wait_async(drive, || self.poll(false)).await
+        self.wait_async(drive, || self.poll(Look::Only)).await
     }
 
     /// Waits until `look` gives a result, looking again after every push, [`wake_all`] and

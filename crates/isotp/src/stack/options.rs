@@ -36,7 +36,7 @@ pub struct DriverOptions {
     /// FC.WAIT and then FC.OVFLW, and single frames are dropped with a warning.
     pub receive_queue: usize,
     /// In listen mode, whether a link also delivers the messages of the direction it mirrors
-    /// ([`MessageDirection::Observed`](super::MessageDirection::Observed)).
+    /// ([`Message::direction`](super::Message::direction) [`Tx`](isotp_core::Direction::Tx)).
     pub observed_messages: ObservedMessages,
     /// Whether a frame a link ignores (malformed, unexpected) is reported on
     /// [`Link::errors`](super::Link::errors) as [`StackError::FrameIgnored`](super::StackError::FrameIgnored).
@@ -59,7 +59,7 @@ pub enum IgnoredFrames {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ObservedMessages {
-    /// Delivered by `recv` with [`MessageDirection::Observed`](super::MessageDirection::Observed).
+    /// Delivered by `recv_message` with [`Direction::Tx`](isotp_core::Direction::Tx).
     #[default]
     Delivered,
     /// Dropped: `recv` gives only the messages sent to the receive address (can-isotp's listen

@@ -8,6 +8,7 @@ use isotp_core::{MessageId, TargetAddressType};
 
 use super::completion::Completion;
 use super::link::{outcome_result, Link};
+use super::mailbox::Look;
 use super::StackError;
 
 /// A message queued by [`Link::send_pending`]. [`wait`](PendingSend::wait) as often as needed;
@@ -59,9 +60,9 @@ impl PendingSend<'_> {
         let completion = &self.completion;
         let outcome = self.link.runner_shared().block_on(
             timeout,
-            |park| completion.poll(park),
+            |look| completion.poll(look),
             || {
-                completion.poll(false);
+                completion.poll(Look::Only);
             },
         )?;
         self.finished = true;

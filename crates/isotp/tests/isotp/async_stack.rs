@@ -77,7 +77,8 @@ async fn round_trips_noting_readers<B: isotp::bus::CanBus>(
     request: Vec<u8>,
     count: usize,
 ) -> (usize, usize) {
-    use isotp::bus::{Direction, Tracer};
+    use isotp::bus::Tracer;
+    use isotp::Direction;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
@@ -86,7 +87,7 @@ async fn round_trips_noting_readers<B: isotp::bus::CanBus>(
     let trace = |bus: B| {
         let (by_task, all) = (by_task.clone(), all.clone());
         Tracer::new(bus).with_watch(move |direction, _| {
-            if direction == Direction::Received {
+            if direction == Direction::Rx {
                 all.fetch_add(1, Ordering::Relaxed);
                 if std::thread::current().name() != Some("isotp-engine") {
                     by_task.fetch_add(1, Ordering::Relaxed);
@@ -256,7 +257,8 @@ async fn a_blocked_thread_and_an_awaiting_task_share_the_bus() {
 /// goes out from the node's thread, so the runtime's thread is not held through it on a slow bus.
 #[tokio::test(flavor = "current_thread")]
 async fn a_task_leaves_long_bursts_to_the_nodes_thread() {
-    use isotp::bus::{Direction, Tracer};
+    use isotp::bus::Tracer;
+    use isotp::Direction;
     use std::future::Future;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
@@ -267,7 +269,7 @@ async fn a_task_leaves_long_bursts_to_the_nodes_thread() {
     let traced = {
         let (by_task, all) = (by_task.clone(), all.clone());
         Tracer::new(bus.attach()).with_watch(move |direction, _| {
-            if direction == Direction::Sent {
+            if direction == Direction::Tx {
                 all.fetch_add(1, Ordering::Relaxed);
                 if std::thread::current().name() != Some("isotp-engine") {
                     by_task.fetch_add(1, Ordering::Relaxed);

@@ -3,9 +3,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use isotp::bus::{CanBus, Direction, Tracer, VirtualBus};
+use isotp::bus::{CanBus, Tracer, VirtualBus};
 use isotp::discovery::{Answer, Answers, FunctionalRequest, IdRange, Probe, Response, Scan};
 use isotp::wire::{FlowStatus, StMin};
+use isotp::Direction;
 use isotp::{CanId, Config, Frame, Node, ProtocolError};
 
 use crate::vehicle::{self, SLOW};
@@ -137,10 +138,10 @@ fn traced(
     let outside = Arc::new(Mutex::new(Vec::new()));
     let o = outside.clone();
     let tracer = Tracer::new(bus.attach()).with_watch(move |direction, frame| {
-        if direction == Direction::Sent && !allowed.contains(frame.id()) {
+        if direction == Direction::Tx && !allowed.contains(frame.id()) {
             o.lock().unwrap().push(*frame);
         }
-        direction == Direction::Sent
+        direction == Direction::Tx
     });
     (Arc::new(tracer), outside)
 }

@@ -24,7 +24,7 @@ fn n_bs_fires_for_every_non_blocking_send_on_a_silent_bus() {
     for round in 0..1500 {
         tester.send(&[0x36; 20]).unwrap();
         match errors.recv_timeout(Duration::from_secs(5)) {
-            Ok(StackError::Protocol(ProtocolError::TimeoutBs { .. })) => {}
+            Some(StackError::Protocol(ProtocolError::TimeoutBs { .. })) => {}
             other => panic!("round {round}: expected N_Bs to fire, got {other:?}"),
         }
     }
@@ -69,7 +69,7 @@ fn a_failing_bus_read_is_reported_as_the_bus_failure_it_is() {
     raw.send(&Frame::new(isotp::CanId::standard(0x123).unwrap(), &[1]).unwrap())
         .unwrap();
     match tester.errors().recv_timeout(Duration::from_secs(5)) {
-        Ok(StackError::Bus(BusError::Io { context, source })) => {
+        Some(StackError::Bus(BusError::Io { context, source })) => {
             assert_eq!(context, "reading can0");
             assert_eq!(source.kind(), std::io::ErrorKind::BrokenPipe);
         }

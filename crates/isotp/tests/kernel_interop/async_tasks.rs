@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use isotp::bus::socketcan::SocketCanBus;
-use isotp::bus::{CanBus, Direction, Tracer};
+use isotp::bus::{CanBus, Tracer};
+use isotp::Direction;
 use isotp::{Address, AsyncStack, Config};
 
 use super::{bus, payload, CaseResult, Failure};
@@ -22,7 +23,7 @@ impl Readers {
     fn trace(&self, bus: SocketCanBus) -> Tracer<SocketCanBus> {
         let (by_task, all) = (self.by_task.clone(), self.all.clone());
         Tracer::new(bus).with_watch(move |direction, _| {
-            if direction == Direction::Received {
+            if direction == Direction::Rx {
                 all.fetch_add(1, Ordering::Relaxed);
                 if std::thread::current().name() != Some("isotp-engine") {
                     by_task.fetch_add(1, Ordering::Relaxed);

@@ -778,7 +778,7 @@ fn overflow() {
         let ours = stack
             .errors()
             .recv_timeout(Duration::from_secs(5))
-            .map_err(|_| "our stack reported nothing".to_string())?;
+            .ok_or_else(|| "our stack reported nothing".to_string())?;
         if !matches!(
             ours,
             StackError::Protocol(ProtocolError::MessageTooLarge {

@@ -4,18 +4,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use isotp_core::Frame;
+use isotp_core::{Direction, Frame};
 
 use super::{BusError, CanBus, Capabilities};
-
-/// Which way a traced frame went.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Direction {
-    /// Sent by the wrapped bus's user.
-    Sent,
-    /// Received from the bus.
-    Received,
-}
 
 type Watch = Box<dyn Fn(Direction, &Frame) -> bool + Send + Sync>;
 
@@ -23,7 +14,7 @@ type Watch = Box<dyn Fn(Direction, &Frame) -> bool + Send + Sync>;
 /// says whether it counts (for example only a link's own ids on a busy bus).
 ///
 /// ```
-/// use isotp::bus::{CanBus, Direction, Tracer, VirtualBus};
+/// use isotp::bus::{CanBus, Tracer, VirtualBus};
 /// use isotp_core::{CanId, Frame};
 ///
 /// let bus = VirtualBus::new();
@@ -57,7 +48,9 @@ impl<B: CanBus> Tracer<B> {
         }
     }
 
-    /// Calls `watch` for each frame; frames for which it returns false are not counted.
+    /// Calls `watch` for each frame, with its direction ([`Direction::Tx`]: sent by the wrapped
+    /// bus's user, [`Direction::Rx`]: received from the bus); frames for which it returns false
+    /// are not counted.
     #[must_use]
     pub fn with_watch(
         mut self,
@@ -97,8 +90,8 @@ impl<B: CanBus> Tracer<B> {
             return;
         }
         let counter = match direction {
-            Direction::Sent => &self.sent,
-            Direction::Received => &self.received,
+            Direction::Tx => &self.sent,
+            Direction::Rx => &self.received,
         };
         counter.fetch_add(1, Ordering::Relaxed);
         let _ = self.first.set(Instant::now());
@@ -108,14 +101,14 @@ impl<B: CanBus> Tracer<B> {
 impl<B: CanBus> CanBus for Tracer<B> {
     fn send(&self, frame: &Frame) -> Result<(), BusError> {
         self.inner.send(frame)?;
-        self.note(Direction::Sent, frame);
+        self.note(Direction::Tx, frame);
         Ok(())
     }
 
     fn recv(&self, timeout: Option<Duration>) -> Result<Option<Frame>, BusError> {
         let got = self.inner.recv(timeout)?;
         if let Some(f) = &got {
-            self.note(Direction::Received, f);
+            self.note(Direction::Rx, f);
         }
         Ok(got)
     }
@@ -126,7 +119,7 @@ impl<B: CanBus> CanBus for Tracer<B> {
     ) -> Result<Option<(Frame, Instant)>, BusError> {
         let got = self.inner.recv_timestamped(timeout)?;
         if let Some((f, _)) = &got {
-            self.note(Direction::Received, f);
+            self.note(Direction::Rx, f);
         }
         Ok(got)
     }
@@ -149,7 +142,7 @@ impl<B: CanBus> CanBus for Tracer<B> {
     ) -> std::task::Poll<Result<Option<(Frame, Instant)>, BusError>> {
         let got = self.inner.poll_recv(cx);
         if let std::task::Poll::Ready(Ok(Some((f, _)))) = &got {
-            self.note(Direction::Received, f);
+            self.note(Direction::Rx, f);
         }
         got
     }
