@@ -885,7 +885,7 @@ class TransportLayer(TransportLayerLogic):
         self.started = True
         if self.on_message is not None:
             # Set before start(): each message goes to the callback as it completes.
-            self._dispatcher = threading.Thread(target=_dispatch_messages, args=(me, self._stop_requested),
+            self._dispatcher = threading.Thread(target=_dispatch_messages, args=(me, native, self._stop_requested),
                                                 daemon=True, name='isotp-messages')
             self._dispatcher.start()
 
@@ -1013,27 +1013,34 @@ def _pump_errors(layer_ref: "weakref.ref[TransportLayer]", native: Any, stop: th
             err = native.next_error(0.1)
         except _isotp.NativeError:
             return
-        layer = layer_ref()
-        if layer is None:
+        # A strong reference only while an error is delivered: a layer in a reference cycle is
+        # freed by the garbage collector, which must not find it held by this thread.
+        if layer_ref() is None:
             native.close()
             return
         if err is not None:
+            layer = layer_ref()
+            if layer is None:
+                native.close()
+                return
             layer._trigger_error(layer._error_for(*err))
-        del layer
+            del layer
 
 
-def _dispatch_messages(layer_ref: "weakref.ref[TransportLayer]", stop: threading.Event) -> None:
+def _dispatch_messages(layer_ref: "weakref.ref[TransportLayer]", native: Any, stop: threading.Event) -> None:
     """Gives each message to the layer's ``on_message``, until the layer stops or is collected."""
     while not stop.is_set():
+        try:
+            got = native.recv(0.1, True)
+        except _isotp.NativeError:
+            return
+        # As in _pump_errors: the layer is held only while a message is handed over.
         layer = layer_ref()
         if layer is None:
             return
-        try:
-            message = layer._recv_detail(True, 0.1)
-        except RuntimeError:
-            return
         callback = layer.on_message
-        if message is not None and callback is not None:
+        if got is not None and callback is not None:
+            message = layer._message(*got)
             try:
                 callback(message)
             except Exception as e:

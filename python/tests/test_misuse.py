@@ -174,8 +174,10 @@ def test_dropped_stacks_release_their_threads(kind):
         s = isotp.CanStack(bus, address=A)
         s.start()
         del s
-    gc.collect()
-    assert wait_for(lambda: len(isotp_threads()) <= before, 5), [t.name for t in isotp_threads()]
+    # A layer is in reference cycles (its bound methods): the cyclic collector frees it, as it runs
+    # by itself in a program that keeps allocating.
+    assert wait_for(lambda: gc.collect() >= 0 and len(isotp_threads()) <= before, 5), \
+        [t.name for t in isotp_threads()]
     shut(*buses)
 
 
