@@ -847,16 +847,18 @@ class TransportLayer(TransportLayerLogic):
         native = self._native
         if native is None:
             return TransportLayerLogic._apply_params_when_idle(self)
-        # can-isotp reads its params live: the running stack takes them as soon as it is idle
-        # (a new configuration drops what is in progress), else at the next send.
-        if self._params_dirty and not native.transmitting() and not native.receiving():
+        # can-isotp reads its params live: the running stack takes them as soon as it is idle,
+        # else at the next send; the stack checks and applies in one step, so a reception that
+        # starts meanwhile is not dropped.
+        if self._params_dirty:
             self.params.validate()
             self.logger = logging.getLogger(self.params.logger_name)
             try:
-                native.set_config(self.params.native(), **self.params.tx_flags())
+                applied = native.set_config_if_idle(self.params.native(), **self.params.tx_flags())
             except _isotp.NativeError as e:
                 raise ValueError(e.args[1]) from None
-            self._params_dirty = False
+            if applied:
+                self._params_dirty = False
 
     def start(self) -> None:
         """Starts the Rust stack on the link's bus."""

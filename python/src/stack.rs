@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use isotp::core::SendError;
-use isotp::{DriverOptions, Message, Stack, StackError};
+use isotp::{DriverOptions, Message, Reconfigured, Stack, StackError};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
@@ -362,28 +362,31 @@ impl NativeStack {
         Ok(())
     }
 
-    /// Applies new parameters to the running stack (transfers in progress and queued messages
-    /// are dropped: the caller applies them when the link is idle); `tx_fd`/`tx_brs` as in `new`.
+    /// Applies new parameters if the link is idle, checked and applied under one lock (a first
+    /// frame arriving meanwhile is never dropped by the change); False when the link was busy and
+    /// nothing changed.
     #[pyo3(signature = (config, tx_fd=false, tx_brs=false))]
-    fn set_config(
+    fn set_config_if_idle(
         &self,
         py: Python<'_>,
         config: &Bound<'_, PyDict>,
         tx_fd: bool,
         tx_brs: bool,
-    ) -> PyResult<()> {
+    ) -> PyResult<bool> {
         let config = config_from(config)?;
         let stack = self.get()?;
-        let r = py.allow_threads(|| stack.set_config(config));
+        let r = py.allow_threads(|| stack.set_config_if_idle(config));
         Self::release(py, stack);
-        r.map_err(|e| self.error(e))?;
-        if let Some(pb) = &self.pybus {
-            pb.set_tx_flags(Some(TxFlags {
-                is_fd: tx_fd,
-                bitrate_switch: tx_brs,
-            }));
+        let applied = r.map_err(|e| self.error(e))? == Reconfigured::Applied;
+        if applied {
+            if let Some(pb) = &self.pybus {
+                pb.set_tx_flags(Some(TxFlags {
+                    is_fd: tx_fd,
+                    bitrate_switch: tx_brs,
+                }));
+            }
         }
-        Ok(())
+        Ok(applied)
     }
 
     fn set_address(&self, py: Python<'_>, address: &NativeAddress) -> PyResult<()> {

@@ -33,5 +33,5 @@ mod stack;
 pub use stack::AsyncStack;
 pub use stack::{
     DriverOptions, Errors, IgnoredFrames, Link, Message, Node, ObservedMessages, PendingSend,
-    Stack, StackError, DEFAULT_RECEIVE_QUEUE, DEFAULT_SPIN_BEFORE_PARK,
+    Reconfigured, Stack, StackError, DEFAULT_RECEIVE_QUEUE, DEFAULT_SPIN_BEFORE_PARK,
 };

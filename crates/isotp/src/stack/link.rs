@@ -13,6 +13,7 @@ use super::errors::Errors;
 use super::mailbox::Look;
 use super::message::Message;
 use super::node::Runner;
+use super::reconfigured::Reconfigured;
 
 /// One ISO-TP link: its own address, configuration, transmit queue and receive mailbox.
 ///
@@ -359,6 +360,39 @@ impl Link {
         let _ = self.with(|l| l.endpoint.reset());
         self.mail.messages.clear();
         self.made_room();
+    }
+
+    /// Changes the configuration if the link is idle: nothing being sent or queued, no segmented
+    /// message being received. The check and the change happen under one lock, so a first frame
+    /// that arrives meanwhile is never dropped by the change: either it came before (nothing
+    /// changes, [`Reconfigured::Busy`]) or it is received with the new configuration.
+    ///
+    /// ```
+    /// use isotp::{bus::VirtualBus, Address, Config, Reconfigured, Stack, StMin};
+    ///
+    /// let address = Address::normal_11(0x7E0, 0x7E8)?;
+    /// let stack = Stack::new(VirtualBus::new().attach(), address, Config::default())?;
+    /// let mut config = Config::default();
+    /// config.st_min = StMin::from_byte(100); // 100 ms
+    /// assert_eq!(stack.link().set_config_if_idle(config)?, Reconfigured::Applied);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`set_config`](Link::set_config).
+    pub fn set_config_if_idle(&self, config: Config) -> Result<Reconfigured, StackError> {
+        config.validate()?;
+        if config.link_layer.can_fd && !self.runner.shared.bus.capabilities().can_fd {
+            return Err(StackError::CanFdUnsupported);
+        }
+        self.with(|l| {
+            let e = &mut l.endpoint;
+            if e.is_transmitting() || e.is_receiving() || e.queued() > 0 {
+                return Ok(Reconfigured::Busy);
+            }
+            e.set_config(config).map(|()| Reconfigured::Applied)
+        })?
+        .map_err(StackError::from)
     }
 
     /// Changes the configuration (transfers in progress and queued messages are dropped, their

@@ -18,6 +18,7 @@ mod message;
 mod node;
 mod options;
 mod pending;
+mod reconfigured;
 // The file is named for the type it defines, as every public type's is.
 #[allow(clippy::module_inception)]
 mod stack;
@@ -39,5 +40,6 @@ pub use options::{
     DriverOptions, IgnoredFrames, ObservedMessages, DEFAULT_RECEIVE_QUEUE, DEFAULT_SPIN_BEFORE_PARK,
 };
 pub use pending::PendingSend;
+pub use reconfigured::Reconfigured;
 pub use stack::Stack;
 pub(crate) use tap::{Feed, NodeTap, Tapped};

@@ -11,6 +11,7 @@ use super::message::Message;
 use super::node::Node;
 use super::options::DriverOptions;
 use super::pending::PendingSend;
+use super::reconfigured::Reconfigured;
 use crate::bus::CanBus;
 
 /// A blocking ISO-TP link on its own bus, driven by one background thread — the counterpart of
@@ -183,6 +184,14 @@ impl Stack {
     /// Changes the configuration: [`Link::set_config`].
     pub fn set_config(&self, config: Config) -> Result<(), StackError> {
         self.link.set_config(config)
+    }
+
+    /// Changes the configuration if the link is idle: [`Link::set_config_if_idle`].
+    ///
+    /// # Errors
+    /// As [`Link::set_config`].
+    pub fn set_config_if_idle(&self, config: Config) -> Result<Reconfigured, StackError> {
+        self.link.set_config_if_idle(config)
     }
 
     /// Changes the address: [`Link::set_address`].

@@ -151,6 +151,44 @@ fn a_receive_timeout_is_reported_on_the_error_channel() {
     assert_eq!(b.recv(Some(Duration::ZERO)).unwrap(), None);
 }
 
+/// A configuration asked for while a first frame is being answered is not applied and drops
+/// nothing: the reception completes, and the next ask applies it (the Python package's live
+/// `params.set` relies on this).
+#[test]
+fn a_configuration_change_waits_for_a_reception_in_progress() {
+    let bus = VirtualBus::new();
+    let b = Stack::new(
+        bus.attach(),
+        Address::normal_11(0x7E8, 0x7E0).unwrap(),
+        Config::default(),
+    )
+    .unwrap();
+    let raw = bus.attach();
+    let id = CanId::standard(0x7E0).unwrap();
+    raw.send(&Frame::new(id, &[0x10, 0x0A, 1, 2, 3, 4, 5, 6]).unwrap())
+        .unwrap();
+    let fc = raw.recv(WAIT).unwrap().unwrap();
+    assert_eq!(fc.data(), &[0x30, 0x00, 0x00]);
+    let mut slower = Config::default();
+    slower.st_min = StMin::from_byte(100);
+    assert_eq!(
+        b.set_config_if_idle(slower).unwrap(),
+        isotp::Reconfigured::Busy
+    );
+    raw.send(&Frame::new(id, &[0x21, 7, 8, 9, 10]).unwrap())
+        .unwrap();
+    assert_eq!(b.recv(WAIT).unwrap(), Some((1..=10).collect::<Vec<u8>>()));
+    assert_eq!(
+        b.set_config_if_idle(slower).unwrap(),
+        isotp::Reconfigured::Applied
+    );
+    // The next flow control carries the new STmin.
+    raw.send(&Frame::new(id, &[0x10, 0x0A, 1, 2, 3, 4, 5, 6]).unwrap())
+        .unwrap();
+    let fc = raw.recv(WAIT).unwrap().unwrap();
+    assert_eq!(fc.data(), &[0x30, 0x00, 100]);
+}
+
 #[test]
 fn recv_times_out_with_none() {
     let (_bus, a, _b) = pair_with(Config::default());
