@@ -259,7 +259,7 @@ impl<B: CanBus> CanBus for FaultInjector<B> {
                     let byte = (r % data.len() as u64) as usize;
                     data[byte] ^= 1 << ((r >> 32) % 8);
                     let rebuilt = if frame.is_fd() {
-                        Frame::new_fd(frame.id(), &data, frame.is_brs())
+                        Frame::new_fd(frame.id(), &data).map(|f| f.with_brs(frame.is_brs()))
                     } else {
                         Frame::new(frame.id(), &data)
                     };

@@ -140,7 +140,8 @@ pub fn from_can_fd_frame(frame: &CanFdFrame) -> Result<Frame, FrameConversionErr
         return Err(FrameConversionError::ErrorFrame);
     }
     let data = frame.data();
-    Frame::new_fd(core_id(frame.id()), data, frame.is_brs())
+    Frame::new_fd(core_id(frame.id()), data)
+        .map(|f| f.with_brs(frame.is_brs()))
         .map_err(|_| FrameConversionError::InvalidLength { len: data.len() })
 }
 
@@ -816,7 +817,9 @@ fn read_with_flags(fd: RawFd) -> io::Result<Option<Read>> {
         if n == 16 {
             Frame::new(id, data).ok()
         } else {
-            Frame::new_fd(id, data, buf[5] & libc::CANFD_BRS as u8 != 0).ok()
+            Frame::new_fd(id, data)
+                .ok()
+                .map(|f| f.with_brs(buf[5] & libc::CANFD_BRS as u8 != 0))
         }
     });
     Ok(Some(Read {
@@ -995,7 +998,7 @@ mod tests {
     fn fd_frames_keep_length_and_brs() {
         for brs in [false, true] {
             let data: Vec<u8> = (0..64).collect();
-            let f = Frame::new_fd(id11(0x123), &data, brs).unwrap();
+            let f = Frame::new_fd(id11(0x123), &data).unwrap().with_brs(brs);
             let any = to_can_any_frame(&f);
             let CanAnyFrame::Fd(fd) = any else {
                 panic!("expected an FD frame")
@@ -1006,7 +1009,7 @@ mod tests {
             assert_eq!(to_can_frame(&f), Err(FrameConversionError::FdAsClassic));
         }
         // A short FD frame stays an FD frame.
-        let short = Frame::new_fd(id11(0x7E8), &[0x30, 0, 0], false).unwrap();
+        let short = Frame::new_fd(id11(0x7E8), &[0x30, 0, 0]).unwrap();
         let back = from_can_any_frame(&to_can_any_frame(&short)).unwrap();
         assert!(back.is_fd());
         assert_eq!(back, short);

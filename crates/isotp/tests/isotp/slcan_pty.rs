@@ -189,10 +189,12 @@ fn opens_with_the_lawicel_sequence_and_exchanges_frames() {
     assert_eq!(adapter.next_command(), "t7E03021003");
     bus.send(&ext_frame(0x18DA_F110, &[])).unwrap();
     assert_eq!(adapter.next_command(), "T18DAF1100");
-    let fd = Frame::new_fd(CanId::standard(0x123).unwrap(), &[0xAB; 12], true).unwrap();
+    let fd = Frame::new_fd(CanId::standard(0x123).unwrap(), &[0xAB; 12])
+        .unwrap()
+        .with_brs(true);
     bus.send(&fd).unwrap();
     assert_eq!(adapter.next_command(), format!("b1239{}", "AB".repeat(12)));
-    let fd = Frame::new_fd(CanId::extended(0x1).unwrap(), &[1; 64], false).unwrap();
+    let fd = Frame::new_fd(CanId::extended(0x1).unwrap(), &[1; 64]).unwrap();
     bus.send(&fd).unwrap();
     assert_eq!(
         adapter.next_command(),

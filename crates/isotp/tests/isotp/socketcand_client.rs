@@ -171,9 +171,13 @@ fn sends_what_socketcand_reads() {
     bus.send(&std_frame(0, &[0, 1, 2, 3, 4, 5, 6, 0xFF]))
         .unwrap();
     let data: Vec<u8> = (0..12).collect();
-    bus.send(&Frame::new_fd(CanId::standard(0x123).unwrap(), &data, true).unwrap())
-        .unwrap();
-    bus.send(&Frame::new_fd(CanId::extended(0x1FFF_FFFF).unwrap(), &[], false).unwrap())
+    bus.send(
+        &Frame::new_fd(CanId::standard(0x123).unwrap(), &data)
+            .unwrap()
+            .with_brs(true),
+    )
+    .unwrap();
+    bus.send(&Frame::new_fd(CanId::extended(0x1FFF_FFFF).unwrap(), &[]).unwrap())
         .unwrap();
     // The server's frame arrives only after it has checked all five lines.
     assert_eq!(bus.recv(T).unwrap(), Some(std_frame(0x7E8, &[1])));

@@ -242,7 +242,7 @@ fn parse_data(tokens: &[&str]) -> Result<Vec<u8>, ParseError> {
 fn build(id: CanId, data: &[u8], fd: bool, flags: u8) -> Result<Frame, ParseError> {
     let fd = fd || (data.len() > dlc::CLASSIC_MAX_LEN && dlc::is_valid_fd_len(data.len()));
     let f = if fd {
-        Frame::new_fd(id, data, flags & CANFD_BRS != 0)
+        Frame::new_fd(id, data).map(|f| f.with_brs(flags & CANFD_BRS != 0))
     } else {
         Frame::new(id, data)
     };
@@ -630,8 +630,8 @@ mod tests {
             "< send 18DAF110 2 01 F1 >"
         );
         assert_eq!(format_send(&frame(std, &[])), "< send 012 0 >");
-        let fd = Frame::new_fd(ext, &[7; 64], true).unwrap();
-        let fd_nobrs = Frame::new_fd(std, &[7; 12], false).unwrap();
+        let fd = Frame::new_fd(ext, &[7; 64]).unwrap().with_brs(true);
+        let fd_nobrs = Frame::new_fd(std, &[7; 12]).unwrap();
         for f in [
             frame(std, &[]),
             frame(ext, &[1, 2, 3, 4, 5, 6, 7, 8]),
