@@ -224,7 +224,8 @@ fn endless_answer(ff_dl: u32) -> impl FnMut(&VirtualPort, &AtomicBool) + Send + 
                 {
                     // A first frame, escaped when the length needs 32 bits.
                     let data: Vec<u8> = if ff_dl <= 0xFFF {
-                        vec![0x10 | (ff_dl >> 8) as u8, ff_dl as u8, 1, 2, 3, 4, 5, 6]
+                        let [.., high, low] = ff_dl.to_be_bytes();
+                        vec![0x10 | high, low, 1, 2, 3, 4, 5, 6]
                     } else {
                         let l = ff_dl.to_be_bytes();
                         vec![0x10, 0x00, l[0], l[1], l[2], l[3], 1, 2]

@@ -155,8 +155,10 @@ pub(crate) fn decode(line: &[u8]) -> Result<Line, String> {
     let (id_text, rest) = rest.split_at(id_len);
     let raw = number(id_text, "CAN id")?;
     let id = CanId::new(raw, ext).map_err(|e| e.to_string())?;
-    let (dlc_char, data_text) = rest.split_at(1);
-    let code = number(dlc_char, "DLC")? as u8;
+    // The length check above leaves the DLC digit.
+    let (&dlc_char, data_text) = rest.split_first().ok_or("frame line has no DLC")?;
+    let code =
+        hex::digit(dlc_char).ok_or_else(|| format!("DLC {:?} is not hex", char::from(dlc_char)))?;
     let len = if fd {
         dlc::dlc_to_len(code).ok_or("bad DLC")?
     } else if code <= 8 {
