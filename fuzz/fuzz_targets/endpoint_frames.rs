@@ -177,7 +177,7 @@ fuzz_target!(|data: &[u8]| {
                 let frame = if fd {
                     let n = dlc::round_up(bytes.len()).unwrap_or(64);
                     bytes.resize(n, 0xCC);
-                    Frame::new_fd(id, &bytes, meta & 8 != 0).unwrap()
+                    Frame::new_fd(id, &bytes).unwrap().with_brs(meta & 8 != 0)
                 } else {
                     bytes.truncate(8);
                     Frame::new(id, &bytes).unwrap()

@@ -190,7 +190,7 @@ impl NativeAddress {
     ) -> Option<bool> {
         let cid = CanId::new(arbitration_id, is_extended_id).ok()?;
         let frame = if is_fd {
-            Frame::new_fd(cid, data, false)
+            Frame::new_fd(cid, data)
         } else {
             Frame::new(cid, data)
         }

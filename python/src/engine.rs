@@ -50,7 +50,9 @@ pub(crate) fn frame_from(
 ) -> Option<Frame> {
     let id = CanId::new(arbitration_id, is_extended_id).ok()?;
     if is_fd {
-        Frame::new_fd(id, data, bitrate_switch).ok()
+        Frame::new_fd(id, data)
+            .ok()
+            .map(|f| f.with_brs(bitrate_switch))
     } else {
         Frame::new(id, data).ok()
     }

@@ -392,12 +392,10 @@ impl<R> AscReader<R> {
             return Ok(Event::Remote);
         }
         let frame = if fd {
-            Frame::new_fd(
-                id,
-                &data[..len],
-                brs == b"1" || flags.is_some_and(|fl| fl & FLAG_BRS != 0),
-            )
-            .map(|f| f.with_esi(esi == b"1" || flags.is_some_and(|fl| fl & FLAG_ESI != 0)))
+            Frame::new_fd(id, &data[..len]).map(|f| {
+                f.with_brs(brs == b"1" || flags.is_some_and(|fl| fl & FLAG_BRS != 0))
+                    .with_esi(esi == b"1" || flags.is_some_and(|fl| fl & FLAG_ESI != 0))
+            })
         } else {
             Frame::new(id, &data[..len])
         }

@@ -517,7 +517,7 @@ fn can_fd_message_64(b: &[u8], object: &[u8], header_size: usize) -> Result<Obje
 
 fn fd_or_classic(id: CanId, data: &[u8], fd: bool, brs: bool, esi: bool) -> Result<Frame, String> {
     if fd {
-        Frame::new_fd(id, data, brs).map(|f| f.with_esi(esi))
+        Frame::new_fd(id, data).map(|f| f.with_brs(brs).with_esi(esi))
     } else {
         Frame::new(id, &data[..data.len().min(8)])
     }

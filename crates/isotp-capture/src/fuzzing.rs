@@ -62,8 +62,10 @@ pub fn sample(n: u32) -> Vec<Record> {
         let frame = match i % 4 {
             0 => Frame::new(id(0x7E0, false), &[0x02, 0x10, i.to_le_bytes()[0]]),
             1 => Frame::new(id(0x18DA_F110, true), &[0x21; 8]),
-            2 => Frame::new_fd(id(0x7E8, false), &[i.to_le_bytes()[0]; 64], true),
-            _ => Frame::new_fd(id(0x456, true), &[7; 12], false),
+            2 => {
+                Frame::new_fd(id(0x7E8, false), &[i.to_le_bytes()[0]; 64]).map(|f| f.with_brs(true))
+            }
+            _ => Frame::new_fd(id(0x456, true), &[7; 12]),
         }
         .expect("valid frames");
         out.push(Record {

@@ -931,7 +931,7 @@ fn decode(l: &Layout, rec: &[u8], start: Duration) -> Result<Record, String> {
         )
     })?;
     let frame = if fd {
-        Frame::new_fd(id, data, flag(l.brs)).map(|f| f.with_esi(flag(l.esi)))
+        Frame::new_fd(id, data).map(|f| f.with_brs(flag(l.brs)).with_esi(flag(l.esi)))
     } else {
         Frame::new(id, &data[..len.min(dlc::CLASSIC_MAX_LEN)])
     }
@@ -1363,10 +1363,14 @@ mod tests {
                 let data: Vec<u8> = (0..64).map(|b| (i * 7 + b) as u8).collect();
                 let frame = match i % 4 {
                     0 => Frame::new(id, &data[..i % 9]).unwrap(),
-                    1 => Frame::new_fd(id, &data[..dlc::padded_len(i % 65)], i % 3 == 0)
+                    1 => Frame::new_fd(id, &data[..dlc::padded_len(i % 65)])
                         .unwrap()
+                        .with_brs(i % 3 == 0)
                         .with_esi(i % 5 == 0),
-                    2 => Frame::new_fd(id, &data[..64], true).unwrap().with_esi(true),
+                    2 => Frame::new_fd(id, &data[..64])
+                        .unwrap()
+                        .with_brs(true)
+                        .with_esi(true),
                     _ => Frame::new(id, &data[..8]).unwrap(),
                 };
                 Record {

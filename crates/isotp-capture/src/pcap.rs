@@ -108,7 +108,10 @@ fn decode(p: &[u8]) -> Result<Packet, String> {
     })?;
     let fd = flags & CANFD_FDF != 0 || p.len() == CANFD_MTU;
     let frame = if fd {
-        Frame::new_fd(id, data, flags & CANFD_BRS != 0).map(|f| f.with_esi(flags & CANFD_ESI != 0))
+        Frame::new_fd(id, data).map(|f| {
+            f.with_brs(flags & CANFD_BRS != 0)
+                .with_esi(flags & CANFD_ESI != 0)
+        })
     } else {
         Frame::new(id, data)
     };

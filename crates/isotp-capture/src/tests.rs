@@ -156,8 +156,9 @@ fn random_records(rng: &mut Rng, n: usize) -> Vec<Record> {
             };
             let data: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
             let frame = if fd {
-                Frame::new_fd(id, &data, rng.below(2) == 0)
+                Frame::new_fd(id, &data)
                     .unwrap()
+                    .with_brs(rng.below(2) == 0)
                     .with_esi(rng.below(2) == 0)
             } else {
                 Frame::new(id, &data).unwrap()

@@ -213,7 +213,7 @@ fn data<'a>(
         *slot = byte(b, false).ok_or_else(|| format!("bad data byte '{}'", shorten(b)))?;
     }
     if fd {
-        Frame::new_fd(id, &buf[..len], flags.brs).map(|f| f.with_esi(flags.esi))
+        Frame::new_fd(id, &buf[..len]).map(|f| f.with_brs(flags.brs).with_esi(flags.esi))
     } else {
         Frame::new(id, &buf[..len])
     }

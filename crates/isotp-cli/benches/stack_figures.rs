@@ -30,6 +30,8 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
+    // p is in 0..=1, so the index is at most len - 1 (and a float cast saturates at 0 below).
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let i = ((sorted.len() - 1) as f64 * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
 }
@@ -46,6 +48,8 @@ fn throughput() {
     });
     let warm = warm.expect("warm-up");
     let per_s = 50.0 / warm.elapsed.as_secs_f64().max(1e-6);
+    // A float cast saturates; the clamp bounds it either way.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let n = ((per_s * 2.0) as u64).clamp(100, 100_000);
     let frames0 = bus.frames_sent();
     let receiver = std::thread::spawn(move || {
@@ -135,7 +139,7 @@ fn async_round_trip() {
         let mut samples = Vec::with_capacity(iterations);
         for i in 0..iterations {
             let t = Instant::now();
-            a.send(&[i as u8]).await.expect("request");
+            a.send(&[i.to_le_bytes()[0]]).await.expect("request");
             a.recv().await.expect("response");
             samples.push(t.elapsed());
         }

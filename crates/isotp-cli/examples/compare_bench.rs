@@ -138,6 +138,8 @@ fn round_trips(n: usize) -> Vec<f64> {
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
+    // p is in 0..=1, so the index is at most len - 1 (and a float cast saturates at 0 below).
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let i = ((sorted.len() - 1) as f64 * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
 }

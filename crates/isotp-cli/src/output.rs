@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 use std::io::{self, IsTerminal, Write};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::ValueEnum;
 use isotp_core::monitor::{Evictions, MonitorConfig};
@@ -372,6 +372,11 @@ impl JsonObject {
     pub fn int(self, key: &str, value: u64) -> Self {
         let v = value.to_string();
         self.raw(key, &v)
+    }
+
+    /// A duration as whole microseconds (saturating: no duration here comes near 584 000 years).
+    pub fn micros(self, key: &str, value: Duration) -> Self {
+        self.int(key, u64::try_from(value.as_micros()).unwrap_or(u64::MAX))
     }
 
     /// A number field with `decimals` decimals (non-finite numbers become null).

@@ -265,7 +265,7 @@ impl<'a> Tester<'a> {
     pub fn send_raw(&self, data: &[u8]) -> Result<Instant, BusError> {
         let ll = &self.opts.link_layer;
         let frame = if ll.can_fd {
-            Frame::new_fd(self.tx_id, data, ll.bitrate_switch)
+            Frame::new_fd(self.tx_id, data).map(|f| f.with_brs(ll.bitrate_switch))
         } else {
             Frame::new(self.tx_id, data)
         }

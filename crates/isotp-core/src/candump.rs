@@ -119,8 +119,8 @@ impl FromStr for Frame {
                 .and_then(hex::digit)
                 .ok_or(ParseFrameError::MissingFdFlags)?;
             let data = parse_data(&fd[1..])?;
-            return Frame::new_fd(id, &data, flags & 1 != 0)
-                .map(|f| f.with_esi(flags & 2 != 0))
+            return Frame::new_fd(id, &data)
+                .map(|f| f.with_brs(flags & 1 != 0).with_esi(flags & 2 != 0))
                 .map_err(ParseFrameError::Frame);
         }
         if rest.starts_with(['R', 'r']) {

@@ -129,8 +129,10 @@ fn two_clients_exchange_frames_of_every_kind() {
         std_frame(0x7FF, &[0xFF; 8]),
         ext_frame(0x18DA_F110, &[1, 2, 3, 4, 5, 6, 7, 8]),
         ext_frame(0x0000_0001, &[]),
-        Frame::new_fd(CanId::standard(0x123).unwrap(), &[0xA5; 64], true).unwrap(),
-        Frame::new_fd(CanId::extended(0x1FFF_FFFF).unwrap(), &[1; 12], false).unwrap(),
+        Frame::new_fd(CanId::standard(0x123).unwrap(), &[0xA5; 64])
+            .unwrap()
+            .with_brs(true),
+        Frame::new_fd(CanId::extended(0x1FFF_FFFF).unwrap(), &[1; 12]).unwrap(),
     ];
     for f in &frames {
         a.send(f).unwrap();

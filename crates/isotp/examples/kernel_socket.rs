@@ -38,7 +38,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("ECU got request {request:02X?}");
 
     let mut response = vec![0x62, 0xF1, 0x90];
-    response.extend((0..297u32).map(|i| i as u8));
+    response.extend((0..297u32).map(|i| i.to_le_bytes()[0]));
     ecu.send_blocking(&response, Some(Duration::from_secs(5)))?;
     match tester.recv(Some(Duration::from_secs(5))) {
         Ok(Some(r)) => println!(

@@ -30,7 +30,8 @@ pub(crate) fn poll(
     ];
     let ts = timeout.map(|t| libc::timespec {
         tv_sec: libc::time_t::try_from(t.as_secs()).unwrap_or(libc::time_t::MAX),
-        // Below 10^9, so it fits a c_long of any width.
+        // Below 10^9, so it fits a c_long of any width (From<u32> exists only for a 64-bit one).
+        #[allow(clippy::cast_lossless, clippy::cast_possible_wrap)]
         tv_nsec: t.subsec_nanos() as libc::c_long,
     });
     let ts_ptr = ts
@@ -69,6 +70,13 @@ pub(crate) fn set_socket_option<T: Copy>(
     }
 }
 
+/// The size of `T` as the kernel's socket calls take it.
+// The socket structures passed are a few bytes: far below socklen_t's 32 bits.
+#[allow(clippy::cast_possible_truncation)]
+pub(crate) fn socklen_of<T>() -> libc::socklen_t {
+    std::mem::size_of::<T>() as libc::socklen_t
+}
+
 /// `getsockopt(fd, level, name)` of an option whose value is an `int` (`SO_RCVBUF`, `SO_ERROR`).
 pub(crate) fn int_socket_option(
     fd: RawFd,
@@ -76,7 +84,7 @@ pub(crate) fn int_socket_option(
     name: libc::c_int,
 ) -> io::Result<libc::c_int> {
     let mut value: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    let mut len = socklen_of::<libc::c_int>();
     // SAFETY: value and len are live and sized for an int option.
     let rc = unsafe {
         libc::getsockopt(

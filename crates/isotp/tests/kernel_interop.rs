@@ -1050,7 +1050,7 @@ fn classic_only_interface() -> CaseResult {
             "vcan1 with MTU 16 reported CAN FD support"
         );
         let id = CanId::standard(0x123)?;
-        let fd = Frame::new_fd(id, &[0; 12], false)?;
+        let fd = Frame::new_fd(id, &[0; 12])?;
         let refused = match bus.send(&fd) {
             Err(e @ isotp::bus::BusError::Unsupported(_)) => e.to_string(),
             other => return Err(format!("FD frame on a classic interface: {other:?}").into()),

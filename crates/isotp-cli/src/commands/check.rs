@@ -275,9 +275,7 @@ fn json_measures(
         None => j.raw("since_frame", "null").raw("since_time", "null"),
     };
     match timing {
-        Some((measured, limit)) => j
-            .int("measured_us", measured.as_micros() as u64)
-            .int("limit_us", limit.as_micros() as u64),
+        Some((measured, limit)) => j.micros("measured_us", measured).micros("limit_us", limit),
         None => j.raw("measured_us", "null").raw("limit_us", "null"),
     }
 }

@@ -188,7 +188,7 @@ fn json(r: &TestResult) -> String {
     let mut measured = JsonObject::new();
     for m in &r.measured {
         measured = match m.value {
-            Value::Time(d) => measured.int(&format!("{}_us", m.name), d.as_micros() as u64),
+            Value::Time(d) => measured.micros(&format!("{}_us", m.name), d),
             Value::Count(n) => measured.int(&m.name, n),
         };
     }

@@ -437,7 +437,9 @@ mod tests {
     #[test]
     fn length_fields() {
         assert_eq!(length_field(&captured("7E0", &[1, 2, 3]).frame), "[3]");
-        let fd = Frame::new_fd(parse_can_id("001").unwrap(), &[0; 12], true).unwrap();
+        let fd = Frame::new_fd(parse_can_id("001").unwrap(), &[0; 12])
+            .unwrap()
+            .with_brs(true);
         assert_eq!(length_field(&fd), "[12]*");
     }
 

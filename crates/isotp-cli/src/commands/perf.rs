@@ -172,7 +172,7 @@ fn local(args: &PerfArgs, address: Address, config: Config) -> CliResult<Report>
     let sent = sent.map_err(run_error(count))?;
     let received = received.map_err(run_error(count))?;
     // Throughput ends when the receiver has the last PDU; round trips when the sender has the echo.
-    let start = sent.ended.map(|e| e - sent.elapsed);
+    let start = sent.ended.and_then(|e| e.checked_sub(sent.elapsed));
     let elapsed = match (rtt, start, received.ended) {
         (false, Some(start), Some(last)) => last.saturating_duration_since(start),
         _ => sent.elapsed,

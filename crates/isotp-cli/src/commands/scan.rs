@@ -220,7 +220,7 @@ fn json(e: &FoundEndpoint) -> String {
             .string("flow_status", flow_status(*status))
             .int("block_size", u64::from(*block_size))
             .string("st_min", &format!("{:02X}", st_min.to_byte()))
-            .int("st_min_us", st_min.duration().as_micros() as u64),
+            .micros("st_min_us", st_min.duration()),
         Answer::Response(p) => o
             .string("answer", "response")
             .string("payload", &hex::compact(p)),

@@ -340,9 +340,9 @@ fn an_event_time_past_the_range_names_its_line() {
 fn sniff_takes_isotpsniffers_link_layer_argument() {
     // A CAN FD conversation: a 100-byte message in 64-byte frames (FF, FC, CF).
     let mut ff = vec![0x10, 100];
-    ff.extend((0..62).map(|i| i as u8));
+    ff.extend(0u8..62);
     let mut cf = vec![0x21];
-    cf.extend((62..100).map(|i| i as u8));
+    cf.extend(62u8..100);
     cf.resize(48, 0xCC);
     let hex = |d: &[u8]| d.iter().map(|b| format!("{b:02X}")).collect::<String>();
     let text = format!(

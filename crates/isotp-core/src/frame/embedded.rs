@@ -71,7 +71,7 @@ impl Frame {
         if data.len() <= 8 {
             Frame::new(id, data).ok()
         } else {
-            Frame::new_fd(id, data, false).ok()
+            Frame::new_fd(id, data).ok()
         }
     }
 }
@@ -185,7 +185,9 @@ mod tests {
     #[test]
     fn long_fd_frames_need_an_fd_capable_type() {
         let data: Vec<u8> = (0..48).collect();
-        let f = Frame::new_fd(CanId::standard(0x7E0).unwrap(), &data, true).unwrap();
+        let f = Frame::new_fd(CanId::standard(0x7E0).unwrap(), &data)
+            .unwrap()
+            .with_brs(true);
         assert_eq!(f.to_embedded::<Classic>(), None);
         let e: TestFrame = f.to_embedded().unwrap();
         let back = Frame::from_embedded(&e).unwrap();

@@ -128,7 +128,7 @@ impl fmt::Display for CanId {
 /// assert_eq!(f.data(), &[0x02, 0x10, 0x03]);
 /// assert!(!f.is_fd());
 /// assert!(Frame::new(id, &[0; 9]).is_err()); // classic frames carry at most 8 bytes
-/// let fd = Frame::new_fd(id, &[0; 12], true)?;
+/// let fd = Frame::new_fd(id, &[0; 12])?.with_brs(true);
 /// assert!(fd.is_fd() && fd.is_brs());
 /// # Ok::<(), isotp_core::FrameError>(())
 /// ```
@@ -160,14 +160,14 @@ impl Frame {
         Ok(Frame::from_parts(id, data, false, false))
     }
 
-    /// A CAN FD frame; `data.len()` must be a valid CAN FD length (0-8, 12, 16, 20, 24, 32, 48, 64).
-    /// `brs` requests the faster data-phase bit rate.
+    /// A CAN FD frame without the bit rate switch ([`Frame::with_brs`] sets it); `data.len()` must
+    /// be a valid CAN FD length (0-8, 12, 16, 20, 24, 32, 48, 64).
     ///
     /// # Errors
     ///
     /// [`FrameError::TooLong`] for more than 64 bytes, [`FrameError::InvalidFdLength`] for a length
     /// between the CAN FD steps (9 to 11, 13 to 15 ...).
-    pub fn new_fd(id: CanId, data: &[u8], brs: bool) -> Result<Frame, FrameError> {
+    pub fn new_fd(id: CanId, data: &[u8]) -> Result<Frame, FrameError> {
         if data.len() > dlc::FD_MAX_LEN {
             return Err(FrameError::TooLong {
                 len: data.len(),
@@ -177,7 +177,7 @@ impl Frame {
         if !dlc::is_valid_fd_len(data.len()) {
             return Err(FrameError::InvalidFdLength { len: data.len() });
         }
-        Ok(Frame::from_parts(id, data, true, brs))
+        Ok(Frame::from_parts(id, data, true, false))
     }
 
     /// Caller guarantees `data.len() <= 64` and a length valid for the frame kind.
@@ -207,12 +207,31 @@ impl Frame {
         }
     }
 
+    /// The same frame with the bit rate switch set or cleared: the data phase of a CAN FD frame at
+    /// the faster data bit rate (CAN FD frames only: a classic frame has no BRS bit and is returned
+    /// unchanged).
+    ///
+    /// ```
+    /// use isotp_core::{CanId, Frame};
+    /// let fd = Frame::new_fd(CanId::standard(0x123)?, &[0xAA])?.with_brs(true);
+    /// assert!(fd.is_brs());
+    /// assert_eq!(fd.to_string(), "123##1AA");
+    /// let classic = Frame::new(CanId::standard(0x123)?, &[])?.with_brs(true);
+    /// assert!(!classic.is_brs());
+    /// # Ok::<(), isotp_core::FrameError>(())
+    /// ```
+    #[must_use]
+    pub fn with_brs(mut self, brs: bool) -> Frame {
+        self.brs = self.fd && brs;
+        self
+    }
+
     /// The same frame with the error state indicator set or cleared (CAN FD frames only: a classic
     /// frame has no ESI bit and is returned unchanged). Loggers record it; ISO-TP ignores it.
     ///
     /// ```
     /// use isotp_core::{CanId, Frame};
-    /// let fd = Frame::new_fd(CanId::standard(0x123)?, &[0xAA, 0xBB], true)?.with_esi(true);
+    /// let fd = Frame::new_fd(CanId::standard(0x123)?, &[0xAA, 0xBB])?.with_brs(true).with_esi(true);
     /// assert!(fd.is_esi());
     /// assert_eq!(fd.to_string(), "123##3AABB");
     /// let classic = Frame::new(CanId::standard(0x123)?, &[])?.with_esi(true);

@@ -678,15 +678,11 @@ fn can_ids_out_of_range_are_frame_errors() {
         "a classic CAN frame carries at most 8 bytes, not 9; use CAN FD for more"
     );
     assert_eq!(
-        Frame::new_fd(sid(1), &[0; 65], false)
-            .unwrap_err()
-            .to_string(),
+        Frame::new_fd(sid(1), &[0; 65]).unwrap_err().to_string(),
         "a CAN FD frame carries at most 64 bytes, not 65"
     );
     assert_eq!(
-        Frame::new_fd(sid(1), &[0; 13], false)
-            .unwrap_err()
-            .to_string(),
+        Frame::new_fd(sid(1), &[0; 13]).unwrap_err().to_string(),
         "13 bytes is not a CAN FD frame length: use 0-8, 12, 16, 20, 24, 32, 48 or 64"
     );
 }
@@ -703,7 +699,9 @@ fn frame_debug_is_candump_style() {
     assert_eq!(
         format!(
             "{}",
-            Frame::new_fd(xid(0x18DA10F1), &[0x01, 0x02], true).unwrap()
+            Frame::new_fd(xid(0x18DA10F1), &[0x01, 0x02])
+                .unwrap()
+                .with_brs(true)
         ),
         "18DA10F1##10102"
     );

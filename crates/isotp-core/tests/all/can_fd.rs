@@ -460,7 +460,7 @@ fn frame_dlc_follows_the_can_fd_length_table() {
         .into_iter()
         .enumerate()
     {
-        let f = Frame::new_fd(id, &vec![0; len], false).unwrap();
+        let f = Frame::new_fd(id, &vec![0; len]).unwrap();
         assert_eq!(usize::from(f.dlc()), dlc, "len {len}");
         assert_eq!(isotp_core::wire::dlc::dlc_to_len(dlc as u8), Some(len));
     }

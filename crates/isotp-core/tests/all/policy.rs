@@ -467,7 +467,7 @@ mod memory {
         reset_peak();
         let mut ff = vec![0x10, 0x00, 0xFF, 0xFF, 0xFF, 0xFF];
         ff.resize(64, 0xAA);
-        feed(&mut ep, Frame::new_fd(sid(0x7E8), &ff, false).unwrap());
+        feed(&mut ep, Frame::new_fd(sid(0x7E8), &ff).unwrap());
         assert!(ep.is_receiving());
         assert!(peak() - before <= 64 + SLACK, "{}", peak() - before);
     }

@@ -546,7 +546,7 @@ proptest! {
                     let frame = if fd {
                         let n = isotp_core::wire::dlc::round_up(data.len()).unwrap_or(64);
                         data.resize(n, 0xCC);
-                        Frame::new_fd(id, &data, false).unwrap()
+                        Frame::new_fd(id, &data).unwrap()
                     } else {
                         data.truncate(8);
                         Frame::new(id, &data).unwrap()
@@ -621,7 +621,7 @@ fn any_frame() -> impl Strategy<Value = Frame> {
                 );
                 let n = isotp_core::wire::dlc::round_up(data.len()).unwrap();
                 data.resize(n, 0);
-                Frame::new_fd(id, &data, brs).unwrap()
+                Frame::new_fd(id, &data).unwrap().with_brs(brs)
             } else {
                 data.truncate(8);
                 Frame::new(id, &data).unwrap()

@@ -37,6 +37,7 @@ pub struct Faults {
 
 impl Faults {
     /// No faults, with `seed` for those set afterwards.
+    #[must_use]
     pub fn seeded(seed: u64) -> Faults {
         Faults {
             seed,
@@ -256,10 +257,12 @@ impl<B: CanBus> CanBus for FaultInjector<B> {
                     st.counts.corrupted += 1;
                     let r = st.next();
                     let mut data = frame.data().to_vec();
+                    // Below data.len(), so it fits a usize.
+                    #[allow(clippy::cast_possible_truncation)]
                     let byte = (r % data.len() as u64) as usize;
                     data[byte] ^= 1 << ((r >> 32) % 8);
                     let rebuilt = if frame.is_fd() {
-                        Frame::new_fd(frame.id(), &data, frame.is_brs())
+                        Frame::new_fd(frame.id(), &data).map(|f| f.with_brs(frame.is_brs()))
                     } else {
                         Frame::new(frame.id(), &data)
                     };

@@ -38,6 +38,7 @@ impl LogThrottle {
     }
 
     /// Events counted but not logged yet (for a summary when a client leaves).
+    #[must_use]
     pub fn unreported(&self) -> u64 {
         self.pending
     }

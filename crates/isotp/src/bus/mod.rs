@@ -50,10 +50,22 @@ pub use virtual_bus::{VirtualBus, VirtualPort};
 pub trait CanBus: Send + Sync + 'static {
     /// Puts one frame on the bus. Returns once the frame is queued for transmission (or, when
     /// [`Capabilities::tx_confirmation`] is true, once it has been sent).
+    ///
+    /// # Errors
+    ///
+    /// [`BusError::Unsupported`] for a frame the bus cannot carry (CAN FD on a classic bus),
+    /// [`BusError::Closed`] when the bus or its connection is gone, [`BusError::Io`] or
+    /// [`BusError::Protocol`] when the backend fails. A node reports them as
+    /// [`StackError::Bus`](crate::StackError::Bus).
     fn send(&self, frame: &Frame) -> Result<(), BusError>;
 
     /// Waits up to `timeout` (forever with `None`) for the next frame sent by another node.
     /// Returns `Ok(None)` on timeout or when [`interrupt`](CanBus::interrupt) was called.
+    ///
+    /// # Errors
+    ///
+    /// [`BusError::Closed`] when the bus or its connection is gone, [`BusError::Io`] or
+    /// [`BusError::Protocol`] when the backend fails.
     fn recv(&self, timeout: Option<Duration>) -> Result<Option<Frame>, BusError>;
 
     /// Makes a `recv` that is blocked (or the next one) return `Ok(None)` at once. Called by a stack
@@ -70,6 +82,10 @@ pub trait CanBus: Send + Sync + 'static {
     /// Like [`recv`](CanBus::recv), with the moment the frame was captured. The default stamps it
     /// when `recv` returns; a backend that knows better (the virtual bus: when it was sent) says
     /// so, and sets [`Capabilities::timestamps`].
+    ///
+    /// # Errors
+    ///
+    /// Those of [`recv`](CanBus::recv).
     fn recv_timestamped(
         &self,
         timeout: Option<Duration>,
@@ -80,6 +96,10 @@ pub trait CanBus: Send + Sync + 'static {
     /// Asks the bus to deliver only frames with one of `ids` (`None`: every frame), so that a busy
     /// bus does not wake a node for traffic that is not its own. A hint: a bus without filters
     /// (the default) delivers everything, and the node still ignores what is not for it.
+    ///
+    /// # Errors
+    ///
+    /// A [`BusError`] when the backend cannot set its filter (the default never fails).
     fn set_receive_filter(&self, ids: Option<&[CanId]>) -> Result<(), BusError> {
         let _ = ids;
         Ok(())

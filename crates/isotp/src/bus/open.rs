@@ -347,11 +347,21 @@ impl fmt::Display for InterfaceSpec {
 
 impl InterfaceSpec {
     /// Parses an interface string; the same as [`str::parse`].
+    ///
+    /// # Errors
+    ///
+    /// [`OpenError::Empty`], [`OpenError::UnknownScheme`] or [`OpenError::Invalid`] for a string
+    /// that names no interface (see [`INTERFACE_SYNTAX`]).
     pub fn parse(spec: &str) -> Result<InterfaceSpec, OpenError> {
         spec.parse()
     }
 
     /// Opens the bus this string names.
+    ///
+    /// # Errors
+    ///
+    /// [`OpenError::Unsupported`] for a kind of interface this build or platform does not have,
+    /// [`OpenError::Bus`] when the bus cannot be opened (with the backend's error).
     pub fn open(&self) -> Result<Box<dyn CanBus>, OpenError> {
         let spec = self.to_string();
         let bus_err = |source| OpenError::Bus {
@@ -451,6 +461,10 @@ fn open_slcan(
 /// assert!(isotp::bus::open("tcp:foo").is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// # Errors
+///
+/// Those of [`InterfaceSpec::parse`] and [`InterfaceSpec::open`].
 pub fn open(spec: &str) -> Result<Box<dyn CanBus>, OpenError> {
     InterfaceSpec::parse(spec)?.open()
 }

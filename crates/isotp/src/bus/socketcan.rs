@@ -75,6 +75,7 @@ fn core_id(id: Id) -> CanId {
 
 /// `frame` as a `socketcan` frame of its own kind: classic frames become
 /// [`CanAnyFrame::Normal`], CAN FD frames [`CanAnyFrame::Fd`] (with BRS when set).
+#[must_use]
 pub fn to_can_any_frame(frame: &Frame) -> CanAnyFrame {
     if frame.is_fd() {
         CanAnyFrame::Fd(to_can_fd_frame(frame))
@@ -88,6 +89,10 @@ pub fn to_can_any_frame(frame: &Frame) -> CanAnyFrame {
 }
 
 /// `frame` as a classic `socketcan` frame; CAN FD frames are refused.
+///
+/// # Errors
+///
+/// [`FrameConversionError::FdAsClassic`] for a CAN FD frame.
 pub fn to_can_frame(frame: &Frame) -> Result<CanFrame, FrameConversionError> {
     if frame.is_fd() {
         return Err(FrameConversionError::FdAsClassic);
@@ -99,6 +104,7 @@ pub fn to_can_frame(frame: &Frame) -> Result<CanFrame, FrameConversionError> {
 
 /// `frame` as a `socketcan` CAN FD frame, with the bit rate switch flag when set. A classic frame
 /// becomes a CAN FD frame with the same id and data.
+#[must_use]
 pub fn to_can_fd_frame(frame: &Frame) -> CanFdFrame {
     let flags = if frame.is_brs() {
         FdFlags::BRS
@@ -110,6 +116,12 @@ pub fn to_can_fd_frame(frame: &Frame) -> CanFdFrame {
 }
 
 /// A received `socketcan` frame as a [`Frame`]; remote and error frames are refused.
+///
+/// # Errors
+///
+/// [`FrameConversionError::RemoteFrame`] and [`FrameConversionError::ErrorFrame`] for frames that
+/// carry no data, [`FrameConversionError::InvalidLength`] for a CAN FD length between the valid
+/// steps (9 to 11, 13 to 15 ...).
 pub fn from_can_any_frame(frame: &CanAnyFrame) -> Result<Frame, FrameConversionError> {
     match frame {
         CanAnyFrame::Normal(f) => from_data_frame(f),
@@ -120,6 +132,11 @@ pub fn from_can_any_frame(frame: &CanAnyFrame) -> Result<Frame, FrameConversionE
 }
 
 /// A classic `socketcan` frame as a [`Frame`]; remote and error frames are refused.
+///
+/// # Errors
+///
+/// [`FrameConversionError::RemoteFrame`] and [`FrameConversionError::ErrorFrame`] for frames that
+/// carry no data.
 pub fn from_can_frame(frame: &CanFrame) -> Result<Frame, FrameConversionError> {
     match frame {
         CanFrame::Data(f) => from_data_frame(f),
@@ -135,12 +152,18 @@ fn from_data_frame(frame: &CanDataFrame) -> Result<Frame, FrameConversionError> 
 }
 
 /// A `socketcan` CAN FD frame as a CAN FD [`Frame`] (BRS kept).
+///
+/// # Errors
+///
+/// [`FrameConversionError::ErrorFrame`] for an error frame, [`FrameConversionError::InvalidLength`]
+/// for a length between the CAN FD steps (9 to 11, 13 to 15 ...).
 pub fn from_can_fd_frame(frame: &CanFdFrame) -> Result<Frame, FrameConversionError> {
     if frame.is_error_frame() {
         return Err(FrameConversionError::ErrorFrame);
     }
     let data = frame.data();
-    Frame::new_fd(core_id(frame.id()), data, frame.is_brs())
+    Frame::new_fd(core_id(frame.id()), data)
+        .map(|f| f.with_brs(frame.is_brs()))
         .map_err(|_| FrameConversionError::InvalidLength { len: data.len() })
 }
 
@@ -276,7 +299,7 @@ fn interface_mtu(fd: RawFd, iface: &str) -> io::Result<i32> {
         return Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG));
     }
     for (dst, &src) in req.ifr_name.iter_mut().zip(name) {
-        *dst = src as libc::c_char;
+        *dst = libc::c_char::from_ne_bytes([src]);
     }
     // SAFETY: fd is an open socket and req a valid, NUL-terminated ifreq that outlives the call;
     // SIOCGIFMTU only writes ifr_mtu inside it.
@@ -294,6 +317,11 @@ impl SocketCanBus {
     ///
     /// The interface must exist; it may be down (frames then fail to send until it is up). On a
     /// classic-only interface the bus still opens and refuses CAN FD frames in `send`.
+    ///
+    /// # Errors
+    ///
+    /// [`BusError::Io`] when the socket cannot be opened (no such interface, no SocketCAN in the
+    /// kernel, no permission: the message says which) or set up.
     pub fn open(iface: &str) -> Result<SocketCanBus, BusError> {
         let socket = match CanFdSocket::open(iface) {
             Ok(s) => RawSocket::Fd(s),
@@ -311,7 +339,7 @@ impl SocketCanBus {
             .map_err(|e| BusError::io(format!("making the socket on {iface} non-blocking"), e))?;
         let fd_capable = matches!(socket, RawSocket::Fd(_))
             && interface_mtu(socket.fd(), iface)
-                .map(|mtu| mtu >= libc::CANFD_MTU as i32)
+                .map(|mtu| usize::try_from(mtu).is_ok_and(|mtu| mtu >= libc::CANFD_MTU))
                 // Unknown MTU: let the kernel decide at send time.
                 .unwrap_or(true);
         let wake = linux_fd::eventfd()
@@ -359,6 +387,10 @@ impl SocketCanBus {
     /// for none (`false`, the default of a raw socket). They carry no ISO-TP data: `recv` passes
     /// over them and counts them ([`error_frames`](SocketCanBus::error_frames)), so asking only
     /// costs wake-ups, and shows how noisy the bus is.
+    ///
+    /// # Errors
+    ///
+    /// [`BusError::Io`] when the kernel refuses the socket option.
     pub fn set_error_frames(&self, yes: bool) -> Result<(), BusError> {
         let mask: u32 = if yes { libc::CAN_ERR_MASK } else { 0 };
         linux_fd::set_socket_option(
@@ -419,6 +451,7 @@ impl SocketCanBus {
     }
 
     /// Builder form of [`set_send_timeout`](SocketCanBus::set_send_timeout).
+    #[must_use]
     pub fn with_send_timeout(mut self, timeout: Duration) -> SocketCanBus {
         self.send_timeout = timeout;
         self
@@ -427,6 +460,10 @@ impl SocketCanBus {
     /// Receive only frames whose id matches one of `filters` (`(id, mask)` pairs as the kernel's
     /// `CAN_RAW_FILTER`: a frame passes when `frame_id & mask == id & mask`; set `CAN_EFF_FLAG`
     /// (0x8000_0000) in both to match 29-bit ids only). An empty slice receives nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`BusError::Io`] when the kernel refuses the filters.
     pub fn set_filters(&self, filters: &[(u32, u32)]) -> Result<(), BusError> {
         let r = match &self.socket {
             RawSocket::Fd(s) => s.set_filters(filters),
@@ -439,6 +476,10 @@ impl SocketCanBus {
     /// process may, else `SO_RCVBUF`, which `net.core.rmem_max` caps). Each frame takes several
     /// hundred bytes of buffer: raise it when a fast sender (a virtual bus, STmin 0) meets a slow
     /// machine. Returns the size the kernel granted.
+    ///
+    /// # Errors
+    ///
+    /// [`BusError::Io`] when the kernel refuses both options or the size cannot be read back.
     pub fn set_recv_buffer_size(&self, bytes: usize) -> Result<usize, BusError> {
         let fd = self.socket.fd();
         let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
@@ -697,6 +738,16 @@ fn kernel_timestamps(fd: RawFd) -> io::Result<()> {
 }
 
 /// The realtime clock (`CLOCK_REALTIME`), in nanoseconds since the epoch.
+/// Whether a control message is long enough to carry a `T` (a timestamp).
+// A timespec or timeval is 16 bytes: it fits the c_uint CMSG_LEN takes, and a c_uint a usize;
+// cmsg_len is a size_t with glibc and a socklen_t with musl.
+#[allow(clippy::cast_possible_truncation, clippy::unnecessary_cast)]
+fn carries<T>(h: &libc::cmsghdr) -> bool {
+    // SAFETY: CMSG_LEN only computes a length.
+    let needed = unsafe { libc::CMSG_LEN(std::mem::size_of::<T>() as libc::c_uint) };
+    h.cmsg_len as usize >= needed as usize
+}
+
 fn realtime_nanos() -> i128 {
     // SAFETY: timespec is plain old data; clock_gettime writes it.
     let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
@@ -753,14 +804,15 @@ fn read_with_flags(fd: RawFd) -> io::Result<Option<Read>> {
     msg.msg_controllen = std::mem::size_of_val(&control) as _;
     // SAFETY: msg points at one live iovec over `buf` and at `control`, both outliving the call.
     let n = unsafe { libc::recvmsg(fd, &mut msg, libc::MSG_DONTWAIT) };
-    if n < 0 {
+    // Negative on error, else the frame's length.
+    let Ok(n) = usize::try_from(n) else {
         let e = io::Error::last_os_error();
         return if e.kind() == io::ErrorKind::WouldBlock {
             Ok(None)
         } else {
             Err(e)
         };
-    }
+    };
     let realtime_now = realtime_nanos();
     let now = Instant::now();
     let mut stamp: Option<i128> = None;
@@ -771,16 +823,10 @@ fn read_with_flags(fd: RawFd) -> io::Result<Option<Read>> {
         while !cmsg.is_null() {
             let h = &*cmsg;
             if h.cmsg_level == libc::SOL_SOCKET {
-                if h.cmsg_type == libc::SCM_TIMESTAMPNS
-                    && h.cmsg_len as usize
-                        >= libc::CMSG_LEN(std::mem::size_of::<libc::timespec>() as u32) as usize
-                {
+                if h.cmsg_type == libc::SCM_TIMESTAMPNS && carries::<libc::timespec>(h) {
                     let ts: libc::timespec = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
                     stamp = Some(i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec));
-                } else if h.cmsg_type == libc::SCM_TIMESTAMP
-                    && h.cmsg_len as usize
-                        >= libc::CMSG_LEN(std::mem::size_of::<libc::timeval>() as u32) as usize
-                {
+                } else if h.cmsg_type == libc::SCM_TIMESTAMP && carries::<libc::timeval>(h) {
                     let tv: libc::timeval = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
                     stamp =
                         Some(i128::from(tv.tv_sec) * 1_000_000_000 + i128::from(tv.tv_usec) * 1000);
@@ -794,7 +840,6 @@ fn read_with_flags(fd: RawFd) -> io::Result<Option<Read>> {
         None => now,
     };
     let own = msg.msg_flags & libc::MSG_CONFIRM != 0;
-    let n = n as usize;
     let raw_id = u32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]);
     let error = raw_id & libc::CAN_ERR_FLAG != 0;
     if error || raw_id & libc::CAN_RTR_FLAG != 0 || (n != 16 && n != 72) {
@@ -816,7 +861,9 @@ fn read_with_flags(fd: RawFd) -> io::Result<Option<Read>> {
         if n == 16 {
             Frame::new(id, data).ok()
         } else {
-            Frame::new_fd(id, data, buf[5] & libc::CANFD_BRS as u8 != 0).ok()
+            Frame::new_fd(id, data)
+                .ok()
+                .map(|f| f.with_brs(libc::c_int::from(buf[5]) & libc::CANFD_BRS != 0))
         }
     });
     Ok(Some(Read {
@@ -995,7 +1042,7 @@ mod tests {
     fn fd_frames_keep_length_and_brs() {
         for brs in [false, true] {
             let data: Vec<u8> = (0..64).collect();
-            let f = Frame::new_fd(id11(0x123), &data, brs).unwrap();
+            let f = Frame::new_fd(id11(0x123), &data).unwrap().with_brs(brs);
             let any = to_can_any_frame(&f);
             let CanAnyFrame::Fd(fd) = any else {
                 panic!("expected an FD frame")
@@ -1006,7 +1053,7 @@ mod tests {
             assert_eq!(to_can_frame(&f), Err(FrameConversionError::FdAsClassic));
         }
         // A short FD frame stays an FD frame.
-        let short = Frame::new_fd(id11(0x7E8), &[0x30, 0, 0], false).unwrap();
+        let short = Frame::new_fd(id11(0x7E8), &[0x30, 0, 0]).unwrap();
         let back = from_can_any_frame(&to_can_any_frame(&short)).unwrap();
         assert!(back.is_fd());
         assert_eq!(back, short);

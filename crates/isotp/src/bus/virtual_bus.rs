@@ -75,6 +75,7 @@ fn registry() -> &'static Mutex<HashMap<String, Weak<BusInner>>> {
 
 impl VirtualBus {
     /// A new, empty bus.
+    #[must_use]
     pub fn new() -> VirtualBus {
         VirtualBus::default()
     }
@@ -92,6 +93,7 @@ impl VirtualBus {
     }
 
     /// A new port on the bus: it receives every frame sent by other ports from now on.
+    #[must_use]
     pub fn attach(&self) -> VirtualPort {
         let (tx, rx) = crossbeam_channel::unbounded();
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
@@ -120,6 +122,7 @@ impl VirtualBus {
     }
 
     /// Frames sent on the bus so far.
+    #[must_use]
     pub fn frames_sent(&self) -> u64 {
         self.inner.frames.load(Ordering::Relaxed)
     }
@@ -305,8 +308,8 @@ mod tests {
             seen.push((f.id().raw(), f.data().to_vec()));
         }
         assert_eq!(seen.len(), usize::from(ROUNDS) * 2);
-        for (i, pair) in seen.chunks(2).enumerate() {
-            let n = (i as u16).to_be_bytes().to_vec();
+        for (i, pair) in (0u16..).zip(seen.chunks(2)) {
+            let n = i.to_be_bytes().to_vec();
             assert_eq!(pair[0], (0x7E0, n.clone()), "round {i}: the question first");
             assert_eq!(pair[1], (0x7E8, n), "round {i}: then its answer");
         }

@@ -144,6 +144,7 @@ impl std::fmt::Display for CutOff {
 
 impl Response {
     /// The CAN id the tester's flow controls (and physical requests) to this responder go on.
+    #[must_use]
     pub fn request_id(&self) -> Option<CanId> {
         self.address.tx_id(TargetAddressType::Physical)
     }
@@ -176,6 +177,7 @@ pub enum FunctionalError {
 impl FunctionalRequest {
     /// OBD-II on 11-bit ids (ISO 15765-4): the request on 0x7DF, answers on 0x7E8..=0x7EF, each
     /// responder's flow control on the id 8 below (0x7E0..=0x7E7).
+    #[must_use]
     pub fn obd() -> FunctionalRequest {
         let id = |raw| CanId::standard(raw).expect("an 11-bit id");
         let range = IdRange::new(id(0x7E8), id(0x7EF)).expect("7E8-7EF is a range");
@@ -185,6 +187,10 @@ impl FunctionalRequest {
     /// Normal fixed addressing on 29-bit ids: the request on `0x18DB_TA_SA` (TA `functional_target`,
     /// SA `tester`), answers from any ECU on `0x18DA_tester_XX`, flow control on `0x18DA_XX_tester`.
     /// OBD-II on 29-bit ids is `normal_fixed_29(0x33, 0xF1)` (0x18DB33F1 → 0x18DAF1xx).
+    ///
+    /// # Errors
+    ///
+    /// [`FunctionalError::Address`] when the address builder refuses the request address.
     pub fn normal_fixed_29(
         functional_target: u8,
         tester: u8,
@@ -214,12 +220,17 @@ impl FunctionalRequest {
     /// assert!(FunctionalRequest::for_functional_id("7FF".parse()?).is_err());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`FunctionalError::NoPreset`] for an id that is neither 7DF nor a 29-bit 18DBxxxx id.
     pub fn for_functional_id(id: CanId) -> Result<FunctionalRequest, FunctionalError> {
         let raw = id.raw();
         match (id.is_extended(), raw) {
             (false, 0x7DF) => Ok(FunctionalRequest::obd()),
             (true, _) if raw >> 16 == 0x18DB => {
-                FunctionalRequest::normal_fixed_29((raw >> 8) as u8, raw as u8)
+                let [.., target, source] = raw.to_be_bytes();
+                FunctionalRequest::normal_fixed_29(target, source)
             }
             _ => Err(FunctionalError::NoPreset(id)),
         }
@@ -229,6 +240,11 @@ impl FunctionalRequest {
     /// responder's flow control on the id paired with its response id: 11-bit ids pair with the id 8
     /// below (the OBD-II rule: 7E8 with 7E0), 29-bit normal fixed ids with target and source swapped
     /// (18DAF110 with 18DA10F1). For any other pairing, use [`FunctionalRequest::with_responders`].
+    ///
+    /// # Errors
+    ///
+    /// [`FunctionalError::NoPairing`] for a response id without a usual flow control id,
+    /// [`FunctionalError::Address`] when an address cannot be built from the ids.
     pub fn with_response_ids(
         request_id: CanId,
         responses: IdRange,
@@ -243,6 +259,11 @@ impl FunctionalRequest {
     /// The request through `request` (sent with the functional target address type; any addressing
     /// mode), answers through `responders`: each is the tester's physical link to one responder
     /// (any addressing mode, for example extended addressing with the ECU's address byte).
+    ///
+    /// # Errors
+    ///
+    /// [`FunctionalError::Send`] ([`SendError::NoTransmitAddress`]) when `request` has no transmit
+    /// side.
     pub fn with_responders(
         request: Address,
         responders: Vec<Address>,
@@ -310,6 +331,7 @@ impl FunctionalRequest {
     }
 
     /// The address the request goes out on.
+    #[must_use]
     pub fn request_address(&self) -> &Address {
         &self.request
     }
@@ -323,6 +345,12 @@ impl FunctionalRequest {
     /// request ends. A frame that a link of the node accepts goes to that link, not to the
     /// request. The calling thread reads the bus while it waits, unless another thread of the
     /// node does.
+    ///
+    /// # Errors
+    ///
+    /// [`FunctionalError::Config`] for an invalid configuration, [`FunctionalError::Send`] for a
+    /// payload that is empty or longer than a single frame, [`FunctionalError::Bus`] when the bus
+    /// fails. A responder's failure is in its [`Response`].
     pub fn run(&self, node: &Node, payload: &[u8]) -> Result<Answers, FunctionalError> {
         let epoch = StdInstant::now();
         let mut request = Endpoint::new(self.request, self.config)?;

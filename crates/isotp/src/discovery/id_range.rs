@@ -45,6 +45,11 @@ pub enum IdRangeError {
 
 impl IdRange {
     /// The ids `first..=last`; both of the same width, `first <= last`.
+    ///
+    /// # Errors
+    ///
+    /// [`IdRangeError::MixedWidths`] when one end is an 11-bit id and the other a 29-bit one,
+    /// [`IdRangeError::Backwards`] when `first` is above `last`.
     pub fn new(first: CanId, last: CanId) -> Result<IdRange, IdRangeError> {
         let text = format!("{first}-{last}");
         if first.is_extended() != last.is_extended() {
@@ -57,6 +62,7 @@ impl IdRange {
     }
 
     /// One id.
+    #[must_use]
     pub fn single(id: CanId) -> IdRange {
         IdRange {
             first: id,
@@ -65,22 +71,26 @@ impl IdRange {
     }
 
     /// The lowest id.
+    #[must_use]
     pub fn first(&self) -> CanId {
         self.first
     }
 
     /// The highest id.
+    #[must_use]
     pub fn last(&self) -> CanId {
         self.last
     }
 
     /// How many ids (at least 1).
     #[allow(clippy::len_without_is_empty)] // never empty
+    #[must_use]
     pub fn len(&self) -> u32 {
         self.last.raw() - self.first.raw() + 1
     }
 
     /// True when `id` is in the range (same width, between the ends).
+    #[must_use]
     pub fn contains(&self, id: CanId) -> bool {
         id.is_extended() == self.first.is_extended()
             && (self.first.raw()..=self.last.raw()).contains(&id.raw())

@@ -213,6 +213,7 @@ pub struct Scan {
 impl Scan {
     /// Probes every id of `ids` with the default probe (a first frame), normal addressing, one probe
     /// every 20 ms, no time limit.
+    #[must_use]
     pub fn new(ids: IdRange) -> Scan {
         // Padded probes: some ECUs ignore frames shorter than 8 bytes.
         let mut config = Config::default();
@@ -273,6 +274,7 @@ impl Scan {
     }
 
     /// How many probes the first pass sends.
+    #[must_use]
     pub fn candidates(&self) -> u64 {
         let per_id = match self.addressing {
             ScanAddressing::ExtendedAll => 256,
@@ -287,6 +289,12 @@ impl Scan {
     /// The scan runs on the node's driver: it sees every frame the node reads (the node's links
     /// still get theirs), and the calling thread reads the bus while it waits, unless another
     /// thread of the node does.
+    ///
+    /// # Errors
+    ///
+    /// [`ScanError::Address`] or [`ScanError::Config`] when a probe's address or the configuration
+    /// is not valid, [`ScanError::Probe`] when a probe cannot be sent with the configuration,
+    /// [`ScanError::Bus`] when the bus fails.
     pub fn run(&self, node: &Node) -> Result<ScanReport, ScanError> {
         let bus = &node.tap(Feed::Frames);
         let start = StdInstant::now();

@@ -35,6 +35,7 @@ pub enum KernelProtocolError {
 
 impl KernelProtocolError {
     /// The error for an errno the CAN_ISOTP socket reported.
+    #[must_use]
     pub fn from_errno(errno: i32) -> KernelProtocolError {
         match errno {
             libc::ECOMM => KernelProtocolError::NoFlowControl,
@@ -50,6 +51,7 @@ impl KernelProtocolError {
     }
 
     /// The errno.
+    #[must_use]
     pub fn errno(self) -> i32 {
         match self {
             KernelProtocolError::NoFlowControl => libc::ECOMM,
@@ -65,6 +67,7 @@ impl KernelProtocolError {
     }
 
     /// True for errors only a sender gets.
+    #[must_use]
     pub fn is_sender_side(self) -> bool {
         matches!(
             self,
@@ -73,6 +76,7 @@ impl KernelProtocolError {
     }
 
     /// True for errors only a receiver gets.
+    #[must_use]
     pub fn is_receiver_side(self) -> bool {
         matches!(
             self,
@@ -162,6 +166,7 @@ pub enum KernelError {
 
 impl KernelError {
     /// The protocol error, when this is one.
+    #[must_use]
     pub fn protocol(&self) -> Option<KernelProtocolError> {
         match self {
             KernelError::Protocol(p) => Some(*p),

@@ -132,6 +132,12 @@ impl Drop for WaiterGuard<'_> {
 
 impl KernelSocket {
     /// Opens a CAN_ISOTP socket on `iface` (e.g. `can0`, `vcan0`) configured by `options`.
+    ///
+    /// # Errors
+    ///
+    /// [`KernelError::InvalidOptions`] for options the kernel would refuse
+    /// ([`KernelOptions::validate`]), [`KernelError::Setup`] when creating, configuring or binding
+    /// the socket fails (no CAN_ISOTP in the kernel, no such interface: the message says which).
     pub fn open(iface: &str, options: KernelOptions) -> Result<KernelSocket, KernelError> {
         options.validate()?;
         let fd = sys::isotp_socket().map_err(|e| {
@@ -328,6 +334,12 @@ impl KernelSocket {
     /// Failures of the transfer are reported later, by [`recv`](KernelSocket::recv) or
     /// [`take_error`](KernelSocket::take_error) — unless the socket was opened with
     /// [`wait_tx_done`](KernelOptions::wait_tx_done), which makes `send` wait for the outcome.
+    ///
+    /// # Errors
+    ///
+    /// [`KernelError::InvalidPayload`] for an empty message or one the kernel refuses (longer than
+    /// it takes), [`KernelError::Protocol`] when the kernel has no buffer for it or (with
+    /// `wait_tx_done`) the transfer failed, [`KernelError::Io`] when a system call fails.
     pub fn send(&self, payload: &[u8]) -> Result<(), KernelError> {
         self.check_payload(payload)?;
         self.write(payload, None, Duration::ZERO)
@@ -338,6 +350,11 @@ impl KernelSocket {
     ///
     /// With [`wait_tx_done`](KernelOptions::wait_tx_done) the kernel itself blocks the write until
     /// the end of the transfer, so `timeout` only bounds the wait for a previous message.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`send`](KernelSocket::send); [`KernelError::Protocol`] when the transfer fails,
+    /// [`KernelError::Timeout`] when `timeout` passes first.
     pub fn send_blocking(
         &self,
         payload: &[u8],
@@ -448,6 +465,11 @@ impl KernelSocket {
     ///
     /// Errors the kernel reported (a failed reception, or a failed transfer of a
     /// [`send`](KernelSocket::send) nobody waits for) are returned here, one per call, in order.
+    ///
+    /// # Errors
+    ///
+    /// [`KernelError::Protocol`] for an error the kernel reported (see above), [`KernelError::Io`]
+    /// when a system call fails.
     pub fn recv(&self, timeout: Option<Duration>) -> Result<Option<Vec<u8>>, KernelError> {
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         loop {
@@ -493,6 +515,10 @@ impl KernelSocket {
     }
 
     /// The next message if one is waiting (or the next error the kernel reported).
+    ///
+    /// # Errors
+    ///
+    /// Those of [`recv`](KernelSocket::recv).
     pub fn try_recv(&self) -> Result<Option<Vec<u8>>, KernelError> {
         self.recv(Some(Duration::ZERO))
     }
@@ -522,6 +548,10 @@ impl KernelSocket {
     }
 
     /// The oldest error the kernel reported that nobody has seen yet, if any.
+    ///
+    /// # Errors
+    ///
+    /// [`KernelError::Io`] when the socket's error cannot be read.
     pub fn take_error(&self) -> Result<Option<KernelProtocolError>, KernelError> {
         let mut p = self.pending();
         if let Some(err) = p.unclaimed.pop_front() {

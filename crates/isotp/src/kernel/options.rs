@@ -22,6 +22,7 @@ pub struct FlowControlOptions {
 
 impl FlowControlOptions {
     /// Flow control with block size `block_size` and separation time `st_min`.
+    #[must_use]
     pub const fn new(block_size: u8, st_min: StMin) -> FlowControlOptions {
         FlowControlOptions {
             block_size,
@@ -103,6 +104,7 @@ pub struct KernelOptions {
 impl KernelOptions {
     /// A socket sending on `tx_id` and receiving on `rx_id`, with the kernel's defaults for the rest
     /// (classic CAN, no padding, BS 0, STmin 0).
+    #[must_use]
     pub fn new(tx_id: CanId, rx_id: CanId) -> KernelOptions {
         KernelOptions {
             tx_id,
@@ -128,6 +130,11 @@ impl KernelOptions {
     /// The options for an ISO-TP [`Address`]: its physical transmit id, the id it receives on, and
     /// its address bytes (extended and mixed modes). Functional addresses are not carried: a kernel
     /// socket has one id pair.
+    ///
+    /// # Errors
+    ///
+    /// [`KernelError::InvalidOptions`] for an address a kernel socket cannot take: one whose ids
+    /// cannot be worked out, or without a transmit or a receive id.
     pub fn from_address(address: &Address) -> Result<KernelOptions, KernelError> {
         let (tx_id, rx_id, bytes) = address
             .ids()
@@ -156,12 +163,14 @@ impl KernelOptions {
     }
 
     /// Sets the transmit padding byte.
+    #[must_use]
     pub fn tx_padding(mut self, byte: u8) -> KernelOptions {
         self.tx_padding = Some(byte);
         self
     }
 
     /// Sets the expected receive padding byte and the checks made on it.
+    #[must_use]
     pub fn rx_padding(mut self, byte: u8, check: PaddingCheck) -> KernelOptions {
         self.rx_padding = Some(byte);
         self.rx_padding_check = check;
@@ -169,6 +178,7 @@ impl KernelOptions {
     }
 
     /// Sets the extended address byte (and a different one for reception, if given).
+    #[must_use]
     pub fn ext_address(mut self, tx: u8, rx: Option<u8>) -> KernelOptions {
         self.ext_address = Some(tx);
         self.rx_ext_address = rx;
@@ -176,6 +186,7 @@ impl KernelOptions {
     }
 
     /// Sets the flow control sent as a receiver.
+    #[must_use]
     pub fn flow_control(mut self, block_size: u8, st_min: StMin) -> KernelOptions {
         self.flow_control.block_size = block_size;
         self.flow_control.st_min = st_min;
@@ -183,42 +194,52 @@ impl KernelOptions {
     }
 
     /// Sets the link layer (classic CAN or CAN FD).
+    #[must_use]
     pub fn link_layer(mut self, link_layer: LinkLayer) -> KernelOptions {
         self.link_layer = link_layer;
         self
     }
 
     /// Sets listen mode.
+    #[must_use]
     pub fn listen_mode(mut self, on: bool) -> KernelOptions {
         self.listen_mode = on;
         self
     }
 
     /// Sets `CAN_ISOTP_WAIT_TX_DONE`.
+    #[must_use]
     pub fn wait_tx_done(mut self, on: bool) -> KernelOptions {
         self.wait_tx_done = on;
         self
     }
 
     /// Forces the gap between transmitted CFs.
+    #[must_use]
     pub fn force_tx_st_min(mut self, gap: Duration) -> KernelOptions {
         self.force_tx_st_min = Some(gap);
         self
     }
 
     /// Forces the minimum gap between received CFs.
+    #[must_use]
     pub fn force_rx_st_min(mut self, gap: Duration) -> KernelOptions {
         self.force_rx_st_min = Some(gap);
         self
     }
 
     /// Sets `frame_txtime` (N_As).
+    #[must_use]
     pub fn frame_txtime(mut self, time: Duration) -> KernelOptions {
         self.frame_txtime = Some(time);
         self
     }
 
     /// Checks the options the way the kernel would, with errors that say what to change.
+    ///
+    /// # Errors
+    ///
+    /// [`KernelError::InvalidOptions`] saying which option to change.
     pub fn validate(&self) -> Result<(), KernelError> {
         let bad = |s: String| Err(KernelError::InvalidOptions(s));
         self.link_layer
@@ -287,6 +308,7 @@ impl KernelOptions {
     /// assert_eq!(options.kernel_flags() & 0x202, 0x202); // CAN_ISOTP_EXTEND_ADDR | CAN_ISOTP_RX_EXT_ADDR
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    #[must_use]
     pub fn kernel_flags(&self) -> u32 {
         self.sys_options().flags
     }
@@ -340,6 +362,8 @@ impl KernelOptions {
         }
     }
 
+    // The kernel's MTUs (16, 72) and its BRS flag (1) fit the byte the option gives them.
+    #[allow(clippy::cast_possible_truncation)]
     pub(crate) fn sys_ll_options(&self) -> sys::CanIsotpLlOptions {
         let ll = &self.link_layer;
         sys::CanIsotpLlOptions {

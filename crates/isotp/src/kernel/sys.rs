@@ -121,10 +121,13 @@ pub(crate) fn bind_isotp(
 ) -> io::Result<()> {
     // SAFETY: sockaddr_can is plain old data; all-zero is a valid value.
     let mut addr: libc::sockaddr_can = unsafe { std::mem::zeroed() };
-    addr.can_family = libc::AF_CAN as libc::sa_family_t;
+    // AF_CAN is 29: it fits the 16-bit family field.
+    #[allow(clippy::cast_possible_truncation)]
+    let family = libc::AF_CAN as libc::sa_family_t;
+    addr.can_family = family;
     addr.can_ifindex = ifindex;
     addr.can_addr.tp = libc::__c_anonymous_sockaddr_can_tp { rx_id, tx_id };
-    let len = std::mem::size_of::<libc::sockaddr_can>() as libc::socklen_t;
+    let len = linux_fd::socklen_of::<libc::sockaddr_can>();
     // SAFETY: addr is a valid sockaddr_can that outlives the call, len is its size.
     check(unsafe {
         libc::bind(
@@ -153,10 +156,8 @@ pub(crate) fn send(fd: RawFd, data: &[u8], flags: libc::c_int) -> io::Result<usi
             flags | libc::MSG_NOSIGNAL,
         )
     };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(n as usize)
+    // Negative on error, else the bytes sent.
+    usize::try_from(n).map_err(|_| io::Error::last_os_error())
 }
 
 /// `recv(fd, buf, flags)`; returns the kernel's return value (the full datagram length with
@@ -172,10 +173,9 @@ pub(crate) fn recv(fd: RawFd, buf: &mut [u8], flags: libc::c_int) -> io::Result<
     msg.msg_iovlen = 1;
     // SAFETY: msg points to one iovec describing buf, both live across the call.
     let n = unsafe { libc::recvmsg(fd, &mut msg, flags) };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok((n as usize, msg.msg_flags & libc::MSG_TRUNC != 0))
+    // Negative on error, else the datagram's length.
+    let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
+    Ok((n, msg.msg_flags & libc::MSG_TRUNC != 0))
 }
 
 // `ppoll` and the eventfd wake-up, shared with `SocketCanBus`.

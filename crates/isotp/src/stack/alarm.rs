@@ -124,7 +124,7 @@ mod model {
             let (state, alarm, bus) = (state.clone(), alarm.clone(), bus.clone());
             thread::spawn(move || loop {
                 let st = state.lock().unwrap();
-                if st.closed || st.fired == senders as usize {
+                if st.closed || st.fired == usize::try_from(senders).unwrap() {
                     return;
                 }
                 let next = st.deadlines.iter().copied().min();

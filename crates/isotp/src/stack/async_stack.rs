@@ -55,6 +55,10 @@ pub struct AsyncStack {
 
 impl AsyncStack {
     /// Starts a link with `address` and `config` on `bus`.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Stack::new`].
     pub fn new(
         bus: impl CanBus,
         address: Address,
@@ -64,6 +68,10 @@ impl AsyncStack {
     }
 
     /// [`AsyncStack::new`] with queue settings.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Stack::new`].
     pub fn with_options(
         bus: impl CanBus,
         address: Address,
@@ -77,11 +85,19 @@ impl AsyncStack {
     }
 
     /// Sends a message to the physical address and waits until its last frame is on the bus.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`send_to`](AsyncStack::send_to).
     pub async fn send(&self, payload: &[u8]) -> Result<(), StackError> {
         self.send_to(payload, TargetAddressType::Physical).await
     }
 
     /// Sends to the physical or functional address and waits until it is on the bus.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Link::send_blocking_to`], without its timeout.
     pub async fn send_to(
         &self,
         payload: &[u8],
@@ -101,16 +117,28 @@ impl AsyncStack {
     }
 
     /// Queues a message without waiting for it to go out.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Link::send`].
     pub fn send_nowait(&self, payload: &[u8]) -> Result<(), StackError> {
         self.stack.link().send(payload).map(|_| ())
     }
 
     /// Waits for the next message.
+    ///
+    /// # Errors
+    ///
+    /// [`StackError::Stopped`] when the stack has stopped.
     pub async fn recv(&self) -> Result<Vec<u8>, StackError> {
         Ok(self.recv_message().await?.payload)
     }
 
     /// Waits for the next message, with its metadata.
+    ///
+    /// # Errors
+    ///
+    /// [`StackError::Stopped`] when the stack has stopped.
     pub async fn recv_message(&self) -> Result<Message, StackError> {
         let shared = self.stack.link().shared();
         let mut watch = TaskWatch::new();
@@ -128,6 +156,10 @@ impl AsyncStack {
     /// Waits up to `timeout` for the next message; `Ok(None)` on timeout. A timeout asked for
     /// while this link transmits starts counting when that transmission ends, as
     /// [`Link::recv`]'s.
+    ///
+    /// # Errors
+    ///
+    /// [`StackError::Stopped`] when the stack has stopped.
     pub async fn recv_timeout(&self, timeout: Duration) -> Result<Option<Vec<u8>>, StackError> {
         let link = self.stack.link();
         let timeout = match link.transmission_in_progress() {
@@ -156,6 +188,7 @@ impl AsyncStack {
 
     /// The underlying link: `available`, `transmitting`, `stop_sending`, `reset`, `set_address`,
     /// `errors` and the rest.
+    #[must_use]
     pub fn link(&self) -> &Link {
         self.stack.link()
     }

@@ -35,12 +35,14 @@ impl Errors {
     }
 
     /// The oldest error if one is waiting.
+    #[must_use]
     pub fn try_recv(&self) -> Option<StackError> {
         self.queue.try_recv().ok()
     }
 
     /// Waits up to `timeout` for an error; `None` when none came (or the link is gone and none
     /// is left).
+    #[must_use]
     pub fn recv_timeout(&self, timeout: Duration) -> Option<StackError> {
         self.queue.recv_timeout(timeout).ok()
     }

@@ -66,11 +66,21 @@ impl Link {
 
     /// Queues a message to the physical address. Returns at once; failures arrive on
     /// [`errors`](Link::errors). Use [`send_blocking`](Link::send_blocking) to wait for the outcome.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`send_to`](Link::send_to).
     pub fn send(&self, payload: &[u8]) -> Result<MessageId, StackError> {
         self.send_to(payload, TargetAddressType::Physical)
     }
 
     /// Queues a message to the physical or functional address (functional: single frames only).
+    ///
+    /// # Errors
+    ///
+    /// [`StackError::Send`] when the message cannot be queued (empty, too long, functional and
+    /// multi-frame, the transmit queue full, listen mode); [`StackError::Stopped`] after the stack
+    /// stopped.
     pub fn send_to(
         &self,
         payload: &[u8],
@@ -81,6 +91,10 @@ impl Link {
 
     /// Sends a message and waits until its last frame is on the bus, or the transfer fails, or
     /// `timeout` passes (then the message is still sent in the background).
+    ///
+    /// # Errors
+    ///
+    /// Those of [`send_blocking_to`](Link::send_blocking_to).
     pub fn send_blocking(
         &self,
         payload: &[u8],
@@ -90,6 +104,13 @@ impl Link {
     }
 
     /// [`send_blocking`](Link::send_blocking) with a target address type.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`send_to`](Link::send_to); then [`StackError::Protocol`] when the transfer fails
+    /// (N_Bs, an overflow flow control ...), [`StackError::Bus`] when the bus fails,
+    /// [`StackError::Stopped`] when the message is dropped, [`StackError::Timeout`] when `timeout`
+    /// passes first.
     pub fn send_blocking_to(
         &self,
         payload: &[u8],
@@ -163,11 +184,19 @@ impl Link {
     /// 14229-2, T_Data.con). So `send` then `recv(Some(p2))` waits as long as
     /// [`send_blocking`](Link::send_blocking) then `recv(Some(p2))`. A message that arrives
     /// meanwhile is returned at once.
+    ///
+    /// # Errors
+    ///
+    /// [`StackError::Stopped`] when the stack has stopped.
     pub fn recv(&self, timeout: Option<Duration>) -> Result<Option<Vec<u8>>, StackError> {
         Ok(self.recv_message(timeout)?.map(|m| m.payload))
     }
 
     /// Like [`recv`](Link::recv), with the target address type, direction and arrival time.
+    ///
+    /// # Errors
+    ///
+    /// [`StackError::Stopped`] when the stack has stopped.
     pub fn recv_message(&self, timeout: Option<Duration>) -> Result<Option<Message>, StackError> {
         let timeout = timeout.map(|t| self.timeout_after_transmission(t));
         let messages = &self.mail.messages;
@@ -246,6 +275,11 @@ impl Link {
     /// assert_eq!(response.map(|m| m.payload.len()), Some(4000));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`StackError::Protocol`] when the reception that started fails (N_Cr, a wrong sequence
+    /// number ...), [`StackError::Stopped`] when the stack has stopped.
     pub fn recv_started_within(&self, start: Duration) -> Result<Option<Message>, StackError> {
         if let Some(m) = self.recv_message(Some(start))? {
             return Ok(Some(m));

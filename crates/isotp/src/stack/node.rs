@@ -105,8 +105,10 @@ impl Node {
 
     /// Adds a link with its own address and configuration.
     ///
-    /// Refused with [`StackError::CanFdUnsupported`] when `config` asks for CAN FD and the bus
-    /// cannot carry it (see [`CanBus::capabilities`]).
+    /// # Errors
+    ///
+    /// [`StackError::CanFdUnsupported`] when `config` asks for CAN FD and the bus cannot carry it
+    /// (see [`CanBus::capabilities`]), [`StackError::Config`] for an invalid configuration.
     pub fn add(&self, address: isotp_core::Address, config: Config) -> Result<Link, StackError> {
         if config.link_layer.can_fd && !self.runner.shared.bus.capabilities().can_fd {
             return Err(StackError::CanFdUnsupported);
@@ -126,11 +128,13 @@ impl Node {
     }
 
     /// Number of links.
+    #[must_use]
     pub fn len(&self) -> usize {
         self.runner.shared.link_count()
     }
 
     /// True when the node has no links.
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

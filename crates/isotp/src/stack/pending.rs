@@ -42,6 +42,7 @@ pub struct PendingSend<'a> {
 
 impl PendingSend<'_> {
     /// The message's id (as [`Link::send_to`] returns it).
+    #[must_use]
     pub fn id(&self) -> MessageId {
         self.id
     }

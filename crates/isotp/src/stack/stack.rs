@@ -50,11 +50,20 @@ pub struct Stack {
 
 impl Stack {
     /// Starts a link with `address` and `config` on `bus`.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Node::add`]: [`StackError::Config`] for an invalid configuration,
+    /// [`StackError::CanFdUnsupported`] for CAN FD on a bus that carries classic frames only.
     pub fn new(bus: impl CanBus, address: Address, config: Config) -> Result<Stack, StackError> {
         Stack::with_options(bus, address, config, DriverOptions::default())
     }
 
     /// [`Stack::new`] with thread and queue settings.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Stack::new`].
     pub fn with_options(
         bus: impl CanBus,
         address: Address,
@@ -71,11 +80,19 @@ impl Stack {
     }
 
     /// Queues a message to the physical address: [`Link::send`].
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Link::send`].
     pub fn send(&self, payload: &[u8]) -> Result<MessageId, StackError> {
         self.link.send(payload)
     }
 
     /// Queues a message to the physical or functional address: [`Link::send_to`].
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Link::send_to`].
     pub fn send_to(
         &self,
         payload: &[u8],
@@ -85,6 +102,10 @@ impl Stack {
     }
 
     /// Sends a message and waits until it is on the bus: [`Link::send_blocking`].
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Link::send_blocking`].
     pub fn send_blocking(
         &self,
         payload: &[u8],
@@ -95,6 +116,10 @@ impl Stack {
 
     /// [`send_blocking`](Stack::send_blocking) with a target address type:
     /// [`Link::send_blocking_to`].
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Link::send_blocking_to`].
     pub fn send_blocking_to(
         &self,
         payload: &[u8],
@@ -106,6 +131,10 @@ impl Stack {
 
     /// Queues a message and returns a handle to await its outcome in steps:
     /// [`Link::send_pending`].
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Link::send_pending`].
     pub fn send_pending(
         &self,
         payload: &[u8],
@@ -115,17 +144,29 @@ impl Stack {
     }
 
     /// Waits up to `timeout` for the next message: [`Link::recv`].
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Link::recv`].
     pub fn recv(&self, timeout: Option<Duration>) -> Result<Option<Vec<u8>>, StackError> {
         self.link.recv(timeout)
     }
 
     /// [`recv`](Stack::recv) with the message's metadata: [`Link::recv_message`].
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Link::recv_message`].
     pub fn recv_message(&self, timeout: Option<Duration>) -> Result<Option<Message>, StackError> {
         self.link.recv_message(timeout)
     }
 
     /// Waits up to `start` for a message to begin, then for as long as it arrives:
     /// [`Link::recv_started_within`].
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Link::recv_started_within`].
     pub fn recv_started_within(&self, start: Duration) -> Result<Option<Message>, StackError> {
         self.link.recv_started_within(start)
     }
@@ -182,6 +223,10 @@ impl Stack {
     }
 
     /// Changes the configuration: [`Link::set_config`].
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Link::set_config`].
     pub fn set_config(&self, config: Config) -> Result<(), StackError> {
         self.link.set_config(config)
     }

@@ -185,7 +185,7 @@ mod tests {
         let peer = bus.attach();
         let flood = TAP_LINKS + 100;
         for i in 0..flood {
-            let id = CanId::standard(0x200 + i as u32).unwrap();
+            let id = CanId::standard(0x200 + u32::try_from(i).unwrap()).unwrap();
             peer.send(&Frame::new(id, &[0x01, 0x3E]).unwrap()).unwrap();
         }
         let mut links = std::collections::BTreeSet::new();

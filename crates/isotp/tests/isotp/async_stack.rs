@@ -142,7 +142,7 @@ async fn tasks_read_flow_controls_and_consecutive_frames() {
     let bus = VirtualBus::new();
     let mut config = Config::default();
     config.block_size = 8;
-    let request: Vec<u8> = (0..4095u32).map(|i| i as u8).collect();
+    let request: Vec<u8> = (0..4095u32).map(|i| i.to_le_bytes()[0]).collect();
     let (by_task, all) =
         round_trips_noting_readers(bus.attach(), bus.attach(), config, request, 20).await;
     // 4095 bytes: FF + 585 CF, 74 FC, both ways.
@@ -242,7 +242,7 @@ async fn a_blocked_thread_and_an_awaiting_task_share_the_bus() {
         std::thread::spawn(move || a.link().recv(Some(Duration::from_secs(10))))
     };
     tokio::time::sleep(Duration::from_millis(20)).await;
-    let data: Vec<u8> = (0..3000u32).map(|i| (i * 3) as u8).collect();
+    let data: Vec<u8> = (0..3000u32).map(|i| (i * 3).to_le_bytes()[0]).collect();
     a.send(&data).await.unwrap();
     assert_eq!(b.recv().await.unwrap(), data);
     b.send(&data[..100]).await.unwrap();
@@ -281,7 +281,7 @@ async fn a_task_leaves_long_bursts_to_the_nodes_thread() {
     let a = AsyncStack::new(traced, address, Config::default()).unwrap();
     let b = AsyncStack::new(bus.attach(), address.mirrored().unwrap(), Config::default()).unwrap();
     let receiving = tokio::spawn(async move { b.recv().await });
-    let data: Vec<u8> = (0..4095u32).map(|i| i as u8).collect();
+    let data: Vec<u8> = (0..4095u32).map(|i| i.to_le_bytes()[0]).collect();
     // The most frames the task sent in one poll of the send.
     let mut most_in_one_poll = 0;
     let mut send = Box::pin(a.send(&data));

@@ -16,7 +16,7 @@ fn address() -> Address {
 }
 
 fn payload(len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i * 13 + len) as u8).collect()
+    (0..len).map(|i| (i * 13 + len).to_le_bytes()[0]).collect()
 }
 
 #[test]

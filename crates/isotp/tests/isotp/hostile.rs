@@ -31,6 +31,14 @@ impl Rng {
     fn within(&mut self, range: std::ops::RangeInclusive<u64>) -> u64 {
         range.start() + self.next() % (range.end() - range.start() + 1)
     }
+
+    /// A number in `range`, as the type wanted (the range must fit it).
+    fn within_as<T: TryFrom<u64, Error: std::fmt::Debug>>(
+        &mut self,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> T {
+        T::try_from(self.within(range)).expect("the range fits the type")
+    }
 }
 
 /// A responder playing on its own port until dropped.
@@ -174,7 +182,7 @@ fn a_dut_that_answers_fc_wait_forever_meets_the_testers_wftmax() {
         let every = Duration::from_millis(rng.within(5..=40));
         let _dut = responder(bus.attach(), wait_forever(every));
         let mut o = conformance_options("rx.multi_frame");
-        o.wft_max = rng.within(0..=4) as u8;
+        o.wft_max = rng.within_as(0..=4);
         let r = only_result(&bus, &o);
         assert_eq!(r.verdict, Verdict::Fail, "seed {seed}: {}", r.detail);
         let expected = format!("the DUT sent {} FC.WAIT in a row", o.wft_max + 1);
@@ -224,7 +232,8 @@ fn endless_answer(ff_dl: u32) -> impl FnMut(&VirtualPort, &AtomicBool) + Send + 
                 {
                     // A first frame, escaped when the length needs 32 bits.
                     let data: Vec<u8> = if ff_dl <= 0xFFF {
-                        vec![0x10 | (ff_dl >> 8) as u8, ff_dl as u8, 1, 2, 3, 4, 5, 6]
+                        let [.., high, low] = ff_dl.to_be_bytes();
+                        vec![0x10 | high, low, 1, 2, 3, 4, 5, 6]
                     } else {
                         let l = ff_dl.to_be_bytes();
                         vec![0x10, 0x00, l[0], l[1], l[2], l[3], 1, 2]
@@ -248,11 +257,11 @@ fn endless_answer(ff_dl: u32) -> impl FnMut(&VirtualPort, &AtomicBool) + Send + 
 fn a_dut_announcing_more_than_the_max_size_is_refused_not_followed() {
     for seed in 1..=3 {
         let mut rng = Rng::new(seed);
-        let max_size = [64, 4095][rng.within(0..=1) as usize];
+        let max_size = [64, 4095][rng.within_as::<usize>(0..=1)];
         let ff_dl = if rng.next() % 2 == 0 {
             u32::MAX
         } else {
-            max_size + 1 + rng.within(0..=1000) as u32
+            max_size + 1 + rng.within_as::<u32>(0..=1000)
         };
         for (test, verdict) in [
             ("rx.single_frame", Verdict::Fail),
@@ -398,7 +407,7 @@ fn answer_everything(responders: u32) -> impl FnMut(&VirtualPort, &AtomicBool) +
 fn a_scan_reports_responders_that_answer_every_probe_once() {
     for seed in 1..=2 {
         let mut rng = Rng::new(seed);
-        let responders = rng.within(20..=120) as u32;
+        let responders: u32 = rng.within_as(20..=120);
         let bus = VirtualBus::new();
         let _ecu = Stack::new(
             bus.attach(),
@@ -448,14 +457,14 @@ fn random_answers(seed: u64) -> impl FnOnce(&VirtualPort, &AtomicBool) + Send + 
                 continue;
             }
             for _ in 0..rng.within(0..=4) {
-                let len = rng.within(0..=8) as usize;
-                let mut data: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+                let len: usize = rng.within_as(0..=8);
+                let mut data: Vec<u8> = (0..len).map(|_| rng.next().to_le_bytes()[0]).collect();
                 if let Some(first) = data.first_mut() {
                     if rng.next() % 4 != 0 {
                         *first &= 0x3F;
                     }
                 }
-                let _ = port.send(&frame(0x7E8 + rng.within(0..=7) as u32, &data));
+                let _ = port.send(&frame(0x7E8 + rng.within_as::<u32>(0..=7), &data));
             }
         }
     }

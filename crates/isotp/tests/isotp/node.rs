@@ -22,13 +22,15 @@ fn two_hundred_links_exchange_multi_frame_messages_at_once() {
         ));
     }
     assert_eq!(testers.len(), 200);
+    // Each link's messages: its index's low byte, repeated.
     for (i, (t, _)) in links.iter().enumerate() {
-        t.send(&vec![i as u8; 100 + i]).unwrap();
+        t.send(&vec![i.to_le_bytes()[0]; 100 + i]).unwrap();
     }
     for (i, (t, e)) in links.iter().enumerate() {
-        assert_eq!(e.recv(WAIT).unwrap(), Some(vec![i as u8; 100 + i]));
-        e.send(&[!(i as u8); 50]).unwrap();
-        assert_eq!(t.recv(WAIT).unwrap(), Some(vec![!(i as u8); 50]));
+        let b = i.to_le_bytes()[0];
+        assert_eq!(e.recv(WAIT).unwrap(), Some(vec![b; 100 + i]));
+        e.send(&[!b; 50]).unwrap();
+        assert_eq!(t.recv(WAIT).unwrap(), Some(vec![!b; 50]));
     }
 }
 
@@ -50,9 +52,9 @@ fn fixed_addressing_links_share_a_node() {
                 .unwrap(),
         ));
     }
-    for (i, (t, e)) in links.iter().enumerate() {
-        t.send(&[i as u8; 40]).unwrap();
-        assert_eq!(e.recv(WAIT).unwrap(), Some(vec![i as u8; 40]));
+    for ((t, e), i) in links.iter().zip(0u8..) {
+        t.send(&[i; 40]).unwrap();
+        assert_eq!(e.recv(WAIT).unwrap(), Some(vec![i; 40]));
     }
 }
 

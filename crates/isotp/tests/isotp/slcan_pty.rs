@@ -189,10 +189,12 @@ fn opens_with_the_lawicel_sequence_and_exchanges_frames() {
     assert_eq!(adapter.next_command(), "t7E03021003");
     bus.send(&ext_frame(0x18DA_F110, &[])).unwrap();
     assert_eq!(adapter.next_command(), "T18DAF1100");
-    let fd = Frame::new_fd(CanId::standard(0x123).unwrap(), &[0xAB; 12], true).unwrap();
+    let fd = Frame::new_fd(CanId::standard(0x123).unwrap(), &[0xAB; 12])
+        .unwrap()
+        .with_brs(true);
     bus.send(&fd).unwrap();
     assert_eq!(adapter.next_command(), format!("b1239{}", "AB".repeat(12)));
-    let fd = Frame::new_fd(CanId::extended(0x1).unwrap(), &[1; 64], false).unwrap();
+    let fd = Frame::new_fd(CanId::extended(0x1).unwrap(), &[1; 64]).unwrap();
     bus.send(&fd).unwrap();
     assert_eq!(
         adapter.next_command(),
@@ -359,9 +361,9 @@ fn transfer_through_error_frames(errors: u64) -> Duration {
     let address = Address::normal_11(0x7E0, 0x7E8).unwrap();
     let tester = Stack::new(bus.clone(), address, Config::default()).unwrap();
     let mut peer = Endpoint::new(address.mirrored().unwrap(), Config::default()).unwrap();
-    let data: Vec<u8> = (0..4095u32).map(|i| (i * 3) as u8).collect();
+    let data: Vec<u8> = (0..4095u32).map(|i| (i * 3).to_le_bytes()[0]).collect();
     let start = Instant::now();
-    let now = || CoreInstant::from_micros(start.elapsed().as_micros() as u64);
+    let now = || CoreInstant::from_micros(u64::try_from(start.elapsed().as_micros()).unwrap());
     peer.send(&data, TargetAddressType::Physical).unwrap();
     let receiver = std::thread::spawn(move || tester.recv(Some(Duration::from_secs(30))));
     let (mut injected, mut frames) = (0u64, 0u64);

@@ -171,9 +171,13 @@ fn sends_what_socketcand_reads() {
     bus.send(&std_frame(0, &[0, 1, 2, 3, 4, 5, 6, 0xFF]))
         .unwrap();
     let data: Vec<u8> = (0..12).collect();
-    bus.send(&Frame::new_fd(CanId::standard(0x123).unwrap(), &data, true).unwrap())
-        .unwrap();
-    bus.send(&Frame::new_fd(CanId::extended(0x1FFF_FFFF).unwrap(), &[], false).unwrap())
+    bus.send(
+        &Frame::new_fd(CanId::standard(0x123).unwrap(), &data)
+            .unwrap()
+            .with_brs(true),
+    )
+    .unwrap();
+    bus.send(&Frame::new_fd(CanId::extended(0x1FFF_FFFF).unwrap(), &[]).unwrap())
         .unwrap();
     // The server's frame arrives only after it has checked all five lines.
     assert_eq!(bus.recv(T).unwrap(), Some(std_frame(0x7E8, &[1])));
@@ -370,7 +374,7 @@ fn a_transfer_completes_through_ten_thousand_error_messages() {
     use isotp_hub::Hub;
     let hub = Hub::bind("127.0.0.1:0").unwrap();
     let address = Address::normal_11(0x7E0, 0x7E8).unwrap();
-    let data: Vec<u8> = (0..4095u32).map(|i| (i * 7) as u8).collect();
+    let data: Vec<u8> = (0..4095u32).map(|i| (i * 7).to_le_bytes()[0]).collect();
     let mut times = Vec::new();
     for errors in [0, 10_000] {
         let (proxy, injector) = error_storm_proxy(hub.local_addr(), errors);

@@ -17,7 +17,7 @@ fn pair_with(config: Config) -> (VirtualBus, Stack, Stack) {
 }
 
 fn payload(len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i * 7 + len) as u8).collect()
+    (0..len).map(|i| (i * 7 + len).to_le_bytes()[0]).collect()
 }
 
 #[test]
@@ -376,7 +376,10 @@ fn thread_cpu() -> Duration {
     // SAFETY: clock_gettime writes the zeroed timespec we pass and reads nothing else.
     let mut t: libc::timespec = unsafe { std::mem::zeroed() };
     unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
-    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+    Duration::new(
+        u64::try_from(t.tv_sec).unwrap(),
+        u32::try_from(t.tv_nsec).unwrap(),
+    )
 }
 
 /// The default polling before sleeping (`DriverOptions::spin_before_park`) follows the node's own

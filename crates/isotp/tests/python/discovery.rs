@@ -24,7 +24,7 @@ fn vin() -> Vec<u8> {
 
 fn long() -> Vec<u8> {
     let mut v = vec![0x49, 0x02, 0x01];
-    v.extend((0..197u32).map(|i| (i * 7) as u8));
+    v.extend((0..197u32).map(|i| (i * 7).to_le_bytes()[0]));
     v
 }
 

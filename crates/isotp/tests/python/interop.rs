@@ -329,7 +329,7 @@ impl Case {
 
     /// Largest message both receivers accept: the default 4095, raised for larger payloads.
     fn max_frame_size(&self) -> u32 {
-        (self.size as u32).max(4095)
+        u32::try_from(self.size).unwrap().max(4095)
     }
 
     /// The gap STmin asks for between consecutive frames.
@@ -366,12 +366,12 @@ impl Case {
             0 => cfs.min(1),
             bs => cfs.div_ceil(u64::from(bs)),
         };
-        self.gap() * (cfs - blocks) as u32
+        self.gap() * u32::try_from(cfs - blocks).unwrap()
     }
 
     /// An upper bound for the whole transfer on a loaded machine.
     fn timeout(&self) -> Duration {
-        Duration::from_secs(10) + self.gap() * 3 * self.consecutive_frames() as u32
+        Duration::from_secs(10) + self.gap() * 3 * u32::try_from(self.consecutive_frames()).unwrap()
     }
 
     /// Fails when the transfer was faster than the receiver's STmin allows.
@@ -423,7 +423,7 @@ impl Case {
 
 fn payload(len: usize, salt: usize) -> Vec<u8> {
     (0..len)
-        .map(|i| (i.wrapping_mul(31) ^ (i >> 8) ^ (len + salt)) as u8)
+        .map(|i| (i.wrapping_mul(31) ^ (i >> 8) ^ (len + salt)).to_le_bytes()[0])
         .collect()
 }
 
@@ -997,7 +997,7 @@ fn recordings_of_python_are_checked() {
                         .expect("the virtual bus does not fail")
                     {
                         let before = origin.checked_duration_since(at).unwrap_or_default();
-                        let micros = 10_000_000_000 - before.as_micros() as u64;
+                        let micros = 10_000_000_000 - u64::try_from(before.as_micros()).unwrap();
                         checker.handle_frame(&frame, isotp_core::Instant::from_micros(micros));
                     }
                     checker.finish();

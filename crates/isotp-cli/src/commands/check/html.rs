@@ -76,6 +76,12 @@ pub struct Report {
     omitted_exchanges: u64,
 }
 
+/// A time in microseconds for a JSON field that uses -1 for none (saturating: 2^63 us is 292 000
+/// years).
+fn signed(micros: u64) -> i64 {
+    i64::try_from(micros).unwrap_or(i64::MAX)
+}
+
 impl Report {
     /// An empty report.
     pub fn new() -> Report {
@@ -108,7 +114,8 @@ impl Report {
     }
 
     fn party(&mut self, p: Party) -> u32 {
-        let next = self.parties.len() as u32;
+        // Saturates: a recording with 2^32 parties would run out of memory long before.
+        let next = u32::try_from(self.parties.len()).unwrap_or(u32::MAX);
         *self.party_index.entry(p).or_insert_with(|| {
             self.parties.push(p.to_string());
             next
@@ -135,7 +142,8 @@ impl Report {
         {
             name = "(other conversations)".to_string();
         }
-        let next = self.conversations.len() as u32;
+        // At most CONVERSATION_LIMIT + 1.
+        let next = u32::try_from(self.conversations.len()).unwrap_or(u32::MAX);
         if let Some(&i) = self.conversation_index.get(&name) {
             return i;
         }
@@ -159,6 +167,8 @@ impl Report {
             self.bucket_us *= 2;
         }
         if let Some(c) = self.counts.get_mut(conversation as usize) {
+            // Below BUCKETS after the loop above.
+            #[allow(clippy::cast_possible_truncation)]
             let b = (t / self.bucket_us) as usize;
             c[b] = c[b].saturating_add(1);
         }
@@ -180,7 +190,9 @@ impl Report {
             AddressLength::from_prefix(from.address_byte),
         );
         let (kind, a, b) = match view.pci {
-            PciView::SingleFrame { length, .. } => (0, length as u32, 0),
+            PciView::SingleFrame { length, .. } => {
+                (0, u32::try_from(length).unwrap_or(u32::MAX), 0)
+            }
             PciView::FirstFrame { length, .. } => (1, length, 0),
             PciView::ConsecutiveFrame { sequence_number } => (2, u32::from(sequence_number), 0),
             PciView::FlowControl {
@@ -190,7 +202,9 @@ impl Report {
             } => (
                 3 + flow_status.min(3),
                 u32::from(block_size.unwrap_or(0)),
-                st_min.map_or(0, |s| s.duration().as_micros() as u64),
+                st_min.map_or(0, |s| {
+                    u64::try_from(s.duration().as_micros()).unwrap_or(u64::MAX)
+                }),
             ),
             _ => (7, 0, 0),
         };
@@ -307,9 +321,7 @@ impl Report {
             j = j.int("since", s.index + 1).int("since_t", st);
         }
         if let Some((measured, limit)) = timing {
-            j = j
-                .int("measured_us", measured.as_micros() as u64)
-                .int("limit_us", limit.as_micros() as u64);
+            j = j.micros("measured_us", measured).micros("limit_us", limit);
         }
         j.finish()
     }
@@ -325,7 +337,7 @@ impl Report {
         let (req_first, req_last) = (self.relative(x.request.0), self.relative(x.request.1));
         let response = x
             .response
-            .map(|(f, l)| (self.relative(f) as i64, self.relative(l) as i64));
+            .map(|(f, l)| (signed(self.relative(f)), signed(self.relative(l))));
         let (outcome, nrc) = match x.outcome {
             Outcome::Positive => ("positive", 0),
             Outcome::Negative(nrc) => ("negative", nrc),
@@ -347,7 +359,9 @@ impl Report {
             .int("pending", u64::from(x.pending))
             .raw(
                 "p2_us",
-                &x.p2.map_or(-1, |d| d.as_micros() as i64).to_string(),
+                &x.p2
+                    .map_or(-1, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+                    .to_string(),
             )
             .finish();
         self.exchanges.push(json);
@@ -390,7 +404,8 @@ impl Report {
                 .collect::<Vec<_>>()
                 .join(","),
         ));
-        let used = (self.last / self.bucket_us) as usize + 1;
+        let used =
+            usize::try_from(self.last / self.bucket_us).map_or(BUCKETS, |b| b.saturating_add(1));
         for (i, counts) in self.counts.iter().enumerate() {
             if i > 0 {
                 data.push(',');

@@ -212,7 +212,7 @@ impl Layers {
             out.line(&format!(
                 "  {tester} -> {ecu}: {} exchange{}, {} negative, {} unanswered, longest P2 {:.1} ms",
                 s.exchanges,
-                plural(s.exchanges as usize),
+                plural(s.exchanges),
                 s.negative,
                 s.unanswered,
                 s.longest_p2.as_secs_f64() * 1e3

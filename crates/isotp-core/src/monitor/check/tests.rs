@@ -13,7 +13,7 @@ fn f(raw: u32, data: &[u8]) -> Frame {
 }
 
 fn fd(raw: u32, data: &[u8]) -> Frame {
-    Frame::new_fd(CanId::standard(raw).unwrap(), data, false).unwrap()
+    Frame::new_fd(CanId::standard(raw).unwrap(), data).unwrap()
 }
 
 fn ms(n: u64) -> Instant {

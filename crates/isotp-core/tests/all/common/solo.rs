@@ -76,7 +76,9 @@ impl Solo {
 
     /// The peer sends a CAN FD frame (with BRS) with `data` on the receive id.
     pub fn rx_fd(&mut self, data: &[u8]) {
-        let f = Frame::new_fd(self.rx_id, data, true).expect("fd frame");
+        let f = Frame::new_fd(self.rx_id, data)
+            .expect("fd frame")
+            .with_brs(true);
         self.rx_frame(f);
     }
 

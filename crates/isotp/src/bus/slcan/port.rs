@@ -40,6 +40,7 @@ pub struct SlcanOptions {
 
 impl SlcanOptions {
     /// Options for `bitrate` with the defaults above.
+    #[must_use]
     pub fn new(bitrate: u32) -> SlcanOptions {
         SlcanOptions {
             bitrate,
@@ -50,18 +51,21 @@ impl SlcanOptions {
     }
 
     /// Sets [`data_bitrate`](SlcanOptions::data_bitrate).
+    #[must_use]
     pub fn data_bitrate(mut self, bitrate: u32) -> SlcanOptions {
         self.data_bitrate = Some(bitrate);
         self
     }
 
     /// Sets [`serial_baud`](SlcanOptions::serial_baud).
+    #[must_use]
     pub fn serial_baud(mut self, baud: u32) -> SlcanOptions {
         self.serial_baud = baud;
         self
     }
 
     /// Sets [`reply_timeout`](SlcanOptions::reply_timeout).
+    #[must_use]
     pub fn reply_timeout(mut self, timeout: Duration) -> SlcanOptions {
         self.reply_timeout = timeout;
         self
@@ -126,7 +130,9 @@ impl SlcanBus {
     /// Opens the adapter at `path` (`/dev/ttyACM0`, `COM3`...) at `bitrate` bit/s with default
     /// [`SlcanOptions`].
     ///
-    /// Errors: a bit rate SLCAN cannot set ([`BusError::Unsupported`]); the port cannot be opened
+    /// # Errors
+    ///
+    /// A bit rate SLCAN cannot set ([`BusError::Unsupported`]); the port cannot be opened
     /// ([`BusError::Io`]: wrong path, no permission, in use); the device does not answer like an
     /// SLCAN adapter or refuses a command ([`BusError::Protocol`]).
     pub fn open(path: &str, bitrate: u32) -> Result<SlcanBus, BusError> {
@@ -134,6 +140,11 @@ impl SlcanBus {
     }
 
     /// Opens the adapter at `path` with `options`.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`SlcanBus::open`]; a data bit rate SLCAN cannot set is [`BusError::Unsupported`]
+    /// too.
     pub fn open_with(path: &str, options: &SlcanOptions) -> Result<SlcanBus, BusError> {
         let s_cmd = protocol::bitrate_command(options.bitrate).map_err(BusError::Unsupported)?;
         let y_cmd = options

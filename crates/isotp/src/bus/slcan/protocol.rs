@@ -155,8 +155,10 @@ pub(crate) fn decode(line: &[u8]) -> Result<Line, String> {
     let (id_text, rest) = rest.split_at(id_len);
     let raw = number(id_text, "CAN id")?;
     let id = CanId::new(raw, ext).map_err(|e| e.to_string())?;
-    let (dlc_char, data_text) = rest.split_at(1);
-    let code = number(dlc_char, "DLC")? as u8;
+    // The length check above leaves the DLC digit.
+    let (&dlc_char, data_text) = rest.split_first().ok_or("frame line has no DLC")?;
+    let code =
+        hex::digit(dlc_char).ok_or_else(|| format!("DLC {:?} is not hex", char::from(dlc_char)))?;
     let len = if fd {
         dlc::dlc_to_len(code).ok_or("bad DLC")?
     } else if code <= 8 {
@@ -184,7 +186,7 @@ pub(crate) fn decode(line: &[u8]) -> Result<Line, String> {
         number(timestamp, "timestamp")?;
     }
     let frame = if fd {
-        Frame::new_fd(id, &data[..len], brs)
+        Frame::new_fd(id, &data[..len]).map(|f| f.with_brs(brs))
     } else {
         Frame::new(id, &data[..len])
     };
@@ -258,13 +260,13 @@ mod tests {
         );
         assert_eq!(encode(&Frame::new(std_id(1), &[]).unwrap()), "t0010\r");
         assert_eq!(encode(&Frame::new(ext, &[0xAB]).unwrap()), "T18DAF1101AB\r");
-        let fd = Frame::new_fd(std_id(0x123), &[0x55; 12], false).unwrap();
+        let fd = Frame::new_fd(std_id(0x123), &[0x55; 12]).unwrap();
         assert_eq!(encode(&fd), format!("d1239{}\r", "55".repeat(12)));
-        let fd = Frame::new_fd(ext, &[0; 64], true).unwrap();
+        let fd = Frame::new_fd(ext, &[0; 64]).unwrap().with_brs(true);
         assert_eq!(encode(&fd), format!("B18DAF110F{}\r", "00".repeat(64)));
-        let fd = Frame::new_fd(std_id(0x123), &[1], true).unwrap();
+        let fd = Frame::new_fd(std_id(0x123), &[1]).unwrap().with_brs(true);
         assert!(encode(&fd).starts_with("b1231"));
-        let fd = Frame::new_fd(ext, &[1], false).unwrap();
+        let fd = Frame::new_fd(ext, &[1]).unwrap();
         assert!(encode(&fd).starts_with("D18DAF1101"));
     }
 
@@ -275,8 +277,8 @@ mod tests {
             Frame::new(std_id(0x7FF), &[1, 2, 3, 4, 5, 6, 7, 8]).unwrap(),
             Frame::new(std_id(0), &[]).unwrap(),
             Frame::new(ext, &[9]).unwrap(),
-            Frame::new_fd(std_id(5), &[7; 48], true).unwrap(),
-            Frame::new_fd(ext, &[7; 20], false).unwrap(),
+            Frame::new_fd(std_id(5), &[7; 48]).unwrap().with_brs(true),
+            Frame::new_fd(ext, &[7; 20]).unwrap(),
         ] {
             let line = encode(&f);
             assert_eq!(

@@ -79,7 +79,9 @@ impl SocketcandBus {
     /// Connects to the socketcand server at `addr` (e.g. `"127.0.0.1:29536"`) and opens `channel`
     /// (e.g. `"can0"`) in raw mode, waiting up to [`DEFAULT_CONNECT_TIMEOUT`] for each step.
     ///
-    /// Errors: the address does not resolve or nothing accepts connections there
+    /// # Errors
+    ///
+    /// The address does not resolve or nothing accepts connections there
     /// ([`BusError::Io`]); the server refuses the channel, or is not a socketcand server
     /// ([`BusError::Protocol`]); it closes the connection during the handshake
     /// ([`BusError::Closed`]).
@@ -89,6 +91,12 @@ impl SocketcandBus {
 
     /// [`connect`](SocketcandBus::connect) with another limit for the TCP connection and for each
     /// answer of the handshake.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`connect`](SocketcandBus::connect); a channel name socketcand cannot carry
+    /// ([`check_bus_name`](super::protocol::check_bus_name)) is a [`BusError::Io`] of kind
+    /// `InvalidInput`, before anything connects.
     pub fn connect_timeout(
         addr: impl ToSocketAddrs,
         channel: &str,

@@ -46,11 +46,13 @@ pub struct Framer {
 
 impl Framer {
     /// A framer with nothing buffered.
+    #[must_use]
     pub fn new() -> Framer {
         Framer::default()
     }
 
     /// True when part of a message is buffered.
+    #[must_use]
     pub fn is_mid_message(&self) -> bool {
         self.in_message
     }
@@ -151,6 +153,12 @@ fn err<T>(msg: impl Into<String>) -> Result<T, ParseError> {
 }
 
 /// Parses one message as returned by [`Framer`] (`<` ... `>`, spaces inside optional at the ends).
+///
+/// # Errors
+///
+/// A [`ParseError`] that says what is wrong with a message that is not socketcand's: not enclosed
+/// in `<` and `>`, control or non-ASCII characters, an unknown command word, wrong arguments, a bad
+/// id, length or data byte.
 pub fn parse(message: &str) -> Result<Message, ParseError> {
     let inner = message
         .strip_prefix('<')
@@ -210,6 +218,11 @@ fn hex_u32(s: &str, what: &str) -> Result<u32, ParseError> {
 
 /// A CAN id by the core's digit rule ([`isotp_core::candump`]): socketcand writes `%03X` (11-bit) and
 /// `%08X` (29-bit); up to 3 digits are 11-bit, 4 to 8 digits 29-bit.
+///
+/// # Errors
+///
+/// A [`ParseError`] for text that is not a CAN id by that rule (a `0x` prefix, a non-hex digit,
+/// more than 8 digits, an id above 7FF or 1FFFFFFF).
 pub fn parse_id(s: &str) -> Result<CanId, ParseError> {
     if s.starts_with("0x") || s.starts_with("0X") {
         return err(format!("CAN id `{s}`: socketcand writes bare hex digits"));
@@ -242,7 +255,7 @@ fn parse_data(tokens: &[&str]) -> Result<Vec<u8>, ParseError> {
 fn build(id: CanId, data: &[u8], fd: bool, flags: u8) -> Result<Frame, ParseError> {
     let fd = fd || (data.len() > dlc::CLASSIC_MAX_LEN && dlc::is_valid_fd_len(data.len()));
     let f = if fd {
-        Frame::new_fd(id, data, flags & CANFD_BRS != 0)
+        Frame::new_fd(id, data).map(|f| f.with_brs(flags & CANFD_BRS != 0))
     } else {
         Frame::new(id, data)
     };
@@ -336,6 +349,7 @@ fn push_id(out: &mut String, id: CanId) {
 /// A frame as a server reports it, exactly as socketcand writes it: `< frame 123 23.424242 11223344 >`
 /// (an empty frame has two spaces before `>`, which python-can's parser needs), or
 /// `< fdframe 123 05 23.424242 1122... >` for CAN FD (flags: 0x01 BRS, 0x04 FDF).
+#[must_use]
 pub fn format_frame(frame: &Frame, since_epoch: Duration) -> String {
     let mut s = String::with_capacity(40 + 2 * frame.len());
     if frame.is_fd() {
@@ -362,6 +376,7 @@ pub fn format_frame(frame: &Frame, since_epoch: Duration) -> String {
 
 /// A frame to transmit: `< send 123 3 11 22 33 >` (LEN decimal), or
 /// `< fdsend 123 1 12 11 22 ... >` for CAN FD (FLAGS hex, 0x01 = BRS), as socketcand reads them.
+#[must_use]
 pub fn format_send(frame: &Frame) -> String {
     let mut s = String::with_capacity(24 + 3 * frame.len());
     if frame.is_fd() {
@@ -383,6 +398,11 @@ pub fn format_send(frame: &Frame) -> String {
 
 /// True when `name` can be a socketcand bus name: 1 to 64 printable ASCII characters without spaces,
 /// `<` or `>`. Returns why not otherwise.
+///
+/// # Errors
+///
+/// Why the name cannot be a bus name: empty, longer than 64 characters, or with a space, `<`, `>`
+/// or a character that is not printable ASCII.
 pub fn check_bus_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("the bus name is empty".into());
@@ -630,8 +650,8 @@ mod tests {
             "< send 18DAF110 2 01 F1 >"
         );
         assert_eq!(format_send(&frame(std, &[])), "< send 012 0 >");
-        let fd = Frame::new_fd(ext, &[7; 64], true).unwrap();
-        let fd_nobrs = Frame::new_fd(std, &[7; 12], false).unwrap();
+        let fd = Frame::new_fd(ext, &[7; 64]).unwrap().with_brs(true);
+        let fd_nobrs = Frame::new_fd(std, &[7; 12]).unwrap();
         for f in [
             frame(std, &[]),
             frame(ext, &[1, 2, 3, 4, 5, 6, 7, 8]),
