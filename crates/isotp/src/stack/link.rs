@@ -416,9 +416,7 @@ impl Link {
     /// As [`set_config`](Link::set_config).
     pub fn set_config_if_idle(&self, config: Config) -> Result<Reconfigured, StackError> {
         config.validate()?;
-        if config.link_layer.can_fd && !self.runner.shared.bus.capabilities().can_fd {
-            return Err(StackError::CanFdUnsupported);
-        }
+        self.runner.refuse_unsupported_fd(&config)?;
         self.with(|l| {
             let e = &mut l.endpoint;
             if e.is_transmitting() || e.is_receiving() || e.queued() > 0 {
@@ -438,9 +436,7 @@ impl Link {
     /// [`StackError::Stopped`] after the stack stopped.
     pub fn set_config(&self, config: Config) -> Result<(), StackError> {
         config.validate()?;
-        if config.link_layer.can_fd && !self.runner.shared.bus.capabilities().can_fd {
-            return Err(StackError::CanFdUnsupported);
-        }
+        self.runner.refuse_unsupported_fd(&config)?;
         self.stop_sending();
         self.with(|l| l.endpoint.set_config(config))??;
         Ok(())

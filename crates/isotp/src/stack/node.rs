@@ -18,6 +18,16 @@ pub(crate) struct Runner {
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
+impl Runner {
+    /// Refuses a configuration that asks for CAN FD on a bus that carries classic frames only.
+    pub(crate) fn refuse_unsupported_fd(&self, config: &Config) -> Result<(), StackError> {
+        if config.link_layer.can_fd && !self.shared.bus.capabilities().can_fd {
+            return Err(StackError::CanFdUnsupported);
+        }
+        Ok(())
+    }
+}
+
 impl Drop for Runner {
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::SeqCst);
@@ -110,9 +120,7 @@ impl Node {
     /// [`StackError::CanFdUnsupported`] when `config` asks for CAN FD and the bus cannot carry it
     /// (see [`CanBus::capabilities`]), [`StackError::Config`] for an invalid configuration.
     pub fn add(&self, address: isotp_core::Address, config: Config) -> Result<Link, StackError> {
-        if config.link_layer.can_fd && !self.runner.shared.bus.capabilities().can_fd {
-            return Err(StackError::CanFdUnsupported);
-        }
+        self.runner.refuse_unsupported_fd(&config)?;
         // The driver confirms every frame once the bus accepted it, which gives N_As/N_Ar meaning
         // and turns a failed bus write into a failed transfer instead of a silent loss.
         let endpoint = Endpoint::new(address, config)?
