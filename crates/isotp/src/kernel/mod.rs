@@ -41,6 +41,7 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use crate::bus::LogThrottle;
 use isotp_core::wire::{AddressLength, Pdu};
 
 pub use error::{KernelError, KernelProtocolError};
@@ -53,7 +54,7 @@ pub const LINUX_6_1_MAX_MESSAGE: usize = 66_000;
 const ENOBUFS_RETRY: Duration = Duration::from_millis(200);
 
 /// Errors kept for `recv` at most: a socket whose receiver nobody reads while sends keep failing
-/// must not grow without bound. Past it the oldest go, counted and logged.
+/// must not grow without bound. Past it the oldest go, counted in rate-limited warnings.
 const MAX_UNCLAIMED: usize = 64;
 
 /// Errors taken from the socket that belong to someone else than the caller who took them.
@@ -63,7 +64,7 @@ struct Pending {
     /// [`MAX_UNCLAIMED`].
     unclaimed: VecDeque<KernelProtocolError>,
     /// Errors dropped from `unclaimed` because it was full.
-    unclaimed_dropped: u64,
+    unclaimed_dropped: LogThrottle,
     /// For the `send_blocking` that waits.
     tx: Option<KernelProtocolError>,
     /// `send_blocking` calls waiting for their transfer.
@@ -104,11 +105,11 @@ impl Pending {
     fn keep_for_recv(&mut self, err: KernelProtocolError) {
         if self.unclaimed.len() >= MAX_UNCLAIMED {
             if let Some(old) = self.unclaimed.pop_front() {
-                self.unclaimed_dropped += 1;
-                log::warn!(
-                    "kernel socket: {} errors nobody received were dropped (the latest: {old})",
-                    self.unclaimed_dropped
-                );
+                if let Some(n) = self.unclaimed_dropped.note() {
+                    log::warn!(
+                        "kernel socket: {n} error(s) nobody received dropped (the latest: {old})"
+                    );
+                }
             }
         }
         self.unclaimed.push_back(err);
