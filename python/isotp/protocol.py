@@ -799,17 +799,17 @@ _started_stacks: "weakref.WeakSet[Any]" = weakref.WeakSet()
 
 
 def _stop_all_at_exit() -> None:
-    # Before the interpreter finalizes: a thread that comes back from a native wait after that
-    # point is ended by CPython in a way Rust code cannot survive, so every thread of ours that
-    # waits in native code is stopped and joined here.
+    # Before the interpreter finalizes: a thread that takes the GIL from native code after that
+    # point is ended by CPython in a way Rust code cannot survive. Every stack is stopped (its
+    # waiters return), then the native side lets no thread take the GIL again (see gil.rs).
     for stack in list(_started_stacks):
         try:
             stack.stop()
         except Exception:
             pass
-    _isotp.interpreter_exiting()
     for native in list(_open_native):
         native.close()
+    _isotp.interpreter_exiting()
 
 
 atexit.register(_stop_all_at_exit)

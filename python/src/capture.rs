@@ -8,6 +8,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use crate::gil;
 use isotp::core::monitor::check::{CheckConfig, Checker, Finding};
 use isotp::core::monitor::{Discovery, Monitor, MonitorEvent, Party};
 use isotp::core::uds::{
@@ -124,8 +125,7 @@ pub(crate) fn capture_frames<'py>(
 ) -> PyResult<Bound<'py, PyList>> {
     let format = format_of(format)?;
     let mut records = Vec::new();
-    py.allow_threads(|| each_record(path, format, |r| records.push(*r)))
-        .map_err(raise)?;
+    gil::allow_threads(py, || each_record(path, format, |r| records.push(*r))).map_err(raise)?;
     let list = PyList::empty(py);
     for r in &records {
         let direction = r.direction.map(|d| match d {
@@ -182,8 +182,10 @@ pub(crate) fn capture_messages<'py>(
     let format = format_of(format)?;
     let discovery = discovery_of(discover)?;
     let mut messages = Vec::new();
-    py.allow_threads(|| each_message(path, format, discovery, |m| messages.push(m)))
-        .map_err(raise)?;
+    gil::allow_threads(py, || {
+        each_message(path, format, discovery, |m| messages.push(m))
+    })
+    .map_err(raise)?;
     let list = PyList::empty(py);
     for m in &messages {
         list.append(PyTuple::new(
@@ -223,7 +225,7 @@ pub(crate) fn capture_exchanges<'py>(
     let format = format_of(format)?;
     let discovery = discovery_of(discover)?;
     let mut exchanges: Vec<Exchange> = Vec::new();
-    py.allow_threads(|| {
+    gil::allow_threads(py, || {
         let mut timing = UdsTiming::new(UdsConfig::default());
         let mut drain = |timing: &mut UdsTiming| {
             while let Some(e) = timing.poll_event() {
@@ -358,7 +360,7 @@ pub(crate) fn capture_check<'py>(
     uds_settings.p2_star = p2_star.unwrap_or(uds_settings.p2_star);
     let settings = CheckConfig::discovering(discovery);
     let mut rows = Vec::new();
-    py.allow_threads(|| {
+    gil::allow_threads(py, || {
         let mut checker = Checker::new(settings.clone());
         let mut layer = uds.then(|| {
             (

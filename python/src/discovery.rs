@@ -17,6 +17,7 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 use crate::config::config_from;
 use crate::errors::protocol_kind;
+use crate::gil;
 use crate::pybus::{Backend, MessageStyle};
 use crate::NativeError;
 
@@ -145,7 +146,7 @@ where
         bus,
         state: state.clone(),
     };
-    let result = py.allow_threads(|| work(&Node::new(wrapped)));
+    let result = gil::allow_threads(py, || work(&Node::new(wrapped)));
     if let Ok(mut b) = state.bus.lock() {
         *b = None;
     }

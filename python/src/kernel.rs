@@ -13,6 +13,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
 use crate::address::NativeAddress;
+use crate::gil;
 
 fn kernel_error(e: KernelError) -> PyErr {
     match e {
@@ -120,9 +121,8 @@ impl NativeKernelSocket {
         opts: &Bound<'_, PyDict>,
     ) -> PyResult<Self> {
         let k = options(address, opts)?;
-        let sock = py
-            .allow_threads(move || KernelSocket::open(&iface, k))
-            .map_err(kernel_error)?;
+        let sock =
+            gil::allow_threads(py, move || KernelSocket::open(&iface, k)).map_err(kernel_error)?;
         Ok(NativeKernelSocket {
             sock: Mutex::new(Some(Arc::new(sock))),
         })
@@ -131,7 +131,7 @@ impl NativeKernelSocket {
     /// Sends a message (returns its length, as a socket's send does).
     fn send(&self, py: Python<'_>, data: Vec<u8>) -> PyResult<usize> {
         let s = self.get()?;
-        py.allow_threads(|| s.send(&data)).map_err(kernel_error)?;
+        gil::allow_threads(py, || s.send(&data)).map_err(kernel_error)?;
         Ok(data.len())
     }
 
@@ -140,7 +140,7 @@ impl NativeKernelSocket {
     fn recv<'py>(&self, py: Python<'py>, timeout: Option<f64>) -> PyResult<Bound<'py, PyBytes>> {
         let s = self.get()?;
         let t = timeout.map(|t| Duration::from_secs_f64(t.max(0.0)));
-        match py.allow_threads(|| s.recv(t)).map_err(kernel_error)? {
+        match gil::allow_threads(py, || s.recv(t)).map_err(kernel_error)? {
             Some(m) => Ok(PyBytes::new(py, &m)),
             None => Err(PyTimeoutError::new_err("timed out")),
         }
@@ -170,6 +170,6 @@ impl NativeKernelSocket {
         if let Some(s) = &s {
             s.interrupt();
         }
-        py.allow_threads(move || drop(s));
+        gil::allow_threads(py, move || drop(s));
     }
 }

@@ -18,6 +18,7 @@ mod config;
 mod discovery;
 mod engine;
 mod errors;
+mod gil;
 #[cfg(target_os = "linux")]
 mod kernel;
 mod pybus;
@@ -43,7 +44,7 @@ fn _isotp(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(discovery::scan, m)?)?;
     m.add_class::<discovery::Cancel>()?;
     m.add_function(wrap_pyfunction!(interface_syntax, m)?)?;
-    m.add_function(wrap_pyfunction!(stack::interpreter_exiting, m)?)?;
+    m.add_function(wrap_pyfunction!(gil::interpreter_exiting, m)?)?;
     m.add_function(wrap_pyfunction!(capture::capture_frames, m)?)?;
     m.add_function(wrap_pyfunction!(capture::capture_messages, m)?)?;
     m.add_function(wrap_pyfunction!(capture::capture_check, m)?)?;

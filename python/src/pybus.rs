@@ -12,6 +12,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict};
 
 use crate::engine::frame_from;
+use crate::gil;
 
 /// A reader cannot be woken from another thread, so a wait is cut into slices of at most this long
 /// and `interrupt` is noticed between two slices.
@@ -217,12 +218,14 @@ impl Drop for KeptThreadState {
     fn drop(&mut self) {
         // SAFETY: the state was taken on this thread by `keep_thread_state`, which released the
         // GIL with SaveThread; RestoreThread takes it back so Release runs as the API requires.
-        // After the interpreter is finalized there is nothing to release (and calling in would
-        // be unsound), hence the check.
+        // Once the interpreter exits the state is left to it (taking the GIL then is what
+        // `gil` forbids; after finalization there is nothing to release).
         unsafe {
-            if pyo3::ffi::Py_IsInitialized() != 0 {
-                pyo3::ffi::PyEval_RestoreThread(self.thread_state);
-                pyo3::ffi::PyGILState_Release(self.gil_state);
+            if pyo3::ffi::Py_IsInitialized() != 0 && !gil::exiting() {
+                gil::near_gil(|| {
+                    pyo3::ffi::PyEval_RestoreThread(self.thread_state);
+                    pyo3::ffi::PyGILState_Release(self.gil_state);
+                });
             }
         }
     }
@@ -244,7 +247,7 @@ fn keep_thread_state() {
             if !pyo3::ffi::PyGILState_GetThisThreadState().is_null() {
                 return;
             }
-            let gil_state = pyo3::ffi::PyGILState_Ensure();
+            let gil_state = gil::near_gil(|| pyo3::ffi::PyGILState_Ensure());
             let thread_state = pyo3::ffi::PyEval_SaveThread();
             *kept = Some(KeptThreadState {
                 gil_state,
@@ -347,7 +350,7 @@ impl CanBus for PyBus {
             return Err(BusError::Closed("the stack was stopped".into()));
         }
         keep_thread_state();
-        Python::with_gil(|py| {
+        gil::with_gil(|py| {
             let msg = PyBus::to_message(
                 py,
                 self.message.bind(py),
@@ -416,7 +419,7 @@ impl CanBus for PyBus {
                 None => SLICE,
             };
             let asked = Instant::now();
-            let got = Python::with_gil(|py| {
+            let got = gil::with_gil(|py| {
                 let read = reader
                     .bind(py)
                     .call1((slice.as_secs_f64(),))
@@ -472,8 +475,7 @@ pub(crate) fn backend(
 ) -> PyResult<Backend> {
     if let Ok(spec) = bus.downcast::<pyo3::types::PyString>() {
         let spec: String = spec.extract()?;
-        let b = py
-            .allow_threads(|| isotp::bus::open(&spec))
+        let b = gil::allow_threads(py, || isotp::bus::open(&spec))
             .map_err(crate::errors::open_error)?;
         return Ok((b, None));
     }

@@ -3,7 +3,7 @@
 //! releases the GIL and is cut into slices between which signals are checked, so Ctrl-C raises
 //! `KeyboardInterrupt` in every blocking call.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,30 +16,12 @@ use pyo3::types::{PyBytes, PyDict};
 use crate::address::{target, NativeAddress};
 use crate::config::config_from;
 use crate::errors::{stack_error, stack_error_kind, ErrorText};
+use crate::gil;
 use crate::pybus::{MessageStyle, PyBus, TxFlags};
 use crate::NativeError;
 
 /// The longest a wait runs without checking for signals (Ctrl-C is seen within this).
 const SIGNAL_CHECK: Duration = Duration::from_millis(50);
-
-/// Set when the interpreter exits (see `interpreter_exiting`).
-static EXITING: AtomicBool = AtomicBool::new(false);
-
-/// Threads between leaving a wait (having seen `EXITING` unset) and holding the GIL again.
-static RETURNING: AtomicUsize = AtomicUsize::new(0);
-
-/// Called by the package's atexit handler once its stacks are stopped: from then on a thread
-/// that comes back from a wait in native code stays there (it is a daemon thread the interpreter
-/// is about to drop: taking the GIL during finalization would end it in a way Rust code cannot
-/// survive). Threads already on their way back get the GIL before this returns (up to 2 s).
-#[pyfunction]
-pub(crate) fn interpreter_exiting(py: Python<'_>) {
-    EXITING.store(true, Ordering::SeqCst);
-    let until = Instant::now() + Duration::from_secs(2);
-    while RETURNING.load(Ordering::SeqCst) > 0 && Instant::now() < until {
-        py.allow_threads(|| std::thread::sleep(Duration::from_millis(1)));
-    }
-}
 
 /// While the transmit queue is full, a send looks for room this often.
 const ROOM_POLL: Duration = Duration::from_millis(1);
@@ -76,18 +58,7 @@ fn sliced<T: Send>(
             return Err(NativeError::new_err(("stopped", "the stack is stopped")));
         }
         let slice = left.map_or(SIGNAL_CHECK, |l| l.min(SIGNAL_CHECK));
-        let got = py.allow_threads(|| {
-            let got = step(slice);
-            RETURNING.fetch_add(1, Ordering::SeqCst);
-            if EXITING.load(Ordering::SeqCst) {
-                RETURNING.fetch_sub(1, Ordering::SeqCst);
-                loop {
-                    std::thread::park();
-                }
-            }
-            got
-        });
-        RETURNING.fetch_sub(1, Ordering::SeqCst);
+        let got = gil::allow_threads(py, || step(slice));
         if let Some(v) = got {
             return Ok(Some(v));
         }
@@ -105,7 +76,7 @@ impl NativeStack {
     /// Drops a handle on the stack with the GIL released: the last one joins the engine thread,
     /// which may be inside a Python call that needs the GIL.
     fn release(py: Python<'_>, stack: Arc<Stack>) {
-        py.allow_threads(move || drop(stack));
+        gil::allow_threads(py, move || drop(stack));
     }
 
     fn get(&self) -> PyResult<Arc<Stack>> {
@@ -262,9 +233,10 @@ impl NativeStack {
         let (backend, pybus) = crate::pybus::backend(py, bus, reader, message, style, flags)?;
         let address = address.inner;
         let text = ErrorText::new(&address);
-        let stack = py
-            .allow_threads(move || Stack::with_options(backend, address, config, options))
-            .map_err(|e| stack_error(e, &text))?;
+        let stack = gil::allow_threads(py, move || {
+            Stack::with_options(backend, address, config, options)
+        })
+        .map_err(|e| stack_error(e, &text))?;
         Ok(NativeStack {
             stack: Mutex::new(Some(Arc::new(stack))),
             closed: Arc::new(AtomicBool::new(false)),
@@ -346,19 +318,19 @@ impl NativeStack {
 
     fn stop_sending(&self, py: Python<'_>) -> PyResult<()> {
         let s = self.get()?;
-        py.allow_threads(|| s.stop_sending());
+        gil::allow_threads(py, || s.stop_sending());
         Ok(())
     }
 
     fn stop_receiving(&self, py: Python<'_>) -> PyResult<()> {
         let s = self.get()?;
-        py.allow_threads(|| s.stop_receiving());
+        gil::allow_threads(py, || s.stop_receiving());
         Ok(())
     }
 
     fn reset(&self, py: Python<'_>) -> PyResult<()> {
         let s = self.get()?;
-        py.allow_threads(|| s.reset());
+        gil::allow_threads(py, || s.reset());
         Ok(())
     }
 
@@ -375,7 +347,7 @@ impl NativeStack {
     ) -> PyResult<bool> {
         let config = config_from(config)?;
         let stack = self.get()?;
-        let r = py.allow_threads(|| stack.set_config_if_idle(config));
+        let r = gil::allow_threads(py, || stack.set_config_if_idle(config));
         Self::release(py, stack);
         let applied = r.map_err(|e| self.error(e))? == Reconfigured::Applied;
         if applied {
@@ -392,7 +364,7 @@ impl NativeStack {
     fn set_address(&self, py: Python<'_>, address: &NativeAddress) -> PyResult<()> {
         let s = self.get()?;
         let a = address.inner;
-        py.allow_threads(|| s.set_address(a));
+        gil::allow_threads(py, || s.set_address(a));
         Ok(())
     }
 
@@ -428,7 +400,7 @@ impl NativeStack {
             pb.close();
         }
         // The engine thread may be inside a Python call that needs the GIL to return.
-        py.allow_threads(move || drop(s));
+        gil::allow_threads(py, move || drop(s));
     }
 }
 
