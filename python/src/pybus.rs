@@ -3,9 +3,9 @@
 //! GIL only for those calls.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use isotp::bus::{BusError, CanBus, Capabilities};
+use isotp::bus::{BusError, CanBus, Capabilities, ClockPair};
 use isotp::core::Frame;
 use pyo3::exceptions::{PyKeyboardInterrupt, PySystemExit};
 use pyo3::prelude::*;
@@ -282,17 +282,10 @@ fn log_dropped(py: Python<'_>, n: u64) {
 /// The capture moment of a python-can message (`timestamp`, seconds since the epoch), when it is
 /// plausible; else now.
 fn capture_instant(timestamp: f64) -> Instant {
-    let now = Instant::now();
-    let wall = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs_f64();
-    let age = wall - timestamp;
-    if age.is_finite() && (0.0..MAX_TIMESTAMP_AGE.as_secs_f64()).contains(&age) {
-        now.checked_sub(Duration::from_secs_f64(age)).unwrap_or(now)
-    } else {
-        now
-    }
+    let read = ClockPair::now();
+    Duration::try_from_secs_f64(timestamp).map_or(read.monotonic(), |stamp| {
+        read.instant_of_recent(stamp, MAX_TIMESTAMP_AGE)
+    })
 }
 
 fn message_data(msg: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {

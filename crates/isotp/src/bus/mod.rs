@@ -26,6 +26,7 @@ mod fd_readiness;
 #[cfg(all(target_os = "linux", feature = "socketcan"))]
 pub mod socketcan;
 
+mod clock_pair;
 mod fault;
 mod inbox;
 mod log_throttle;
@@ -35,6 +36,7 @@ pub mod socketcand;
 mod task_wakeup;
 mod tracer;
 
+pub use clock_pair::ClockPair;
 pub use fault::{FaultCounts, FaultInjector, Faults};
 pub use log_throttle::LogThrottle;
 pub use open::{open, InterfaceSpec, OpenError, DEFAULT_SLCAN_BITRATE, INTERFACE_SYNTAX};

@@ -17,7 +17,7 @@ use socketcan::{
     EmbeddedFrame, ExtendedId, Frame as _, Id, Socket, SocketOptions, StandardId,
 };
 
-use super::{BusError, CanBus, Capabilities};
+use super::{BusError, CanBus, Capabilities, ClockPair};
 use crate::linux_fd;
 
 /// How long [`SocketCanBus::send`](CanBus::send) keeps retrying by default while the kernel's
@@ -737,7 +737,14 @@ fn kernel_timestamps(fd: RawFd) -> io::Result<()> {
     set(libc::SO_TIMESTAMPNS).or_else(|_| set(libc::SO_TIMESTAMP))
 }
 
-/// The realtime clock (`CLOCK_REALTIME`), in nanoseconds since the epoch.
+/// A kernel timestamp (seconds and nanoseconds since the epoch) as a duration; `None` for a
+/// moment before the epoch, which no frame was captured at.
+fn since_epoch(secs: libc::time_t, nanos: libc::c_long) -> Option<Duration> {
+    let secs = u64::try_from(secs).ok()?;
+    let nanos = u32::try_from(nanos).ok().filter(|n| *n < 1_000_000_000)?;
+    Some(Duration::new(secs, nanos))
+}
+
 /// Whether a control message is long enough to carry a `T` (a timestamp).
 // A timespec or timeval is 16 bytes: it fits the c_uint CMSG_LEN takes, and a c_uint a usize;
 // cmsg_len is a size_t with glibc and a socklen_t with musl.
@@ -746,30 +753,6 @@ fn carries<T>(h: &libc::cmsghdr) -> bool {
     // SAFETY: CMSG_LEN only computes a length.
     let needed = unsafe { libc::CMSG_LEN(std::mem::size_of::<T>() as libc::c_uint) };
     h.cmsg_len as usize >= needed as usize
-}
-
-fn realtime_nanos() -> i128 {
-    // SAFETY: timespec is plain old data; clock_gettime writes it.
-    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
-    // SAFETY: ts is a live timespec; CLOCK_REALTIME always exists.
-    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
-    i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec)
-}
-
-/// Maps a kernel receive timestamp (realtime clock, nanoseconds since the epoch) to an `Instant`.
-///
-/// The kernel stamps a frame with the realtime clock when the interface hands it over; `Instant`
-/// is the monotonic clock, and the two have no fixed relation (the realtime clock can be set or
-/// slewed). So the frame's age is measured on the realtime clock, just after `recvmsg`
-/// returned, and subtracted from `Instant::now()` read at the same moment: the stamp is
-/// `now - (realtime_now - kernel_stamp)`. Only the age, a short interval, crosses between the
-/// clocks, and a step of the realtime clock between the capture and the read shows up as an
-/// error of that step at most. An age that comes out negative (the realtime clock stepped back)
-/// is taken as zero, so a stamp is never later than the moment the frame was read.
-fn stamp_to_instant(stamp_nanos: i128, realtime_now: i128, now: Instant) -> Instant {
-    let age = realtime_now.saturating_sub(stamp_nanos).max(0);
-    let age = Duration::from_nanos(u64::try_from(age).unwrap_or(u64::MAX));
-    now.checked_sub(age).unwrap_or(now)
 }
 
 /// One `recvmsg` result.
@@ -813,9 +796,8 @@ fn read_with_flags(fd: RawFd) -> io::Result<Option<Read>> {
             Err(e)
         };
     };
-    let realtime_now = realtime_nanos();
-    let now = Instant::now();
-    let mut stamp: Option<i128> = None;
+    let read_at = ClockPair::now();
+    let mut stamp: Option<Duration> = None;
     // SAFETY: recvmsg filled msg_control/msg_controllen; the CMSG_* macros walk within them, and
     // each payload is read unaligned with the size its type says.
     unsafe {
@@ -825,20 +807,17 @@ fn read_with_flags(fd: RawFd) -> io::Result<Option<Read>> {
             if h.cmsg_level == libc::SOL_SOCKET {
                 if h.cmsg_type == libc::SCM_TIMESTAMPNS && carries::<libc::timespec>(h) {
                     let ts: libc::timespec = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
-                    stamp = Some(i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec));
+                    stamp = since_epoch(ts.tv_sec, ts.tv_nsec);
                 } else if h.cmsg_type == libc::SCM_TIMESTAMP && carries::<libc::timeval>(h) {
                     let tv: libc::timeval = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
-                    stamp =
-                        Some(i128::from(tv.tv_sec) * 1_000_000_000 + i128::from(tv.tv_usec) * 1000);
+                    stamp = since_epoch(tv.tv_sec, tv.tv_usec.saturating_mul(1000));
                 }
             }
             cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
         }
     }
-    let at = match stamp {
-        Some(s) => stamp_to_instant(s, realtime_now, now),
-        None => now,
-    };
+    // The kernel stamps with the realtime clock when the interface hands the frame over.
+    let at = stamp.map_or(read_at.monotonic(), |s| read_at.instant_of(s));
     let own = msg.msg_flags & libc::MSG_CONFIRM != 0;
     let raw_id = u32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]);
     let error = raw_id & libc::CAN_ERR_FLAG != 0;
@@ -1008,20 +987,6 @@ mod tests {
 
     fn id11(raw: u32) -> CanId {
         CanId::standard(raw).unwrap()
-    }
-
-    #[test]
-    fn kernel_stamps_map_to_instants_by_their_age() {
-        let now = Instant::now();
-        let real = 1_700_000_000_000_000_000i128;
-        // Captured 3 ms before the read.
-        let at = stamp_to_instant(real - 3_000_000, real, now);
-        assert_eq!(now - at, Duration::from_millis(3));
-        // A stamp from the future (realtime clock stepped back): the read time, never later.
-        assert_eq!(stamp_to_instant(real + 5_000_000, real, now), now);
-        // Absurd ages do not panic.
-        let _ = stamp_to_instant(i128::MIN / 2, real, now);
-        let _ = stamp_to_instant(0, i128::MAX / 2, now);
     }
 
     #[test]

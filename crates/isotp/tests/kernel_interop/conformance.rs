@@ -4,10 +4,10 @@
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use isotp::bus::socketcan::{from_can_any_frame, SocketCanBus};
-use isotp::bus::{BusError, CanBus, Capabilities};
+use isotp::bus::{BusError, CanBus, Capabilities, ClockPair};
 use isotp::kernel::KernelOptions;
 use isotp::{Address, CanId, Frame, LinkLayer, StMin};
 use isotp_conformance::{Dut, Options, Verdict};
@@ -65,10 +65,12 @@ impl CanBus for StampedBus {
                 let Ok(frame) = from_can_any_frame(&any) else {
                     return Ok(None);
                 };
-                // The stamp is wall-clock time: map it onto the monotonic clock by its age.
-                let age = SystemTime::now().duration_since(stamp).unwrap_or_default();
-                let now = Instant::now();
-                Ok(Some((frame, now.checked_sub(age).unwrap_or(now))))
+                // The stamp is wall-clock time: mapped onto the monotonic clock by its age.
+                let read = ClockPair::now();
+                let at = stamp
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(read.monotonic(), |s| read.instant_of(s));
+                Ok(Some((frame, at)))
             }
             Err(e)
                 if matches!(

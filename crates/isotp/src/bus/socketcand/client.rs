@@ -12,7 +12,7 @@ use isotp_core::Frame;
 
 use super::protocol::{self, Chunk, Framer, Message};
 use crate::bus::inbox::{Inbox, InboxSender};
-use crate::bus::{BusError, CanBus, Capabilities};
+use crate::bus::{BusError, CanBus, Capabilities, ClockPair};
 
 /// How long [`SocketcandBus::connect`] waits for the TCP connection and for each handshake answer.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -441,7 +441,7 @@ fn handle_chunk(chunk: Chunk, tx: &InboxSender, shared: &Shared, label: &str) {
     };
     match protocol::parse(&text) {
         Ok(Message::Frame(f, stamp)) => {
-            let at = stamp_to_instant(stamp, now_since_epoch(), Instant::now());
+            let at = ClockPair::now().instant_of_recent(stamp, MAX_STAMP_AGE);
             if tx.deliver_at(f, at) == Some(1) {
                 log::warn!("socketcand {label}: receive queue full, dropping frames");
             }
@@ -461,51 +461,10 @@ fn handle_chunk(chunk: Chunk, tx: &InboxSender, shared: &Shared, label: &str) {
     }
 }
 
-/// The realtime clock as a time since the epoch.
-fn now_since_epoch() -> Duration {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-}
-
-/// Beyond this age a server's timestamp is not believed (see [`stamp_to_instant`]).
+/// A server's capture time (since the epoch, on the server's realtime clock) is mapped by its age
+/// ([`ClockPair`]): exact when the server runs on this machine (as `isotp hub` usually does), and
+/// as good as the two machines' clock agreement otherwise. A stamp older than this says more about
+/// the clocks than about the frame (a line does not wait seconds in a socket while the reader
+/// thread runs) and is taken as the moment the line was read, so that the protocol timers of a
+/// stack never start from a moment long gone.
 const MAX_STAMP_AGE: Duration = Duration::from_secs(2);
-
-/// Maps a server's capture time (since the epoch, on the server's realtime clock) to an `Instant`,
-/// when the line carrying it has just been read (`realtime_now` and `now`, read together).
-///
-/// `Instant` is a monotonic clock with no fixed relation to the realtime clock, so only the frame's
-/// age crosses over: `now - (realtime_now - stamp)`. That is exact when the server runs on this
-/// machine (as `isotp hub` usually does) and as good as the two machines' clock agreement
-/// otherwise. A stamp from the future (clocks apart, or ours stepped back) is taken as `now`, so
-/// a stamp is never later than the moment the frame arrived; a stamp older than
-/// [`MAX_STAMP_AGE`] says more about the clocks than about the frame (a line does not wait
-/// seconds in a socket while the reader thread runs), and is also taken as `now`, so that the
-/// protocol timers of a stack never start from a moment long gone.
-fn stamp_to_instant(stamp: Duration, realtime_now: Duration, now: Instant) -> Instant {
-    match realtime_now.checked_sub(stamp) {
-        Some(age) if age <= MAX_STAMP_AGE => now.checked_sub(age).unwrap_or(now),
-        _ => now,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn server_stamps_map_to_instants_by_their_age() {
-        let now = Instant::now();
-        let real = Duration::new(1_700_000_000, 500_000_000);
-        let at = stamp_to_instant(real - Duration::from_millis(7), real, now);
-        assert_eq!(now - at, Duration::from_millis(7));
-        // From the future: now, never later.
-        assert_eq!(
-            stamp_to_instant(real + Duration::from_secs(1), real, now),
-            now
-        );
-        // Older than MAX_STAMP_AGE: the clocks disagree; now.
-        assert_eq!(stamp_to_instant(Duration::from_secs(23), real, now), now);
-        assert_eq!(stamp_to_instant(Duration::ZERO, Duration::MAX, now), now);
-    }
-}
