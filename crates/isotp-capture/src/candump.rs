@@ -87,7 +87,7 @@ impl<R: BufRead> Iterator for CandumpReader<R> {
                             return Some(Err(Error::malformed(
                                 at,
                                 format!(
-                                    "interface name '{}' is not text of 1 to {} bytes",
+                                    "interface name '{}' is not printable text of 1 to {} bytes",
                                     shorten(iface),
                                     ChannelName::MAX
                                 ),
@@ -173,16 +173,19 @@ fn parse_timestamp(s: &[u8]) -> Result<Duration, String> {
         None => (inner, &[][..]),
     };
     if secs.is_empty()
-        || secs.len() > 12
         || frac.len() > 9
         || !secs.iter().all(u8::is_ascii_digit)
         || !frac.iter().all(u8::is_ascii_digit)
     {
         return Err(bad());
     }
+    // Any whole number of seconds a `Duration` holds (what the writer may write), no more.
     let secs = secs
         .iter()
-        .fold(0u64, |acc, &d| acc * 10 + u64::from(d - b'0'));
+        .try_fold(0u64, |acc, &d| {
+            acc.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+        })
+        .ok_or_else(bad)?;
     let nanos = frac
         .iter()
         .copied()
@@ -228,8 +231,10 @@ impl<W: Write> CandumpWriter<W> {
     pub(crate) fn write(&mut self, r: &Record) -> std::io::Result<()> {
         use std::io::Write as _;
         self.line.clear();
-        // To the nearest microsecond (BLF times have nanoseconds).
-        let micros = (r.time.as_nanos() + 500) / 1000;
+        // To the nearest microsecond (BLF times have nanoseconds), short of a second more than
+        // a Duration holds (which no reader could take back).
+        let micros =
+            ((r.time.as_nanos() + 500) / 1000).min(u128::from(u64::MAX) * 1_000_000 + 999_999);
         let _ = write!(
             self.line,
             "({}.{:06}) ",
@@ -274,6 +279,35 @@ mod tests {
 
     fn error(line: &str) -> String {
         parse_line(line.as_bytes()).unwrap_err()
+    }
+
+    /// What the writer writes, the reader takes back: the latest time a record can have, and an
+    /// interface name with a control character is refused when read (it would make the log binary).
+    #[test]
+    fn the_writer_writes_only_what_the_reader_reads() {
+        use crate::{Channel, Format, Reader, Record, Writer};
+        let record = Record {
+            time: Duration::MAX,
+            channel: Channel::Number(1),
+            direction: None,
+            frame: Frame::new(CanId::standard(0x7E0).unwrap(), &[1]).unwrap(),
+        };
+        let mut w = Writer::new(std::io::Cursor::new(Vec::new()), Format::Candump).unwrap();
+        w.write(&record).unwrap();
+        let text = w.finish().unwrap().into_inner();
+        assert_eq!(text, b"(18446744073709551615.999999) can0 7E0#01\n");
+        let back: Vec<_> = Reader::new(&text[..], Format::Candump).unwrap().collect();
+        assert_eq!(back.len(), 1);
+        assert_eq!(
+            back[0].as_ref().unwrap().time,
+            Duration::new(u64::MAX, 999_999_000)
+        );
+        let e = Reader::new(&b"(1.0) can\x01 7E0#01\n"[..], Format::Candump)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap_err();
+        assert!(e.to_string().contains("not printable text"), "{e}");
     }
 
     #[test]
@@ -353,6 +387,16 @@ mod tests {
         );
         assert_eq!(frame("(12.5) c 1#").0, Duration::new(12, 500_000_000));
         assert_eq!(frame("(12) c 1#").0, Duration::new(12, 0));
+        // Every number of seconds a Duration holds (the writer writes them), and no more.
+        assert_eq!(
+            frame("(1700000000000.213000) c 1#").0,
+            Duration::new(1_700_000_000_000, 213_000_000)
+        );
+        assert_eq!(
+            frame("(18446744073709551615.999999) c 1#").0,
+            Duration::new(u64::MAX, 999_999_000)
+        );
+        assert!(error("(18446744073709551616.0) c 1#").contains("bad timestamp"));
     }
 
     #[test]

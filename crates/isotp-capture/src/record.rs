@@ -64,17 +64,23 @@ impl ChannelName {
     /// The longest name, in bytes.
     pub const MAX: usize = 15;
 
-    /// `None` for an empty name, one longer than [`ChannelName::MAX`] bytes, or one with white space.
+    /// `None` for an empty name, one longer than [`ChannelName::MAX`] bytes, or one with white space
+    /// or a control character (a name is written into text logs as one field).
     ///
     /// ```
     /// use isotp_capture::ChannelName;
     /// assert_eq!(ChannelName::new("vcan0").unwrap().as_str(), "vcan0");
     /// assert!(ChannelName::new("a-name-longer-than-15").is_none());
+    /// assert!(ChannelName::new("can\0").is_none());
     /// ```
     #[must_use]
     pub fn new(name: &str) -> Option<ChannelName> {
         let b = name.as_bytes();
-        if b.is_empty() || b.len() > Self::MAX || b.iter().any(u8::is_ascii_whitespace) {
+        if b.is_empty()
+            || b.len() > Self::MAX
+            || b.iter()
+                .any(|c| c.is_ascii_whitespace() || c.is_ascii_control())
+        {
             return None;
         }
         let mut bytes = [0; Self::MAX];
