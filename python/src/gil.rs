@@ -61,10 +61,7 @@ pub(crate) fn allow_threads<T: Send>(py: Python<'_>, f: impl FnOnce() -> T + Sen
 /// `Python::with_gil(f)` for a thread of ours (a driver thread calling a python-can bus); never
 /// returns once the interpreter exits.
 pub(crate) fn with_gil<T>(f: impl FnOnce(Python<'_>) -> T) -> T {
-    enter();
-    let v = Python::with_gil(f);
-    leave();
-    v
+    near_gil(|| Python::with_gil(f))
 }
 
 /// Runs `f` (which takes the GIL itself, e.g. `PyGILState_Ensure`) under the same rule.

@@ -95,10 +95,7 @@ impl ClockPair {
     /// time is never later than the moment the frame was read.
     #[must_use]
     pub fn instant_of(&self, stamp: Duration) -> Instant {
-        self.realtime
-            .checked_sub(stamp)
-            .and_then(|age| self.monotonic.checked_sub(age))
-            .unwrap_or(self.monotonic)
+        self.instant_of_recent(stamp, Duration::MAX)
     }
 
     /// [`instant_of`](Self::instant_of), except that a stamp older than `max_age` is also taken

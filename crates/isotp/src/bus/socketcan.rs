@@ -796,7 +796,6 @@ fn read_with_flags(fd: RawFd) -> io::Result<Option<Read>> {
             Err(e)
         };
     };
-    let read_at = ClockPair::now();
     let mut stamp: Option<Duration> = None;
     // SAFETY: recvmsg filled msg_control/msg_controllen; the CMSG_* macros walk within them, and
     // each payload is read unaligned with the size its type says.
@@ -816,8 +815,9 @@ fn read_with_flags(fd: RawFd) -> io::Result<Option<Read>> {
             cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
         }
     }
-    // The kernel stamps with the realtime clock when the interface hands the frame over.
-    let at = stamp.map_or(read_at.monotonic(), |s| read_at.instant_of(s));
+    // The kernel stamps with the realtime clock when the interface hands the frame over; the
+    // clocks are read only for a stamped frame.
+    let at = stamp.map_or_else(Instant::now, |s| ClockPair::now().instant_of(s));
     let own = msg.msg_flags & libc::MSG_CONFIRM != 0;
     let raw_id = u32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]);
     let error = raw_id & libc::CAN_ERR_FLAG != 0;
